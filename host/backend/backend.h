@@ -1,0 +1,64 @@
+// host/backend/backend.h — internals of the accelerator backends (public interface:
+// include/cramjet/backend.h). The scalar kernels here are the reference twins of the Highway
+// kernels in simd_kernels.cc; the pieces that are inherently sequential (rolling k-mers,
+// choosing minimizer positions, traceback) are shared by both, so only the parallel parts differ.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cramjet/backend.h"
+#include "kernel_shape.h"
+
+namespace cramjet::backend_internal {
+
+// ---- Shared sequential pieces ------------------------------------------------------------------
+// 32-bit invertible mix of a 2k-bit k-mer; never returns CJ_SEED_INVALID.
+inline uint32_t SeedHash(uint32_t x) {
+  x ^= x >> 16;
+  x *= 0x7feb352dU;
+  x ^= x >> 15;
+  x *= 0x846ca68bU;
+  x ^= x >> 16;
+  return x == CJ_SEED_INVALID ? CJ_SEED_INVALID - 1 : x;
+}
+// Number of k-mers of a sequence of `length` bases.
+inline size_t KmerCount(size_t length) {
+  return length >= static_cast<size_t>(CJ_SEED_K) ? length - CJ_SEED_K + 1 : 0;
+}
+// kmers[i] = 2-bit value of codes[i .. i+k), or CJ_SEED_INVALID when that k-mer holds a code > 3.
+void ComputeKmers(const uint8_t* codes, size_t length, uint32_t* kmers);
+// Appends the minimizers given the hash of every k-mer and the minimum of every full window
+// (window_min[i] = min(hashes[i .. i+w))). Sequences with fewer than w k-mers have one window
+// covering all k-mers (window_min may be null then). Leftmost position wins ties.
+void EmitMinimizers(const uint32_t* hashes, const uint32_t* window_min, size_t kmer_count,
+                    uint32_t* last_emitted, std::vector<Seed>& out);
+// Minimizers of one sequence with the scalar kernels (used by the index builder too).
+void ExtractSeedsOneScalar(const uint8_t* codes, size_t length, std::vector<Seed>& out);
+// Traceback of one banded alignment from the trace matrix tb (cell (i,d) of lane `lane` at
+// tb[(i * CJ_BAND_WIDTH + d) * lanes + lane]); fills the result fields and appends the CIGAR.
+void TraceBack(const int16_t* tb, size_t lanes, size_t lane, int best_i, int best_d, int score,
+               AlignResult& result, std::vector<uint32_t>& cigar);
+
+// ---- Scalar kernels --------------------------------------------------------------------------
+uint32_t HammingScalar(const PackedReference& reference, const PackedSequences& reads,
+                       const VerifyJob& job);
+void AlignBandedScalar(const AlignJob& job, std::vector<int16_t>& tb_scratch, AlignResult& result,
+                       std::vector<uint32_t>& cigar);
+
+// ---- SIMD (Highway, dynamic dispatch) --------------------------------------------------------
+// The Highway target the dispatcher picks now (follows hwy::SetSupportedTargetsForTest).
+int64_t ChosenSimdTarget();
+// All targets compiled into this binary that this CPU runs, best first.
+std::vector<int64_t> AvailableSimdTargets();
+void ExtractSeedsSimd(const SeedInput& input, SeedOutput& out);
+void VerifyHammingSimd(const PackedReference& reference, const PackedSequences& reads,
+                       const VerifyJob* jobs, size_t count, uint32_t* mismatches);
+void AlignBandedSimd(const AlignJob* jobs, size_t count, AlignOutput& out);
+
+std::unique_ptr<Backend> MakeScalarBackend();
+std::unique_ptr<Backend> MakeSimdBackend();
+
+}  // namespace cramjet::backend_internal

@@ -1,0 +1,220 @@
+// Scalar kernels: the reference twins of simd_kernels.cc, and the sequential pieces both share.
+#include <algorithm>
+#include <bit>
+
+#include "backend/backend.h"
+
+namespace cramjet::backend_internal {
+
+void ComputeKmers(const uint8_t* codes, size_t length, uint32_t* kmers) {
+  const size_t count = KmerCount(length);
+  if (count == 0) return;
+  constexpr uint32_t kMask = (1u << (2 * CJ_SEED_K)) - 1;
+  uint32_t value = 0;
+  int since_bad = 0;  // valid bases since the last non-ACGT base
+  for (size_t i = 0; i < length; ++i) {
+    const uint8_t c = codes[i];
+    if (c > 3) {
+      since_bad = 0;
+      value = 0;
+    } else {
+      ++since_bad;
+      value = ((value << 2) | c) & kMask;
+    }
+    if (i + 1 >= static_cast<size_t>(CJ_SEED_K)) {
+      kmers[i + 1 - CJ_SEED_K] = since_bad >= CJ_SEED_K ? value : CJ_SEED_INVALID;
+    }
+  }
+}
+
+void EmitMinimizers(const uint32_t* hashes, const uint32_t* window_min, size_t kmer_count,
+                    uint32_t* last_emitted, std::vector<Seed>& out) {
+  if (kmer_count == 0) return;
+  if (kmer_count < static_cast<size_t>(CJ_SEED_W)) {
+    // A sequence shorter than one window: its single best k-mer.
+    uint32_t best = CJ_SEED_INVALID;
+    size_t where = 0;
+    for (size_t i = 0; i < kmer_count; ++i) {
+      if (hashes[i] < best) best = hashes[i], where = i;
+    }
+    if (best != CJ_SEED_INVALID) out.push_back({best, static_cast<uint32_t>(where)});
+    return;
+  }
+  const size_t windows = kmer_count - CJ_SEED_W + 1;
+  // The last emitted position stays the leftmost minimum while it is inside the window and the
+  // window minimum equals its hash (anything equal and further left would have been chosen).
+  int64_t last = last_emitted ? static_cast<int64_t>(*last_emitted) : -1;
+  for (size_t i = 0; i < windows; ++i) {
+    const uint32_t m = window_min[i];
+    if (m == CJ_SEED_INVALID) continue;
+    if (last >= static_cast<int64_t>(i) && hashes[last] == m) continue;
+    size_t j = i;
+    while (hashes[j] != m) ++j;
+    out.push_back({m, static_cast<uint32_t>(j)});
+    last = static_cast<int64_t>(j);
+  }
+  if (last_emitted) *last_emitted = static_cast<uint32_t>(last);
+}
+
+void ExtractSeedsOneScalar(const uint8_t* codes, size_t length, std::vector<Seed>& out) {
+  const size_t n = KmerCount(length);
+  if (n == 0) return;
+  std::vector<uint32_t> hashes(n);
+  ComputeKmers(codes, length, hashes.data());
+  for (auto& h : hashes) h = h == CJ_SEED_INVALID ? CJ_SEED_INVALID : SeedHash(h);
+  if (n < static_cast<size_t>(CJ_SEED_W)) {
+    EmitMinimizers(hashes.data(), nullptr, n, nullptr, out);
+    return;
+  }
+  const size_t windows = n - CJ_SEED_W + 1;
+  std::vector<uint32_t> window_min(windows);
+  for (size_t i = 0; i < windows; ++i) {
+    uint32_t m = hashes[i];
+    for (int t = 1; t < CJ_SEED_W; ++t) m = std::min(m, hashes[i + t]);
+    window_min[i] = m;
+  }
+  EmitMinimizers(hashes.data(), window_min.data(), n, nullptr, out);
+}
+
+// Reference bases [base, base+32) as one word (base need not be word-aligned).
+static inline uint64_t ReferenceWord(const uint64_t* words, uint64_t base) {
+  const uint64_t w = base / CJ_BASES_PER_WORD;
+  const unsigned shift = 2 * (base % CJ_BASES_PER_WORD);
+  if (shift == 0) return words[w];
+  return (words[w] >> shift) | (words[w + 1] << (64 - shift));
+}
+
+uint32_t HammingScalar(const PackedReference& reference, const PackedSequences& reads,
+                       const VerifyJob& job) {
+  const uint32_t length = reads.lengths[job.sequence];
+  const uint64_t* read = reads.words + reads.word_offsets[job.sequence];
+  const uint64_t* nmask = reads.n_masks + reads.word_offsets[job.sequence];
+  const uint32_t words = (length + CJ_BASES_PER_WORD - 1) / CJ_BASES_PER_WORD;
+  uint32_t mismatches = 0;
+  for (uint32_t t = 0; t < words; ++t) {
+    const uint64_t diff = read[t] ^ ReferenceWord(reference.words, job.ref_start + static_cast<uint64_t>(t) * CJ_BASES_PER_WORD);
+    uint64_t m = ((diff | (diff >> 1)) & 0x5555555555555555ull) | nmask[t];
+    const uint32_t rest = length - t * CJ_BASES_PER_WORD;
+    if (rest < static_cast<uint32_t>(CJ_BASES_PER_WORD)) m &= (1ull << (2 * rest)) - 1;
+    mismatches += static_cast<uint32_t>(std::popcount(m));
+    if (mismatches > job.max_mismatches) return job.max_mismatches + 1;
+  }
+  return mismatches;
+}
+
+static inline int Substitution(int read, int ref) {
+  if (ref == CJ_REF_OUTSIDE) return CJ_SCORE_BARRIER;
+  return (read == ref && read < 4) ? CJ_SCORE_MATCH : CJ_SCORE_MISMATCH;
+}
+
+void AlignBandedScalar(const AlignJob& job, std::vector<int16_t>& tb, AlignResult& result,
+                       std::vector<uint32_t>& cigar) {
+  constexpr int W = CJ_BAND_WIDTH;
+  constexpr int kOpen = CJ_SCORE_GAP_OPEN + CJ_SCORE_GAP_EXTEND;
+  const int n = static_cast<int>(job.read_length);
+  tb.assign(static_cast<size_t>(n) * W, 0);
+  int hprev[W], iprev[W], hcur[W], icur[W];
+  int best = CJ_SCORE_NEG_INF, best_i = -1, best_d = -1;
+  for (int i = 0; i < n; ++i) {
+    const int rc = job.read[i];
+    int d_left = CJ_SCORE_NEG_INF;
+    for (int d = 0; d < W; ++d) {
+      const int fc = job.window[i + d];
+      const int s = Substitution(rc, fc);
+      int h, src;
+      if (i == 0) {
+        h = CJ_SCORE_END_BONUS + s;
+        src = CJ_TB_H_START;
+      } else {
+        h = hprev[d] + s;
+        src = CJ_TB_H_DIAG;
+        if (s > h) h = s, src = CJ_TB_H_START;
+      }
+      int ins = CJ_SCORE_NEG_INF;
+      int flags = 0;
+      if (i > 0 && d + 1 < W) {
+        const int open = hprev[d + 1] - kOpen;
+        const int extend = iprev[d + 1] - CJ_SCORE_GAP_EXTEND;
+        ins = open;
+        if (extend > open) ins = extend, flags |= CJ_TB_INS_EXTEND;
+      }
+      int del = CJ_SCORE_NEG_INF;
+      if (d > 0) {
+        const int open = hcur[d - 1] - kOpen;
+        const int extend = d_left - CJ_SCORE_GAP_EXTEND;
+        del = open;
+        if (extend > open) del = extend, flags |= CJ_TB_DEL_EXTEND;
+      }
+      if (fc == CJ_REF_OUTSIDE) del = CJ_SCORE_NEG_INF;
+      if (ins > h) h = ins, src = CJ_TB_H_INS;
+      if (del > h) h = del, src = CJ_TB_H_DEL;
+      hcur[d] = h;
+      icur[d] = ins;
+      d_left = del;
+      tb[static_cast<size_t>(i) * W + d] = static_cast<int16_t>(src | flags);
+      const int end_value = h + (i == n - 1 ? CJ_SCORE_END_BONUS : 0);
+      if (end_value > best) best = end_value, best_i = i, best_d = d;
+    }
+    std::copy(hcur, hcur + W, hprev);
+    std::copy(icur, icur + W, iprev);
+  }
+  TraceBack(tb.data(), 1, 0, best_i, best_d, best, result, cigar);
+}
+
+void TraceBack(const int16_t* tb, size_t lanes, size_t lane, int best_i, int best_d, int score,
+               AlignResult& result, std::vector<uint32_t>& cigar) {
+  result = AlignResult{};
+  result.score = score;
+  result.cigar_begin = static_cast<uint32_t>(cigar.size());
+  if (score <= 0 || best_i < 0) {
+    result.score = std::max(score, 0);
+    return;
+  }
+  auto cell = [&](int i, int d) {
+    return tb[(static_cast<size_t>(i) * CJ_BAND_WIDTH + d) * lanes + lane];
+  };
+  // Ops from the end backwards, run-length encoded on the fly.
+  std::vector<uint32_t> reversed;
+  auto emit = [&](uint32_t op) {
+    if (!reversed.empty() && (reversed.back() & 0xf) == op) {
+      reversed.back() += 1u << 4;
+    } else {
+      reversed.push_back((1u << 4) | op);
+    }
+  };
+  enum { kH, kI, kD } state = kH;
+  int i = best_i, d = best_d;
+  result.read_end = static_cast<uint32_t>(best_i + 1);
+  while (true) {
+    const int t = cell(i, d);
+    if (state == kH) {
+      const int src = t & CJ_TB_H_MASK;
+      if (src == CJ_TB_H_DIAG) {
+        emit(0 /* BAM_CMATCH */);
+        --i;
+      } else if (src == CJ_TB_H_START) {
+        emit(0);
+        result.read_begin = static_cast<uint32_t>(i);
+        result.window_begin = static_cast<uint32_t>(i + d);
+        break;
+      } else if (src == CJ_TB_H_INS) {
+        state = kI;
+      } else {
+        state = kD;
+      }
+    } else if (state == kI) {
+      emit(1 /* BAM_CINS */);
+      state = (t & CJ_TB_INS_EXTEND) ? kI : kH;
+      --i;
+      ++d;
+    } else {
+      emit(2 /* BAM_CDEL */);
+      state = (t & CJ_TB_DEL_EXTEND) ? kD : kH;
+      --d;
+    }
+  }
+  cigar.insert(cigar.end(), reversed.rbegin(), reversed.rend());
+  result.cigar_length = static_cast<uint32_t>(reversed.size());
+}
+
+}  // namespace cramjet::backend_internal

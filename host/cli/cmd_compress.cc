@@ -1,0 +1,145 @@
+// `cramjet compress` and `cramjet decompress`.
+#include <csignal>
+#include <cstdio>
+#include <thread>
+
+#include "cli/cli.h"
+#include "cramjet/compress.h"
+#include "cramjet/log.h"
+#include "cramjet/version.h"
+
+namespace cramjet::cli {
+namespace {
+
+// R1/R2 file names differ in exactly one character, '1' in the first and '2' in the second
+// (reads_1.fq/reads_2.fq, x_R1_001.fastq.gz/x_R2_001.fastq.gz).
+bool LooksLikeMatePair(const std::string& a, const std::string& b) {
+  if (a.size() != b.size()) return false;
+  int diffs = 0;
+  bool one_two = false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i] != b[i]) {
+      ++diffs;
+      one_two = a[i] == '1' && b[i] == '2';
+    }
+  }
+  return diffs == 1 && one_two;
+}
+
+bool LooksPaired(const std::vector<std::string>& inputs) {
+  if (inputs.size() < 2 || inputs.size() % 2) return false;
+  for (size_t i = 0; i < inputs.size(); i += 2)
+    if (!LooksLikeMatePair(inputs[i], inputs[i + 1])) return false;
+  return true;
+}
+
+void DrawProgress(const Progress& p) {
+  double mb = p.input_bytes / 1e6;
+  std::fprintf(stderr, "\r[%s] %llu records, %.1f MB read, %.1f MB/s, %.0f s   ", p.stage,
+               static_cast<unsigned long long>(p.records), mb,
+               p.elapsed_seconds > 0 ? mb / p.elapsed_seconds : 0.0, p.elapsed_seconds);
+}
+
+}  // namespace
+
+void RegisterCompressCommands(CLI::App& app, Context& ctx) {
+  // ---- compress ----
+  auto* c = app.add_subcommand("compress", "FASTQ or SAM/BAM/CRAM in, verified CRAM out");
+  auto opts = std::make_shared<CompressOptions>();
+  auto profile = std::make_shared<std::string>("normal");
+  auto single = std::make_shared<bool>(false);
+  auto quiet = std::make_shared<bool>(false);
+  auto stats = std::make_shared<bool>(false);
+  c->add_option("inputs", opts->inputs,
+                "FASTQ (plain/gz; R1 R2 pairs detected by name), or SAM/BAM/CRAM files")
+      ->required();
+  c->add_option("-o,--output", opts->output, "Output CRAM")->required();
+  c->add_option("-T,--reference", opts->reference, "Reference FASTA (plain or bgzip)")->required();
+  c->add_option("-@,--threads", opts->threads, "Threads for compression and decoding")
+      ->check(CLI::Range(1, 256));
+  c->add_option("--cram-version", opts->cram_version, "CRAM version")
+      ->check(CLI::IsMember({"3.0", "3.1"}));
+  c->add_option("--profile", *profile, "CRAM profile")
+      ->check(CLI::IsMember({"fast", "normal", "small", "archive"}));
+  c->add_flag("--paired", opts->paired, "Inputs are R1 R2 file pairs (default: detected by name)");
+  c->add_flag("--single", *single, "Inputs are single-end even if their names look paired");
+  c->add_flag("--interleaved", opts->interleaved, "One FASTQ holds R1,R2 alternating");
+  c->add_option("--drop-tags", opts->drop_tags, "Aux tags to remove from aligned input")
+      ->delimiter(',');
+  c->add_option("--sample", opts->sample, "Sample name for @RG SM");
+  c->add_flag("--no-index", [opts](int64_t) { opts->write_index = false; }, "Do not write .crai");
+  c->add_flag("-q,--quiet", *quiet, "No progress line or summary");
+  c->add_flag("--stats", *stats, "Print the wall time of each stage");
+  c->callback([&ctx, opts, profile, single, quiet, stats] {
+    auto p = ParseCramProfile(*profile);
+    opts->profile = *p;
+    opts->command_line = ctx.command_line;
+    if (!opts->paired && !*single && !opts->interleaved) opts->paired = LooksPaired(opts->inputs);
+    if (StderrIsTerminal() && !*quiet) opts->progress = DrawProgress;
+    auto result = Compress(*opts);
+    if (opts->progress) std::fputs("\r\033[K", stderr);
+    if (!result.ok()) {
+      ctx.exit_code = ReportError("compress", result.status());
+      return;
+    }
+    if (!*quiet) {
+      std::fprintf(stderr,
+                   "cramjet compress: wrote %s: %llu reads, %llu bases, %.2f MB from %.2f MB of "
+                   "input (%.3fx), verified, in %.1f s\n",
+                   opts->output.c_str(), static_cast<unsigned long long>(result->records),
+                   static_cast<unsigned long long>(result->bases), result->output_bytes / 1e6,
+                   result->input_bytes / 1e6,
+                   result->input_bytes ? double(result->output_bytes) / result->input_bytes : 0.0,
+                   result->seconds);
+    }
+    if (*stats) {
+      for (const auto& [name, secs] : result->stage_seconds)
+        std::fprintf(stderr, "stage %-10s %8.3f s\n", name.c_str(), secs);
+    }
+  });
+
+  // ---- decompress ----
+  auto* d = app.add_subcommand("decompress", "CRAM back to FASTQ (exact records) or SAM/BAM");
+  auto dopts = std::make_shared<DecompressOptions>();
+  auto format = std::make_shared<std::string>();
+  auto output = std::make_shared<std::string>();
+  auto out_r1 = std::make_shared<std::string>();
+  auto out_r2 = std::make_shared<std::string>();
+  d->add_option("input", dopts->input, "CRAM (or BAM/SAM) file")->required();
+  auto* o_opt = d->add_option("-o,--output", *output,
+                              "One output: FASTQ (single-end, or pairs interleaved) or SAM/BAM; "
+                              "'-' for standard output");
+  auto* r1_opt = d->add_option("-1", *out_r1, "FASTQ for read 1 of pairs (with -2)");
+  auto* r2_opt = d->add_option("-2", *out_r2, "FASTQ for read 2 of pairs (with -1)");
+  r1_opt->needs(r2_opt);
+  r2_opt->needs(r1_opt);
+  o_opt->excludes(r1_opt);
+  r1_opt->excludes(o_opt);
+  d->add_option("-T,--reference", dopts->reference, "Reference FASTA if not found by M5/UR");
+  d->add_option("-O,--output-fmt", *format, "fastq, fastq.gz, sam or bam (default: from the name)")
+      ->check(CLI::IsMember({"fastq", "fastq.gz", "sam", "bam"}));
+  d->add_option("-@,--threads", dopts->threads, "Threads")->check(CLI::Range(1, 256));
+  d->callback([&ctx, dopts, format, output, out_r1, out_r2] {
+    if (output->empty() && out_r1->empty()) {
+      ctx.exit_code = ReportError("decompress", InvalidArgument("give -o FILE, or -1 R1 -2 R2"));
+      return;
+    }
+    dopts->outputs = output->empty() ? std::vector<std::string>{*out_r1, *out_r2}
+                                     : std::vector<std::string>{*output};
+    std::string f = *format;
+    if (f.empty()) {
+      const std::string& first = dopts->outputs[0];
+      auto ends = [&](const char* s) {
+        std::string suf(s);
+        return first.size() >= suf.size() && first.compare(first.size() - suf.size(), suf.size(), suf) == 0;
+      };
+      f = ends(".bam") ? "bam" : ends(".sam") ? "sam" : ends(".gz") ? "fastq.gz" : "fastq";
+    }
+    dopts->format = f == "bam" ? DecompressFormat::kBam : f == "sam" ? DecompressFormat::kSam
+                  : f == "fastq.gz" ? DecompressFormat::kFastqGz : DecompressFormat::kFastq;
+    auto result = Decompress(*dopts);
+    if (!result.ok()) ctx.exit_code = ReportError("decompress", result.status());
+  });
+}
+
+}  // namespace cramjet::cli

@@ -1,0 +1,240 @@
+// Daemon client commands: status, jobs, job, retry, pause, resume, drain, submit. Each talks to
+// cramjetd over its Unix socket (include/cramjet/daemon_api.h). Human output is a thin view over
+// the JSON, which `--json` prints as is, with its "api_version".
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/cli.h"
+#include "cramjet/daemon_api.h"
+
+namespace cramjet::cli {
+namespace {
+
+using json = nlohmann::json;
+
+struct DaemonFlags {
+  std::string socket;
+  bool json = false;
+};
+
+void AddCommonFlags(CLI::App* sub, DaemonFlags& f) {
+  sub->add_option("--socket", f.socket,
+                  "cramjetd API socket (default: $CRAMJET_SOCKET, else /run/cramjet/api.sock)");
+  sub->add_flag("--json", f.json, "print the daemon's versioned JSON instead of text");
+}
+
+std::string SocketPath(const DaemonFlags& f) {
+  if (!f.socket.empty()) return f.socket;
+  const char* env = std::getenv("CRAMJET_SOCKET");
+  return env && *env ? env : kDefaultDaemonSocket;
+}
+
+StatusOr<json> Call(const DaemonFlags& f, const std::string& method, const json& params = json::object()) {
+  CRAMJET_ASSIGN_OR_RETURN(std::string text, CallDaemon(SocketPath(f), method, params.dump()));
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded()) return Internal("cramjetd sent a result that is not JSON");
+  return j;
+}
+
+void PrintJson(json result) {
+  json out = {{"api_version", kDaemonApiVersion}};
+  if (result.is_object()) out.update(result);
+  else out["result"] = result;
+  std::printf("%s\n", out.dump(2).c_str());
+}
+
+std::string Bytes(double b) {
+  const char* units[] = {"B", "kB", "MB", "GB", "TB", "PB"};
+  int u = 0;
+  while (b >= 1000 && u < 5) {
+    b /= 1000;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", b, units[u]);
+  return buf;
+}
+
+std::string Duration(double s) {
+  long t = static_cast<long>(s);
+  char buf[48];
+  if (t >= 86400) std::snprintf(buf, sizeof buf, "%ldd %ldh", t / 86400, (t % 86400) / 3600);
+  else if (t >= 3600) std::snprintf(buf, sizeof buf, "%ldh %02ldm", t / 3600, (t % 3600) / 60);
+  else if (t >= 60) std::snprintf(buf, sizeof buf, "%ldm %02lds", t / 60, t % 60);
+  else std::snprintf(buf, sizeof buf, "%lds", t);
+  return buf;
+}
+
+std::string Clock(double unix_seconds) {
+  if (unix_seconds <= 0) return "-";
+  time_t t = static_cast<time_t>(unix_seconds);
+  tm local{};
+  localtime_r(&t, &local);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &local);
+  return buf;
+}
+
+std::string Str(const json& j, const char* key) {
+  if (!j.contains(key) || j[key].is_null()) return "";
+  return j[key].is_string() ? j[key].get<std::string>() : j[key].dump();
+}
+
+void PrintStatus(const json& s) {
+  std::ostringstream o;
+  o << "cramjetd " << Str(s, "version") << "  " << Str(s, "state") << ", up " << Duration(s.value("uptime_seconds", 0.0))
+    << "  (pid " << Str(s, "pid") << ", " << Str(s, "workers") << " worker(s))\n";
+  o << "backend    " << (Str(s, "backend").empty() ? "unknown" : Str(s, "backend")) << "\n";
+  const json& jobs = s["jobs"];
+  o << "jobs       " << jobs.value("queued", 0) << " queued, " << jobs.value("running", 0) << " running, "
+    << jobs.value("failed", 0) << " failed, " << jobs.value("done_today", 0) << " done today ("
+    << jobs.value("done", 0) << " in total)\n";
+  if (s.value("intake_paused_low_disk", false)) o << "INTAKE PAUSED: free disk below the configured minimum\n";
+  const json& running = s["running"];
+  if (!running.empty()) {
+    char line[256];
+    std::snprintf(line, sizeof line, "  %-6s %-24s %-9s %8s %12s  %s\n", "ID", "SAMPLE", "STAGE", "PROGRESS",
+                  "THROUGHPUT", "RUN");
+    o << "running\n" << line;
+    for (const auto& r : running) {
+      std::string progress = r["progress"].is_null() ? Duration(r.value("stage_seconds", 0.0))
+                                                     : std::to_string(static_cast<int>(r["progress"].get<double>() * 100)) + "%";
+      std::string tput = r["throughput_bytes_per_second"].is_null()
+                             ? "-" : Bytes(r["throughput_bytes_per_second"].get<double>()) + "/s";
+      std::snprintf(line, sizeof line, "  %-6s %-24s %-9s %8s %12s  %s\n", Str(r, "id").c_str(),
+                    Str(r, "sample").c_str(), Str(r, "stage").c_str(), progress.c_str(), tput.c_str(),
+                    Str(r, "run_id").c_str());
+      o << line;
+    }
+  }
+  for (const auto& d : s["disk"])
+    o << "disk       " << Bytes(d.value("free_bytes", 0.0)) << " free of " << Bytes(d.value("total_bytes", 0.0))
+      << "  " << Str(d, "path") << "\n";
+  for (const auto& w : s["waiting_runs"]) o << "waiting    " << Str(w, "path") << ": " << Str(w, "reason") << "\n";
+  for (const auto& r : s["rejected"]) o << "refused    " << Str(r, "path") << ": " << Str(r, "error") << "\n";
+  if (s["last_error"].is_null()) o << "last error none\n";
+  else o << "last error " << Clock(s["last_error"].value("at", 0.0)) << "  " << Str(s["last_error"], "message") << "\n";
+  std::fputs(o.str().c_str(), stdout);
+}
+
+void PrintJobs(const json& jobs) {
+  std::printf("%-6s %-8s %-9s %-24s %-9s %-19s %s\n", "ID", "STATE", "STAGE", "SAMPLE", "ATTEMPTS", "UPDATED", "RUN / ERROR");
+  for (const auto& j : jobs) {
+    std::string tail = j.value("last_error", "").empty() ? Str(j, "run_id") : j.value("last_error", "");
+    std::printf("%-6s %-8s %-9s %-24s %-9s %-19s %s\n", Str(j, "id").c_str(), Str(j, "state").c_str(),
+                Str(j, "stage").c_str(), Str(j, "sample").c_str(), Str(j, "attempts").c_str(),
+                Clock(j.value("updated_at", 0.0)).c_str(), tail.c_str());
+  }
+}
+
+void PrintJob(const json& j) {
+  std::ostringstream o;
+  o << "job " << Str(j, "id") << ": " << Str(j, "sample") << "  " << Str(j, "state") << " (next stage: " << Str(j, "stage")
+    << ")\n";
+  o << "  origin     " << Str(j, "origin") << (Str(j, "run_id").empty() ? "" : "  run " + Str(j, "run_id")) << "\n";
+  for (const auto& in : j["inputs"]) o << "  input      " << in.get<std::string>() << "\n";
+  o << "  reference  " << Str(j, "reference") << "\n";
+  o << "  output     " << Str(j, "output") << "\n";
+  o << "  records    " << Str(j, "records") << ", " << Bytes(j.value("input_bytes", 0.0)) << " -> "
+    << Bytes(j.value("output_bytes", 0.0)) << (Str(j, "output_md5").empty() ? "" : "  md5 " + Str(j, "output_md5")) << "\n";
+  o << "  attempts   " << Str(j, "attempts") << (j.value("last_error", "").empty() ? "" : "  last error: " + Str(j, "last_error"))
+    << "\n";
+  if (j.contains("events")) {
+    o << "  history\n";
+    for (const auto& e : j["events"])
+      o << "    " << Clock(e.value("at", 0.0)) << "  " << Str(e, "stage") << ": " << Str(e, "message") << "\n";
+  }
+  std::fputs(o.str().c_str(), stdout);
+}
+
+// Registers one subcommand whose callback calls `run` and prints the result.
+template <typename Run, typename Print>
+CLI::App* AddCommand(CLI::App& app, Context& ctx, const std::string& name, const std::string& help,
+                     std::shared_ptr<DaemonFlags> flags, Run run, Print print) {
+  auto* sub = app.add_subcommand(name, help);
+  AddCommonFlags(sub, *flags);
+  sub->callback([&ctx, name, flags, run, print] {
+    StatusOr<json> r = run(*flags);
+    if (!r.ok()) {
+      ctx.exit_code = ReportError(name, r.status());
+      return;
+    }
+    if (flags->json) PrintJson(*r);
+    else print(*r);
+  });
+  return sub;
+}
+
+}  // namespace
+
+void RegisterDaemonCommands(CLI::App& app, Context& ctx) {
+  auto status_flags = std::make_shared<DaemonFlags>();
+  AddCommand(app, ctx, "status", "Show what cramjetd is doing", status_flags,
+             [](const DaemonFlags& f) { return Call(f, "status"); }, PrintStatus);
+
+  auto jobs_flags = std::make_shared<DaemonFlags>();
+  auto jobs_state = std::make_shared<std::string>();
+  auto jobs_limit = std::make_shared<int>(50);
+  auto* jobs = AddCommand(app, ctx, "jobs", "List cramjetd's jobs, newest first", jobs_flags,
+                          [jobs_state, jobs_limit](const DaemonFlags& f) {
+                            json p = {{"limit", *jobs_limit}};
+                            if (!jobs_state->empty()) p["state"] = *jobs_state;
+                            return Call(f, "jobs", p);
+                          },
+                          [](const json& r) { PrintJobs(r["jobs"]); });
+  jobs->add_option("--state", *jobs_state, "only jobs in this state")
+      ->check(CLI::IsMember({"queued", "running", "failed", "done"}));
+  jobs->add_option("-n,--limit", *jobs_limit, "at most this many (default 50)")->check(CLI::PositiveNumber);
+
+  auto job_flags = std::make_shared<DaemonFlags>();
+  auto job_id = std::make_shared<int64_t>(0);
+  AddCommand(app, ctx, "job", "Show one job and its history", job_flags,
+             [job_id](const DaemonFlags& f) { return Call(f, "job", {{"id", *job_id}}); }, PrintJob)
+      ->add_option("ID", *job_id, "job id")->required();
+
+  auto retry_flags = std::make_shared<DaemonFlags>();
+  auto retry_id = std::make_shared<int64_t>(0);
+  AddCommand(app, ctx, "retry", "Queue a failed job again at the stage that failed", retry_flags,
+             [retry_id](const DaemonFlags& f) { return Call(f, "retry", {{"id", *retry_id}}); },
+             [](const json& j) { std::printf("job %s queued again at stage %s\n", Str(j, "id").c_str(), Str(j, "stage").c_str()); })
+      ->add_option("ID", *retry_id, "job id")->required();
+
+  for (const auto& [name, help] : std::vector<std::pair<std::string, std::string>>{
+           {"pause", "Start no new jobs (running jobs finish); kept across restarts"},
+           {"resume", "Start jobs again after pause"},
+           {"drain", "Start no new jobs and stop cramjetd once the running jobs are done"}}) {
+    auto flags = std::make_shared<DaemonFlags>();
+    std::string method = name;
+    AddCommand(app, ctx, name, help, flags, [method](const DaemonFlags& f) { return Call(f, method); },
+               [method](const json& j) {
+                 std::printf("cramjetd is %s%s\n", Str(j, "state").c_str(),
+                             method == "drain" ? (" (" + Str(j, "running") + " job(s) still running)").c_str() : "");
+               });
+  }
+
+  auto submit_flags = std::make_shared<DaemonFlags>();
+  auto submit_path = std::make_shared<std::string>();
+  AddCommand(app, ctx, "submit", "Take a run folder (under a watch root) or a drop-folder entry now", submit_flags,
+             [submit_path](const DaemonFlags& f) -> StatusOr<json> {
+               std::error_code ec;
+               std::string abs = std::filesystem::absolute(*submit_path, ec).lexically_normal().string();
+               while (abs.size() > 1 && abs.back() == '/') abs.pop_back();
+               return Call(f, "submit", {{"path", abs}});
+             },
+             [](const json& j) {
+               std::string ids;
+               for (const auto& id : j["job_ids"]) ids += (ids.empty() ? "" : ", ") + id.dump();
+               std::printf("queued job(s) %s\n", ids.empty() ? "none" : ids.c_str());
+             })
+      ->add_option("PATH", *submit_path, "run folder or drop-folder entry")->required();
+}
+
+}  // namespace cramjet::cli

@@ -1,0 +1,79 @@
+// cramjet — the command line. Subcommands follow samtools conventions (inputs positional, -o, -T,
+// -@); every one has --help; errors are one line on stderr with a non-zero exit status.
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include <htslib/hts_log.h>
+
+#include "cli/cli.h"
+#include "cramjet/version.h"
+
+namespace cramjet::cli {
+
+int ReportError(std::string_view command, const Status& status) {
+  std::string line = "cramjet ";
+  line.append(command);
+  line += ": error: ";
+  line += status.message();
+  line += "\n";
+  std::fputs(line.c_str(), stderr);
+  switch (status.code()) {
+    case StatusCode::kOk: return kExitOk;
+    case StatusCode::kInvalidArgument: return kExitUsage;
+    case StatusCode::kDataLoss: return kExitMismatch;
+    case StatusCode::kUnavailable: return kExitUnavailable;
+    default: return kExitError;
+  }
+}
+
+bool StderrIsTerminal() { return ::isatty(STDERR_FILENO) == 1; }
+
+}  // namespace cramjet::cli
+
+int main(int argc, char** argv) {
+  using namespace cramjet::cli;
+  // A file-size limit (or full quota) must surface as a write error with a message, not a kill.
+  std::signal(SIGXFSZ, SIG_IGN);
+  // Our own one-line errors name the file and record; htslib's diagnostics (and its warning that
+  // 1.16 still calls CRAM 3.1 a draft) only show when asked for with CRAMJET_HTSLIB_LOG=1.
+  const char* hts_log = std::getenv("CRAMJET_HTSLIB_LOG");
+  hts_set_log_level(hts_log && *hts_log == '1' ? HTS_LOG_WARNING : HTS_LOG_OFF);
+  CLI::App app{"cramjet: reference-based CRAM compression, lossless proof and QC for sequencing labs"};
+  app.set_version_flag("--version", [] { return cramjet::VersionReport(); });
+  app.require_subcommand(1, 1);
+  app.fallthrough(false);
+
+  Context ctx;
+  for (int i = 0; i < argc; ++i) {
+    if (i) ctx.command_line += ' ';
+    ctx.command_line += argv[i];
+  }
+  RegisterCompressCommands(app, ctx);
+  RegisterVerifyCommand(app, ctx);
+  RegisterIndexCommand(app, ctx);
+  RegisterQcCommand(app, ctx);
+  RegisterShipCommand(app, ctx);
+  RegisterDaemonCommands(app, ctx);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // One line, samtools style, and the usage exit status.
+    std::string sub;
+    for (const auto* s : app.get_subcommands()) sub = s->get_name();
+    std::fprintf(stderr, "cramjet%s%s: usage error: %s (see --help)\n", sub.empty() ? "" : " ",
+                 sub.c_str(), e.what());
+    return kExitUsage;
+  }
+  return ctx.exit_code;
+}

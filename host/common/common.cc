@@ -1,0 +1,214 @@
+#include "common/common.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <random>
+
+namespace cramjet {
+
+std::string DirName(const std::string& path) {
+  auto slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+std::string BaseName(const std::string& path) {
+  auto slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+// ---- AtomicOutput ---------------------------------------------------------------------------
+
+AtomicOutput::AtomicOutput(std::string final_path, std::string temp_path)
+    : final_path_(std::move(final_path)), temp_path_(std::move(temp_path)) {}
+
+AtomicOutput::AtomicOutput(AtomicOutput&& other) noexcept
+    : final_path_(std::move(other.final_path_)), temp_path_(std::move(other.temp_path_)),
+      done_(other.done_) {
+  other.done_ = true;
+}
+
+AtomicOutput& AtomicOutput::operator=(AtomicOutput&& other) noexcept {
+  if (this != &other) {
+    Abandon();
+    final_path_ = std::move(other.final_path_);
+    temp_path_ = std::move(other.temp_path_);
+    done_ = other.done_;
+    other.done_ = true;
+  }
+  return *this;
+}
+
+AtomicOutput::~AtomicOutput() { Abandon(); }
+
+StatusOr<AtomicOutput> AtomicOutput::Create(const std::string& final_path) {
+  if (final_path.empty()) return InvalidArgument("no output path given");
+  std::string dir = DirName(final_path);
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0)
+    return IoErrorFromErrno("output folder '" + dir + "'", errno);
+  if (!S_ISDIR(st.st_mode)) return IoError("output folder '" + dir + "' is not a folder");
+  if (::access(dir.c_str(), W_OK) != 0)
+    return IoErrorFromErrno("output folder '" + dir + "' is not writable", errno);
+  struct stat fst;
+  if (::stat(final_path.c_str(), &fst) == 0 && S_ISDIR(fst.st_mode))
+    return IoError("output '" + final_path + "' is a folder");
+  // Hidden name in the same folder, so the rename is atomic and `ls *.cram` never shows it.
+  std::random_device rd;
+  char suffix[32];
+  std::snprintf(suffix, sizeof suffix, ".tmp.%d.%08x", static_cast<int>(::getpid()), rd());
+  std::string temp = (dir == "." && final_path.find('/') == std::string::npos ? "" : dir + "/") +
+                     "." + BaseName(final_path) + suffix;
+  return AtomicOutput(final_path, temp);
+}
+
+Status AtomicOutput::Commit() {
+  if (done_) return Internal("output '" + final_path_ + "' committed twice");
+  CRAMJET_RETURN_IF_ERROR(FsyncPath(temp_path_, false));
+  if (::rename(temp_path_.c_str(), final_path_.c_str()) != 0)
+    return IoErrorFromErrno("renaming '" + temp_path_ + "' to '" + final_path_ + "'", errno);
+  done_ = true;
+  return FsyncPath(DirName(final_path_), true);
+}
+
+void AtomicOutput::Abandon() {
+  if (!done_ && !temp_path_.empty()) ::unlink(temp_path_.c_str());
+  done_ = true;
+}
+
+// ---- Files ------------------------------------------------------------------------------------
+
+Status FsyncPath(const std::string& path, bool is_directory) {
+  int fd = ::open(path.c_str(), (is_directory ? O_RDONLY | O_DIRECTORY : O_RDWR) | O_CLOEXEC);
+  if (fd < 0) fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return IoErrorFromErrno("opening '" + path + "' to fsync", errno);
+  int rc = ::fsync(fd);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0) return IoErrorFromErrno("fsync of '" + path + "'", err);
+  return Status::Ok();
+}
+
+Status WriteFileAtomically(const std::string& path, std::string_view contents) {
+  CRAMJET_ASSIGN_OR_RETURN(AtomicOutput out, AtomicOutput::Create(path));
+  int fd = ::open(out.temp_path().c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return IoErrorFromErrno("creating '" + out.temp_path() + "'", errno);
+  const char* p = contents.data();
+  size_t left = contents.size();
+  while (left > 0) {
+    ssize_t n = ::write(fd, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      ::close(fd);
+      return IoErrorFromErrno("writing '" + path + "'", err);
+    }
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+  if (::close(fd) != 0) return IoErrorFromErrno("closing '" + path + "'", errno);
+  return out.Commit();
+}
+
+StatusOr<std::string> ReadSmallFile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return NotFound("'" + path + "': no such file");
+    return IoErrorFromErrno("'" + path + "'", errno);
+  }
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      ::close(fd);
+      return IoErrorFromErrno("reading '" + path + "'", err);
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+StatusOr<uint64_t> FileSize(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return NotFound("'" + path + "': no such file");
+    return IoErrorFromErrno("'" + path + "'", errno);
+  }
+  return static_cast<uint64_t>(st.st_size);
+}
+
+Status CheckReadableFile(const std::string& path) {
+  if (path == "-") return Status::Ok();
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return NotFound("'" + path + "': no such file");
+    return IoErrorFromErrno("'" + path + "'", errno);
+  }
+  if (S_ISDIR(st.st_mode)) return BadInput("'" + path + "': is a folder, not a file");
+  if (::access(path.c_str(), R_OK) != 0) return IoErrorFromErrno("'" + path + "'", errno);
+  return Status::Ok();
+}
+
+static std::string DigestHex(hts_md5_context* ctx) {
+  unsigned char digest[16];
+  hts_md5_final(digest, ctx);
+  char hex[33];
+  hts_md5_hex(hex, digest);
+  return std::string(hex, 32);
+}
+
+StatusOr<std::string> FileMd5Hex(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return IoErrorFromErrno("opening '" + path + "' for MD5", errno);
+  hts_md5_context* ctx = hts_md5_init();
+  if (!ctx) {
+    ::close(fd);
+    return Internal("cannot allocate MD5 context");
+  }
+  std::vector<char> buf(1 << 20);
+  for (;;) {
+    ssize_t n = ::read(fd, buf.data(), buf.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      ::close(fd);
+      hts_md5_destroy(ctx);
+      return IoErrorFromErrno("reading '" + path + "' for MD5", err);
+    }
+    if (n == 0) break;
+    hts_md5_update(ctx, buf.data(), static_cast<unsigned long>(n));
+  }
+  ::close(fd);
+  std::string hex = DigestHex(ctx);
+  hts_md5_destroy(ctx);
+  return hex;
+}
+
+std::string Md5Hex(std::string_view data) {
+  hts_md5_context* ctx = hts_md5_init();
+  hts_md5_update(ctx, data.data(), static_cast<unsigned long>(data.size()));
+  std::string hex = DigestHex(ctx);
+  hts_md5_destroy(ctx);
+  return hex;
+}
+
+ThreadPoolPtr MakeThreadPool(int threads) {
+  if (threads <= 1) return nullptr;
+  return ThreadPoolPtr(hts_tpool_init(threads));
+}
+
+std::string HtsErrorHint() {
+  return errno ? std::string(std::strerror(errno)) : std::string("htslib reported an error");
+}
+
+}  // namespace cramjet

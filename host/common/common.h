@@ -1,0 +1,98 @@
+// host/common/common.h — helpers every stage uses: owned htslib handles, crash-safe output files,
+// file digests. Internal to the library (not part of the public API in include/cramjet/).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <htslib/hts.h>
+#include <htslib/sam.h>
+#include <htslib/thread_pool.h>
+
+#include "cramjet/status.h"
+
+namespace cramjet {
+
+// ---- Owned htslib handles -------------------------------------------------------------------
+struct BamDeleter { void operator()(bam1_t* b) const { bam_destroy1(b); } };
+struct HeaderDeleter { void operator()(sam_hdr_t* h) const { sam_hdr_destroy(h); } };
+struct HtsFileDeleter { void operator()(htsFile* f) const { if (f) hts_close(f); } };
+struct ThreadPoolDeleter {
+  void operator()(hts_tpool* p) const { if (p) hts_tpool_destroy(p); }
+};
+using BamPtr = std::unique_ptr<bam1_t, BamDeleter>;
+using HeaderPtr = std::unique_ptr<sam_hdr_t, HeaderDeleter>;
+using HtsFilePtr = std::unique_ptr<htsFile, HtsFileDeleter>;
+using ThreadPoolPtr = std::unique_ptr<hts_tpool, ThreadPoolDeleter>;
+
+inline BamPtr NewBam() { return BamPtr(bam_init1()); }
+
+// A batch of records moving between stages. Records are reused across batches to avoid churn.
+struct ReadBatch {
+  std::vector<BamPtr> records;
+  size_t size = 0;  // records[0..size) are live
+  // Makes room for `n` live records, allocating bam1_t objects only when growing.
+  void Resize(size_t n) {
+    while (records.size() < n) records.push_back(NewBam());
+    size = n;
+  }
+  bam1_t* operator[](size_t i) { return records[i].get(); }
+  const bam1_t* operator[](size_t i) const { return records[i].get(); }
+};
+
+// ---- Crash-safe output ----------------------------------------------------------------------
+// Writes go to a temporary name in the same folder; Commit() fsyncs the file, renames it over
+// the final name and fsyncs the folder. If the object dies uncommitted the temporary is removed,
+// so a failed job never leaves a file under the final name.
+class AtomicOutput {
+ public:
+  // Fails (naming the folder) when the folder does not exist or is not writable.
+  [[nodiscard]] static StatusOr<AtomicOutput> Create(const std::string& final_path);
+  AtomicOutput(AtomicOutput&& other) noexcept;
+  AtomicOutput& operator=(AtomicOutput&& other) noexcept;
+  AtomicOutput(const AtomicOutput&) = delete;
+  AtomicOutput& operator=(const AtomicOutput&) = delete;
+  ~AtomicOutput();
+
+  const std::string& temp_path() const { return temp_path_; }
+  const std::string& final_path() const { return final_path_; }
+  // fsync(temp), rename(temp, final), fsync(folder).
+  [[nodiscard]] Status Commit();
+  // Removes the temporary now (also done by the destructor).
+  void Abandon();
+
+ private:
+  AtomicOutput(std::string final_path, std::string temp_path);
+  std::string final_path_;
+  std::string temp_path_;
+  bool done_ = false;
+};
+
+// Writes `contents` to `path` atomically (temporary name, fsync, rename, fsync folder).
+[[nodiscard]] Status WriteFileAtomically(const std::string& path, std::string_view contents);
+[[nodiscard]] StatusOr<std::string> ReadSmallFile(const std::string& path);
+// fsync of an existing file or folder by path.
+[[nodiscard]] Status FsyncPath(const std::string& path, bool is_directory);
+// Lower-case hex MD5 of a whole file.
+[[nodiscard]] StatusOr<std::string> FileMd5Hex(const std::string& path);
+// Lower-case hex of an MD5 digest of `data`.
+std::string Md5Hex(std::string_view data);
+// File size, or an error naming the file (NotFound when missing).
+[[nodiscard]] StatusOr<uint64_t> FileSize(const std::string& path);
+// Error naming the path when it does not exist, is a folder, or cannot be opened for reading.
+[[nodiscard]] Status CheckReadableFile(const std::string& path);
+
+// Folder part and file part of a path ("a/b.cram" -> "a", "b.cram"; "b.cram" -> ".").
+std::string DirName(const std::string& path);
+std::string BaseName(const std::string& path);
+
+// Creates a thread pool of `threads` workers, or null when threads <= 1.
+ThreadPoolPtr MakeThreadPool(int threads);
+
+// The last htslib error message text is only on stderr; this captures what we can say.
+std::string HtsErrorHint();
+
+}  // namespace cramjet

@@ -1,0 +1,72 @@
+// cramjetd — the appliance daemon. Flags only; everything else is in the configuration file
+// (docs/daemon.md, dist/cramjetd.toml.example).
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "cramjet/log.h"
+#include "cramjet/version.h"
+#include "daemon/daemon.h"
+
+namespace {
+constexpr const char* kUsage =
+    "usage: cramjetd [--config PATH] [--check-config] [--log-level debug|info|warning|error]\n"
+    "  --config PATH    configuration file (default /etc/cramjet/cramjetd.toml); drop-ins are read\n"
+    "                   from PATH.d/*.toml in name order\n"
+    "  --check-config   check the configuration (and the [archive] table) and exit\n"
+    "  --version        print versions and exit\n";
+}
+
+int main(int argc, char** argv) {
+  using namespace cramjet;
+  std::string config_path = "/etc/cramjet/cramjetd.toml", log_level;
+  bool check_only = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&](const char* flag) -> const char* {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "cramjetd: usage error: %s needs a value\n%s", flag, kUsage);
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--config") config_path = value("--config");
+    else if (a.rfind("--config=", 0) == 0) config_path = a.substr(9);
+    else if (a == "--check-config") check_only = true;
+    else if (a == "--log-level") log_level = value("--log-level");
+    else if (a == "--version") {
+      std::printf("%s", VersionReport().c_str());
+      return 0;
+    } else if (a == "--help" || a == "-h") {
+      std::printf("%s", kUsage);
+      return 0;
+    } else {
+      std::fprintf(stderr, "cramjetd: usage error: unknown argument '%s'\n%s", a.c_str(), kUsage);
+      return 2;
+    }
+  }
+  // journald reads the "<N>" priority prefixes from stderr.
+  SetLogSink(JournaldSink());
+  auto config = daemon::LoadConfig(config_path);
+  if (!config.ok()) {
+    CJ_LOG(kError) << "configuration refused: " << config.status().message();
+    return 1;
+  }
+  std::string level = log_level.empty() ? config->log_level : log_level;
+  SetLogLevel(level == "debug" ? LogLevel::kDebug : level == "warning" ? LogLevel::kWarning
+              : level == "error" ? LogLevel::kError : LogLevel::kInfo);
+  auto stages = daemon::WireStages(*config);
+  if (!stages.ok()) {
+    CJ_LOG(kError) << "configuration refused: " << stages.status().message();
+    return 1;
+  }
+  if (check_only) {
+    std::printf("configuration ok: %zu file(s), %zu watch root(s), %d worker(s)\n", config->files.size(),
+                config->watch.size(), config->Concurrency());
+    return 0;
+  }
+  daemon::DaemonOptions options;
+  options.config = std::move(*config);
+  options.stages = std::move(*stages);
+  return daemon::RunDaemon(std::move(options));
+}

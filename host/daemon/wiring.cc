@@ -1,0 +1,60 @@
+// Connects the daemon's stages to the libraries present in this build (host/daemon/CMakeLists.txt
+// defines CRAMJET_DAEMON_HAVE_<STAGE> for each stage library that exists).
+#include "daemon/daemon.h"
+
+#if defined(CRAMJET_DAEMON_HAVE_BACKEND)
+#include "cramjet/backend.h"
+#endif
+#if defined(CRAMJET_DAEMON_HAVE_SHIP)
+#include "ship/ship.h"
+#endif
+
+namespace cramjet::daemon {
+
+StatusOr<StageFunctions> WireStages(const DaemonConfig& config) {
+  StageFunctions f;
+#if defined(CRAMJET_DAEMON_HAVE_PIPELINE)
+  f.compress = [](const CompressOptions& o) { return Compress(o); };
+#endif
+#if defined(CRAMJET_DAEMON_HAVE_VERIFY)
+  f.verify = [](const VerifyOptions& o) { return Verify(o); };
+#endif
+#if defined(CRAMJET_DAEMON_HAVE_BACKEND)
+  if (auto backend = CreateBackend(AccelKind::kAuto); backend.ok()) f.backend = (*backend)->Name();
+  else f.backend = "unavailable: " + backend.status().message();
+#else
+  f.backend = "cpu (no accelerator backend in this build)";
+#endif
+#if defined(CRAMJET_DAEMON_HAVE_SHIP)
+  if (config.archive_enabled || !config.archive_table.empty()) {
+    // Checked even when disabled, so a typo is found before anyone turns shipping on.
+    CRAMJET_ASSIGN_OR_RETURN(ship::SinkConfig sink, ship::ParseSinkConfig(config.archive_table, config.archive_source));
+    if (config.archive_enabled) {
+      std::string profile = config.profile;
+      f.ship = [sink, profile](const ShipJob& job) -> Status {
+        ship::ShipRequest r;
+        r.sample = job.sample;
+        r.run = job.run_id;
+        std::string lanes;
+        for (int l : job.lanes) lanes += (lanes.empty() ? "" : ",") + std::to_string(l);
+        r.lane = lanes;
+        r.instrument = job.instrument;
+        r.cram_profile = profile;
+        r.files = job.files;
+        r.state_dir = job.state_dir;
+        auto result = ship::ShipSample(sink, r);
+        return result.ok() ? Status::Ok() : result.status();
+      };
+    }
+  }
+#else
+  if (config.archive_enabled)
+    return Unimplemented(config.archive_source + ": archive.enabled = true but shipping is not in this build");
+  if (!config.archive_table.empty())
+    return BadInput(config.archive_source + ": [archive] keys other than 'enabled' need the ship stage, which is "
+                    "not in this build");
+#endif
+  return f;
+}
+
+}  // namespace cramjet::daemon

@@ -1,0 +1,156 @@
+// host/map/map.h — stage 2, map: places unaligned reads on the reference for the CRAM encoder.
+//
+// Compression-grade placement, not analysis-grade alignment (docs/mapper.md): (w,k)-minimizers
+// of the read are looked up in an on-disk index beside the FASTA, candidates are checked on both
+// strands by a Hamming distance with early exit against the 2-bit reference, and reads that do
+// not fit a diagonal get a banded local alignment (small indels, soft clips). A read that places
+// nowhere cheaply stays unmapped and is stored whole. The hot loops run on a Backend
+// (include/cramjet/backend.h); results do not depend on the backend, batch size or threads.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/common.h"
+#include "cramjet/backend.h"
+#include "cramjet/status.h"
+
+namespace cramjet {
+
+struct ContigInfo {
+  std::string name;    // FASTA header up to the first white space
+  uint64_t length = 0;
+  uint64_t start = 0;  // offset of its first base in the concatenated reference
+  std::string md5;     // @SQ M5: lower-case hex MD5 of the upper-cased bases (ASCII 33-126)
+};
+
+// The mapper's reference index, `<fasta>.cjidx` (docs/mapper.md, "Index format"): format
+// version, FASTA size and mtime, contig names/lengths/MD5s, 2-bit packed sequence with N runs,
+// and a minimizer table. Opened with mmap (read-only, shared between processes); immutable and
+// safe to use from many threads.
+class ReferenceIndex {
+ public:
+  // "<fasta_path>.cjidx".
+  static std::string IndexPath(const std::string& fasta_path);
+  // Maps the index beside `fasta_path`. Errors: NotFound when the FASTA is missing;
+  // FailedPrecondition when the index is missing, stale (FASTA size/mtime differ), built by
+  // another format version, or not a cramjet index; the message names the files and says to
+  // run `cramjet index <fasta>`. BadInput when the index is truncated.
+  [[nodiscard]] static StatusOr<std::unique_ptr<ReferenceIndex>> Open(const std::string& fasta_path);
+  // Reads the FASTA (plain, gzip or bgzip) and writes the index atomically beside it.
+  // Errors name the FASTA and line (empty or duplicate contig names, no sequence, > 4 Gb).
+  [[nodiscard]] static Status Build(const std::string& fasta_path, int threads);
+
+  ~ReferenceIndex();
+  ReferenceIndex(const ReferenceIndex&) = delete;
+  ReferenceIndex& operator=(const ReferenceIndex&) = delete;
+
+  const std::vector<ContigInfo>& contigs() const { return contigs_; }
+  size_t contig_count() const { return contigs_.size(); }
+  const std::string& contig_name(size_t tid) const { return contigs_[tid].name; }
+  uint64_t contig_length(size_t tid) const { return contigs_[tid].length; }
+  const std::string& contig_md5(size_t tid) const { return contigs_[tid].md5; }
+  uint64_t total_length() const { return total_length_; }
+  uint64_t file_size() const { return map_size_; }
+  const std::string& path() const { return index_path_; }
+
+  // ---- Used by the mapper ----
+  PackedReference packed() const { return {sequence_, total_length_}; }
+  // Reference positions (concatenated coordinates, ascending) of minimizers whose hash shares
+  // this hash's bucket; may include other k-mers (the Hamming check sorts them out).
+  std::span<const uint32_t> Lookup(uint32_t hash) const {
+    const uint32_t bucket = hash >> (32 - bucket_bits_);
+    return {entries_ + offsets_[bucket], entries_ + offsets_[bucket + 1]};
+  }
+  // Contig holding concatenated position `position` (< total_length()).
+  size_t ContigOf(uint64_t position) const;
+  // 0..3 for A/C/G/T, CJ_BASE_N for anything else.
+  int BaseCode(uint64_t position) const {
+    if (in_n_block(position) && IsN(position)) return 4;
+    return static_cast<int>((sequence_[position / 32] >> (2 * (position % 32))) & 3);
+  }
+  // Whether [start, start+length) holds only A/C/G/T (contig boundaries are checked by the caller).
+  bool AllAcgt(uint64_t start, uint64_t length) const;
+
+ private:
+  ReferenceIndex() = default;
+  bool in_n_block(uint64_t position) const {
+    const uint64_t block = position >> 10;
+    return (n_blocks_[block / 64] >> (block % 64)) & 1;
+  }
+  bool IsN(uint64_t position) const;
+
+  std::string index_path_;
+  void* map_ = nullptr;
+  size_t map_size_ = 0;
+  std::vector<ContigInfo> contigs_;
+  uint64_t total_length_ = 0;
+  uint32_t bucket_bits_ = 0;
+  const uint64_t* sequence_ = nullptr;
+  const uint64_t* n_blocks_ = nullptr;   // one bit per 1024 bases: block holds a non-ACGT base
+  const uint64_t* n_runs_ = nullptr;     // (start, length) pairs, ascending
+  uint64_t n_run_count_ = 0;
+  const uint32_t* offsets_ = nullptr;    // 2^bucket_bits + 1
+  const uint32_t* entries_ = nullptr;
+};
+
+// Adds @SQ SN/LN/M5/UR for every contig of the index, in FASTA order, so that tid i is contig i
+// of the index (what Mapper writes). UR is file:<absolute FASTA path>. FailedPrecondition when the
+// header already has @SQ lines that differ from the index's.
+[[nodiscard]] Status AddReferenceContigs(sam_hdr_t* header, const ReferenceIndex& index,
+                                         const std::string& fasta_path);
+
+struct MapOptions {
+  // A diagonal (ungapped) placement may have at most this fraction of mismatching bases; beyond
+  // that storing the read whole is about as cheap (docs/mapper.md, "Thresholds").
+  double max_mismatch_fraction = 0.10;
+  // Placements with at most 2 + length/50 mismatches are taken without trying more candidates.
+  // Reads worse than that go through all their seeds and the banded alignment.
+  bool banded_alignment = true;
+  // A banded (gapped, clipped) alignment is kept when its score reaches
+  // max(min_score, min_score_fraction * read length).
+  int min_score = 20;
+  double min_score_fraction = 0.4;
+  // Seeds occurring more often than this (repeats) are not followed.
+  uint32_t max_seed_occurrences = 500;
+  // Candidates verified per read in the second round (by seed votes).
+  uint32_t max_candidates = 8;
+  // Proper pair: same contig, facing each other (FR), template length at most this.
+  int64_t max_insert = 1000;
+};
+
+struct MapStats {
+  uint64_t reads = 0;          // records offered for mapping
+  uint64_t placed = 0;         // of which placed
+  uint64_t placed_gapped = 0;  // of which placed by the banded alignment
+  uint64_t proper_pairs = 0;   // records flagged PROPER_PAIR
+  double seconds = 0;          // time spent in MapBatch, summed over threads
+};
+
+class Mapper {
+ public:
+  // `index` and `backend` must outlive the mapper.
+  [[nodiscard]] static StatusOr<std::unique_ptr<Mapper>> Create(const ReferenceIndex& index,
+                                                                Backend& backend,
+                                                                const MapOptions& options);
+  // Places the unaligned records of `batch` in place (see the header comment of this file and
+  // docs/mapper.md for the fields set). Records that are not unmapped primary records are left
+  // untouched. Pairs are adjacent records (READ1 then READ2, both PAIRED). Thread-safe for
+  // concurrent calls on different batches; the result of a record depends only on it and its mate.
+  [[nodiscard]] Status MapBatch(ReadBatch& batch);
+  MapStats stats() const;
+
+ private:
+  Mapper(const ReferenceIndex& index, Backend& backend, const MapOptions& options)
+      : index_(index), backend_(backend), options_(options) {}
+  const ReferenceIndex& index_;
+  Backend& backend_;
+  MapOptions options_;
+  std::atomic<uint64_t> reads_{0}, placed_{0}, placed_gapped_{0}, proper_pairs_{0}, nanos_{0};
+};
+
+}  // namespace cramjet

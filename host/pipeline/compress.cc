@@ -1,0 +1,178 @@
+// The compress job: read -> (map -> sort) -> encode, with checksums taken on the way in, then a
+// full decode of the written CRAM as proof, then sidecars, then the atomic rename.
+#include <htslib/sam.h>
+
+#include <chrono>
+#include <optional>
+
+#include "common/common.h"
+#include "cramjet/checksum.h"
+#include "cramjet/log.h"
+#include "encode/encode.h"
+#include "pipeline/pipeline.h"
+#include "read/read.h"
+#include "verify/verify.h"
+
+namespace cramjet {
+
+std::string IndexPathFor(const std::string& cram) { return cram + ".crai"; }
+
+namespace {
+
+constexpr size_t kBatchRecords = 4096;
+
+class CompressJob {
+ public:
+  explicit CompressJob(const CompressOptions& o)
+      : o_(o), in_sums_(o.drop_tags.empty() ? std::string(kProofAuxTags)
+                                            : ProofAuxTagsExcluding(o.drop_tags)) {}
+
+  StatusOr<CompressResult> Run() {
+    auto start = std::chrono::steady_clock::now();
+    CRAMJET_RETURN_IF_ERROR(timer_.Run("read", [&] { return OpenInputs(); }));
+    CRAMJET_RETURN_IF_ERROR(timer_.Run("reference", [&] { return PrepareHeader(); }));
+    CRAMJET_RETURN_IF_ERROR(timer_.Run("encode", [&] { return Stream(); }));
+    if (o_.verify) CRAMJET_RETURN_IF_ERROR(timer_.Run("verify", [&] { return VerifyOutput(); }));
+    if (o_.write_index) CRAMJET_RETURN_IF_ERROR(timer_.Run("index", [&] { return BuildIndex(); }));
+    CRAMJET_RETURN_IF_ERROR(timer_.Run("commit", [&] { return Commit(); }));
+    std::chrono::duration<double> d = std::chrono::steady_clock::now() - start;
+    result_.seconds = d.count();
+    result_.stage_seconds = timer_.stages();
+    return result_;
+  }
+
+ private:
+  Status OpenInputs() {
+    if (o_.output.empty()) return InvalidArgument("no output given (-o FILE.cram)");
+    if (o_.threads > 1) pool_ = MakeThreadPool(o_.threads);
+    for (const auto& in : o_.inputs) {
+      CRAMJET_ASSIGN_OR_RETURN(uint64_t size, FileSize(in));
+      result_.input_bytes += size;
+    }
+    ReadOptions ro;
+    ro.inputs = o_.inputs;
+    ro.paired = o_.paired;
+    ro.interleaved = o_.interleaved;
+    ro.reference = o_.reference;
+    ro.sample = o_.sample;
+    ro.pool = pool_.get();
+    CRAMJET_ASSIGN_OR_RETURN(source_, OpenReads(ro));
+    // Claim every output name's temporary now, so an unwritable folder fails before any work.
+    CRAMJET_ASSIGN_OR_RETURN(AtomicOutput cram, AtomicOutput::Create(o_.output));
+    cram_.emplace(std::move(cram));
+    return Status::Ok();
+  }
+
+  Status PrepareHeader() {
+    header_.reset(sam_hdr_dup(source_->header()));
+    if (!header_) return Internal("cannot copy the input header");
+    return PrepareReference(o_.reference, header_.get(), o_.inputs[0], &unusable_contigs_);
+  }
+
+  // Tags the user asked to drop go before the checksum, so the proof covers what is stored.
+  void DropTags(bam1_t* b) {
+    for (const auto& tag : o_.drop_tags) {
+      if (uint8_t* s = bam_aux_get(b, tag.c_str())) bam_aux_del(b, s);
+    }
+  }
+
+  Status Stream() {
+    EncodeOptions eo;
+    eo.reference = o_.reference;
+    eo.cram_version = o_.cram_version;
+    eo.profile = o_.profile;
+    eo.command_line = o_.command_line;
+    eo.pool = pool_.get();
+    CRAMJET_ASSIGN_OR_RETURN(auto writer, CramWriter::Open(cram_->temp_path(), header_.get(), eo));
+    ReadBatch batch;
+    auto start = std::chrono::steady_clock::now();
+    auto last_progress = start;
+    for (;;) {
+      CRAMJET_ASSIGN_OR_RETURN(size_t n, source_->NextBatch(batch, kBatchRecords));
+      if (n == 0) break;
+      for (size_t i = 0; i < n; ++i) {
+        bam1_t* b = batch[i];
+        CRAMJET_RETURN_IF_ERROR(
+            CheckRecordReference(b, unusable_contigs_, o_.inputs[0], records_ + i + 1));
+        if (!o_.drop_tags.empty()) DropTags(b);
+        if (in_sums_.Add(b)) result_.bases += static_cast<uint64_t>(b->core.l_qseq);
+        CRAMJET_RETURN_IF_ERROR(writer->Write(b));
+      }
+      records_ += n;
+      if (o_.progress) {
+        auto now = std::chrono::steady_clock::now();
+        if (now - last_progress > std::chrono::milliseconds(500)) {
+          last_progress = now;
+          Progress p;
+          p.records = records_;
+          p.input_bytes = source_->bytes_read();
+          p.elapsed_seconds = std::chrono::duration<double>(now - start).count();
+          p.stage = "encode";
+          o_.progress(p);
+        }
+      }
+    }
+    result_.records = in_sums_.count();
+    return writer->Close();
+  }
+
+  Status VerifyOutput() {
+    return ProveCramLossless(cram_->temp_path(), o_.reference, o_.threads, in_sums_);
+  }
+
+  Status BuildIndex() {
+    CRAMJET_ASSIGN_OR_RETURN(AtomicOutput crai, AtomicOutput::Create(IndexPathFor(o_.output)));
+    crai_.emplace(std::move(crai));
+    if (sam_index_build3(cram_->temp_path().c_str(), crai_->temp_path().c_str(), 0,
+                         o_.threads > 1 ? o_.threads : 0) < 0)
+      return IoError("'" + o_.output + "': cannot build the .crai index");
+    return Status::Ok();
+  }
+
+  // Sidecars first, the CRAM last: a CRAM under its final name always has its proof beside it.
+  Status Commit() {
+    CRAMJET_ASSIGN_OR_RETURN(result_.output_bytes, FileSize(cram_->temp_path()));
+    std::vector<std::string> committed;
+    auto undo = [&committed](Status s) {
+      for (const auto& p : committed) ::unlink(p.c_str());
+      return s;
+    };
+    if (crai_) {
+      Status s = crai_->Commit();
+      if (!s.ok()) return undo(s);
+      committed.push_back(crai_->final_path());
+      result_.index_path = crai_->final_path();
+    }
+    auto sidecars = WriteChecksumSidecars(o_.output, cram_->temp_path(), in_sums_);
+    if (!sidecars.ok()) return undo(sidecars.status());
+    result_.seqchksum_path = sidecars->seqchksum_path;
+    result_.md5_path = sidecars->md5_path;
+    result_.output_md5 = sidecars->md5_hex;
+    committed.push_back(result_.seqchksum_path);
+    committed.push_back(result_.md5_path);
+    Status s = cram_->Commit();
+    if (!s.ok()) return undo(s);
+    return Status::Ok();
+  }
+
+  const CompressOptions& o_;
+  StageTimer timer_;
+  ThreadPoolPtr pool_;
+  std::unique_ptr<ReadSource> source_;
+  HeaderPtr header_;
+  std::vector<std::string> unusable_contigs_;  // by tid: why the reference cannot serve it
+  std::optional<AtomicOutput> cram_, crai_;
+  ReadChecksums in_sums_;
+  uint64_t records_ = 0;
+  CompressResult result_;
+};
+
+}  // namespace
+
+StatusOr<CompressResult> Compress(const CompressOptions& options) {
+  if (options.inputs.empty()) return InvalidArgument("no input files given");
+  CompressJob job(options);
+  return job.Run();
+}
+
+}  // namespace cramjet

@@ -1,0 +1,153 @@
+// The decompress job: CRAM (or BAM/SAM) back to FASTQ, exactly as it came in for CRAMs that
+// cramjet made from FASTQ, or to SAM/BAM. Outputs are written under temporary names and renamed
+// when complete; "-" streams to standard output.
+#include <htslib/bgzf.h>
+
+#include <optional>
+
+#include "common/common.h"
+#include "cramjet/log.h"
+#include "pipeline/pipeline.h"
+#include "read/read.h"
+
+namespace cramjet {
+namespace {
+
+constexpr size_t kBatchRecords = 4096;
+
+// One FASTQ output stream: plain or gzip (BGZF, which every gzip reader accepts).
+class FastqSink {
+ public:
+  Status Open(const std::string& path, bool gzip, hts_tpool* pool) {
+    path_ = path;
+    std::string target = path;
+    if (path != "-") {
+      CRAMJET_ASSIGN_OR_RETURN(AtomicOutput out, AtomicOutput::Create(path));
+      out_.emplace(std::move(out));
+      target = out_->temp_path();
+    }
+    fp_ = bgzf_open(target.c_str(), gzip ? "w" : "wu");
+    if (!fp_) return IoErrorFromErrno("'" + path + "': cannot create", errno);
+    if (gzip && pool) bgzf_thread_pool(fp_, pool, 0);
+    return Status::Ok();
+  }
+  ~FastqSink() {
+    if (fp_) bgzf_close(fp_);
+  }
+  Status Write(const std::string& text) {
+    if (bgzf_write(fp_, text.data(), text.size()) < 0)
+      return IoErrorFromErrno("'" + path_ + "': write failed", errno ? errno : EIO);
+    return Status::Ok();
+  }
+  Status Finish() {
+    int rc = bgzf_close(fp_);
+    fp_ = nullptr;
+    if (rc < 0) return IoErrorFromErrno("'" + path_ + "': cannot finish writing", errno ? errno : EIO);
+    return out_ ? out_->Commit() : Status::Ok();
+  }
+
+ private:
+  std::string path_;
+  BGZF* fp_ = nullptr;
+  std::optional<AtomicOutput> out_;
+};
+
+Status DecompressToFastq(const DecompressOptions& o, ReadSource& src, hts_tpool* pool,
+                         DecompressResult& result) {
+  if (o.outputs.empty() || o.outputs.size() > 2)
+    return InvalidArgument("FASTQ output needs one file (single-end or interleaved) or two (R1 R2)");
+  bool gzip = o.format == DecompressFormat::kFastqGz;
+  std::vector<std::unique_ptr<FastqSink>> sinks;
+  for (const auto& path : o.outputs) {
+    sinks.push_back(std::make_unique<FastqSink>());
+    CRAMJET_RETURN_IF_ERROR(sinks.back()->Open(path, gzip, pool));
+  }
+  const bool split = sinks.size() == 2;
+  ReadBatch batch;
+  std::string text[2];
+  uint64_t record = 0;
+  for (;;) {
+    CRAMJET_ASSIGN_OR_RETURN(size_t n, src.NextBatch(batch, kBatchRecords));
+    if (n == 0) break;
+    text[0].clear();
+    text[1].clear();
+    for (size_t i = 0; i < n; ++i) {
+      const bam1_t* b = batch[i];
+      ++record;
+      if (b->core.flag & (BAM_FSECONDARY | BAM_FSUPPLEMENTARY)) continue;
+      int which = 0;
+      if (split) {
+        if (!(b->core.flag & BAM_FPAIRED)) {
+          return InvalidArgument("'" + o.input + "': record " + std::to_string(record) + " ('" +
+                                 bam_get_qname(b) +
+                                 "') is not paired, but two FASTQ outputs were given; "
+                                 "write one (single-end) output instead");
+        }
+        which = (b->core.flag & BAM_FREAD2) ? 1 : 0;
+      }
+      FormatFastq(b, text[which]);
+      ++result.records;
+    }
+    for (size_t k = 0; k < sinks.size(); ++k)
+      if (!text[k].empty()) CRAMJET_RETURN_IF_ERROR(sinks[k]->Write(text[k]));
+  }
+  for (auto& s : sinks) CRAMJET_RETURN_IF_ERROR(s->Finish());
+  return Status::Ok();
+}
+
+Status DecompressToAlignment(const DecompressOptions& o, ReadSource& src, hts_tpool* pool,
+                             DecompressResult& result) {
+  if (o.outputs.size() != 1) return InvalidArgument("SAM/BAM output needs exactly one file");
+  const std::string& path = o.outputs[0];
+  std::optional<AtomicOutput> out;
+  std::string target = path;
+  if (path != "-") {
+    CRAMJET_ASSIGN_OR_RETURN(AtomicOutput a, AtomicOutput::Create(path));
+    out.emplace(std::move(a));
+    target = out->temp_path();
+  }
+  HtsFilePtr fp(sam_open(target.c_str(), o.format == DecompressFormat::kBam ? "wb" : "w"));
+  if (!fp) return IoErrorFromErrno("'" + path + "': cannot create", errno);
+  if (pool) {
+    htsThreadPool p = {pool, 0};
+    hts_set_opt(fp.get(), HTS_OPT_THREAD_POOL, &p);
+  }
+  if (sam_hdr_write(fp.get(), src.header()) < 0)
+    return IoErrorFromErrno("'" + path + "': cannot write the header", errno ? errno : EIO);
+  ReadBatch batch;
+  for (;;) {
+    CRAMJET_ASSIGN_OR_RETURN(size_t n, src.NextBatch(batch, kBatchRecords));
+    if (n == 0) break;
+    for (size_t i = 0; i < n; ++i) {
+      if (sam_write1(fp.get(), src.header(), batch[i]) < 0)
+        return IoErrorFromErrno("'" + path + "': write failed", errno ? errno : EIO);
+    }
+    result.records += n;
+  }
+  if (sam_close(fp.release()) < 0)
+    return IoErrorFromErrno("'" + path + "': cannot finish writing", errno ? errno : EIO);
+  return out ? out->Commit() : Status::Ok();
+}
+
+}  // namespace
+
+StatusOr<DecompressResult> Decompress(const DecompressOptions& options) {
+  if (options.input.empty()) return InvalidArgument("no input file given");
+  ThreadPoolPtr pool = MakeThreadPool(options.threads);
+  ReadOptions ro;
+  ro.inputs = {options.input};
+  ro.reference = options.reference;
+  ro.pool = pool.get();
+  CRAMJET_ASSIGN_OR_RETURN(auto src, OpenReads(ro));
+  if (src->format() == InputFormat::kFastq)
+    return InvalidArgument("'" + options.input + "' is FASTQ already; decompress takes CRAM/BAM/SAM");
+  DecompressResult result;
+  if (options.format == DecompressFormat::kFastq || options.format == DecompressFormat::kFastqGz) {
+    CRAMJET_RETURN_IF_ERROR(DecompressToFastq(options, *src, pool.get(), result));
+  } else {
+    CRAMJET_RETURN_IF_ERROR(DecompressToAlignment(options, *src, pool.get(), result));
+  }
+  return result;
+}
+
+}  // namespace cramjet

@@ -1,0 +1,919 @@
+// QcCollector: streaming accumulation of the QC metrics, one record at a time, and the qc.json
+// document they end in (the other outputs are views of that document, see report.cc).
+#include <htslib/faidx.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <string_view>
+#include <unordered_map>
+
+#include <nlohmann/json.hpp>
+
+#include "cramjet/log.h"
+#include "cramjet/version.h"
+#include "qc/qc.h"
+
+namespace cramjet {
+namespace {
+
+constexpr size_t kQualityBins = 94;           // Phred 0..93 (SAM's printable range)
+constexpr size_t kMaxCycles = 2000;           // per-cycle metrics stop here (long reads)
+constexpr uint32_t kBlockReads = 1u << 24;    // 32-bit per-cycle blocks are flushed before overflow
+constexpr size_t kDuplicationSampleCap = 1u << 21;  // distinct sequences kept by the sampler
+constexpr size_t kOverrepresentedCap = 100000;      // distinct prefixes tracked (FastQC's limit)
+constexpr size_t kOverrepresentedPrefix = 50;
+constexpr int kCoverageBin = 1000;            // reference bases per coverage bin
+constexpr int kAdapterKmer = 12;
+constexpr int kMaxInsert = 8000;              // insert sizes above go into the last bin (samtools -i)
+
+// The two adapters FastQC and MultiQC report, as their first 12 bases.
+struct Adapter { const char* key; const char* name; const char* kmer; };
+constexpr Adapter kAdapters[2] = {
+    {"truseq", "Illumina TruSeq (universal)", "AGATCGGAAGAG"},
+    {"nextera", "Illumina Nextera (transposase)", "CTGTCTCTTATA"},
+};
+
+// nt16 (BAM 4-bit) to kernel code; complement in code space is 3 - code for A/C/G/T.
+constexpr uint8_t kNt16ToCode[16] = {kCodeN, kCodeA, kCodeC, kCodeN, kCodeG, kCodeN, kCodeN, kCodeN,
+                                     kCodeT, kCodeN, kCodeN, kCodeN, kCodeN, kCodeN, kCodeN, kCodeN};
+constexpr uint8_t kComplementCode[5] = {kCodeT, kCodeG, kCodeC, kCodeA, kCodeN};
+constexpr char kCodeChar[5] = {'A', 'C', 'G', 'T', 'N'};
+
+uint64_t Mix(uint64_t x) {
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdULL;
+  x ^= x >> 33;
+  x *= 0xc4ceb9fe1a85ec53ULL;
+  x ^= x >> 33;
+  return x;
+}
+
+uint64_t HashCodes(const uint8_t* codes, size_t n, uint64_t seed) {
+  uint64_t h = Mix(seed ^ n);
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, codes + i, 8);
+    h = Mix(h ^ w) + 0x9e3779b97f4a7c15ULL;
+  }
+  uint64_t w = 0;
+  for (size_t k = 0; i < n; ++i, ++k) w |= uint64_t(codes[i]) << (8 * k);
+  return Mix(h ^ w ^ 0x2545f4914f6cdd1dULL);
+}
+
+// Per-cycle and per-read accumulators of one read group and one mate (single, R1 or R2).
+struct MateAcc {
+  uint64_t reads = 0, bases = 0, q20 = 0, q30 = 0, quality_sum = 0;
+  uint64_t reads_without_quality = 0;
+  std::array<uint64_t, kNumCodes> code_total{};
+  std::array<uint64_t, kNumCodes> code_total_as_stored{};  // samtools stats FTC/LTC orientation
+  uint64_t min_length = std::numeric_limits<uint64_t>::max(), max_length = 0;
+  std::vector<uint64_t> length_hist;
+  size_t stride = 0;  // allocated cycles
+  std::vector<uint64_t> quality_hist;      // stride * kQualityBins
+  std::vector<uint64_t> cycle_quality_sum; // stride
+  std::vector<uint64_t> cycle_code;        // kNumCodes * stride
+  std::vector<uint32_t> block_quality_sum, block_code;
+  uint32_t block_reads = 0;
+  std::array<uint64_t, 101> gc_hist{};
+  std::array<std::vector<uint64_t>, 2> adapter_start;  // per cycle where the adapter begins
+  std::array<uint64_t, 2> adapter_reads{};
+  uint64_t placed = 0, aligned_bases = 0, mismatches = 0;
+  std::vector<uint64_t> cycle_aligned, cycle_mismatch;
+
+  void Flush() {
+    for (size_t i = 0; i < block_quality_sum.size(); ++i) cycle_quality_sum[i] += block_quality_sum[i];
+    for (size_t i = 0; i < block_code.size(); ++i) cycle_code[i] += block_code[i];
+    std::fill(block_quality_sum.begin(), block_quality_sum.end(), 0);
+    std::fill(block_code.begin(), block_code.end(), 0);
+    block_reads = 0;
+  }
+  void Grow(size_t cycles) {
+    if (cycles <= stride) return;
+    Flush();
+    const size_t new_stride = std::min(kMaxCycles, std::max(cycles, stride * 2));
+    std::vector<uint64_t> code(kNumCodes * new_stride, 0);
+    for (size_t c = 0; c < kNumCodes; ++c)
+      std::copy_n(cycle_code.begin() + c * stride, stride, code.begin() + c * new_stride);
+    cycle_code.swap(code);
+    quality_hist.resize(new_stride * kQualityBins, 0);
+    cycle_quality_sum.resize(new_stride, 0);
+    block_quality_sum.assign(new_stride, 0);
+    block_code.assign(kNumCodes * new_stride, 0);
+    for (auto& a : adapter_start) a.resize(new_stride, 0);
+    cycle_aligned.resize(new_stride, 0);
+    cycle_mismatch.resize(new_stride, 0);
+    stride = new_stride;
+  }
+  void MergeFrom(MateAcc& o) {
+    o.Flush();
+    Flush();
+    Grow(o.stride);
+    reads += o.reads; bases += o.bases; q20 += o.q20; q30 += o.q30; quality_sum += o.quality_sum;
+    reads_without_quality += o.reads_without_quality;
+    for (size_t c = 0; c < kNumCodes; ++c) code_total[c] += o.code_total[c];
+    for (size_t c = 0; c < kNumCodes; ++c) code_total_as_stored[c] += o.code_total_as_stored[c];
+    min_length = std::min(min_length, o.min_length);
+    max_length = std::max(max_length, o.max_length);
+    if (length_hist.size() < o.length_hist.size()) length_hist.resize(o.length_hist.size(), 0);
+    for (size_t i = 0; i < o.length_hist.size(); ++i) length_hist[i] += o.length_hist[i];
+    for (size_t i = 0; i < o.stride; ++i) {
+      for (size_t q = 0; q < kQualityBins; ++q)
+        quality_hist[i * kQualityBins + q] += o.quality_hist[i * kQualityBins + q];
+      cycle_quality_sum[i] += o.cycle_quality_sum[i];
+      for (size_t c = 0; c < kNumCodes; ++c) cycle_code[c * stride + i] += o.cycle_code[c * o.stride + i];
+      for (size_t a = 0; a < 2; ++a) adapter_start[a][i] += o.adapter_start[a][i];
+      cycle_aligned[i] += o.cycle_aligned[i];
+      cycle_mismatch[i] += o.cycle_mismatch[i];
+    }
+    for (size_t i = 0; i < gc_hist.size(); ++i) gc_hist[i] += o.gc_hist[i];
+    for (size_t a = 0; a < 2; ++a) adapter_reads[a] += o.adapter_reads[a];
+    placed += o.placed; aligned_bases += o.aligned_bases; mismatches += o.mismatches;
+  }
+};
+
+enum Mate { kSingle = 0, kRead1 = 1, kRead2 = 2 };
+constexpr const char* kMateNames[3] = {"single", "read1", "read2"};
+
+struct GroupAcc {
+  std::string id;
+  std::string sample;
+  std::array<MateAcc, 3> mates;
+};
+
+double Percent(double part, double whole) { return whole > 0 ? 100.0 * part / whole : 0.0; }
+double NaN() { return std::numeric_limits<double>::quiet_NaN(); }
+
+// Smallest quality whose cumulative count reaches fraction `p` of the cycle's bases.
+int QuantileOfHist(const uint64_t* hist, uint64_t total, double p) {
+  if (total == 0) return 0;
+  const double target = p * double(total);
+  uint64_t cum = 0;
+  for (size_t q = 0; q < kQualityBins; ++q) {
+    cum += hist[q];
+    if (double(cum) >= target) return int(q);
+  }
+  return int(kQualityBins - 1);
+}
+
+nlohmann::json JsonNumberOrNull(double v) {
+  return std::isnan(v) ? nlohmann::json(nullptr) : nlohmann::json(v);
+}
+
+}  // namespace
+
+struct QcCollector::Impl {
+  QcOptions options;
+  QcThresholds thresholds;
+  const sam_hdr_t* header = nullptr;
+  bool header_has_contigs = false;
+
+  std::vector<GroupAcc> groups;
+  std::unordered_map<std::string, size_t> group_index;
+  std::string last_rg;
+  size_t last_group = 0;
+
+  // samtools stats counters (sample level).
+  uint64_t secondary = 0, supplementary = 0, qc_failed = 0, duplicates_flagged = 0;
+  uint64_t duplicate_bases = 0, mapq0 = 0, nm_mismatches = 0, bases_mapped = 0;
+  uint64_t bases_mapped_cigar = 0, paired = 0, mapped_and_paired = 0, properly_paired = 0;
+  uint64_t pairs_other_chromosome = 0, inward = 0, outward = 0, other_orientation = 0;
+  bool sorted = true;
+  int last_tid = -1;
+  int64_t last_pos = -1;
+  std::vector<uint64_t> insert_hist = std::vector<uint64_t>(kMaxInsert + 1, 0);
+
+  // Duplication: hash sampling keeps every copy of a sequence or none, so the sampled rate is an
+  // unbiased estimate while memory stays bounded (docs/qc.md).
+  std::unordered_map<uint64_t, uint32_t> dup_counts;
+  uint64_t dup_mask = 0;
+  uint64_t dup_sampled_reads = 0;
+  struct StringHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, uint64_t, StringHash, std::equal_to<>> pending_mates;
+  void SampleFragment(uint64_t h) {
+    if ((h & dup_mask) != 0) return;
+    ++dup_sampled_reads;
+    ++dup_counts[h];
+    if (dup_counts.size() > kDuplicationSampleCap) {
+      dup_mask = (dup_mask << 1) | 1;
+      dup_sampled_reads = 0;
+      for (auto it = dup_counts.begin(); it != dup_counts.end();) {
+        if (it->first & dup_mask) it = dup_counts.erase(it);
+        else { dup_sampled_reads += it->second; ++it; }
+      }
+    }
+  }
+  struct Overrep { uint64_t count = 0; std::string sequence; };
+  std::unordered_map<uint64_t, Overrep> overrep;
+
+  // Coverage: reference bases covered by aligned read bases, in bins.
+  std::vector<std::vector<uint64_t>> coverage_bins;
+
+  // Reference for mismatch-per-cycle, loaded contig by contig when placed reads arrive.
+  faidx_t* fai = nullptr;
+  bool reference_failed = false;
+  bool missing_contig_warned = false;
+  int ref_tid = -1;
+  std::string ref_seq;
+  bool ref_available = false;
+
+  // Scratch buffers for one read in sequencing direction.
+  std::vector<uint8_t> codes, quals;
+  std::vector<uint8_t> scratch_code_dummy;
+
+  bool finished = false;
+  nlohmann::json doc;
+  QcVerdict overall = QcVerdict::kPass;
+  uint64_t total_reads = 0, total_bases = 0;
+
+  ~Impl() {
+    if (fai) fai_destroy(fai);
+  }
+
+  size_t GroupFor(const bam1_t* b) {
+    const uint8_t* rg = bam_aux_get(b, "RG");
+    const char* name = (rg && *rg == 'Z') ? reinterpret_cast<const char*>(rg + 1) : "";
+    if (!groups.empty() && last_rg == name) return last_group;
+    last_rg = name;
+    auto it = group_index.find(last_rg);
+    if (it == group_index.end()) {
+      GroupAcc g;
+      g.id = last_rg.empty() ? std::string("(no read group)") : last_rg;
+      if (header && !last_rg.empty()) {
+        kstring_t ks = KS_INITIALIZE;
+        if (sam_hdr_find_tag_id(const_cast<sam_hdr_t*>(header), "RG", "ID", last_rg.c_str(), "SM", &ks) == 0)
+          g.sample = ks.s;
+        ks_free(&ks);
+      }
+      groups.push_back(std::move(g));
+      it = group_index.emplace(last_rg, groups.size() - 1).first;
+    }
+    last_group = it->second;
+    return last_group;
+  }
+
+  bool LoadReferenceContig(int tid) {
+    if (tid == ref_tid) return ref_available;
+    ref_tid = tid;
+    ref_available = false;
+    ref_seq.clear();
+    if (reference_failed || options.reference.empty() || !header) return false;
+    if (!fai) {
+      fai = fai_load3(options.reference.c_str(), nullptr, nullptr, FAI_CREATE);
+      if (!fai) {
+        CJ_LOG(kWarning) << "'" << options.reference
+                         << "': cannot load the reference index; QC mismatch rates are left out";
+        reference_failed = true;
+        return false;
+      }
+    }
+    const char* name = sam_hdr_tid2name(header, tid);
+    if (!name || !faidx_has_seq(fai, name)) {
+      if (!missing_contig_warned) {
+        CJ_LOG(kWarning) << "'" << options.reference << "': has no contig '" << (name ? name : "?")
+                         << "'; QC mismatch rates leave out reads placed there";
+        missing_contig_warned = true;
+      }
+      return false;
+    }
+    hts_pos_t len = 0;
+    char* seq = faidx_fetch_seq64(fai, name, 0, HTS_POS_MAX, &len);
+    if (!seq) return false;
+    ref_seq.assign(seq, size_t(len));
+    free(seq);
+    for (char& c : ref_seq) c = char(std::toupper(static_cast<unsigned char>(c)));
+    ref_available = true;
+    return true;
+  }
+
+  void AddCoverage(int tid, int64_t start, int64_t length) {
+    if (tid < 0) return;
+    if (coverage_bins.size() <= size_t(tid)) coverage_bins.resize(size_t(tid) + 1);
+    auto& bins = coverage_bins[size_t(tid)];
+    const int64_t end = start + length;
+    const size_t last_bin = size_t((end - 1) / kCoverageBin);
+    if (bins.size() <= last_bin) bins.resize(last_bin + 1, 0);
+    for (int64_t p = start; p < end;) {
+      const int64_t bin = p / kCoverageBin;
+      const int64_t bin_end = std::min(end, (bin + 1) * kCoverageBin);
+      bins[size_t(bin)] += uint64_t(bin_end - p);
+      p = bin_end;
+    }
+  }
+
+  void Add(const bam1_t* b);
+  void AddPlacement(const bam1_t* b, MateAcc& m, size_t len, bool reverse);
+  void BuildDocument();
+};
+
+void QcCollector::Impl::Add(const bam1_t* b) {
+  const uint16_t flag = b->core.flag;
+  if (flag & BAM_FSECONDARY) { ++secondary; return; }
+  if (flag & BAM_FSUPPLEMENTARY) { ++supplementary; return; }
+  const size_t len = size_t(b->core.l_qseq);
+  ++total_reads;
+  total_bases += len;
+  if (flag & BAM_FQCFAIL) ++qc_failed;
+  if (flag & BAM_FDUP) { ++duplicates_flagged; duplicate_bases += len; }
+  if (!(flag & BAM_FUNMAP)) {
+    if (b->core.tid < last_tid || (b->core.tid == last_tid && b->core.pos < last_pos)) sorted = false;
+    last_tid = b->core.tid;
+    last_pos = b->core.pos;
+  }
+  const Mate mate = (flag & BAM_FPAIRED) ? ((flag & BAM_FREAD2) ? kRead2 : kRead1) : kSingle;
+  MateAcc& m = groups[GroupFor(b)].mates[mate];
+  ++m.reads;
+  m.bases += len;
+  if (len >= m.length_hist.size()) m.length_hist.resize(len + 1, 0);
+  ++m.length_hist[len];
+  m.min_length = std::min<uint64_t>(m.min_length, len);
+  m.max_length = std::max<uint64_t>(m.max_length, len);
+  const bool reverse = flag & BAM_FREVERSE;
+
+  if (len > 0) {
+    // Sequencing direction: stored reverse-complemented reads are turned back.
+    if (codes.size() < len) { codes.resize(len); quals.resize(len); }
+    const uint8_t* seq = bam_get_seq(b);
+    const uint8_t* qual = bam_get_qual(b);
+    const bool has_quality = qual[0] != 0xff;
+    if (!reverse) {
+      for (size_t i = 0; i < len; ++i) codes[i] = kNt16ToCode[bam_seqi(seq, i)];
+      if (has_quality) std::memcpy(quals.data(), qual, len);
+    } else {
+      for (size_t i = 0; i < len; ++i) codes[len - 1 - i] = kComplementCode[kNt16ToCode[bam_seqi(seq, i)]];
+      if (has_quality) for (size_t i = 0; i < len; ++i) quals[len - 1 - i] = qual[i];
+    }
+    if (!has_quality) {
+      std::fill_n(quals.data(), len, 0);
+      ++m.reads_without_quality;
+    }
+    m.Grow(std::min(len, kMaxCycles));
+    const size_t cycles = std::min(len, kMaxCycles);
+    ReadBaseSummary s;
+    AccumulateReadBases(codes.data(), quals.data(), cycles, m.block_quality_sum.data(),
+                        m.block_code.data(), m.stride, &s);
+    if (len > cycles) {
+      ReadBaseSummary rest;
+      AccumulateReadBases(codes.data() + cycles, quals.data() + cycles, len - cycles, nullptr,
+                          nullptr, 0, &rest);
+      s.q20 += rest.q20; s.q30 += rest.q30; s.quality_sum += rest.quality_sum;
+      for (size_t c = 0; c < kNumCodes; ++c) s.code_count[c] += rest.code_count[c];
+    }
+    if (++m.block_reads == kBlockReads) m.Flush();
+    if (has_quality) {
+      m.q20 += s.q20;
+      m.q30 += s.q30;
+      m.quality_sum += s.quality_sum;
+      uint64_t* hist = m.quality_hist.data();
+      for (size_t i = 0; i < cycles; ++i)
+        ++hist[i * kQualityBins + std::min<size_t>(quals[i], kQualityBins - 1)];
+    }
+    for (size_t c = 0; c < kNumCodes; ++c) {
+      m.code_total[c] += s.code_count[c];
+      m.code_total_as_stored[reverse ? kComplementCode[c] : c] += s.code_count[c];
+    }
+    const uint32_t acgt = s.code_count[kCodeA] + s.code_count[kCodeC] + s.code_count[kCodeG] + s.code_count[kCodeT];
+    if (acgt > 0) {
+      const uint32_t gc = s.code_count[kCodeC] + s.code_count[kCodeG];
+      ++m.gc_hist[size_t(std::lround(100.0 * gc / acgt))];
+    }
+
+    // Adapters: a rolling 2-bit 12-mer, reset at N; the first hit of each adapter counts.
+    static const std::array<uint32_t, 2> adapter_kmers = [] {
+      std::array<uint32_t, 2> k{};
+      for (size_t a = 0; a < 2; ++a)
+        for (int i = 0; i < kAdapterKmer; ++i) {
+          const char ch = kAdapters[a].kmer[i];
+          k[a] = (k[a] << 2) | uint32_t(ch == 'A' ? 0 : ch == 'C' ? 1 : ch == 'G' ? 2 : 3);
+        }
+      return k;
+    }();
+    constexpr uint32_t kmer_mask = (1u << (2 * kAdapterKmer)) - 1;
+    uint32_t kmer = 0;
+    int valid = 0;
+    bool found[2] = {false, false};
+    for (size_t i = 0; i < len; ++i) {
+      const uint8_t c = codes[i];
+      if (c == kCodeN) { valid = 0; continue; }
+      kmer = ((kmer << 2) | c) & kmer_mask;
+      if (++valid < kAdapterKmer) continue;
+      for (size_t a = 0; a < 2; ++a) {
+        if (!found[a] && kmer == adapter_kmers[a]) {
+          found[a] = true;
+          ++m.adapter_reads[a];
+          ++m.adapter_start[a][std::min(i + 1 - kAdapterKmer, m.stride - 1)];
+        }
+      }
+      if (found[0] && found[1]) break;
+    }
+
+    // Duplication per fragment: a single read, or a pair (both sequences), as fastp counts it.
+    // Mates are joined by name; in output order they are near each other, so few wait.
+    const uint64_t h = HashCodes(codes.data(), len, mate);
+    if (mate == kSingle) {
+      SampleFragment(h);
+    } else {
+      auto waiting = pending_mates.find(std::string_view(bam_get_qname(b)));
+      if (waiting == pending_mates.end()) {
+        pending_mates.emplace(std::string(bam_get_qname(b)), h);
+      } else {
+        const uint64_t r1 = mate == kRead1 ? h : waiting->second, r2 = mate == kRead1 ? waiting->second : h;
+        pending_mates.erase(waiting);
+        SampleFragment(Mix(r1 ^ (r2 * 0x9e3779b97f4a7c15ULL)));
+      }
+    }
+    const size_t prefix = std::min(len, kOverrepresentedPrefix);
+    const uint64_t ph = prefix == len ? h : HashCodes(codes.data(), prefix, mate);
+    auto it = overrep.find(ph);
+    if (it != overrep.end()) {
+      ++it->second.count;
+    } else if (overrep.size() < kOverrepresentedCap) {
+      Overrep o;
+      o.count = 1;
+      o.sequence.resize(prefix);
+      for (size_t i = 0; i < prefix; ++i) o.sequence[i] = kCodeChar[codes[i]];
+      overrep.emplace(ph, std::move(o));
+    }
+  }
+
+  if (flag & BAM_FPAIRED) {
+    ++paired;
+    if (!(flag & BAM_FUNMAP) && !(flag & BAM_FMUNMAP)) ++mapped_and_paired;
+    if (flag & BAM_FPROPER_PAIR) ++properly_paired;
+  }
+  if (!(flag & BAM_FUNMAP)) AddPlacement(b, m, len, reverse);
+}
+
+void QcCollector::Impl::AddPlacement(const bam1_t* b, MateAcc& m, size_t len, bool reverse) {
+  const uint16_t flag = b->core.flag;
+  ++m.placed;
+  bases_mapped += len;
+  if (b->core.qual == 0) ++mapq0;
+  if (const uint8_t* nm = bam_aux_get(b, "NM")) nm_mismatches += uint64_t(std::max<int64_t>(0, bam_aux2i(nm)));
+  // Pairs as samtools stats counts them: once, from READ1, both mates placed on one contig.
+  if ((flag & BAM_FPAIRED) && !(flag & BAM_FMUNMAP)) {
+    if (b->core.mtid != b->core.tid) {
+      ++pairs_other_chromosome;
+    } else if (flag & BAM_FREAD1) {
+      ++insert_hist[size_t(std::min<int64_t>(std::llabs(b->core.isize), kMaxInsert))];
+      const int64_t mate_offset = b->core.mpos - b->core.pos;
+      const bool forward = !reverse, mate_forward = !(flag & BAM_FMREVERSE);
+      if (forward == mate_forward) ++other_orientation;
+      else if (mate_offset > 0) (forward ? inward : outward)++;
+      else if (mate_offset < 0) (forward ? outward : inward)++;
+      else ++other_orientation;
+    }
+  }
+  const bool have_ref = LoadReferenceContig(b->core.tid);
+  const uint32_t* cigar = bam_get_cigar(b);
+  const uint8_t* seq = bam_get_seq(b);
+  int64_t ref_pos = b->core.pos;
+  size_t qpos = 0;
+  for (uint32_t k = 0; k < b->core.n_cigar; ++k) {
+    const int op = bam_cigar_op(cigar[k]);
+    const int64_t n = bam_cigar_oplen(cigar[k]);
+    const int type = bam_cigar_type(op);
+    if (op == BAM_CMATCH || op == BAM_CEQUAL || op == BAM_CDIFF) {
+      bases_mapped_cigar += uint64_t(n);
+      AddCoverage(b->core.tid, ref_pos, n);
+      for (int64_t j = 0; j < n; ++j) {
+        const size_t q = qpos + size_t(j);
+        const size_t cycle = reverse ? len - 1 - q : q;
+        if (cycle >= m.stride) continue;
+        if (!have_ref) continue;
+        const int64_t r = ref_pos + j;
+        if (r < 0 || size_t(r) >= ref_seq.size()) continue;
+        const uint8_t ref_base = seq_nt16_table[static_cast<unsigned char>(ref_seq[size_t(r)])];
+        if (ref_base == 15) continue;  // N in the reference: not a mismatch, not counted
+        ++m.cycle_aligned[cycle];
+        ++m.aligned_bases;
+        if (bam_seqi(seq, q) != ref_base) {
+          ++m.cycle_mismatch[cycle];
+          ++m.mismatches;
+        }
+      }
+    } else if (op == BAM_CINS) {
+      bases_mapped_cigar += uint64_t(n);
+    }
+    if (type & 1) qpos += size_t(n);
+    if (type & 2) ref_pos += n;
+  }
+}
+
+// ---- The qc.json document ---------------------------------------------------------------------
+
+namespace {
+
+struct MateFigures {
+  double q30_percent = NaN();
+  double min_lower_quartile = NaN(), min_median = NaN(), max_n_percent = NaN();
+};
+
+nlohmann::json MateJson(MateAcc& m, MateFigures* figures) {
+  m.Flush();
+  using nlohmann::json;
+  json j;
+  j["reads"] = m.reads;
+  j["bases"] = m.bases;
+  j["q20_bases"] = m.q20;
+  j["q30_bases"] = m.q30;
+  j["q20_percent"] = Percent(double(m.q20), double(m.bases));
+  j["q30_percent"] = Percent(double(m.q30), double(m.bases));
+  j["mean_quality"] = m.bases ? double(m.quality_sum) / double(m.bases) : 0.0;
+  j["reads_without_quality"] = m.reads_without_quality;
+  const auto& ct = m.code_total;
+  const double acgt = double(ct[kCodeA] + ct[kCodeC] + ct[kCodeG] + ct[kCodeT]);
+  j["base_counts"] = {{"A", ct[kCodeA]}, {"C", ct[kCodeC]}, {"G", ct[kCodeG]}, {"T", ct[kCodeT]}, {"N", ct[kCodeN]}};
+  const auto& cs = m.code_total_as_stored;
+  j["base_counts_as_stored"] = {{"A", cs[kCodeA]}, {"C", cs[kCodeC]}, {"G", cs[kCodeG]}, {"T", cs[kCodeT]}, {"N", cs[kCodeN]}};
+  j["gc_percent"] = Percent(double(ct[kCodeC] + ct[kCodeG]), acgt);
+  j["n_percent"] = Percent(double(ct[kCodeN]), double(m.bases));
+  j["min_length"] = m.reads ? m.min_length : 0;
+  j["max_length"] = m.max_length;
+  j["mean_length"] = m.reads ? double(m.bases) / double(m.reads) : 0.0;
+  json lengths = json::array();
+  for (size_t l = 0; l < m.length_hist.size(); ++l)
+    if (m.length_hist[l]) lengths.push_back({l, m.length_hist[l]});
+  j["length_histogram"] = lengths;
+  j["gc_histogram"] = m.gc_hist;
+
+  const size_t cycles = std::min<size_t>(m.max_length, m.stride);
+  json mean = json::array(), q1 = json::array(), med = json::array(), q3 = json::array();
+  json hist = json::array();
+  json pct[kNumCodes];
+  for (auto& p : pct) p = json::array();
+  json mismatch = json::array(), aligned = json::array();
+  json adapter_cum[2] = {json::array(), json::array()};
+  uint64_t adapter_running[2] = {0, 0};
+  MateFigures f;
+  if (m.bases) f.q30_percent = Percent(double(m.q30), double(m.bases));
+  for (size_t i = 0; i < cycles; ++i) {
+    const uint64_t* h = &m.quality_hist[i * kQualityBins];
+    uint64_t total = 0;
+    size_t top = 0;
+    for (size_t q = 0; q < kQualityBins; ++q) {
+      total += h[q];
+      if (h[q]) top = q;
+    }
+    json row = json::array();
+    for (size_t q = 0; q <= top; ++q) row.push_back(h[q]);
+    hist.push_back(row);
+    mean.push_back(total ? double(m.cycle_quality_sum[i]) / double(total) : 0.0);
+    const int l = QuantileOfHist(h, total, 0.25), md = QuantileOfHist(h, total, 0.5);
+    q1.push_back(l);
+    med.push_back(md);
+    q3.push_back(QuantileOfHist(h, total, 0.75));
+    if (total) {
+      if (std::isnan(f.min_lower_quartile) || l < f.min_lower_quartile) f.min_lower_quartile = l;
+      if (std::isnan(f.min_median) || md < f.min_median) f.min_median = md;
+    }
+    uint64_t bases_at = 0;
+    for (size_t c = 0; c < kNumCodes; ++c) bases_at += m.cycle_code[c * m.stride + i];
+    for (size_t c = 0; c < kNumCodes; ++c) pct[c].push_back(Percent(double(m.cycle_code[c * m.stride + i]), double(bases_at)));
+    if (bases_at) {
+      const double n_pct = Percent(double(m.cycle_code[kCodeN * m.stride + i]), double(bases_at));
+      if (std::isnan(f.max_n_percent) || n_pct > f.max_n_percent) f.max_n_percent = n_pct;
+    }
+    aligned.push_back(m.cycle_aligned[i]);
+    mismatch.push_back(Percent(double(m.cycle_mismatch[i]), double(m.cycle_aligned[i])));
+    for (size_t a = 0; a < 2; ++a) {
+      adapter_running[a] += m.adapter_start[a][i];
+      adapter_cum[a].push_back(Percent(double(adapter_running[a]), double(m.reads)));
+    }
+  }
+  json& pc = j["per_cycle"];
+  pc["quality_mean"] = mean;
+  pc["quality_lower_quartile"] = q1;
+  pc["quality_median"] = med;
+  pc["quality_upper_quartile"] = q3;
+  pc["quality_histogram"] = hist;
+  for (size_t c = 0; c < kNumCodes; ++c) pc["base_percent"][std::string(1, kCodeChar[c])] = pct[c];
+  pc["aligned_bases"] = aligned;
+  pc["mismatch_percent"] = mismatch;
+  for (size_t a = 0; a < 2; ++a) {
+    json& ad = j["adapter"][kAdapters[a].key];
+    ad["name"] = kAdapters[a].name;
+    ad["kmer"] = kAdapters[a].kmer;
+    ad["reads"] = m.adapter_reads[a];
+    ad["percent"] = Percent(double(m.adapter_reads[a]), double(m.reads));
+    ad["cumulative_percent"] = adapter_cum[a];
+  }
+  j["placed"] = {{"reads", m.placed},
+                 {"percent", Percent(double(m.placed), double(m.reads))},
+                 {"aligned_bases_compared", m.aligned_bases},
+                 {"mismatches", m.mismatches},
+                 {"mismatch_percent", Percent(double(m.mismatches), double(m.aligned_bases))}};
+  if (figures) *figures = f;
+  return j;
+}
+
+// FastQC's GC check: how far the per-read GC histogram is from a normal curve with its own mean
+// and spread, as a percentage of reads.
+double GcDeviationPercent(const std::array<uint64_t, 101>& hist) {
+  double n = 0, sum = 0, sum2 = 0;
+  for (size_t i = 0; i < hist.size(); ++i) {
+    n += double(hist[i]);
+    sum += double(hist[i]) * double(i);
+    sum2 += double(hist[i]) * double(i) * double(i);
+  }
+  if (n == 0) return NaN();
+  const double mean = sum / n;
+  const double sd = std::sqrt(std::max(0.0, sum2 / n - mean * mean));
+  if (sd == 0) return 0;
+  double deviation = 0, norm = 0;
+  std::array<double, 101> expected{};
+  for (size_t i = 0; i < hist.size(); ++i) {
+    const double z = (double(i) - mean) / sd;
+    expected[i] = std::exp(-0.5 * z * z);
+    norm += expected[i];
+  }
+  for (size_t i = 0; i < hist.size(); ++i) deviation += std::fabs(double(hist[i]) - n * expected[i] / norm);
+  return 100.0 * deviation / n;
+}
+
+}  // namespace
+
+void QcCollector::Impl::BuildDocument() {
+  using nlohmann::json;
+  // Sample-level accumulators: merge of every read group, mates kept apart, plus "all".
+  std::array<MateAcc, 3> sample_mates;
+  MateAcc all;
+  json groups_json = json::array();
+  for (auto& g : groups) {
+    json gj;
+    gj["id"] = g.id;
+    if (!g.sample.empty()) gj["sample"] = g.sample;
+    for (size_t k = 0; k < 3; ++k) {
+      if (g.mates[k].reads == 0) continue;
+      gj["mates"][kMateNames[k]] = MateJson(g.mates[k], nullptr);
+      sample_mates[k].MergeFrom(g.mates[k]);
+    }
+    groups_json.push_back(gj);
+  }
+  json mates_json;
+  MateFigures worst;
+  for (size_t k = 0; k < 3; ++k) {
+    if (sample_mates[k].reads == 0) continue;
+    MateFigures f;
+    mates_json[kMateNames[k]] = MateJson(sample_mates[k], &f);
+    auto lower = [](double& a, double b) { if (!std::isnan(b) && (std::isnan(a) || b < a)) a = b; };
+    auto higher = [](double& a, double b) { if (!std::isnan(b) && (std::isnan(a) || b > a)) a = b; };
+    lower(worst.min_lower_quartile, f.min_lower_quartile);
+    lower(worst.min_median, f.min_median);
+    higher(worst.max_n_percent, f.max_n_percent);
+    all.MergeFrom(sample_mates[k]);
+  }
+  const json all_json = MateJson(all, nullptr);
+
+  // Mates whose partner never came count as single fragments.
+  for (const auto& [name, h] : pending_mates) SampleFragment(h);
+  pending_mates.clear();
+  // Duplication from the hash sample; histogram of copy numbers (fastp-like, 1..kDupLevels).
+  constexpr size_t kDupLevels = 100;
+  std::vector<uint64_t> dup_levels(kDupLevels + 1, 0);
+  for (const auto& [h, count] : dup_counts) ++dup_levels[std::min<size_t>(count, kDupLevels)];
+  const double dup_percent =
+      dup_sampled_reads ? 100.0 * (1.0 - double(dup_counts.size()) / double(dup_sampled_reads)) : NaN();
+
+  std::vector<const Overrep*> over;
+  for (const auto& [h, o] : overrep) over.push_back(&o);
+  std::sort(over.begin(), over.end(), [](const Overrep* a, const Overrep* b) {
+    return a->count != b->count ? a->count > b->count : a->sequence < b->sequence;
+  });
+  json over_json = json::array();
+  for (const Overrep* o : over) {
+    if (over_json.size() >= 20 || double(o->count) * 1000.0 <= double(total_reads)) break;
+    over_json.push_back({{"sequence", o->sequence}, {"count", o->count},
+                         {"percent", Percent(double(o->count), double(total_reads))}});
+  }
+  const double top_over = over.empty() ? NaN() : Percent(double(over.front()->count), double(total_reads));
+
+  // Insert size; mean and SD over the smallest sizes holding 99% of pairs (samtools stats -m).
+  uint64_t pairs = 0;
+  json ins_hist = json::array();
+  for (size_t i = 0; i < insert_hist.size(); ++i) {
+    if (!insert_hist[i]) continue;
+    pairs += insert_hist[i];
+    ins_hist.push_back({i, insert_hist[i]});
+  }
+  double isum = 0, isum2 = 0, bulk = 0;
+  for (size_t i = 0; i < insert_hist.size() && pairs; ++i) {
+    bulk += double(insert_hist[i]);
+    isum += double(i) * double(insert_hist[i]);
+    isum2 += double(i) * double(i) * double(insert_hist[i]);
+    if (bulk / double(pairs) >= 0.99) break;
+  }
+  const double imean = bulk > 0 ? isum / bulk : 0;
+  const double isd = bulk > 0 ? std::sqrt(std::max(0.0, isum2 / bulk - imean * imean)) : 0;
+  uint64_t half = 0, imedian = 0, ipeak = 0, ipeak_count = 0;
+  for (size_t i = 0; i < insert_hist.size(); ++i) {
+    if (insert_hist[i] > ipeak_count) { ipeak_count = insert_hist[i]; ipeak = i; }
+    if (!imedian && pairs && (half += insert_hist[i]) * 2 >= pairs) imedian = i;
+  }
+
+  // Coverage from the bins.
+  json cov;
+  uint64_t ref_length = 0, covered_bases = 0;
+  std::array<uint64_t, 5> bins_at{};  // bins with mean depth >= 1, 10, 15, 30, 100
+  constexpr int kDepths[5] = {1, 10, 15, 30, 100};
+  uint64_t n_bins = 0;
+  json depth_track = json::array();
+  const int n_targets = header ? sam_hdr_nref(header) : 0;
+  for (int tid = 0; tid < n_targets; ++tid) {
+    const hts_pos_t tlen = sam_hdr_tid2len(header, tid);
+    ref_length += uint64_t(tlen);
+    const size_t nb = size_t((tlen + kCoverageBin - 1) / kCoverageBin);
+    const std::vector<uint64_t>* bins = size_t(tid) < coverage_bins.size() ? &coverage_bins[size_t(tid)] : nullptr;
+    for (size_t i = 0; i < nb; ++i) {
+      const uint64_t v = bins && i < bins->size() ? (*bins)[i] : 0;
+      covered_bases += v;
+      const double width = double(std::min<hts_pos_t>(kCoverageBin, tlen - hts_pos_t(i) * kCoverageBin));
+      const double depth = double(v) / width;
+      ++n_bins;
+      for (size_t d = 0; d < 5; ++d) bins_at[d] += depth >= kDepths[d];
+    }
+  }
+  // A depth track of at most 500 points over the contigs that have placed reads (an exome or
+  // a chrM sample on a whole-genome header would otherwise be one spike), and their depths.
+  json contigs = json::array();
+  uint64_t track_length = 0;
+  for (int tid = 0; tid < n_targets && size_t(tid) < coverage_bins.size(); ++tid) {
+    if (coverage_bins[size_t(tid)].empty()) continue;
+    const hts_pos_t tlen = sam_hdr_tid2len(header, tid);
+    track_length += uint64_t(tlen);
+    uint64_t aligned = 0;
+    for (uint64_t v : coverage_bins[size_t(tid)]) aligned += v;
+    if (contigs.size() < 1000)
+      contigs.push_back({{"name", sam_hdr_tid2name(header, tid)}, {"length", tlen},
+                         {"aligned_bases", aligned}, {"mean_depth", tlen ? double(aligned) / double(tlen) : 0.0}});
+  }
+  if (track_length > 0) {
+    const uint64_t step = std::max<uint64_t>(1, (track_length + 499) / 500);
+    std::vector<double> track((track_length + step - 1) / step, 0.0);
+    uint64_t offset = 0;
+    for (int tid = 0; tid < n_targets && size_t(tid) < coverage_bins.size(); ++tid) {
+      const auto& bins = coverage_bins[size_t(tid)];
+      if (bins.empty()) continue;
+      for (size_t i = 0; i < bins.size(); ++i)
+        track[std::min<size_t>(track.size() - 1, (offset + i * kCoverageBin) / step)] += double(bins[i]);
+      offset += uint64_t(sam_hdr_tid2len(header, tid));
+    }
+    for (size_t i = 0; i < track.size(); ++i) {
+      const double width = double(std::min<uint64_t>(step, track_length - i * step));
+      depth_track.push_back({i * step, track[i] / width});
+    }
+  }
+  cov["contigs_with_reads"] = contigs;
+  cov["reference_length"] = ref_length;
+  cov["aligned_bases"] = covered_bases;
+  cov["mean_depth"] = ref_length ? double(covered_bases) / double(ref_length) : 0.0;
+  cov["bin_size"] = kCoverageBin;
+  for (size_t d = 0; d < 5; ++d)
+    cov["bins_at_least_percent"][std::to_string(kDepths[d]) + "x"] = Percent(double(bins_at[d]), double(n_bins));
+  cov["depth_track"] = depth_track;
+
+  // Metrics with verdicts.
+  uint64_t placed_reads = all.placed;
+  const bool placement_expected = header_has_contigs;
+  std::unordered_map<std::string, double> values = {
+      {"q30_percent", all.bases ? Percent(double(all.q30), double(all.bases)) : NaN()},
+      {"per_cycle_quality_lower_quartile", worst.min_lower_quartile},
+      {"per_cycle_quality_median", worst.min_median},
+      {"per_cycle_n_percent", worst.max_n_percent},
+      {"gc_deviation_percent", GcDeviationPercent(all.gc_hist)},
+      {"adapter_percent", all.reads ? std::max(Percent(double(all.adapter_reads[0]), double(all.reads)),
+                                               Percent(double(all.adapter_reads[1]), double(all.reads)))
+                                    : NaN()},
+      {"duplication_percent", dup_percent},
+      {"overrepresented_percent", top_over},
+      {"placed_percent", placement_expected && all.reads ? Percent(double(placed_reads), double(all.reads)) : NaN()},
+      {"mismatch_percent", all.aligned_bases ? Percent(double(all.mismatches), double(all.aligned_bases)) : NaN()},
+  };
+  json metrics = json::array();
+  overall = QcVerdict::kPass;
+  for (const auto& t : thresholds.items) {
+    const double v = values.count(t.key) ? values[t.key] : NaN();
+    const QcVerdict verdict = JudgeQcValue(t, v);
+    if (verdict == QcVerdict::kFail) overall = QcVerdict::kFail;
+    else if (verdict == QcVerdict::kWarn && overall == QcVerdict::kPass) overall = QcVerdict::kWarn;
+    metrics.push_back({{"key", t.key}, {"description", t.description}, {"value", JsonNumberOrNull(v)},
+                       {"warn", t.warn}, {"fail", t.fail}, {"higher_is_better", t.higher_is_better},
+                       {"verdict", QcVerdictName(verdict)}});
+  }
+
+  doc = json::object();
+  doc["schema"] = "cramjet-qc";
+  doc["schema_version"] = kQcSchemaVersion;
+  doc["cramjet_version"] = Version();
+  doc["sample"] = options.sample;
+  doc["input"] = options.input_description;
+  doc["reference"] = options.reference;
+  doc["kernel_target"] = QcKernelTargetName();
+  doc["verdict"] = QcVerdictName(overall);
+  doc["metrics"] = metrics;
+  json& s = doc["summary"];
+  s["reads"] = total_reads;
+  s["bases"] = total_bases;
+  s["q20_percent"] = all_json["q20_percent"];
+  s["q30_percent"] = all_json["q30_percent"];
+  s["gc_percent"] = all_json["gc_percent"];
+  s["n_percent"] = all_json["n_percent"];
+  s["mean_quality"] = all_json["mean_quality"];
+  s["mean_length"] = all_json["mean_length"];
+  s["duplication_percent"] = JsonNumberOrNull(dup_percent);
+  s["adapter_percent"] = {{"truseq", all_json["adapter"]["truseq"]["percent"]},
+                          {"nextera", all_json["adapter"]["nextera"]["percent"]}};
+  s["placed_reads"] = placed_reads;
+  s["placed_percent"] = Percent(double(placed_reads), double(total_reads));
+  s["mismatch_percent"] = JsonNumberOrNull(values["mismatch_percent"]);
+  s["mean_depth"] = cov["mean_depth"];
+  doc["all"] = all_json;
+  doc["mates"] = mates_json;
+  doc["read_groups"] = groups_json;
+  doc["duplication"] = {{"method", "exact match of a fragment's sequence (single read, or both reads of a pair), hash-sampled"},
+                        {"sampled_fragments", dup_sampled_reads},
+                        {"distinct_sampled", dup_counts.size()},
+                        {"sampling_fraction", 1.0 / double(dup_mask + 1)},
+                        {"percent", JsonNumberOrNull(dup_percent)},
+                        {"copy_number_histogram", json(std::vector<uint64_t>(dup_levels.begin() + 1, dup_levels.end()))}};
+  doc["overrepresented"] = over_json;
+  doc["insert_size"] = {{"pairs", pairs}, {"mean", imean}, {"sd", isd}, {"median", imedian},
+                        {"peak", ipeak}, {"histogram", ins_hist}};
+  doc["coverage"] = cov;
+  doc["samtools_stats"] = {
+      {"raw_total_sequences", total_reads}, {"filtered_sequences", 0}, {"sequences", total_reads},
+      {"is_sorted", sorted ? 1 : 0},
+      {"first_fragments", sample_mates[kSingle].reads + sample_mates[kRead1].reads},
+      {"last_fragments", sample_mates[kRead2].reads},
+      {"reads_mapped", placed_reads}, {"reads_mapped_and_paired", mapped_and_paired},
+      {"reads_unmapped", total_reads - placed_reads}, {"reads_properly_paired", properly_paired},
+      {"reads_paired", paired}, {"reads_duplicated", duplicates_flagged}, {"reads_mq0", mapq0},
+      {"reads_qc_failed", qc_failed}, {"non_primary_alignments", secondary},
+      {"supplementary_alignments", supplementary}, {"total_length", total_bases},
+      {"total_first_fragment_length", sample_mates[kSingle].bases + sample_mates[kRead1].bases},
+      {"total_last_fragment_length", sample_mates[kRead2].bases}, {"bases_mapped", bases_mapped},
+      {"bases_mapped_cigar", bases_mapped_cigar}, {"bases_duplicated", duplicate_bases},
+      {"mismatches_nm", nm_mismatches}, {"quality_sum", all.quality_sum},
+      {"inward_pairs", inward}, {"outward_pairs", outward}, {"other_orientation_pairs", other_orientation},
+      {"pairs_on_different_chromosomes", pairs_other_chromosome / 2}};
+}
+
+// ---- QcCollector ------------------------------------------------------------------------------
+
+QcCollector::QcCollector(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+QcCollector::~QcCollector() = default;
+
+StatusOr<std::unique_ptr<QcCollector>> QcCollector::Create(const QcOptions& options,
+                                                         const sam_hdr_t* header) {
+  auto impl = std::make_unique<Impl>();
+  CRAMJET_ASSIGN_OR_RETURN(impl->thresholds, LoadQcThresholds(options.config_path));
+  if (!options.reference.empty()) CRAMJET_RETURN_IF_ERROR(CheckReadableFile(options.reference));
+  impl->options = options;
+  impl->header = header;
+  impl->header_has_contigs = header && sam_hdr_nref(header) > 0;
+  if (impl->options.sample.empty() && header) {
+    kstring_t ks = KS_INITIALIZE;
+    if (sam_hdr_find_tag_pos(const_cast<sam_hdr_t*>(header), "RG", 0, "SM", &ks) == 0) impl->options.sample = ks.s;
+    ks_free(&ks);
+  }
+  if (impl->options.sample.empty()) impl->options.sample = "sample";
+  return std::unique_ptr<QcCollector>(new QcCollector(std::move(impl)));
+}
+
+void QcCollector::Add(const bam1_t* record) { impl_->Add(record); }
+
+Status QcCollector::Finish() {
+  if (impl_->finished) return FailedPrecondition("QC: Finish() called twice");
+  impl_->BuildDocument();
+  impl_->finished = true;
+  return Status::Ok();
+}
+
+const nlohmann::json& QcCollector::Document() const { return impl_->doc; }
+uint64_t QcCollector::reads() const { return impl_->total_reads; }
+uint64_t QcCollector::bases() const { return impl_->total_bases; }
+QcVerdict QcCollector::overall_verdict() const { return impl_->overall; }
+
+std::vector<std::string> QcOutputPaths(const std::string& prefix) {
+  return {prefix + ".qc.json", prefix + ".qc.html", prefix + ".stats", prefix + ".fastp.json",
+          prefix + "_mqc.json"};
+}
+
+Status QcCollector::WriteOutputs(const std::string& prefix) {
+  if (!impl_->finished) return FailedPrecondition("QC: WriteOutputs() before Finish()");
+  const auto paths = QcOutputPaths(prefix);
+  const std::string contents[5] = {impl_->doc.dump(1) + "\n", RenderQcHtml(impl_->doc),
+                                   RenderSamtoolsStats(impl_->doc), RenderFastpJson(impl_->doc),
+                                   RenderMultiqcCustom(impl_->doc)};
+  for (size_t i = 0; i < paths.size(); ++i) {
+    CRAMJET_RETURN_IF_ERROR(WriteFileAtomically(paths[i], contents[i]));
+  }
+  return Status::Ok();
+}
+
+}  // namespace cramjet

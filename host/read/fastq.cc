@@ -1,0 +1,285 @@
+// FASTQ reading with exact error positions, and the FASTQ <-> unaligned record mapping described
+// in read.h and docs/formats.md.
+#include <htslib/bgzf.h>
+#include <htslib/kstring.h>
+
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include "read/read_internal.h"
+
+namespace cramjet {
+namespace {
+
+constexpr int kMaxQname = 254;  // BAM's limit (l_qname is a uint8 including the NUL)
+
+bool PrintableText(std::string_view s) {
+  for (unsigned char c : s)
+    if (c < 32 || c > 126) return false;
+  return true;
+}
+
+// Whether BAM's 4-bit code gives back exactly this base character.
+// Complement in BAM's 4-bit code (=ACMGRSVTWYHKDBN).
+constexpr uint8_t kNt16Complement[16] = {0, 8, 4, 12, 2, 10, 6, 14, 1, 9, 5, 13, 3, 11, 7, 15};
+
+bool RoundTripsThroughNt16(unsigned char c) {
+  return seq_nt16_str[seq_nt16_table[c]] == static_cast<char>(c);
+}
+
+// Stores `text` as a Z tag when printable, else as B:C raw bytes (both lossless).
+int AppendTextTag(bam1_t* b, const char tag[2], std::string_view text) {
+  if (PrintableText(text)) {
+    return bam_aux_append(b, tag, 'Z', static_cast<int>(text.size() + 1),
+                          reinterpret_cast<const uint8_t*>(std::string(text).c_str()));
+  }
+  return bam_aux_update_array(b, tag, 'C', static_cast<uint32_t>(text.size()),
+                              const_cast<char*>(text.data()));
+}
+
+// Reads a text tag written by AppendTextTag; false when absent.
+bool GetTextTag(const bam1_t* b, const char tag[2], std::string& out) {
+  const uint8_t* s = bam_aux_get(b, tag);
+  if (!s) return false;
+  if (*s == 'Z') {
+    out = bam_aux2Z(s);
+    return true;
+  }
+  if (*s == 'B') {
+    uint32_t n = bam_auxB_len(s);
+    out.resize(n);
+    for (uint32_t i = 0; i < n; ++i) out[i] = static_cast<char>(bam_auxB2i(s, i));
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+// ---- FastqFile ------------------------------------------------------------------------------
+
+FastqFile::~FastqFile() {
+  if (fp_) bgzf_close(fp_);
+}
+
+Status FastqFile::Open(const std::string& path, hts_tpool* pool) {
+  path_ = path;
+  CRAMJET_RETURN_IF_ERROR(CheckReadableFile(path));
+  fp_ = bgzf_open(path.c_str(), "r");
+  if (!fp_) return IoErrorFromErrno("'" + path + "': cannot open", errno);
+  if (pool && fp_->is_compressed && !fp_->is_gzip) {
+    // Only true BGZF decompresses in parallel; plain gzip is one inflate stream.
+    if (bgzf_thread_pool(fp_, pool, 0) < 0) return IoError("'" + path + "': cannot start threads");
+  }
+  return Status::Ok();
+}
+
+uint64_t FastqFile::bytes_read() const {
+  if (!fp_) return 0;
+  // Compressed offset for BGZF/gzip; for plain files the block address is the byte offset.
+  return static_cast<uint64_t>(fp_->block_address);
+}
+
+std::string FastqFile::Where(uint64_t line) const { return At(line, records_ + 1); }
+
+std::string FastqFile::At(uint64_t line, uint64_t record) const {
+  return "'" + path_ + "': line " + std::to_string(line) + " (record " + std::to_string(record) +
+         ")";
+}
+
+StatusOr<bool> FastqFile::Refill() {
+  if (buf_.empty()) buf_.resize(1 << 16);
+  ssize_t n = bgzf_read(fp_, buf_.data(), buf_.size());
+  if (n < 0) {
+    return BadInput("'" + path_ + "': line " + std::to_string(line_no_ + 1) +
+                    ": cannot decompress: the file is truncated or corrupt");
+  }
+  buf_pos_ = 0;
+  buf_len_ = static_cast<size_t>(n);
+  return n > 0;
+}
+
+StatusOr<bool> FastqFile::ReadLine(std::string& out, bool at_record_start) {
+  out.clear();
+  bool any = false;
+  for (;;) {
+    if (buf_pos_ == buf_len_) {
+      CRAMJET_ASSIGN_OR_RETURN(bool more, Refill());
+      if (!more) {
+        if (any) break;  // last line without its newline
+        if (at_record_start) return false;
+        return BadInput(Where(line_no_ + 1) + ": file ends in the middle of a FASTQ record");
+      }
+    }
+    any = true;
+    const char* start = buf_.data() + buf_pos_;
+    const char* nl = static_cast<const char*>(std::memchr(start, '\n', buf_len_ - buf_pos_));
+    if (nl) {
+      out.append(start, nl);
+      buf_pos_ += static_cast<size_t>(nl - start) + 1;
+      break;
+    }
+    out.append(start, buf_len_ - buf_pos_);
+    buf_pos_ = buf_len_;
+  }
+  ++line_no_;
+  if (!out.empty() && out.back() == '\r') {
+    return BadInput(Where(line_no_) +
+                    ": Windows (CRLF) line ends are not supported; convert the file with "
+                    "dos2unix first");
+  }
+  return true;
+}
+
+StatusOr<bool> FastqFile::Next(FastqRecord& rec) {
+  // Skip nothing: blank lines between records are malformed FASTQ, except at the very end.
+  CRAMJET_ASSIGN_OR_RETURN(bool have, ReadLine(rec.header, true));
+  if (!have) return false;
+  rec.first_line = line_no_;
+  if (rec.header.empty() || rec.header[0] != '@') {
+    if (rec.header.empty()) {
+      // Trailing blank lines at the end of a file are tolerated only if nothing follows.
+      std::string rest;
+      for (;;) {
+        CRAMJET_ASSIGN_OR_RETURN(bool more, ReadLine(rest, true));
+        if (!more) return false;
+        if (!rest.empty()) break;
+      }
+      return BadInput(Where(rec.first_line) + ": blank line inside the file");
+    }
+    return BadInput(Where(line_no_) + ": expected a FASTQ header starting with '@', found '" +
+                    rec.header.substr(0, 20) + "'");
+  }
+  CRAMJET_ASSIGN_OR_RETURN(have, ReadLine(rec.seq, false));
+  CRAMJET_ASSIGN_OR_RETURN(have, ReadLine(rec.plus, false));
+  if (rec.plus.empty() || rec.plus[0] != '+') {
+    return BadInput(Where(line_no_) + ": expected the '+' separator line, found '" +
+                    rec.plus.substr(0, 20) + "'");
+  }
+  CRAMJET_ASSIGN_OR_RETURN(have, ReadLine(rec.qual, false));
+  if (rec.qual.size() != rec.seq.size()) {
+    return BadInput(Where(line_no_) + ": quality length " + std::to_string(rec.qual.size()) +
+                    " differs from sequence length " + std::to_string(rec.seq.size()));
+  }
+  for (size_t i = 0; i < rec.qual.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(rec.qual[i]);
+    if (c < 33 || c > 126) {
+      return BadInput(Where(line_no_) + ": quality character " + std::to_string(c) +
+                      " at position " + std::to_string(i + 1) +
+                      " is outside the Phred+33 range '!'..'~'");
+    }
+  }
+  for (size_t i = 0; i < rec.seq.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(rec.seq[i]);
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '.' || c == '-' ||
+              c == '*' || c == '=';
+    if (!ok) {
+      return BadInput(Where(rec.first_line + 1) + ": character " + std::to_string(c) +
+                      " at position " + std::to_string(i + 1) + " is not a base");
+    }
+  }
+  size_t name_end = rec.header.find_first_of(" \t");
+  rec.name_length = name_end == std::string::npos ? rec.header.size() - 1 : name_end - 1;
+  if (rec.name_length == 0) return BadInput(Where(rec.first_line) + ": empty read name");
+  if (rec.name_length > kMaxQname) {
+    return BadInput(Where(rec.first_line) + ": read name longer than " +
+                    std::to_string(kMaxQname) + " characters");
+  }
+  ++records_;
+  return true;
+}
+
+// ---- FASTQ <-> record -----------------------------------------------------------------------
+
+Status FastqToBam(const FastqRecord& rec, uint16_t flag, const std::string& read_group,
+                  bam1_t* b, std::string& scratch) {
+  std::string_view name(rec.header.data() + 1, rec.name_length);
+  size_t len = rec.seq.size();
+  scratch.resize(len);
+  for (size_t i = 0; i < len; ++i) scratch[i] = static_cast<char>(rec.qual[i] - 33);
+  std::string seq_upper;
+  const std::string* seq = &rec.seq;
+  bool exotic = false;
+  for (unsigned char c : rec.seq) {
+    if (!RoundTripsThroughNt16(c)) {
+      exotic = true;
+      break;
+    }
+  }
+  if (bam_set1(b, name.size(), name.data(), flag, -1, -1, 0, 0, nullptr, -1, -1, 0, len,
+               seq->data(), scratch.data(), 64) < 0) {
+    return Internal("cannot build a record for read '" + std::string(name) + "'");
+  }
+  // Comment: after the name comes a separator and free text. A single space + printable text is
+  // the common case (CO:Z); anything else keeps the raw bytes, separator included (zc).
+  if (rec.header.size() > rec.name_length + 1) {
+    std::string_view rest(rec.header.data() + 1 + rec.name_length,
+                          rec.header.size() - 1 - rec.name_length);
+    if (rest.size() > 1 && rest[0] == ' ' && PrintableText(rest.substr(1))) {
+      if (AppendTextTag(b, "CO", rest.substr(1)) < 0) return Internal("aux append failed");
+    } else {
+      if (bam_aux_update_array(b, "zc", 'C', static_cast<uint32_t>(rest.size()),
+                               const_cast<char*>(rest.data())) < 0)
+        return Internal("aux append failed");
+    }
+  }
+  if (rec.plus.size() > 1) {
+    if (AppendTextTag(b, "zp", std::string_view(rec.plus).substr(1)) < 0)
+      return Internal("aux append failed");
+  }
+  if (exotic) {
+    if (AppendTextTag(b, "zs", rec.seq) < 0) return Internal("aux append failed");
+  }
+  if (!read_group.empty()) {
+    if (bam_aux_append(b, "RG", 'Z', static_cast<int>(read_group.size() + 1),
+                       reinterpret_cast<const uint8_t*>(read_group.c_str())) < 0)
+      return Internal("aux append failed");
+  }
+  return Status::Ok();
+}
+
+void FormatFastq(const bam1_t* b, std::string& out) {
+  const bool reverse = b->core.flag & BAM_FREVERSE;
+  const int len = b->core.l_qseq;
+  out.push_back('@');
+  out.append(bam_get_qname(b));
+  std::string text;
+  if (GetTextTag(b, "zc", text)) {
+    out.append(text);
+  } else if (GetTextTag(b, "CO", text)) {
+    out.push_back(' ');
+    out.append(text);
+  }
+  out.push_back('\n');
+  if (GetTextTag(b, "zs", text)) {
+    out.append(text);
+  } else {
+    const uint8_t* seq = bam_get_seq(b);
+    size_t start = out.size();
+    out.resize(start + static_cast<size_t>(len));
+    for (int i = 0; i < len; ++i) {
+      if (reverse) {
+        out[start + i] = seq_nt16_str[kNt16Complement[bam_seqi(seq, len - 1 - i)]];
+      } else {
+        out[start + i] = seq_nt16_str[bam_seqi(seq, i)];
+      }
+    }
+  }
+  out.append("\n+");
+  if (GetTextTag(b, "zp", text)) out.append(text);
+  out.push_back('\n');
+  const uint8_t* qual = bam_get_qual(b);
+  size_t start = out.size();
+  out.resize(start + static_cast<size_t>(len));
+  if (len > 0 && qual[0] == 0xff) {
+    // Missing qualities ('*' in SAM): FASTQ needs something; samtools writes '!'... we follow it.
+    for (int i = 0; i < len; ++i) out[start + i] = '!';
+  } else {
+    for (int i = 0; i < len; ++i)
+      out[start + i] = static_cast<char>((reverse ? qual[len - 1 - i] : qual[i]) + 33);
+  }
+  out.push_back('\n');
+}
+
+}  // namespace cramjet

@@ -1,0 +1,432 @@
+// The read stage: opens FASTQ (our reader) or SAM/BAM/CRAM (htslib) inputs and yields batches.
+#include "read/read.h"
+
+#include <htslib/cram.h>
+#include <htslib/hfile.h>
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstring>
+#include <regex>
+#include <set>
+
+#include "cramjet/log.h"
+#include "read/read_internal.h"
+
+namespace cramjet {
+
+const char* InputFormatName(InputFormat format) {
+  switch (format) {
+    case InputFormat::kFastq: return "FASTQ";
+    case InputFormat::kSam: return "SAM";
+    case InputFormat::kBam: return "BAM";
+    case InputFormat::kCram: return "CRAM";
+  }
+  return "?";
+}
+
+StatusOr<InputFormat> DetectInputFormat(const std::string& path) {
+  CRAMJET_RETURN_IF_ERROR(CheckReadableFile(path));
+  CRAMJET_ASSIGN_OR_RETURN(uint64_t size, FileSize(path));
+  if (size == 0) return BadInput("'" + path + "': file is empty");
+  htsFile* fp = hts_open(path.c_str(), "r");
+  if (!fp) {
+    return BadInput("'" + path + "': cannot read: not a FASTQ, SAM, BAM or CRAM file, or "
+                    "its compression is damaged");
+  }
+  htsFormat fmt = *hts_get_format(fp);
+  hts_close(fp);
+  switch (fmt.format) {
+    case fastq_format: return InputFormat::kFastq;
+    case sam: return InputFormat::kSam;
+    case bam: return InputFormat::kBam;
+    case cram: return InputFormat::kCram;
+    case fasta_format:
+      return BadInput("'" + path + "': is FASTA, not reads (give a reference with -T)");
+    default: break;
+  }
+  // htslib's sniffing needs a full record; a FASTQ whose first record is malformed is still FASTQ
+  // for our purposes, so that the reader can name the exact line that is wrong.
+  if (fmt.category == sequence_data || fmt.format == text_format || fmt.format == unknown_format) {
+    BGZF* f = bgzf_open(path.c_str(), "r");
+    if (f) {
+      int c = bgzf_getc(f);
+      bgzf_close(f);
+      if (c == '@') return InputFormat::kFastq;
+      if (c < -1) {
+        return BadInput("'" + path + "': cannot decompress: the file is truncated or corrupt");
+      }
+    }
+  }
+  return BadInput("'" + path + "': not a FASTQ, SAM, BAM or CRAM file");
+}
+
+IlluminaFileName ParseIlluminaFileName(const std::string& path) {
+  static const std::regex kPattern(
+      R"(^(.+)_S([0-9]+)(?:_L00([0-9]))?_R([12])_001\.f(?:ast)?q(?:\.gz)?$)");
+  IlluminaFileName out;
+  std::smatch m;
+  std::string base = BaseName(path);
+  if (std::regex_match(base, m, kPattern)) {
+    out.sample = m[1];
+    out.sample_number = std::stoi(m[2]);
+    out.lane = m[3].matched ? std::stoi(m[3]) : 0;
+    out.read = std::stoi(m[4]);
+  }
+  return out;
+}
+
+namespace {
+
+// "reads_R1.fastq.gz" -> "reads_R1"
+std::string StripReadExtensions(std::string name) {
+  for (const char* ext : {".gz", ".bgz", ".fastq", ".fq", ".sam", ".bam", ".cram"}) {
+    size_t n = std::strlen(ext);
+    if (name.size() > n && name.compare(name.size() - n, n, ext) == 0) name.resize(name.size() - n);
+  }
+  return name;
+}
+
+// Read-group id for an input unit: "<sample>.L00n" for Illumina names, else the file's stem.
+std::string UnitGroupId(const std::string& r1, std::set<std::string>& used) {
+  IlluminaFileName ill = ParseIlluminaFileName(r1);
+  std::string id = ill.sample.empty() ? StripReadExtensions(BaseName(r1))
+                                      : ill.sample + (ill.lane ? ".L00" + std::to_string(ill.lane) : "");
+  static const std::regex kPairSuffix(R"(([._])R?[12]$)");
+  if (ill.sample.empty()) id = std::regex_replace(id, kPairSuffix, "");
+  for (char& c : id)
+    if (c < 33 || c > 126) c = '_';
+  if (id.empty()) id = "reads";
+  std::string unique = id;
+  for (int n = 2; used.count(unique); ++n) unique = id + "." + std::to_string(n);
+  used.insert(unique);
+  return unique;
+}
+
+std::string DefaultSample(const std::string& first_input) {
+  IlluminaFileName ill = ParseIlluminaFileName(first_input);
+  if (!ill.sample.empty()) return ill.sample;
+  static const std::regex kPairSuffix(R"(([._])R?[12]$)");
+  return std::regex_replace(StripReadExtensions(BaseName(first_input)), kPairSuffix, "");
+}
+
+// Pair names match when equal after removing a trailing /1 or /2.
+std::string_view MateName(std::string_view name) {
+  if (name.size() > 2 && name[name.size() - 2] == '/' &&
+      (name.back() == '1' || name.back() == '2'))
+    name.remove_suffix(2);
+  return name;
+}
+
+class FastqSource : public ReadSource {
+ public:
+  struct Unit {
+    std::string r1, r2;  // r2 empty for single-end or interleaved
+    bool interleaved = false;
+    std::string group;
+  };
+
+  Status Init(const ReadOptions& o) {
+    pool_ = o.pool;
+    header_.reset(sam_hdr_init());
+    std::string hd = "@HD\tVN:1.6\tSO:unsorted\tGO:query\n";
+    if (sam_hdr_add_lines(header_.get(), hd.c_str(), hd.size()) < 0) return Internal("header");
+    std::set<std::string> used;
+    std::string sample = o.sample.empty() ? DefaultSample(o.inputs[0]) : o.sample;
+    if (o.paired && o.inputs.size() % 2 != 0) {
+      return InvalidArgument("paired input needs R1 and R2 files in pairs; got " +
+                             std::to_string(o.inputs.size()) + " files");
+    }
+    for (size_t i = 0; i < o.inputs.size(); i += o.paired ? 2 : 1) {
+      Unit u;
+      u.r1 = o.inputs[i];
+      if (o.paired) u.r2 = o.inputs[i + 1];
+      u.interleaved = o.interleaved;
+      u.group = UnitGroupId(u.r1, used);
+      std::string files = BaseName(u.r1) + (u.r2.empty() ? "" : "," + BaseName(u.r2));
+      std::string layout = o.paired ? "paired" : o.interleaved ? "interleaved" : "single";
+      if (sam_hdr_add_line(header_.get(), "RG", "ID", u.group.c_str(), "SM", sample.c_str(),
+                           "DS", ("cramjet:fastq:" + layout + ":" + files).c_str(), nullptr) < 0)
+        return Internal("cannot add @RG to header");
+      units_.push_back(std::move(u));
+    }
+    return Status::Ok();
+  }
+
+  sam_hdr_t* header() override { return header_.get(); }
+  InputFormat format() const override { return InputFormat::kFastq; }
+  uint64_t bytes_read() const override {
+    return done_bytes_ + (r1_ ? r1_->bytes_read() : 0) + (r2_ ? r2_->bytes_read() : 0);
+  }
+
+  StatusOr<size_t> NextBatch(ReadBatch& batch, size_t max_records) override {
+    if (max_records < 2) max_records = 2;
+    batch.Resize(max_records);
+    size_t n = 0;
+    while (n + 2 <= max_records || (n < max_records && !paired_unit())) {
+      if (!r1_) {
+        if (next_unit_ >= units_.size()) break;
+        CRAMJET_RETURN_IF_ERROR(OpenUnit(units_[next_unit_++]));
+      }
+      CRAMJET_ASSIGN_OR_RETURN(bool got, ReadOne(batch, n));
+      if (!got) {
+        CRAMJET_RETURN_IF_ERROR(CloseUnit());
+        continue;
+      }
+    }
+    batch.size = n;
+    return n;
+  }
+
+ private:
+  bool paired_unit() const {
+    return current_ && (!current_->r2.empty() || current_->interleaved);
+  }
+
+  Status OpenUnit(const Unit& u) {
+    current_ = &u;
+    r1_ = std::make_unique<FastqFile>();
+    CRAMJET_RETURN_IF_ERROR(r1_->Open(u.r1, pool_));
+    if (!u.r2.empty()) {
+      r2_ = std::make_unique<FastqFile>();
+      CRAMJET_RETURN_IF_ERROR(r2_->Open(u.r2, pool_));
+    }
+    return Status::Ok();
+  }
+
+  Status CloseUnit() {
+    if (r1_ && r1_->records() == 0) {
+      return BadInput("'" + r1_->path() + "': file holds no FASTQ records");
+    }
+    done_bytes_ += r1_->bytes_read() + (r2_ ? r2_->bytes_read() : 0);
+    r1_.reset();
+    r2_.reset();
+    current_ = nullptr;
+    return Status::Ok();
+  }
+
+  // Reads one record (single) or one pair into batch[n..]; false at the end of the unit.
+  StatusOr<bool> ReadOne(ReadBatch& batch, size_t& n) {
+    const std::string& rg = current_->group;
+    CRAMJET_ASSIGN_OR_RETURN(bool got1, r1_->Next(rec1_));
+    if (current_->interleaved) {
+      if (!got1) return false;
+      CRAMJET_ASSIGN_OR_RETURN(bool got2, r1_->Next(rec2_));
+      if (!got2) {
+        return BadInput("'" + r1_->path() + "': interleaved file ends with an unpaired record (" +
+                        std::to_string(r1_->records()) + " records, an odd number)");
+      }
+      CRAMJET_RETURN_IF_ERROR(CheckMates(*r1_, *r1_));
+      return EmitPair(batch, n, rg);
+    }
+    if (!r2_) {
+      if (!got1) return false;
+      CRAMJET_RETURN_IF_ERROR(FastqToBam(rec1_, BAM_FUNMAP, rg, batch[n], scratch_));
+      ++n;
+      return true;
+    }
+    CRAMJET_ASSIGN_OR_RETURN(bool got2, r2_->Next(rec2_));
+    if (got1 != got2) {
+      const FastqFile& longer = got1 ? *r1_ : *r2_;
+      const FastqFile& shorter = got1 ? *r2_ : *r1_;
+      return BadInput("R1 and R2 have different read counts: '" + shorter.path() + "' ends after " +
+                      std::to_string(shorter.records()) + " records but '" + longer.path() +
+                      "' has more (record " + std::to_string(longer.records()) + " at line " +
+                      std::to_string(got1 ? rec1_.first_line : rec2_.first_line) + ")");
+    }
+    if (!got1) return false;
+    CRAMJET_RETURN_IF_ERROR(CheckMates(*r1_, *r2_));
+    return EmitPair(batch, n, rg);
+  }
+
+  Status CheckMates(const FastqFile& f1, const FastqFile& f2) {
+    std::string_view n1(rec1_.header.data() + 1, rec1_.name_length);
+    std::string_view n2(rec2_.header.data() + 1, rec2_.name_length);
+    if (MateName(n1) != MateName(n2)) {
+      return BadInput(f2.At(rec2_.first_line, f2.records()) + ": read name '" + std::string(n2) +
+                      "' does not match its mate '" + std::string(n1) + "' in '" + f1.path() +
+                      "' line " + std::to_string(rec1_.first_line));
+    }
+    return Status::Ok();
+  }
+
+  StatusOr<bool> EmitPair(ReadBatch& batch, size_t& n, const std::string& rg) {
+    constexpr uint16_t kBoth = BAM_FPAIRED | BAM_FUNMAP | BAM_FMUNMAP;
+    CRAMJET_RETURN_IF_ERROR(FastqToBam(rec1_, kBoth | BAM_FREAD1, rg, batch[n], scratch_));
+    CRAMJET_RETURN_IF_ERROR(FastqToBam(rec2_, kBoth | BAM_FREAD2, rg, batch[n + 1], scratch_));
+    n += 2;
+    return true;
+  }
+
+  HeaderPtr header_;
+  std::vector<Unit> units_;
+  size_t next_unit_ = 0;
+  const Unit* current_ = nullptr;
+  std::unique_ptr<FastqFile> r1_, r2_;
+  FastqRecord rec1_, rec2_;
+  std::string scratch_;
+  uint64_t done_bytes_ = 0;
+  hts_tpool* pool_ = nullptr;
+};
+
+// SAM/BAM/CRAM through htslib. Several files must describe the same reference contigs.
+class HtsSource : public ReadSource {
+ public:
+  Status Init(const ReadOptions& o, InputFormat format) {
+    format_ = format;
+    options_ = o;
+    for (size_t i = 0; i < o.inputs.size(); ++i) {
+      CRAMJET_ASSIGN_OR_RETURN(HtsFilePtr fp, OpenOne(o.inputs[i]));
+      HeaderPtr h(sam_hdr_read(fp.get()));
+      if (!h) return BadInput("'" + o.inputs[i] + "': cannot read the header");
+      if (i == 0) {
+        header_ = std::move(h);
+      } else {
+        CRAMJET_RETURN_IF_ERROR(CheckSameContigs(o.inputs[0], o.inputs[i], h.get()));
+        MergeReadGroups(h.get());
+      }
+    }
+    return Status::Ok();
+  }
+
+  sam_hdr_t* header() override { return header_.get(); }
+  InputFormat format() const override { return format_; }
+  uint64_t bytes_read() const override {
+    uint64_t cur = 0;
+    if (fp_) {
+      hFILE* hf = fp_->format.format == cram ? cram_fd_get_fp(fp_->fp.cram)
+                  : fp_->format.compression != no_compression ? fp_->fp.bgzf->fp : nullptr;
+      if (hf) cur = static_cast<uint64_t>(htell(hf));
+    }
+    return done_bytes_ + cur;
+  }
+
+  StatusOr<size_t> NextBatch(ReadBatch& batch, size_t max_records) override {
+    batch.Resize(max_records);
+    size_t n = 0;
+    while (n < max_records) {
+      if (!fp_) {
+        if (next_ >= options_.inputs.size()) break;
+        current_path_ = options_.inputs[next_++];
+        CRAMJET_ASSIGN_OR_RETURN(fp_, OpenOne(current_path_));
+        file_header_.reset(sam_hdr_read(fp_.get()));
+        if (!file_header_) return BadInput("'" + current_path_ + "': cannot read the header");
+        record_ = 0;
+      }
+      int r = sam_read1(fp_.get(), file_header_.get(), batch[n]);
+      if (r == -1) {
+        if (auto s = FileSize(current_path_); s.ok()) done_bytes_ += *s;
+        fp_.reset();
+        continue;
+      }
+      ++record_;
+      if (r < -1) {
+        return BadInput("'" + current_path_ + "': record " + std::to_string(record_) +
+                        ": cannot decode: the file is truncated or corrupt");
+      }
+      if (next_ > 1) CRAMJET_RETURN_IF_ERROR(RemapToFirstHeader(batch[n]));
+      ++n;
+    }
+    batch.size = n;
+    return n;
+  }
+
+ private:
+  StatusOr<HtsFilePtr> OpenOne(const std::string& path) {
+    HtsFilePtr fp(hts_open(path.c_str(), "r"));
+    if (!fp) return BadInput("'" + path + "': cannot open as SAM/BAM/CRAM");
+    if (fp->format.format == bam || fp->format.format == cram) {
+      int eof = hts_check_EOF(fp.get());
+      if (eof == 0) {
+        return BadInput("'" + path + "': the end-of-file marker is missing: the file is "
+                        "truncated or was not closed");
+      }
+    }
+    if (fp->format.format == cram) {
+      if (!options_.reference.empty() &&
+          hts_set_opt(fp.get(), CRAM_OPT_REFERENCE, options_.reference.c_str()) != 0)
+        return BadInput("'" + options_.reference + "': cannot use as reference");
+      // Never invent MD/NM: aligned input is re-encoded exactly as given.
+      hts_set_opt(fp.get(), CRAM_OPT_DECODE_MD, 0);
+    }
+    if (options_.pool) {
+      htsThreadPool p = {options_.pool, 0};
+      hts_set_opt(fp.get(), HTS_OPT_THREAD_POOL, &p);
+    }
+    return fp;
+  }
+
+  Status CheckSameContigs(const std::string& first, const std::string& other, sam_hdr_t* h) {
+    int n = sam_hdr_nref(header_.get());
+    bool same = n == sam_hdr_nref(h);
+    for (int i = 0; same && i < n; ++i) {
+      same = std::strcmp(sam_hdr_tid2name(header_.get(), i), sam_hdr_tid2name(h, i)) == 0 &&
+             sam_hdr_tid2len(header_.get(), i) == sam_hdr_tid2len(h, i);
+    }
+    if (!same) {
+      return BadInput("'" + other + "': its @SQ contigs differ from those of '" + first +
+                      "'; inputs of one sample must be aligned to the same reference");
+    }
+    return Status::Ok();
+  }
+
+  void MergeReadGroups(sam_hdr_t* h) {
+    int n = sam_hdr_count_lines(h, "RG");
+    for (int i = 0; i < n; ++i) {
+      const char* id = sam_hdr_line_name(h, "RG", i);
+      if (!id || sam_hdr_line_index(header_.get(), "RG", id) >= 0) continue;
+      kstring_t ks = {0, 0, nullptr};
+      if (sam_hdr_find_line_id(h, "RG", "ID", id, &ks) == 0) {
+        kputc('\n', &ks);
+        sam_hdr_add_lines(header_.get(), ks.s, ks.l);
+      }
+      free(ks.s);
+    }
+  }
+
+  // Contig ids are the same in all inputs (checked at open), so nothing to translate.
+  Status RemapToFirstHeader(bam1_t*) { return Status::Ok(); }
+
+  InputFormat format_;
+  ReadOptions options_;
+  HeaderPtr header_, file_header_;
+  HtsFilePtr fp_;
+  size_t next_ = 0;
+  std::string current_path_;
+  uint64_t record_ = 0;
+  uint64_t done_bytes_ = 0;
+};
+
+}  // namespace
+
+StatusOr<std::unique_ptr<ReadSource>> OpenReads(const ReadOptions& options) {
+  if (options.inputs.empty()) return InvalidArgument("no input files given");
+  if (options.paired && options.interleaved)
+    return InvalidArgument("--paired and --interleaved exclude each other");
+  std::vector<InputFormat> formats;
+  for (const auto& path : options.inputs) {
+    CRAMJET_ASSIGN_OR_RETURN(InputFormat f, DetectInputFormat(path));
+    formats.push_back(f);
+  }
+  bool fastq = formats[0] == InputFormat::kFastq;
+  for (size_t i = 1; i < formats.size(); ++i) {
+    if ((formats[i] == InputFormat::kFastq) != fastq) {
+      return InvalidArgument("'" + options.inputs[i] + "' is " + InputFormatName(formats[i]) +
+                             " but '" + options.inputs[0] + "' is " + InputFormatName(formats[0]) +
+                             ": one job takes FASTQ or aligned files, not both");
+    }
+  }
+  if (fastq) {
+    auto src = std::make_unique<FastqSource>();
+    CRAMJET_RETURN_IF_ERROR(src->Init(options));
+    return std::unique_ptr<ReadSource>(std::move(src));
+  }
+  if (options.paired || options.interleaved)
+    return InvalidArgument("--paired/--interleaved apply to FASTQ input only");
+  auto src = std::make_unique<HtsSource>();
+  CRAMJET_RETURN_IF_ERROR(src->Init(options, formats[0]));
+  return std::unique_ptr<ReadSource>(std::move(src));
+}
+
+}  // namespace cramjet

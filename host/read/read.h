@@ -1,0 +1,78 @@
+// host/read/read.h — stage 1, read: sequencer output in, batches of bam1_t records out.
+//
+// FASTQ (plain, gzip or bgzip; single, R1+R2 pairs, interleaved) is parsed by our own reader so
+// that every malformed record is reported with its file, line and record number; SAM/BAM/CRAM
+// are read through htslib. FASTQ records become unaligned records that keep everything the
+// FASTQ held (docs/formats.md, "FASTQ in CRAM"):
+//   name    -> QNAME (text up to the first space or tab)
+//   comment -> CO:Z (text after the first space) when it is printable; otherwise the raw bytes
+//              after the name, separator included, as zc:B:C
+//   '+' line with text after '+' -> zp:Z (or zp:B:C when not printable)
+//   bases that BAM's 4-bit code cannot hold (lower case, '.') -> the original string in zs:Z
+//   pairing -> FLAG PAIRED|READ1 / PAIRED|READ2 (+ UNMAP, MUNMAP); single-end -> UNMAP
+//   each input file or pair -> its own @RG (ID, SM, PU from Illumina names, DS = file names)
+// FormatFastq() is the exact inverse.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/common.h"
+#include "cramjet/status.h"
+
+namespace cramjet {
+
+enum class InputFormat { kFastq, kSam, kBam, kCram };
+const char* InputFormatName(InputFormat format);
+
+// Detects the format from the file's first bytes (gzip/BGZF magic then content), not the name.
+[[nodiscard]] StatusOr<InputFormat> DetectInputFormat(const std::string& path);
+
+struct ReadOptions {
+  std::vector<std::string> inputs;
+  bool paired = false;       // inputs are R1,R2,R1,R2...
+  bool interleaved = false;  // one FASTQ with R1,R2 alternating
+  std::string reference;     // for CRAM input
+  std::string sample;        // @RG SM; default from the first file name
+  int threads = 1;           // htslib decompression threads for BAM/CRAM/BGZF
+  hts_tpool* pool = nullptr; // shared pool (optional; overrides threads)
+};
+
+// Where a record came from, for error messages in later stages.
+struct SourcePosition {
+  std::string file;
+  uint64_t record = 0;  // 1-based record number within the file
+  uint64_t line = 0;    // 1-based first line (FASTQ/SAM), 0 when not line-based
+};
+
+class ReadSource {
+ public:
+  virtual ~ReadSource() = default;
+  // Header for the output: @HD, @SQ from aligned input, one @RG per input unit, @PG of inputs.
+  virtual sam_hdr_t* header() = 0;
+  virtual InputFormat format() const = 0;
+  // Fills `batch` with up to `max_records` records; 0 at end of input. An error names the file
+  // and the record (and line for FASTQ). R1/R2 disagreements (count or name) are errors.
+  [[nodiscard]] virtual StatusOr<size_t> NextBatch(ReadBatch& batch, size_t max_records) = 0;
+  // Compressed bytes consumed so far across inputs (for progress).
+  virtual uint64_t bytes_read() const = 0;
+};
+
+[[nodiscard]] StatusOr<std::unique_ptr<ReadSource>> OpenReads(const ReadOptions& options);
+
+// Appends the FASTQ text of `record` (4 lines, '\n' ends) to `out`, reversing the FASTQ->record
+// mapping above exactly. Records of aligned input (reverse strand) are complemented back.
+void FormatFastq(const bam1_t* record, std::string& out);
+
+// Splits "sample_S1_L001_R1_001.fastq.gz" style names; empty sample when the name has no pattern.
+struct IlluminaFileName {
+  std::string sample;
+  int sample_number = 0;
+  int lane = 0;   // 0 when the name has no _L00n
+  int read = 0;   // 1 or 2, 0 when unknown
+};
+IlluminaFileName ParseIlluminaFileName(const std::string& path);
+
+}  // namespace cramjet

@@ -1,0 +1,233 @@
+// Sink configuration: the daemon's [archive] table or a bare --to URL.
+#include <cctype>
+#include <cstdlib>
+#include <set>
+#include <sstream>
+
+#include "ship/ship.h"
+
+namespace cramjet::ship {
+namespace {
+
+std::string EnvOr(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? std::string(v) : std::string();
+}
+
+void FillCredentialsFromEnv(Credentials& c) {
+  if (c.access_key_id.empty()) c.access_key_id = EnvOr("AWS_ACCESS_KEY_ID");
+  if (c.secret_access_key.empty()) c.secret_access_key = EnvOr("AWS_SECRET_ACCESS_KEY");
+  if (c.session_token.empty()) c.session_token = EnvOr("AWS_SESSION_TOKEN");
+  if (c.username.empty()) c.username = EnvOr("CRAMJET_ARCHIVE_USERNAME");
+  if (c.password.empty()) c.password = EnvOr("CRAMJET_ARCHIVE_PASSWORD");
+}
+
+std::string Trim(std::string s, char c) {
+  while (!s.empty() && s.front() == c) s.erase(s.begin());
+  while (!s.empty() && s.back() == c) s.pop_back();
+  return s;
+}
+
+// Fills kind and the parsed parts of config.url.
+Status ParseUrl(SinkConfig& config) {
+  const std::string& url = config.url;
+  if (url.rfind("file://", 0) == 0) {
+    config.kind = SinkKind::kFile;
+    config.file_root = url.substr(7);
+    if (config.file_root.empty() || config.file_root[0] != '/')
+      return InvalidArgument("archive url '" + url + "': file:// needs an absolute folder (file:///path)");
+    while (config.file_root.size() > 1 && config.file_root.back() == '/') config.file_root.pop_back();
+    config.verify_readback = true;
+    return Status::Ok();
+  }
+  if (url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0) {
+    config.kind = SinkKind::kWebDav;
+    config.http_base = url;
+    while (!config.http_base.empty() && config.http_base.back() == '/') config.http_base.pop_back();
+    if (config.http_base.find('@') != std::string::npos)
+      return InvalidArgument("archive url: put WebDAV credentials in username/password, not in the URL");
+    size_t host_start = config.http_base.find("//") + 2;
+    if (host_start >= config.http_base.size())
+      return InvalidArgument("archive url '" + url + "': no host");
+    config.verify_readback = true;
+    return Status::Ok();
+  }
+  if (url.rfind("s3://", 0) == 0) {
+    config.kind = SinkKind::kS3;
+    std::string rest = url.substr(5);
+    size_t slash = rest.find('/');
+    config.s3_bucket = rest.substr(0, slash);
+    config.s3_prefix = slash == std::string::npos ? "" : Trim(rest.substr(slash + 1), '/');
+    if (config.s3_bucket.empty()) return InvalidArgument("archive url '" + url + "': no bucket (s3://bucket/prefix)");
+    config.verify_readback = false;
+    return Status::Ok();
+  }
+  return InvalidArgument("archive url '" + url + "': expected file://, http://, https:// or s3://");
+}
+
+// "64MiB", "5 MB", "1G", or an integer number of bytes.
+std::optional<uint64_t> ParseSize(std::string_view text) {
+  size_t i = 0;
+  uint64_t value = 0;
+  if (text.empty() || !std::isdigit(static_cast<unsigned char>(text[0]))) return std::nullopt;
+  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
+    value = value * 10 + (text[i] - '0');
+    if (value > (1ull << 50)) return std::nullopt;
+    ++i;
+  }
+  while (i < text.size() && text[i] == ' ') ++i;
+  std::string unit(text.substr(i));
+  for (auto& c : unit) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  uint64_t mult = 1;
+  if (unit.empty() || unit == "b") mult = 1;
+  else if (unit == "k" || unit == "kb" || unit == "kib") mult = 1ull << 10;
+  else if (unit == "m" || unit == "mb" || unit == "mib") mult = 1ull << 20;
+  else if (unit == "g" || unit == "gb" || unit == "gib") mult = 1ull << 30;
+  else return std::nullopt;
+  return value * mult;
+}
+
+}  // namespace
+
+StatusOr<SinkConfig> SinkConfigFromUrl(std::string_view url) {
+  SinkConfig config;
+  config.url = std::string(url);
+  CRAMJET_RETURN_IF_ERROR(ParseUrl(config));
+  FillCredentialsFromEnv(config.credentials);
+  return config;
+}
+
+StatusOr<SinkConfig> ParseSinkConfig(const toml::table& table, std::string_view source_file) {
+  SinkConfig config;
+  auto where = [&](const toml::node& node, std::string_view key) {
+    std::ostringstream out;
+    out << "'" << source_file << "': line " << node.source().begin.line << ": [archive] " << key << ": ";
+    return out.str();
+  };
+  auto bad = [&](const toml::node& node, std::string_view key, std::string_view what) {
+    return InvalidArgument(where(node, key) + std::string(what));
+  };
+
+  const toml::node* url_node = table.get("url");
+  if (!url_node) {
+    std::ostringstream out;
+    out << "'" << source_file << "': line " << table.source().begin.line << ": [archive] url: missing";
+    return InvalidArgument(out.str());
+  }
+  if (!url_node->is_string()) return bad(*url_node, "url", "expected a string");
+  config.url = **url_node->as_string();
+  {
+    Status st = ParseUrl(config);
+    if (!st.ok()) return bad(*url_node, "url", st.message());
+  }
+  // Kind-specific default set by ParseUrl; an explicit key below overrides it.
+  bool readback_default = config.verify_readback;
+  config.verify_readback = readback_default;
+
+  static const std::set<std::string> kKnown = {
+      "url", "object_template", "endpoint", "region", "path_style", "multipart_threshold",
+      "part_size", "max_attempts", "retry_base_seconds", "retry_max_seconds", "access_key_id",
+      "secret_access_key", "session_token", "username", "password", "tls_verify", "ca_file",
+      "connect_timeout_seconds", "stall_timeout_seconds", "request_timeout_seconds",
+      "verify_readback"};
+  bool path_style_set = false;
+  for (const auto& [key_obj, node] : table) {
+    std::string key(key_obj.str());
+    if (!kKnown.count(key)) {
+      std::ostringstream out;
+      out << "'" << source_file << "': line " << key_obj.source().begin.line << ": [archive] "
+          << key << ": unknown key";
+      return InvalidArgument(out.str());
+    }
+    auto get_string = [&](std::string& out) -> Status {
+      if (!node.is_string()) return bad(node, key, "expected a string");
+      out = **node.as_string();
+      return Status::Ok();
+    };
+    auto get_seconds = [&](double& out, bool allow_zero) -> Status {
+      double v;
+      if (node.is_integer()) v = static_cast<double>(**node.as_integer());
+      else if (node.is_floating_point()) v = **node.as_floating_point();
+      else return bad(node, key, "expected a number of seconds");
+      if (v < 0 || (!allow_zero && v == 0)) return bad(node, key, "must be positive");
+      out = v;
+      return Status::Ok();
+    };
+    auto get_size = [&](uint64_t& out) -> Status {
+      if (node.is_integer()) {
+        int64_t v = **node.as_integer();
+        if (v <= 0) return bad(node, key, "must be positive");
+        out = static_cast<uint64_t>(v);
+        return Status::Ok();
+      }
+      if (node.is_string()) {
+        auto v = ParseSize(**node.as_string());
+        if (!v || *v == 0) return bad(node, key, "expected a size such as 64MiB or a number of bytes");
+        out = *v;
+        return Status::Ok();
+      }
+      return bad(node, key, "expected a size such as \"64MiB\" or a number of bytes");
+    };
+    auto get_bool = [&](bool& out) -> Status {
+      if (!node.is_boolean()) return bad(node, key, "expected true or false");
+      out = **node.as_boolean();
+      return Status::Ok();
+    };
+
+    if (key == "url") continue;
+    if (key == "object_template") CRAMJET_RETURN_IF_ERROR(get_string(config.object_template));
+    else if (key == "endpoint") CRAMJET_RETURN_IF_ERROR(get_string(config.s3_endpoint));
+    else if (key == "region") CRAMJET_RETURN_IF_ERROR(get_string(config.s3_region));
+    else if (key == "path_style") { CRAMJET_RETURN_IF_ERROR(get_bool(config.s3_path_style)); path_style_set = true; }
+    else if (key == "multipart_threshold") CRAMJET_RETURN_IF_ERROR(get_size(config.multipart_threshold));
+    else if (key == "part_size") CRAMJET_RETURN_IF_ERROR(get_size(config.part_size));
+    else if (key == "max_attempts") {
+      if (!node.is_integer() || **node.as_integer() < 1 || **node.as_integer() > 1000)
+        return bad(node, key, "expected an integer from 1 to 1000");
+      config.retry.max_attempts = static_cast<int>(**node.as_integer());
+    } else if (key == "retry_base_seconds") CRAMJET_RETURN_IF_ERROR(get_seconds(config.retry.base_backoff_s, true));
+    else if (key == "retry_max_seconds") CRAMJET_RETURN_IF_ERROR(get_seconds(config.retry.max_backoff_s, true));
+    else if (key == "access_key_id") CRAMJET_RETURN_IF_ERROR(get_string(config.credentials.access_key_id));
+    else if (key == "secret_access_key") CRAMJET_RETURN_IF_ERROR(get_string(config.credentials.secret_access_key));
+    else if (key == "session_token") CRAMJET_RETURN_IF_ERROR(get_string(config.credentials.session_token));
+    else if (key == "username") CRAMJET_RETURN_IF_ERROR(get_string(config.credentials.username));
+    else if (key == "password") CRAMJET_RETURN_IF_ERROR(get_string(config.credentials.password));
+    else if (key == "tls_verify") CRAMJET_RETURN_IF_ERROR(get_bool(config.tls_verify));
+    else if (key == "ca_file") CRAMJET_RETURN_IF_ERROR(get_string(config.ca_file));
+    else if (key == "connect_timeout_seconds") CRAMJET_RETURN_IF_ERROR(get_seconds(config.connect_timeout_s, false));
+    else if (key == "stall_timeout_seconds") CRAMJET_RETURN_IF_ERROR(get_seconds(config.stall_timeout_s, false));
+    else if (key == "request_timeout_seconds") CRAMJET_RETURN_IF_ERROR(get_seconds(config.request_timeout_s, true));
+    else if (key == "verify_readback") CRAMJET_RETURN_IF_ERROR(get_bool(config.verify_readback));
+  }
+  if (config.object_template.find("{file}") == std::string::npos) {
+    const toml::node* n = table.get("object_template");
+    return bad(*n, "object_template", "must contain {file}");
+  }
+  if (config.retry.max_backoff_s < config.retry.base_backoff_s) {
+    const toml::node* n = table.get("retry_max_seconds");
+    if (n) return bad(*n, "retry_max_seconds", "must not be below retry_base_seconds");
+    config.retry.max_backoff_s = config.retry.base_backoff_s;
+  }
+  if (config.kind == SinkKind::kS3) {
+    if (config.part_size > (5ull << 30)) return bad(*table.get("part_size"), "part_size", "S3 parts are at most 5 GiB");
+    if (config.multipart_threshold > (5ull << 30))
+      return bad(*table.get("multipart_threshold"), "multipart_threshold", "single S3 PUTs are at most 5 GiB");
+    if (!path_style_set) config.s3_path_style = true;
+  }
+  FillCredentialsFromEnv(config.credentials);
+  return config;
+}
+
+std::string DescribeSink(const SinkConfig& config) {
+  std::string d = config.url;
+  if (config.kind == SinkKind::kS3) {
+    d += " (endpoint ";
+    d += config.s3_endpoint.empty() ? "https://s3." + config.s3_region + ".amazonaws.com" : config.s3_endpoint;
+    d += ", region " + config.s3_region;
+    d += config.credentials.access_key_id.empty() ? ", no credentials)" : ", credentials set)";
+  }
+  if (!config.tls_verify) d += " [TLS verification OFF]";
+  return d;
+}
+
+}  // namespace cramjet::ship

@@ -1,0 +1,262 @@
+// The libcurl client used by the WebDAV and S3 sinks.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cstring>
+#include <mutex>
+
+#include <curl/curl.h>
+#include <htslib/hts.h>
+
+#include "ship/ship.h"
+
+namespace cramjet::ship::internal {
+namespace {
+
+void GlobalInitOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+struct UploadSource {
+  const HttpRequest* request = nullptr;
+  int fd = -1;
+  uint64_t sent = 0;  // bytes of the body handed to curl
+};
+
+size_t ReadBody(char* buffer, size_t size, size_t nitems, void* user) {
+  auto* src = static_cast<UploadSource*>(user);
+  const HttpRequest& r = *src->request;
+  uint64_t total = r.body_file.empty() ? r.body.size() : r.body_length;
+  uint64_t want = std::min<uint64_t>(size * nitems, total - src->sent);
+  if (want == 0) return 0;
+  if (r.body_file.empty()) {
+    std::memcpy(buffer, r.body.data() + src->sent, want);
+  } else {
+    ssize_t n = ::pread(src->fd, buffer, want, static_cast<off_t>(r.body_offset + src->sent));
+    if (n <= 0) return CURL_READFUNC_ABORT;
+    want = static_cast<uint64_t>(n);
+  }
+  src->sent += want;
+  return want;
+}
+
+int SeekBody(void* user, curl_off_t offset, int origin) {
+  auto* src = static_cast<UploadSource*>(user);
+  if (origin != SEEK_SET || offset < 0) return CURL_SEEKFUNC_CANTSEEK;
+  src->sent = static_cast<uint64_t>(offset);
+  return CURL_SEEKFUNC_OK;
+}
+
+struct ResponseSink {
+  HttpResponse* response;
+  bool md5;
+  hts_md5_context* ctx = nullptr;
+  ~ResponseSink() { if (ctx) hts_md5_destroy(ctx); }
+};
+
+size_t WriteBody(char* data, size_t size, size_t nmemb, void* user) {
+  auto* sink = static_cast<ResponseSink*>(user);
+  size_t n = size * nmemb;
+  sink->response->body_bytes += n;
+  if (sink->md5) hts_md5_update(sink->ctx, data, static_cast<unsigned long>(n));
+  else if (sink->response->body.size() < (1u << 20)) sink->response->body.append(data, n);
+  return n;
+}
+
+size_t WriteHeader(char* data, size_t size, size_t nmemb, void* user) {
+  auto* response = static_cast<HttpResponse*>(user);
+  size_t n = size * nmemb;
+  std::string line(data, n);
+  if (line.rfind("HTTP/", 0) == 0) {
+    response->headers.clear();  // a new response (after 100-continue or a redirect)
+    return n;
+  }
+  size_t colon = line.find(':');
+  if (colon == std::string::npos) return n;
+  std::string name = line.substr(0, colon);
+  for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::string value = line.substr(colon + 1);
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.erase(value.begin());
+  while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' '))
+    value.pop_back();
+  response->headers.emplace_back(std::move(name), std::move(value));
+  return n;
+}
+
+std::string Hex(const unsigned char* d, size_t n) {
+  static const char* k = "0123456789abcdef";
+  std::string s;
+  for (size_t i = 0; i < n; ++i) {
+    s += k[d[i] >> 4];
+    s += k[d[i] & 15];
+  }
+  return s;
+}
+
+// URL without the query string (for messages; the query holds only upload ids and part numbers).
+std::string ForMessage(const HttpRequest& r) { return r.method + " " + r.url; }
+
+}  // namespace
+
+std::string HttpResponse::Header(std::string_view lower_name) const {
+  for (const auto& [n, v] : headers)
+    if (n == lower_name) return v;
+  return {};
+}
+
+std::string UrlEncodePath(std::string_view path) {
+  std::string out;
+  static const char* k = "0123456789ABCDEF";
+  for (unsigned char c : path) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == '/') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += k[c >> 4];
+      out += k[c & 15];
+    }
+  }
+  return out;
+}
+
+StatusOr<HttpResponse> PerformHttp(const SinkConfig& config, const HttpRequest& request) {
+  GlobalInitOnce();
+  CURL* curl = curl_easy_init();
+  if (!curl) return Internal("curl_easy_init failed");
+  struct Cleanup {
+    CURL* c;
+    curl_slist* h = nullptr;
+    int fd = -1;
+    ~Cleanup() {
+      if (h) curl_slist_free_all(h);
+      if (fd >= 0) ::close(fd);
+      curl_easy_cleanup(c);
+    }
+  } cleanup{curl};
+
+  HttpResponse response;
+  ResponseSink sink{&response, request.md5_response};
+  if (sink.md5) sink.ctx = hts_md5_init();
+  UploadSource source{&request};
+  char error_buffer[CURL_ERROR_SIZE] = {0};
+
+  curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
+  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buffer);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, WriteBody);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, WriteHeader);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response);
+  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, config.tls_verify ? 1L : 0L);
+  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, config.tls_verify ? 2L : 0L);
+  if (!config.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, config.ca_file.c_str());
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(config.connect_timeout_s * 1000));
+  // A stalled transfer (server or network hangs) fails instead of blocking the daemon forever.
+  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, std::max(1L, static_cast<long>(config.stall_timeout_s)));
+  if (config.request_timeout_s > 0)
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(config.request_timeout_s * 1000));
+  curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+
+  curl_slist* headers = nullptr;
+  for (const auto& h : request.headers) headers = curl_slist_append(headers, h.c_str());
+  // Without this, curl waits up to a second for "100 Continue" before every large PUT.
+  headers = curl_slist_append(headers, "Expect:");
+
+  bool has_body = !request.body_file.empty() || !request.body.empty() || request.method == "PUT" ||
+                  request.method == "POST";
+  if (!request.body_file.empty()) {
+    source.fd = ::open(request.body_file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (source.fd < 0) return IoErrorFromErrno("opening '" + request.body_file + "'", errno);
+    cleanup.fd = source.fd;
+  }
+  uint64_t body_size = request.body_file.empty() ? request.body.size() : request.body_length;
+  if (request.method == "HEAD") {
+    curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+  } else if (request.method == "GET") {
+    curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
+  } else if (request.method == "PUT") {
+    curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(curl, CURLOPT_READFUNCTION, ReadBody);
+    curl_easy_setopt(curl, CURLOPT_READDATA, &source);
+    curl_easy_setopt(curl, CURLOPT_SEEKFUNCTION, SeekBody);
+    curl_easy_setopt(curl, CURLOPT_SEEKDATA, &source);
+    curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(body_size));
+  } else if (request.method == "POST") {
+    // Small XML bodies only: curl then signs the payload hash itself.
+    curl_easy_setopt(curl, CURLOPT_POST, 1L);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.body.c_str());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+  } else {
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+    if (has_body && request.method != "DELETE" && request.method != "MKCOL" &&
+        request.method != "MOVE" && request.method != "COPY") {
+      curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
+      curl_easy_setopt(curl, CURLOPT_READFUNCTION, ReadBody);
+      curl_easy_setopt(curl, CURLOPT_READDATA, &source);
+      curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(body_size));
+    }
+  }
+
+  std::string sigv4;
+  std::string userpwd;
+  if (request.sign_s3) {
+    const Credentials& c = config.credentials;
+    if (c.access_key_id.empty() || c.secret_access_key.empty())
+      return FailedPrecondition("S3 credentials missing: set access_key_id/secret_access_key in [archive] "
+                                "or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY");
+    sigv4 = "aws:amz:" + config.s3_region + ":s3";
+    curl_easy_setopt(curl, CURLOPT_AWS_SIGV4, sigv4.c_str());
+    userpwd = c.access_key_id + ":" + c.secret_access_key;
+    curl_easy_setopt(curl, CURLOPT_USERPWD, userpwd.c_str());
+    // curl 7.88 does not add the payload hash header S3 requires; bodies are protected by
+    // Content-MD5 (checked by the server) and TLS instead of a signed SHA-256.
+    headers = curl_slist_append(headers, "x-amz-content-sha256: UNSIGNED-PAYLOAD");
+    if (!c.session_token.empty())
+      headers = curl_slist_append(headers, ("x-amz-security-token: " + c.session_token).c_str());
+  } else if (request.basic_auth && !config.credentials.username.empty()) {
+    curl_easy_setopt(curl, CURLOPT_HTTPAUTH, CURLAUTH_BASIC | CURLAUTH_DIGEST);
+    curl_easy_setopt(curl, CURLOPT_USERNAME, config.credentials.username.c_str());
+    curl_easy_setopt(curl, CURLOPT_PASSWORD, config.credentials.password.c_str());
+  }
+  cleanup.h = headers;
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+
+  CURLcode rc = curl_easy_perform(curl);
+  // Wipe the secret from our copy; curl keeps its own until cleanup.
+  std::fill(userpwd.begin(), userpwd.end(), '\0');
+  if (rc != CURLE_OK) {
+    std::string detail = error_buffer[0] ? error_buffer : curl_easy_strerror(rc);
+    if (rc == CURLE_ABORTED_BY_CALLBACK || rc == CURLE_READ_ERROR)
+      return IoError(ForMessage(request) + ": reading '" + request.body_file + "' failed: " + detail);
+    if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE)
+      return FailedPrecondition(ForMessage(request) + ": TLS verification failed: " + detail);
+    return Unavailable(ForMessage(request) + ": " + detail);
+  }
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
+  if (sink.md5) {
+    unsigned char digest[16];
+    hts_md5_final(digest, sink.ctx);
+    response.body_md5 = Hex(digest, 16);
+  }
+  return response;
+}
+
+Status HttpStatusToError(const HttpRequest& request, const HttpResponse& response) {
+  long s = response.status;
+  if (s >= 200 && s < 300) return Status::Ok();
+  std::string msg = ForMessage(request) + ": HTTP " + std::to_string(s);
+  // S3 and WebDAV put a short reason in the body; keep the first line of it, never headers.
+  std::string body = response.body.substr(0, 300);
+  for (auto& c : body)
+    if (c == '\n' || c == '\r') c = ' ';
+  if (!body.empty()) msg += " (" + body + ")";
+  if (s == 408 || s == 429 || s >= 500) return Unavailable(msg);
+  if (s == 404) return NotFound(msg);
+  return FailedPrecondition(msg);
+}
+
+}  // namespace cramjet::ship::internal

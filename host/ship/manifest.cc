@@ -1,0 +1,266 @@
+// manifest.json: what the archive learns about a shipped sample. Built from the files themselves
+// (CRAM header, container headers, .seqchksum, computed MD5s) plus the request's metadata.
+#include <cstdio>
+#include <cstring>
+#include <sstream>
+
+#include <htslib/sam.h>
+#include <nlohmann/json.hpp>
+
+#include "common/common.h"
+#include "cramjet/version.h"
+#include "ship/ship.h"
+
+namespace cramjet::ship {
+namespace {
+
+bool EndsWith(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+// Reads CRAM's variable-length integers from a FILE.
+class CramIntReader {
+ public:
+  explicit CramIntReader(FILE* f) : f_(f) {}
+  bool Byte(uint8_t& b) {
+    int c = std::fgetc(f_);
+    if (c == EOF) return false;
+    b = static_cast<uint8_t>(c);
+    return true;
+  }
+  bool Int32(int32_t& v) {
+    uint8_t b[4];
+    for (auto& x : b)
+      if (!Byte(x)) return false;
+    v = static_cast<int32_t>(b[0] | (b[1] << 8) | (b[2] << 16) | (static_cast<uint32_t>(b[3]) << 24));
+    return true;
+  }
+  bool Itf8(int64_t& v) {
+    uint8_t b0;
+    if (!Byte(b0)) return false;
+    int extra = b0 < 0x80 ? 0 : b0 < 0xC0 ? 1 : b0 < 0xE0 ? 2 : b0 < 0xF0 ? 3 : 4;
+    uint32_t value = extra == 4 ? (b0 & 0x0F) : (b0 & (0xFF >> (extra + 1)));
+    for (int i = 0; i < extra; ++i) {
+      uint8_t b;
+      if (!Byte(b)) return false;
+      value = extra == 4 && i == 3 ? (value << 4) | (b & 0x0F) : (value << 8) | b;
+    }
+    v = static_cast<int32_t>(value);
+    return true;
+  }
+  bool Ltf8(uint64_t& v) {
+    uint8_t b0;
+    if (!Byte(b0)) return false;
+    int extra = 0;
+    while (extra < 8 && (b0 & (0x80 >> extra))) ++extra;
+    uint64_t value = extra >= 7 ? 0 : (b0 & (0xFF >> (extra + 1)));
+    for (int i = 0; i < extra; ++i) {
+      uint8_t b;
+      if (!Byte(b)) return false;
+      value = (value << 8) | b;
+    }
+    v = value;
+    return true;
+  }
+
+ private:
+  FILE* f_;
+};
+
+std::string Role(size_t index, const std::string& base) {
+  if (index == 0) return "cram";
+  if (EndsWith(base, ".crai")) return "index";
+  if (EndsWith(base, ".seqchksum")) return "seqchksum";
+  if (EndsWith(base, ".md5")) return "md5";
+  return "qc";
+}
+
+std::vector<std::string> SplitTabs(const std::string& line) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : line) {
+    if (c == '\t') { out.push_back(cur); cur.clear(); }
+    else if (c != '\r') cur += c;
+  }
+  out.push_back(cur);
+  return out;
+}
+
+// The .seqchksum rows as JSON; comments kept (they state the checksum definition version).
+StatusOr<nlohmann::json> SeqChecksumJson(const std::string& path) {
+  CRAMJET_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(path));
+  nlohmann::json comments = nlohmann::json::array(), rows = nlohmann::json::array();
+  std::vector<std::string> columns;
+  std::istringstream in(text);
+  std::string line;
+  int line_no = 0;
+  uint64_t reads = 0;
+  bool have_reads = false;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) continue;
+    if (line[0] == '#') {
+      comments.push_back(line);
+      if (line.find('\t') != std::string::npos) {
+        columns = SplitTabs(line);
+        columns[0] = "group";
+      }
+      continue;
+    }
+    auto fields = SplitTabs(line);
+    if (fields.size() < 3)
+      return BadInput("'" + path + "': line " + std::to_string(line_no) + ": expected tab-separated columns");
+    nlohmann::json row = nlohmann::json::object();
+    for (size_t i = 0; i < fields.size(); ++i) {
+      std::string name = i < columns.size() ? columns[i] : (i == 0 ? "group" : i == 1 ? "set" : i == 2 ? "count" : "col" + std::to_string(i));
+      row[name] = fields[i];
+    }
+    if (fields[0] == "all" && fields[1] == "all") {
+      try {
+        reads = std::stoull(fields[2]);
+        have_reads = true;
+      } catch (...) {
+        return BadInput("'" + path + "': line " + std::to_string(line_no) + ": count '" + fields[2] + "' is not a number");
+      }
+    }
+    rows.push_back(row);
+  }
+  nlohmann::json j = {{"file", BaseName(path)}, {"comments", comments}, {"rows", rows}};
+  if (have_reads) j["reads"] = reads;
+  return j;
+}
+
+}  // namespace
+
+StatusOr<CramCounts> CountCramContainers(const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return IoErrorFromErrno("opening '" + path + "'", errno);
+  struct Closer { FILE* f; ~Closer() { std::fclose(f); } } closer{f};
+  char def[26];
+  if (std::fread(def, 1, 26, f) != 26 || std::memcmp(def, "CRAM", 4) != 0)
+    return BadInput("'" + path + "': not a CRAM file");
+  CramCounts counts;
+  counts.major = static_cast<uint8_t>(def[4]);
+  counts.minor = static_cast<uint8_t>(def[5]);
+  if (counts.major < 2 || counts.major > 3)
+    return Unimplemented("'" + path + "': container counts need CRAM 2.x or 3.x");
+  CramIntReader r(f);
+  for (;;) {
+    int64_t offset = ftello(f);
+    int32_t length;
+    if (!r.Int32(length)) break;  // end of file (a CRAM without EOF container is still counted)
+    int64_t ref_id, start, span, n_records, n_blocks, n_landmarks;
+    uint64_t record_counter, bases;
+    if (!r.Itf8(ref_id) || !r.Itf8(start) || !r.Itf8(span) || !r.Itf8(n_records) ||
+        !r.Ltf8(record_counter) || !r.Ltf8(bases) || !r.Itf8(n_blocks) || !r.Itf8(n_landmarks))
+      return BadInput("'" + path + "': container header at byte " + std::to_string(offset) + " is truncated");
+    if (n_landmarks < 0 || n_landmarks > (1 << 24) || length < 0)
+      return BadInput("'" + path + "': container header at byte " + std::to_string(offset) + " is malformed");
+    for (int64_t i = 0; i < n_landmarks; ++i) {
+      int64_t ignored;
+      if (!r.Itf8(ignored)) return BadInput("'" + path + "': container header at byte " + std::to_string(offset) + " is truncated");
+    }
+    if (counts.major >= 3) {
+      int32_t crc;
+      if (!r.Int32(crc)) return BadInput("'" + path + "': container header at byte " + std::to_string(offset) + " is truncated");
+    }
+    if (n_records > 0) {
+      counts.records += static_cast<uint64_t>(n_records);
+      counts.bases += bases;
+      ++counts.containers;
+    }
+    if (fseeko(f, length, SEEK_CUR) != 0) return IoErrorFromErrno("seeking in '" + path + "'", errno);
+  }
+  return counts;
+}
+
+StatusOr<std::string> BuildManifest(const ShipRequest& request, const std::vector<ShippedFile>& files) {
+  if (files.empty()) return InvalidArgument("no files to ship");
+  const std::string& cram_path = files[0].local_path;
+  HtsFilePtr in(hts_open(cram_path.c_str(), "r"));
+  if (!in) return BadInput("'" + cram_path + "': cannot open" + HtsErrorHint());
+  const htsFormat* fmt = hts_get_format(in.get());
+  if (fmt->format != htsExactFormat::cram) return BadInput("'" + cram_path + "': not a CRAM file");
+  HeaderPtr header(sam_hdr_read(in.get()));
+  if (!header) return BadInput("'" + cram_path + "': cannot read the header" + HtsErrorHint());
+
+  nlohmann::json contigs = nlohmann::json::array();
+  std::string reference_name = request.reference_name;
+  int n_sq = sam_hdr_count_lines(header.get(), "SQ");
+  kstring_t ks = KS_INITIALIZE;
+  for (int i = 0; i < n_sq; ++i) {
+    nlohmann::json c;
+    for (const char* tag : {"SN", "LN", "M5", "UR", "AS"}) {
+      if (sam_hdr_find_tag_pos(header.get(), "SQ", i, tag, &ks) == 0) {
+        if (std::strcmp(tag, "LN") == 0) c["LN"] = std::stoll(ks.s);
+        else c[tag] = std::string(ks.s);
+      }
+    }
+    if (reference_name.empty() && c.contains("UR")) {
+      std::string ur = c["UR"];
+      if (ur.rfind("file:", 0) == 0) ur = ur.substr(5);
+      reference_name = BaseName(ur);
+    }
+    if (reference_name.empty() && c.contains("AS")) reference_name = c["AS"];
+    contigs.push_back(c);
+  }
+  nlohmann::json programs = nlohmann::json::array();
+  std::string profile = request.cram_profile;
+  int n_pg = sam_hdr_count_lines(header.get(), "PG");
+  for (int i = 0; i < n_pg; ++i) {
+    nlohmann::json p;
+    for (const char* tag : {"ID", "PN", "VN", "CL", "PP"})
+      if (sam_hdr_find_tag_pos(header.get(), "PG", i, tag, &ks) == 0) p[tag] = std::string(ks.s);
+    if (profile.empty() && p.value("PN", "") == "cramjet" && p.contains("CL")) {
+      std::string cl = p["CL"];
+      size_t at = cl.find("--profile");
+      if (at != std::string::npos) {
+        at += 9;
+        while (at < cl.size() && (cl[at] == ' ' || cl[at] == '=')) ++at;
+        size_t end = cl.find(' ', at);
+        profile = cl.substr(at, end == std::string::npos ? std::string::npos : end - at);
+      }
+    }
+    programs.push_back(p);
+  }
+  ks_free(&ks);
+  in.reset();
+
+  nlohmann::json cram_json = {{"file", BaseName(cram_path)}};
+  auto counts = CountCramContainers(cram_path);
+  if (!counts.ok()) return counts.status();
+  cram_json["version"] = std::to_string(counts->major) + "." + std::to_string(counts->minor);
+  cram_json["records"] = counts->records;
+  cram_json["bases"] = counts->bases;
+  cram_json["profile"] = profile.empty() ? nlohmann::json(nullptr) : nlohmann::json(profile);
+
+  nlohmann::json manifest = {
+      {"format", "cramjet-manifest"},
+      {"format_version", 1},
+      {"sample", request.sample},
+      {"run", request.run},
+      {"lane", request.lane},
+      {"instrument", request.instrument},
+      {"tool", {{"name", "cramjet"}, {"version", Version()}}},
+      {"cram", cram_json},
+      {"reference", {{"name", reference_name}, {"contigs", contigs}}},
+      {"programs", programs},
+  };
+  nlohmann::json file_list = nlohmann::json::array();
+  for (size_t i = 0; i < files.size(); ++i) {
+    const auto& f = files[i];
+    std::string base = BaseName(f.local_path);
+    std::string role = Role(i, base);
+    file_list.push_back({{"name", f.remote_name}, {"local_name", base}, {"role", role}, {"size", f.size}, {"md5", f.md5}});
+    if (role == "seqchksum") {
+      CRAMJET_ASSIGN_OR_RETURN(nlohmann::json sc, SeqChecksumJson(f.local_path));
+      manifest["seqchksum"] = sc;
+      if (sc.contains("reads")) manifest["reads"] = sc["reads"];
+    }
+  }
+  manifest["files"] = file_list;
+  return manifest.dump(2) + "\n";
+}
+
+}  // namespace cramjet::ship

@@ -1,0 +1,293 @@
+// ShipSample: the exactly-once loop over a sample's files, with retries, back-off and the
+// conflict rule (a different object under a name this job never wrote is never overwritten).
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <random>
+#include <set>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "common/common.h"
+#include "cramjet/log.h"
+#include "ship/ship.h"
+
+namespace cramjet::ship {
+namespace {
+
+using internal::JobState;
+using internal::LocalFile;
+using internal::Sink;
+
+constexpr const char* kManifestName = "manifest.json";
+
+bool Retryable(const Status& s) { return s.code() == StatusCode::kUnavailable; }
+
+// One exclusive lock per job folder, so the daemon and a hand-run `cramjet ship` never upload the
+// same job at once. Released when the process dies.
+class JobLock {
+ public:
+  ~JobLock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Status Acquire(const std::string& dir) {
+    std::string path = dir + "/lock";
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) return IoErrorFromErrno("opening '" + path + "'", errno);
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0)
+      return Unavailable("another process is shipping this job (lock '" + path + "' is held)");
+    return Status::Ok();
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+Status MakeDirs(const std::string& dir) {
+  if (dir.empty() || dir == "/" || dir == ".") return Status::Ok();
+  if (::access(dir.c_str(), F_OK) == 0) return Status::Ok();
+  CRAMJET_RETURN_IF_ERROR(MakeDirs(DirName(dir)));
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
+    return IoErrorFromErrno("creating folder '" + dir + "'", errno);
+  return Status::Ok();
+}
+
+// First token of a `.md5` sidecar, when it looks like an MD5.
+std::string Md5FromSidecar(const std::string& text) {
+  std::string token;
+  for (char c : text) {
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+      if (!token.empty()) break;
+      continue;
+    }
+    token += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  if (token.size() != 32 || token.find_first_not_of("0123456789abcdef") != std::string::npos) return {};
+  return token;
+}
+
+bool EndsWith(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+// Sends one object unless it is already there, then proves it. Returns whether it was sent.
+StatusOr<bool> ShipOne(Sink& sink, JobState& state, const LocalFile& file, const std::string& name) {
+  Status present = sink.Verify(file, name);
+  if (present.ok()) {
+    CJ_LOG(kInfo) << "ship: " << name << " already in the archive and verified";
+    return false;
+  }
+  if (present.code() == StatusCode::kDataLoss) {
+    if (!state.HasIntent(name))
+      return FailedPrecondition("a different object already exists under '" + name +
+                                "' and this job did not write it; not overwriting (" + present.message() + ")");
+    CJ_LOG(kWarning) << "ship: replacing this job's earlier, unverified copy of " << name << ": "
+                     << present.message();
+  } else if (present.code() != StatusCode::kNotFound) {
+    return present;
+  }
+  CRAMJET_RETURN_IF_ERROR(state.RecordIntent(name));
+  Status uploaded = sink.Upload(file, name, state);
+  // The server said it stored other bytes than were sent (damaged in transit): send again.
+  if (uploaded.code() == StatusCode::kDataLoss) return Unavailable("upload damaged in transit: " + uploaded.message());
+  CRAMJET_RETURN_IF_ERROR(uploaded);
+  Status verified = sink.Verify(file, name);
+  if (!verified.ok()) {
+    if (verified.code() == StatusCode::kDataLoss || verified.code() == StatusCode::kNotFound)
+      return Unavailable("verification after upload failed: " + verified.message());
+    return verified;
+  }
+  CJ_LOG(kInfo) << "ship: " << name << " uploaded and verified (" << file.size << " bytes, md5 " << file.md5 << ")";
+  return true;
+}
+
+// Manifest built once per job and kept in the state folder, so a restart (even with a newer tool
+// version) ships the same bytes; rebuilt when the files changed.
+StatusOr<std::string> ManifestText(const ShipRequest& request, const std::vector<ShippedFile>& files,
+                                   const std::string& saved_path) {
+  if (!saved_path.empty()) {
+    auto saved = ReadSmallFile(saved_path);
+    if (saved.ok()) {
+      auto j = nlohmann::json::parse(*saved, nullptr, false);
+      bool same = !j.is_discarded() && j.contains("files") && j["files"].size() == files.size() &&
+                  j.value("sample", "") == request.sample && j.value("run", "") == request.run;
+      for (size_t i = 0; same && i < files.size(); ++i) {
+        const auto& f = j["files"][i];
+        same = f.value("name", "") == files[i].remote_name && f.value("md5", "") == files[i].md5 &&
+               f.value("size", uint64_t{0}) == files[i].size;
+      }
+      if (same) return *saved;
+    }
+  }
+  CRAMJET_ASSIGN_OR_RETURN(std::string text, BuildManifest(request, files));
+  if (!saved_path.empty()) CRAMJET_RETURN_IF_ERROR(WriteFileAtomically(saved_path, text));
+  return text;
+}
+
+}  // namespace
+
+std::string SanitizeNameComponent(std::string_view name) {
+  std::string out;
+  for (char c : name) {
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+              c == '_' || c == '-';
+    out += ok ? c : '_';
+  }
+  while (!out.empty() && out[0] == '.') out.erase(out.begin());
+  return out.empty() ? "_" : out;
+}
+
+StatusOr<std::string> RenderObjectName(const SinkConfig& config, const ShipRequest& request,
+                                       std::string_view file_base_name) {
+  const std::string& t = config.object_template;
+  std::string out;
+  for (size_t i = 0; i < t.size();) {
+    if (t[i] != '{') {
+      out += t[i++];
+      continue;
+    }
+    size_t close = t.find('}', i);
+    if (close == std::string::npos) return InvalidArgument("object template '" + t + "': unclosed '{'");
+    std::string key = t.substr(i + 1, close - i - 1);
+    if (key == "sample") out += SanitizeNameComponent(request.sample);
+    else if (key == "run") out += SanitizeNameComponent(request.run);
+    else if (key == "lane") out += SanitizeNameComponent(request.lane);
+    else if (key == "instrument") out += SanitizeNameComponent(request.instrument);
+    else if (key == "file") out += SanitizeNameComponent(file_base_name);
+    else return InvalidArgument("object template '" + t + "': unknown placeholder {" + key + "}");
+    i = close + 1;
+  }
+  // Each component must be a plain name: no empty parts, no "." or "..", no leading '/'.
+  size_t start = 0;
+  for (;;) {
+    size_t slash = out.find('/', start);
+    std::string part = out.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+    if (part.empty() || part == "." || part == "..")
+      return InvalidArgument("object template '" + t + "' gives '" + out + "', which has an empty or dot component");
+    if (slash == std::string::npos) break;
+    start = slash + 1;
+  }
+  return out;
+}
+
+StatusOr<ShipResult> ShipSample(const SinkConfig& config, const ShipRequest& request) {
+  if (request.files.empty()) return InvalidArgument("ship: no files given");
+  if (!EndsWith(request.files[0], ".cram"))
+    return InvalidArgument("ship: the first file must be the CRAM, got '" + request.files[0] + "'");
+  if (request.sample.empty()) return InvalidArgument("ship: the sample name is empty");
+
+  JobState state(request.state_dir);
+  JobLock lock;
+  if (state.enabled()) {
+    CRAMJET_RETURN_IF_ERROR(MakeDirs(request.state_dir));
+    CRAMJET_RETURN_IF_ERROR(lock.Acquire(request.state_dir));
+  }
+
+  // Local files: sizes and MD5s, computed once per call. They are only ever read.
+  ShipResult result;
+  std::set<std::string> names;
+  for (const auto& path : request.files) {
+    CRAMJET_RETURN_IF_ERROR(CheckReadableFile(path));
+    ShippedFile f;
+    f.local_path = path;
+    CRAMJET_ASSIGN_OR_RETURN(f.size, FileSize(path));
+    CRAMJET_ASSIGN_OR_RETURN(f.md5, FileMd5Hex(path));
+    if (BaseName(path) == kManifestName) return InvalidArgument("ship: '" + path + "' would collide with the manifest");
+    CRAMJET_ASSIGN_OR_RETURN(f.remote_name, RenderObjectName(config, request, BaseName(path)));
+    if (!names.insert(f.remote_name).second)
+      return InvalidArgument("ship: two files map to the object name '" + f.remote_name + "'");
+    result.files.push_back(std::move(f));
+  }
+  // A CRAM that disagrees with its own .md5 was damaged on local disk: ship nothing.
+  for (const auto& f : result.files) {
+    if (!EndsWith(f.local_path, ".md5")) continue;
+    CRAMJET_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(f.local_path));
+    std::string expected = Md5FromSidecar(text);
+    if (f.local_path == result.files[0].local_path + ".md5" && !expected.empty() && expected != result.files[0].md5)
+      return DataLoss("'" + result.files[0].local_path + "' has MD5 " + result.files[0].md5 + " but '" +
+                      f.local_path + "' says " + expected + ": the local CRAM changed; nothing shipped");
+  }
+
+  // The manifest, written locally so it ships like any other file.
+  std::string manifest_path;
+  std::unique_ptr<std::string, void (*)(std::string*)> temp_manifest(nullptr, [](std::string* p) {
+    ::unlink(p->c_str());
+    delete p;
+  });
+  if (state.enabled()) {
+    manifest_path = request.state_dir + "/" + kManifestName;
+    CRAMJET_ASSIGN_OR_RETURN(std::string text, ManifestText(request, result.files, manifest_path));
+    (void)text;
+  } else {
+    CRAMJET_ASSIGN_OR_RETURN(std::string text, ManifestText(request, result.files, ""));
+    const char* tmp = std::getenv("TMPDIR");
+    std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/cramjet-manifest-XXXXXX";
+    int fd = ::mkstemp(pattern.data());
+    if (fd < 0) return IoErrorFromErrno("creating a temporary manifest in '" + DirName(pattern) + "'", errno);
+    ::close(fd);
+    temp_manifest.reset(new std::string(pattern));
+    CRAMJET_RETURN_IF_ERROR(WriteFileAtomically(pattern, text));
+    manifest_path = pattern;
+  }
+  result.manifest.local_path = manifest_path;
+  CRAMJET_ASSIGN_OR_RETURN(result.manifest.size, FileSize(manifest_path));
+  CRAMJET_ASSIGN_OR_RETURN(result.manifest.md5, FileMd5Hex(manifest_path));
+  CRAMJET_ASSIGN_OR_RETURN(result.manifest.remote_name, RenderObjectName(config, request, kManifestName));
+  if (names.count(result.manifest.remote_name))
+    return InvalidArgument("ship: the object template maps a file onto the manifest name '" +
+                           result.manifest.remote_name + "'");
+
+  CRAMJET_ASSIGN_OR_RETURN(std::unique_ptr<Sink> sink, internal::MakeSink(config));
+  CJ_LOG(kInfo) << "ship: sample " << request.sample << " -> " << DescribeSink(config);
+
+  std::mt19937_64 rng(std::random_device{}());
+  Status last;
+  for (int attempt = 1; attempt <= std::max(1, config.retry.max_attempts); ++attempt) {
+    result.attempts = attempt;
+    last = Status::Ok();
+    // Files in order, manifest last: its arrival tells the archive the set is complete.
+    for (size_t i = 0; i <= result.files.size() && last.ok(); ++i) {
+      const ShippedFile& f = i < result.files.size() ? result.files[i] : result.manifest;
+      LocalFile local{f.local_path, f.size, f.md5};
+      auto sent = ShipOne(*sink, state, local, f.remote_name);
+      if (!sent.ok()) last = sent.status().WithContext("'" + f.local_path + "' -> '" + f.remote_name + "'");
+      else if (*sent) ++result.uploaded;
+    }
+    if (last.ok()) return result;
+    if (!Retryable(last)) return last;
+    if (request.stop && request.stop->load()) return Aborted("ship: stopped on request: " + last.message());
+    if (attempt == config.retry.max_attempts) break;
+    double cap = std::min(config.retry.max_backoff_s, config.retry.base_backoff_s * std::pow(2.0, attempt - 1));
+    double delay = std::uniform_real_distribution<double>(0.0, cap)(rng);  // full jitter
+    CJ_LOG(kWarning) << "ship: attempt " << attempt << " of " << config.retry.max_attempts << " failed ("
+                     << last.message() << "); retrying in " << static_cast<int>(delay * 1000) << " ms";
+    auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(delay);
+    while (std::chrono::steady_clock::now() < until) {
+      if (request.stop && request.stop->load()) return Aborted("ship: stopped on request: " + last.message());
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  return Unavailable("gave up after " + std::to_string(result.attempts) + " attempts: " + last.message());
+}
+
+Status VerifyShipped(const SinkConfig& config, const ShipResult& shipped) {
+  SinkConfig c = config;
+  // The local files may be gone by now: compare with the recorded MD5s by reading back in full
+  // (file, WebDAV) or by the server's stored digest (S3).
+  if (c.kind != SinkKind::kS3) c.verify_readback = true;
+  CRAMJET_ASSIGN_OR_RETURN(std::unique_ptr<Sink> sink, internal::MakeSink(c));
+  for (size_t i = 0; i <= shipped.files.size(); ++i) {
+    const ShippedFile& f = i < shipped.files.size() ? shipped.files[i] : shipped.manifest;
+    LocalFile local{::access(f.local_path.c_str(), R_OK) == 0 ? f.local_path : "", f.size, f.md5};
+    CRAMJET_RETURN_IF_ERROR(sink->Verify(local, f.remote_name));
+  }
+  return Status::Ok();
+}
+
+}  // namespace cramjet::ship

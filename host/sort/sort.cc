@@ -1,0 +1,732 @@
+// host/sort/sort.cc — external merge sort of bam1_t records (see sort.h and docs/sort.md).
+#include "sort/sort.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <queue>
+#include <thread>
+#include <vector>
+
+#include "cramjet/log.h"
+
+namespace cramjet {
+namespace {
+
+// What the arena and the spill files hold before each record's data bytes. Records are copied
+// with memcpy, so the layout needs no alignment.
+struct RecordHeader {
+  uint64_t major;  // coordinate key, or the original index when restoring
+  uint64_t minor;  // input index: makes the order total
+  bam1_core_t core;
+  uint32_t l_data;
+};
+
+struct Entry {
+  uint64_t major;
+  uint64_t minor;
+  const uint8_t* record;  // RecordHeader then data, in the arena
+};
+
+inline bool EntryLess(const Entry& a, const Entry& b) {
+  return a.major != b.major ? a.major < b.major : a.minor < b.minor;
+}
+
+static_assert(sizeof(RecordHeader) + sizeof(Entry) <= kSortRecordOverheadBytes,
+              "kSortRecordOverheadBytes must cover the arena header and the index entry");
+
+// samtools sort's coordinate order: tid as unsigned (unmapped -1 last), then pos+1 (so pos -1
+// sorts before 0).
+inline uint64_t CoordinateKey(const bam1_t* b) {
+  uint64_t tid = static_cast<uint32_t>(b->core.tid);
+  int64_t pos1 = static_cast<int64_t>(b->core.pos) + 1;
+  uint64_t pos = pos1 < 0 ? 0 : std::min<uint64_t>(static_cast<uint64_t>(pos1), 0xffffffffu);
+  return tid << 32 | pos;
+}
+
+constexpr size_t kTagBytes = 7;  // "oi" 'I' + 4 bytes
+
+void AppendUint32Tag(uint8_t* p, const char* tag, uint32_t value) {
+  p[0] = static_cast<uint8_t>(tag[0]);
+  p[1] = static_cast<uint8_t>(tag[1]);
+  p[2] = 'I';
+  for (int i = 0; i < 4; ++i) p[3 + i] = static_cast<uint8_t>(value >> (8 * i));
+}
+
+// Reads an integer aux tag of any integer type; false when absent or not an integer.
+bool GetIntTag(const bam1_t* b, const char* tag, int64_t* value) {
+  const uint8_t* p = bam_aux_get(b, tag);
+  if (!p) return false;
+  switch (p[0]) {
+    case 'c': case 'C': case 's': case 'S': case 'i': case 'I':
+      *value = bam_aux2i(p);
+      return true;
+    default:
+      return false;
+  }
+}
+
+void DeleteTag(bam1_t* b, const char* tag) {
+  uint8_t* p = bam_aux_get(b, tag);
+  if (p) (void)bam_aux_del(b, p);
+}
+
+// ---- Spill files ------------------------------------------------------------------------------
+
+// One temporary file holding one or more runs back to back. It is unlinked right after creation:
+// the open descriptor keeps it readable, and the disk space returns when the last run closes,
+// whatever way the process ends. The path is kept for error messages.
+class SpillFile {
+ public:
+  static StatusOr<std::shared_ptr<SpillFile>> Create(const std::string& dir) {
+    std::string templ = (dir.empty() ? std::string(".") : dir) + "/.cramjet-sort." +
+                        std::to_string(::getpid()) + ".XXXXXX";
+    std::vector<char> buf(templ.begin(), templ.end());
+    buf.push_back('\0');
+    int fd = ::mkstemp(buf.data());
+    if (fd < 0)
+      return IoErrorFromErrno("cannot create a sort spill file in folder '" + dir + "'", errno);
+    std::string path(buf.data());
+    ::unlink(path.c_str());
+    return std::shared_ptr<SpillFile>(new SpillFile(fd, std::move(path)));
+  }
+  ~SpillFile() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int fd() const { return fd_; }
+  const std::string& path() const { return path_; }
+  uint64_t size() const { return size_; }
+
+  Status Append(const uint8_t* data, size_t n) {
+    while (n > 0) {
+      ssize_t w = ::pwrite(fd_, data, n, static_cast<off_t>(size_));
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        return IoErrorFromErrno("writing sort spill file '" + path_ + "'", errno);
+      }
+      if (w == 0) return IoError("writing sort spill file '" + path_ + "': no progress");
+      data += w;
+      n -= static_cast<size_t>(w);
+      size_ += static_cast<uint64_t>(w);
+    }
+    return Status::Ok();
+  }
+
+  // Reads up to n bytes at offset; returns the count (0 at end of file).
+  StatusOr<size_t> ReadAt(uint64_t offset, uint8_t* data, size_t n) const {
+    while (true) {
+      ssize_t r = ::pread(fd_, data, n, static_cast<off_t>(offset));
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        return IoErrorFromErrno("reading sort spill file '" + path_ + "'", errno);
+      }
+      return static_cast<size_t>(r);
+    }
+  }
+
+ private:
+  SpillFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  int fd_;
+  std::string path_;
+  uint64_t size_ = 0;
+};
+
+struct Run {
+  std::shared_ptr<SpillFile> file;
+  uint64_t offset = 0;
+  uint64_t length = 0;
+  uint64_t records = 0;
+};
+
+// Streams records into one zstd frame appended to a spill file.
+class RunWriter {
+ public:
+  RunWriter(std::shared_ptr<SpillFile> file, int level, int threads) : file_(std::move(file)) {
+    cctx_ = ZSTD_createCCtx();
+    ZSTD_CCtx_setParameter(cctx_, ZSTD_c_compressionLevel, level);
+    // Bounds the window, hence what each open run costs when merging.
+    ZSTD_CCtx_setParameter(cctx_, ZSTD_c_windowLog, 19);
+    if (threads > 1) ZSTD_CCtx_setParameter(cctx_, ZSTD_c_nbWorkers, threads - 1);  // may fail: fine
+    in_.reserve(kInBytes);
+    out_.resize(ZSTD_CStreamOutSize());
+    run_.file = file_;
+    run_.offset = file_->size();
+  }
+  ~RunWriter() { ZSTD_freeCCtx(cctx_); }
+
+  Status Write(const void* data, size_t n) {
+    const auto* p = static_cast<const uint8_t*>(data);
+    while (n > 0) {
+      size_t take = std::min(n, kInBytes - in_.size());
+      in_.insert(in_.end(), p, p + take);
+      p += take;
+      n -= take;
+      if (in_.size() == kInBytes) CRAMJET_RETURN_IF_ERROR(Compress(ZSTD_e_continue));
+    }
+    return Status::Ok();
+  }
+  void CountRecord() { ++run_.records; }
+
+  StatusOr<Run> Finish() {
+    CRAMJET_RETURN_IF_ERROR(Compress(ZSTD_e_end));
+    run_.length = file_->size() - run_.offset;
+    return run_;
+  }
+  static uint64_t MemoryBytes() { return kInBytes + ZSTD_CStreamOutSize() + (3u << 20); }
+
+ private:
+  static constexpr size_t kInBytes = 1 << 20;
+
+  Status Compress(ZSTD_EndDirective mode) {
+    ZSTD_inBuffer input{in_.data(), in_.size(), 0};
+    while (true) {
+      ZSTD_outBuffer output{out_.data(), out_.size(), 0};
+      size_t left = ZSTD_compressStream2(cctx_, &output, &input, mode);
+      if (ZSTD_isError(left))
+        return Internal("zstd compression of sort spill file '" + file_->path() +
+                        "' failed: " + ZSTD_getErrorName(left));
+      CRAMJET_RETURN_IF_ERROR(file_->Append(out_.data(), output.pos));
+      bool done = mode == ZSTD_e_end ? left == 0 : input.pos == input.size;
+      if (done) break;
+    }
+    in_.clear();
+    return Status::Ok();
+  }
+
+  std::shared_ptr<SpillFile> file_;
+  ZSTD_CCtx* cctx_ = nullptr;
+  std::vector<uint8_t> in_;
+  std::vector<uint8_t> out_;
+  Run run_;
+};
+
+// ---- Merge cursors ----------------------------------------------------------------------------
+
+class Cursor {
+ public:
+  virtual ~Cursor() = default;
+  // Loads the next record into header()/data(); false at the end.
+  virtual StatusOr<bool> Advance() = 0;
+  const RecordHeader& header() const { return header_; }
+  virtual const uint8_t* data() const = 0;
+
+ protected:
+  RecordHeader header_{};
+};
+
+class MemoryCursor : public Cursor {
+ public:
+  explicit MemoryCursor(const std::vector<Entry>* entries) : entries_(entries) {}
+  StatusOr<bool> Advance() override {
+    if (next_ == entries_->size()) return false;
+    current_ = (*entries_)[next_++].record;
+    std::memcpy(&header_, current_, sizeof header_);
+    return true;
+  }
+  const uint8_t* data() const override { return current_ + sizeof(RecordHeader); }
+
+ private:
+  const std::vector<Entry>* entries_;
+  size_t next_ = 0;
+  const uint8_t* current_ = nullptr;
+};
+
+class RunCursor : public Cursor {
+ public:
+  explicit RunCursor(Run run) : run_(std::move(run)) {
+    dctx_ = ZSTD_createDCtx();
+    ZSTD_DCtx_setParameter(dctx_, ZSTD_d_windowLogMax, 19);
+    in_.resize(ZSTD_DStreamInSize());
+    out_.resize(ZSTD_DStreamOutSize());
+  }
+  ~RunCursor() override { ZSTD_freeDCtx(dctx_); }
+  static uint64_t MemoryBytes() {
+    return ZSTD_DStreamInSize() + ZSTD_DStreamOutSize() + (1u << 19) + (64u << 10);
+  }
+
+  StatusOr<bool> Advance() override {
+    if (returned_ == run_.records) return false;
+    CRAMJET_RETURN_IF_ERROR(ReadExact(reinterpret_cast<uint8_t*>(&header_), sizeof header_));
+    if (data_.size() < header_.l_data) data_.resize(header_.l_data);
+    CRAMJET_RETURN_IF_ERROR(ReadExact(data_.data(), header_.l_data));
+    ++returned_;
+    return true;
+  }
+  const uint8_t* data() const override { return data_.data(); }
+
+ private:
+  Status ReadExact(uint8_t* dst, size_t n) {
+    while (n > 0) {
+      if (out_pos_ == out_end_) CRAMJET_RETURN_IF_ERROR(Refill());
+      size_t take = std::min(n, out_end_ - out_pos_);
+      std::memcpy(dst, out_.data() + out_pos_, take);
+      out_pos_ += take;
+      dst += take;
+      n -= take;
+    }
+    return Status::Ok();
+  }
+
+  Status Refill() {
+    while (true) {
+      if (in_pos_ == in_end_) {
+        uint64_t left = run_.length - consumed_;
+        if (left == 0)
+          return DataLoss("sort spill file '" + run_.file->path() + "' ended early");
+        size_t want = static_cast<size_t>(std::min<uint64_t>(left, in_.size()));
+        CRAMJET_ASSIGN_OR_RETURN(size_t got,
+                                 run_.file->ReadAt(run_.offset + consumed_, in_.data(), want));
+        if (got == 0) return DataLoss("sort spill file '" + run_.file->path() + "' is truncated");
+        consumed_ += got;
+        in_pos_ = 0;
+        in_end_ = got;
+      }
+      ZSTD_inBuffer input{in_.data(), in_end_, in_pos_};
+      ZSTD_outBuffer output{out_.data(), out_.size(), 0};
+      size_t rc = ZSTD_decompressStream(dctx_, &output, &input);
+      if (ZSTD_isError(rc))
+        return DataLoss("sort spill file '" + run_.file->path() + "' is corrupt: " +
+                        ZSTD_getErrorName(rc));
+      in_pos_ = input.pos;
+      if (output.pos > 0) {
+        out_pos_ = 0;
+        out_end_ = output.pos;
+        return Status::Ok();
+      }
+    }
+  }
+
+  Run run_;
+  ZSTD_DCtx* dctx_ = nullptr;
+  std::vector<uint8_t> in_, out_, data_;
+  size_t in_pos_ = 0, in_end_ = 0, out_pos_ = 0, out_end_ = 0;
+  uint64_t consumed_ = 0;
+  uint64_t returned_ = 0;
+};
+
+// Heap merge of cursors by (major, minor).
+class Merger {
+ public:
+  explicit Merger(std::vector<std::unique_ptr<Cursor>> cursors) : cursors_(std::move(cursors)) {}
+
+  Status Start() {
+    for (size_t i = 0; i < cursors_.size(); ++i) {
+      CRAMJET_ASSIGN_OR_RETURN(bool has, cursors_[i]->Advance());
+      if (has) heap_.push(Key(i));
+    }
+    return Status::Ok();
+  }
+  bool empty() const { return heap_.empty(); }
+  Cursor& top() { return *cursors_[heap_.top().index]; }
+  Status Pop() {
+    size_t i = heap_.top().index;
+    heap_.pop();
+    CRAMJET_ASSIGN_OR_RETURN(bool has, cursors_[i]->Advance());
+    if (has) heap_.push(Key(i));
+    return Status::Ok();
+  }
+
+ private:
+  struct HeapItem {
+    uint64_t major, minor;
+    size_t index;
+    bool operator<(const HeapItem& o) const {  // priority_queue is a max-heap: invert
+      return major != o.major ? major > o.major : minor > o.minor;
+    }
+  };
+  HeapItem Key(size_t i) const {
+    const RecordHeader& h = cursors_[i]->header();
+    return {h.major, h.minor, i};
+  }
+  std::vector<std::unique_ptr<Cursor>> cursors_;
+  std::priority_queue<HeapItem> heap_;
+};
+
+// Sorts entries with `threads` threads: parts sorted in parallel, then merged pairwise. The order
+// is total, so the result does not depend on the split.
+void ParallelSort(std::vector<Entry>& entries, int threads) {
+  size_t n = entries.size();
+  size_t parts = static_cast<size_t>(std::max(1, threads));
+  if (parts == 1 || n < 65536) {
+    std::sort(entries.begin(), entries.end(), EntryLess);
+    return;
+  }
+  std::vector<size_t> bounds;
+  for (size_t i = 0; i <= parts; ++i) bounds.push_back(n * i / parts);
+  {
+    std::vector<std::thread> pool;
+    for (size_t i = 0; i < parts; ++i)
+      pool.emplace_back([&, i] {
+        std::sort(entries.begin() + bounds[i], entries.begin() + bounds[i + 1], EntryLess);
+      });
+    for (auto& t : pool) t.join();
+  }
+  while (bounds.size() > 2) {
+    std::vector<size_t> next{bounds[0]};
+    std::vector<std::thread> pool;
+    for (size_t i = 0; i + 2 < bounds.size(); i += 2) {
+      size_t a = bounds[i], m = bounds[i + 1], b = bounds[i + 2];
+      pool.emplace_back([&entries, a, m, b] {
+        std::inplace_merge(entries.begin() + a, entries.begin() + m, entries.begin() + b,
+                           EntryLess);
+      });
+      next.push_back(b);
+    }
+    if ((bounds.size() - 1) % 2 == 1) next.push_back(bounds.back());
+    for (auto& t : pool) t.join();
+    bounds = std::move(next);
+  }
+}
+
+enum class SortMode { kCoordinate, kOriginalIndex };
+
+}  // namespace
+
+// ---- PositionSorter::Impl ---------------------------------------------------------------------
+
+class PositionSorter::Impl {
+ public:
+  Impl(const SortOptions& options, SortMode mode) : options_(options), mode_(mode) {
+    if (options_.temp_dir.empty()) options_.temp_dir = ".";
+    options_.memory_bytes = std::max(options_.memory_bytes, kMinSortMemoryBytes);
+    options_.threads = std::max(1, options_.threads);
+    // Chunks small against the budget, so the unused tail of the last one stays small.
+    chunk_bytes_ = std::clamp<uint64_t>(options_.memory_bytes / 16, 64u << 10, 8u << 20);
+  }
+
+  Status Add(ReadBatch& batch) {
+    if (finished_) return Internal("sort: Add() after Finish()");
+    if (!error_.ok()) return error_;
+    for (size_t i = 0; i < batch.size; ++i) {
+      bam1_t* b = batch[i];
+      uint64_t index = next_index_++;
+      uint64_t major;
+      size_t extra = 0;
+      if (mode_ == SortMode::kCoordinate) {
+        major = CoordinateKey(b);
+        if (options_.keep_order) {
+          DeleteTag(b, kOriginalIndexTag);
+          DeleteTag(b, kOriginalIndexHighTag);
+          extra = (index >> 32) ? 2 * kTagBytes : kTagBytes;
+        }
+      } else {
+        int64_t low = 0, high = 0;
+        if (!GetIntTag(b, kOriginalIndexTag, &low) || low < 0 || low > 0xffffffffll)
+          return BadInput("record " + std::to_string(index + 1) + " ('" + bam_get_qname(b) +
+                          "') has no valid oi tag: it was not written with --keep-order");
+        if (GetIntTag(b, kOriginalIndexHighTag, &high) && (high < 0 || high > 0xffffffffll))
+          return BadInput("record " + std::to_string(index + 1) + " ('" + bam_get_qname(b) +
+                          "') has an invalid oh tag");
+        major = static_cast<uint64_t>(high) << 32 | static_cast<uint64_t>(low);
+        DeleteTag(b, kOriginalIndexTag);
+        DeleteTag(b, kOriginalIndexHighTag);
+      }
+      size_t l_data = static_cast<size_t>(b->l_data) + extra;
+      uint64_t cost = l_data + kSortRecordOverheadBytes;
+      if (!entries_.empty() && held_bytes_ + cost > options_.memory_bytes)
+        CRAMJET_RETURN_IF_ERROR(Remember(Spill()));
+      uint8_t* dst = Allocate(sizeof(RecordHeader) + l_data);
+      RecordHeader h{major, index, b->core, static_cast<uint32_t>(l_data)};
+      std::memcpy(dst, &h, sizeof h);
+      std::memcpy(dst + sizeof h, b->data, static_cast<size_t>(b->l_data));
+      if (extra) {
+        uint8_t* tag = dst + sizeof h + b->l_data;
+        AppendUint32Tag(tag, kOriginalIndexTag, static_cast<uint32_t>(index));
+        if (extra > kTagBytes)
+          AppendUint32Tag(tag + kTagBytes, kOriginalIndexHighTag, static_cast<uint32_t>(index >> 32));
+      }
+      entries_.push_back({major, index, dst});
+      held_bytes_ += cost;
+      NotePeak();
+    }
+    return Status::Ok();
+  }
+
+  Status Finish() {
+    if (finished_) return Internal("sort: Finish() called twice");
+    if (!error_.ok()) return error_;
+    finished_ = true;
+    ParallelSort(entries_, options_.threads);
+    // Merge passes until the remaining runs fit one merge.
+    while (static_cast<int>(runs_.size()) > kMaxMergeFanIn) {
+      CRAMJET_ASSIGN_OR_RETURN(auto file, SpillFile::Create(options_.temp_dir));
+      std::vector<Run> merged;
+      for (size_t begin = 0; begin < runs_.size(); begin += kMaxMergeFanIn) {
+        size_t end = std::min(runs_.size(), begin + static_cast<size_t>(kMaxMergeFanIn));
+        if (end - begin == 1) {
+          merged.push_back(runs_[begin]);
+          continue;
+        }
+        std::vector<std::unique_ptr<Cursor>> cursors;
+        for (size_t r = begin; r < end; ++r) cursors.push_back(std::make_unique<RunCursor>(runs_[r]));
+        merge_bytes_ = cursors.size() * RunCursor::MemoryBytes() + RunWriter::MemoryBytes();
+        NotePeak();
+        Merger merger(std::move(cursors));
+        CRAMJET_RETURN_IF_ERROR(Remember(merger.Start()));
+        RunWriter writer(file, options_.zstd_level, options_.threads);
+        while (!merger.empty()) {
+          CRAMJET_RETURN_IF_ERROR(Remember(writer.Write(&merger.top().header(), sizeof(RecordHeader))));
+          CRAMJET_RETURN_IF_ERROR(
+              Remember(writer.Write(merger.top().data(), merger.top().header().l_data)));
+          writer.CountRecord();
+          CRAMJET_RETURN_IF_ERROR(Remember(merger.Pop()));
+        }
+        CRAMJET_ASSIGN_OR_RETURN(Run run, writer.Finish());
+        spilled_bytes_ += run.length;
+        merged.push_back(std::move(run));
+      }
+      runs_ = std::move(merged);  // the old file closes with its last run
+      ++merge_passes_;
+    }
+    std::vector<std::unique_ptr<Cursor>> cursors;
+    for (const Run& run : runs_) cursors.push_back(std::make_unique<RunCursor>(run));
+    merge_bytes_ = runs_.size() * RunCursor::MemoryBytes();
+    runs_.clear();
+    if (!entries_.empty()) cursors.push_back(std::make_unique<MemoryCursor>(&entries_));
+    NotePeak();
+    merger_ = std::make_unique<Merger>(std::move(cursors));
+    CRAMJET_RETURN_IF_ERROR(Remember(merger_->Start()));
+    if (runs_spilled_ > 0) {
+      CJ_LOG(kDebug) << "sort: " << next_index_ << " records, " << runs_spilled_ << " runs ("
+                     << spilled_bytes_ << " bytes spilled), " << merge_passes_ << " extra merge passes";
+    }
+    return Status::Ok();
+  }
+
+  // `keys`, when given, receives each record's major key (the original index when restoring).
+  StatusOr<size_t> NextBatch(ReadBatch& out, size_t max_records,
+                             std::vector<uint64_t>* keys = nullptr) {
+    if (!finished_) return Internal("sort: NextBatch() before Finish()");
+    if (!error_.ok()) return error_;
+    size_t n = 0;
+    if (keys) keys->clear();
+    while (n < max_records && !merger_->empty()) {
+      if (out.records.size() <= n) out.records.push_back(NewBam());
+      Cursor& c = merger_->top();
+      CRAMJET_RETURN_IF_ERROR(Remember(SetRecord(out.records[n].get(), c.header(), c.data())));
+      if (keys) keys->push_back(c.header().major);
+      ++n;
+      CRAMJET_RETURN_IF_ERROR(Remember(merger_->Pop()));
+    }
+    out.size = n;
+    if (merger_->empty()) ReleaseMemory();
+    return n;
+  }
+
+  uint64_t peak() const { return peak_bytes_; }
+  uint64_t records() const { return next_index_; }
+  int runs_spilled() const { return runs_spilled_; }
+  uint64_t spilled_bytes() const { return spilled_bytes_; }
+  const std::string& temp_dir() const { return options_.temp_dir; }
+
+ private:
+  Status Remember(Status s) {
+    if (!s.ok() && error_.ok()) error_ = s;
+    return s;
+  }
+
+  uint8_t* Allocate(size_t n) {
+    if (chunks_.empty() || chunk_used_ + n > chunk_size_) {
+      size_t size = std::max<size_t>(chunk_bytes_, n);
+      chunks_.emplace_back(new uint8_t[size]);
+      chunk_size_ = size;
+      chunk_used_ = 0;
+      allocated_bytes_ += size;
+    }
+    uint8_t* p = chunks_.back().get() + chunk_used_;
+    chunk_used_ += n;
+    return p;
+  }
+
+  void NotePeak() {
+    uint64_t now = allocated_bytes_ + entries_.capacity() * sizeof(Entry) + merge_bytes_;
+    peak_bytes_ = std::max(peak_bytes_, now);
+  }
+
+  void ReleaseMemory() {
+    std::vector<Entry>().swap(entries_);
+    chunks_.clear();
+    allocated_bytes_ = 0;
+    held_bytes_ = 0;
+  }
+
+  Status Spill() {
+    ParallelSort(entries_, options_.threads);
+    if (!spill_file_) {
+      CRAMJET_ASSIGN_OR_RETURN(spill_file_, SpillFile::Create(options_.temp_dir));
+    }
+    merge_bytes_ = RunWriter::MemoryBytes();
+    NotePeak();
+    RunWriter writer(spill_file_, options_.zstd_level, options_.threads);
+    for (const Entry& e : entries_) {
+      RecordHeader h;
+      std::memcpy(&h, e.record, sizeof h);
+      CRAMJET_RETURN_IF_ERROR(writer.Write(e.record, sizeof h + h.l_data));
+      writer.CountRecord();
+    }
+    CRAMJET_ASSIGN_OR_RETURN(Run run, writer.Finish());
+    spilled_bytes_ += run.length;
+    runs_.push_back(std::move(run));
+    ++runs_spilled_;
+    merge_bytes_ = 0;
+    entries_.clear();
+    chunks_.clear();
+    allocated_bytes_ = 0;
+    chunk_size_ = chunk_used_ = 0;
+    held_bytes_ = 0;
+    return Status::Ok();
+  }
+
+  static Status SetRecord(bam1_t* b, const RecordHeader& h, const uint8_t* data) {
+    if (b->m_data < h.l_data) {
+      uint32_t m = h.l_data;
+      kroundup32(m);
+      auto* p = static_cast<uint8_t*>(std::realloc(b->data, m));
+      if (!p) return Internal("sort: out of memory for a record of " + std::to_string(h.l_data) + " bytes");
+      b->data = p;
+      b->m_data = m;
+    }
+    b->core = h.core;
+    b->l_data = static_cast<int>(h.l_data);
+    std::memcpy(b->data, data, h.l_data);
+    return Status::Ok();
+  }
+
+  SortOptions options_;
+  SortMode mode_;
+  uint64_t chunk_bytes_;
+  std::vector<std::unique_ptr<uint8_t[]>> chunks_;
+  size_t chunk_size_ = 0, chunk_used_ = 0;
+  uint64_t allocated_bytes_ = 0;
+  uint64_t held_bytes_ = 0;  // accounted bytes (record data + overhead) against the budget
+  uint64_t merge_bytes_ = 0;
+  uint64_t peak_bytes_ = 0;
+  std::vector<Entry> entries_;
+  uint64_t next_index_ = 0;
+  std::shared_ptr<SpillFile> spill_file_;
+  std::vector<Run> runs_;
+  int runs_spilled_ = 0;
+  int merge_passes_ = 0;
+  uint64_t spilled_bytes_ = 0;
+  bool finished_ = false;
+  Status error_;
+  std::unique_ptr<Merger> merger_;
+
+  friend StatusOr<RestoreResult> RestoreOriginalOrder(const SortOptions&, const std::string&,
+                                                      const RecordSource&, const RecordSink&);
+  friend class PositionSorter;
+};
+
+// ---- Public API -------------------------------------------------------------------------------
+
+namespace {
+Status CheckSpillFolder(const std::string& dir) {
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0)
+    return IoErrorFromErrno("sort spill folder '" + dir + "'", errno);
+  if (!S_ISDIR(st.st_mode)) return IoError("sort spill folder '" + dir + "' is not a folder");
+  if (::access(dir.c_str(), W_OK | X_OK) != 0)
+    return IoErrorFromErrno("sort spill folder '" + dir + "' is not writable", errno);
+  return Status::Ok();
+}
+}  // namespace
+
+StatusOr<uint64_t> ParseMemorySize(const std::string& text) {
+  if (text.empty()) return InvalidArgument("memory size is empty");
+  char* end = nullptr;
+  errno = 0;
+  double value = std::strtod(text.c_str(), &end);
+  if (end == text.c_str() || errno != 0 || !(value > 0) || std::isinf(value))
+    return InvalidArgument("memory size '" + text + "' is not a positive number");
+  std::string unit(end);
+  if (!unit.empty() && (unit.back() == 'b' || unit.back() == 'B')) unit.pop_back();
+  if (unit.size() == 2 && (unit[1] == 'i' || unit[1] == 'I')) unit.pop_back();
+  double scale = 1;
+  if (unit.empty()) scale = 1;
+  else if (unit == "k" || unit == "K") scale = 1024.0;
+  else if (unit == "m" || unit == "M") scale = 1024.0 * 1024;
+  else if (unit == "g" || unit == "G") scale = 1024.0 * 1024 * 1024;
+  else if (unit == "t" || unit == "T") scale = 1024.0 * 1024 * 1024 * 1024;
+  else return InvalidArgument("memory size '" + text + "' has an unknown unit (use K, M, G or T)");
+  double bytes = value * scale;
+  if (bytes > 1.8e19) return InvalidArgument("memory size '" + text + "' is too large");
+  return static_cast<uint64_t>(bytes);
+}
+
+int64_t OriginalIndexOf(const bam1_t* record) {
+  int64_t low = 0, high = 0;
+  if (!GetIntTag(record, kOriginalIndexTag, &low) || low < 0) return -1;
+  if (GetIntTag(record, kOriginalIndexHighTag, &high) && high > 0) low += high << 32;
+  return low;
+}
+
+PositionSorter::PositionSorter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+PositionSorter::~PositionSorter() = default;
+
+StatusOr<std::unique_ptr<PositionSorter>> PositionSorter::Create(const SortOptions& options,
+                                                                 const sam_hdr_t* header) {
+  std::string dir = options.temp_dir.empty() ? "." : options.temp_dir;
+  CRAMJET_RETURN_IF_ERROR(CheckSpillFolder(dir));
+  (void)header;
+  return std::unique_ptr<PositionSorter>(
+      new PositionSorter(std::make_unique<Impl>(options, SortMode::kCoordinate)));
+}
+
+Status PositionSorter::Add(ReadBatch& batch) { return impl_->Add(batch); }
+Status PositionSorter::Finish() { return impl_->Finish(); }
+StatusOr<size_t> PositionSorter::NextBatch(ReadBatch& out, size_t max_records) {
+  return impl_->NextBatch(out, max_records);
+}
+uint64_t PositionSorter::peak_memory_bytes() const { return impl_->peak(); }
+uint64_t PositionSorter::records_added() const { return impl_->records(); }
+int PositionSorter::runs_spilled() const { return impl_->runs_spilled(); }
+uint64_t PositionSorter::spilled_bytes() const { return impl_->spilled_bytes(); }
+
+StatusOr<RestoreResult> RestoreOriginalOrder(const SortOptions& options,
+                                             const std::string& source_name,
+                                             const RecordSource& source, const RecordSink& sink) {
+  std::string dir = options.temp_dir.empty() ? "." : options.temp_dir;
+  CRAMJET_RETURN_IF_ERROR(CheckSpillFolder(dir));
+  PositionSorter::Impl sorter(options, SortMode::kOriginalIndex);
+  constexpr size_t kBatch = 4096;
+  ReadBatch batch;
+  while (true) {
+    CRAMJET_ASSIGN_OR_RETURN(size_t n, source(batch, kBatch));
+    if (n == 0) break;
+    Status s = sorter.Add(batch);
+    if (!s.ok()) return s.WithContext("'" + source_name + "'");
+  }
+  CRAMJET_RETURN_IF_ERROR(sorter.Finish());
+  RestoreResult result;
+  uint64_t expected = 0;
+  std::vector<uint64_t> keys;
+  while (true) {
+    CRAMJET_ASSIGN_OR_RETURN(size_t n, sorter.NextBatch(batch, kBatch, &keys));
+    if (n == 0) break;
+    // Records come out by original index; anything but exactly 0, 1, 2, ... is a loss.
+    for (size_t i = 0; i < n; ++i) {
+      if (keys[i] != expected) {
+        if (keys[i] < expected)
+          return DataLoss("'" + source_name + "': original index " + std::to_string(keys[i]) +
+                          " appears more than once (record '" + bam_get_qname(batch[i]) + "')");
+        return DataLoss("'" + source_name + "': the record with original index " +
+                        std::to_string(expected) + " is missing");
+      }
+      ++expected;
+      CRAMJET_RETURN_IF_ERROR(sink(batch[i]));
+    }
+  }
+  result.records = sorter.records();
+  result.peak_memory_bytes = sorter.peak();
+  result.runs_spilled = sorter.runs_spilled();
+  return result;
+}
+
+}  // namespace cramjet

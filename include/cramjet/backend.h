@@ -1,0 +1,122 @@
+// cramjet/backend.h — the accelerator backend of the mapper: the three hot loops of read
+// placement (seed extraction and hashing, Hamming verification of candidates, banded
+// alignment), each taking a whole batch per call so that a device backend (OpenCL, FPGA) can
+// ship one batch per call without the orchestration changing.
+//
+// A backend is chosen once at start-up (`--accel auto|simd|scalar`). Every backend must return
+// exactly what the scalar backend returns for the same input: placements, CIGARs and finally the
+// CRAM bytes do not depend on the backend (tests/map checks every compiled SIMD target).
+// Backends are stateless after creation: their methods may be called concurrently.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cramjet/status.h"
+
+namespace cramjet {
+
+enum class AccelKind {
+  kAuto,    // best available: SIMD (Highway, best target of this CPU), else scalar
+  kSimd,    // Highway with dynamic dispatch
+  kScalar,  // plain C++ (the reference twin of every kernel)
+  kOpenCL,  // reserved: an OpenCL device (not built yet)
+  kXrt,     // reserved: a Xilinx card through XRT (not built yet)
+};
+
+// "auto" | "simd" | "scalar" (also "opencl", "xrt": parsed, then refused by CreateBackend).
+// InvalidArgument naming the accepted values otherwise.
+[[nodiscard]] StatusOr<AccelKind> ParseAccelKind(std::string_view text);
+const char* AccelKindName(AccelKind kind);
+
+// ---- Batch layouts ---------------------------------------------------------------------------
+// Base codes: 0..3 = A,C,G,T; 4 = any other read base; in reference windows 4 = non-ACGT
+// reference base and 5 = outside the contig (see kernels/include/kernel_shape.h).
+
+// Sequences for seed extraction: sequence i is codes[offsets[i] .. offsets[i+1]).
+struct SeedInput {
+  const uint8_t* codes = nullptr;
+  const uint32_t* offsets = nullptr;  // count + 1 entries
+  size_t count = 0;
+};
+// A (w,k)-minimizer: hash of the k-mer (never kSeedInvalid) and its start in the sequence.
+struct Seed {
+  uint32_t hash;
+  uint32_t position;
+};
+// Seeds of sequence i are seeds[seed_offsets[i] .. seed_offsets[i+1]), in increasing position.
+struct SeedOutput {
+  std::vector<Seed> seeds;
+  std::vector<uint32_t> seed_offsets;
+};
+
+// 2-bit packed sequences (32 bases per word, base j at bits 2*(j%32) of word j/32). Sequence i
+// starts at words[word_offsets[i]]; n_masks has the same layout with 0b01 at every base that is
+// not A/C/G/T (such a base always counts as a mismatch). Words past a sequence's end are zero.
+struct PackedSequences {
+  const uint64_t* words = nullptr;
+  const uint64_t* n_masks = nullptr;
+  const uint32_t* word_offsets = nullptr;
+  const uint32_t* lengths = nullptr;
+};
+// The packed reference. At least 2 readable words past the last base.
+struct PackedReference {
+  const uint64_t* words = nullptr;
+  uint64_t length = 0;
+};
+// Compare sequence `sequence` with reference bases [ref_start, ref_start + length): the caller
+// guarantees that window lies inside one contig and holds only A/C/G/T.
+struct VerifyJob {
+  uint32_t sequence;
+  uint32_t max_mismatches;  // early exit once more are found
+  uint64_t ref_start;
+};
+
+// Banded local alignment of read codes against a reference window of read_length + 2*R codes
+// (R = CJ_BAND_RADIUS): read base i on the candidate diagonal faces window base i + R.
+struct AlignJob {
+  const uint8_t* read = nullptr;
+  const uint8_t* window = nullptr;
+  uint32_t read_length = 0;  // 1 .. CJ_MAX_ALIGN_LENGTH
+};
+struct AlignResult {
+  int32_t score = 0;          // best local score incl. end bonuses; <= 0: nothing aligned
+  uint32_t read_begin = 0;    // first aligned read base (bases before it are soft-clipped)
+  uint32_t read_end = 0;      // one past the last aligned read base
+  uint32_t window_begin = 0;  // window base facing read_begin
+  uint32_t cigar_begin = 0;   // ops in AlignOutput::cigar (BAM encoding, M/I/D only)
+  uint32_t cigar_length = 0;
+};
+struct AlignOutput {
+  std::vector<AlignResult> results;
+  std::vector<uint32_t> cigar;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  // "scalar", "simd:AVX2", ...
+  virtual std::string Name() const = 0;
+  virtual AccelKind kind() const = 0;
+
+  // Minimizers of every sequence (replaces `out`).
+  virtual void ExtractSeeds(const SeedInput& input, SeedOutput& out) const = 0;
+  // mismatches[j] = number of mismatching bases for jobs[j], or max_mismatches + 1 when greater.
+  virtual void VerifyHamming(const PackedReference& reference, const PackedSequences& reads,
+                             const VerifyJob* jobs, size_t count, uint32_t* mismatches) const = 0;
+  // One result per job (replaces `out`).
+  virtual void AlignBanded(const AlignJob* jobs, size_t count, AlignOutput& out) const = 0;
+};
+
+// kAuto picks SIMD; kSimd fails only where no SIMD target is compiled in (Unimplemented);
+// kOpenCL / kXrt are Unimplemented in this build. Logs the choice at kInfo.
+[[nodiscard]] StatusOr<std::unique_ptr<Backend>> CreateBackend(AccelKind kind);
+
+// For --version: "scalar, simd (AVX3_DL AVX3 AVX2 SSE4 ...; auto picks AVX3_DL)".
+std::string BackendReport();
+
+}  // namespace cramjet

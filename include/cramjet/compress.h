@@ -1,0 +1,122 @@
+// cramjet/compress.h — the three jobs a lab runs: compress, decompress, verify.
+//
+// compress:   FASTQ (plain/gzip/bgzip; single, R1+R2 pairs, interleaved) or SAM/BAM/CRAM in,
+//             reference-based CRAM out, with `.seqchksum` and `.md5` beside it. The output is
+//             written under a temporary name, fsynced, decoded again and checked against the
+//             checksums taken while reading, and only then renamed to its final name.
+// decompress: CRAM back to FASTQ (byte-identical records for CRAMs cramjet made from FASTQ) or
+//             to SAM/BAM.
+// verify:     decode a CRAM and compare its checksums with its `.seqchksum` and `.md5`, or with
+//             the inputs it was made from.
+//
+// Every function returns a Status: ok, or an error whose message names the file and record.
+// On error nothing is left under any final output name.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "cramjet/status.h"
+
+namespace cramjet {
+
+enum class CramProfile { kFast, kNormal, kSmall, kArchive };
+// "fast" | "normal" | "small" | "archive".
+const char* CramProfileName(CramProfile profile);
+[[nodiscard]] StatusOr<CramProfile> ParseCramProfile(const std::string& name);
+
+// Live progress, called from the pipeline thread at most a few times a second.
+struct Progress {
+  uint64_t records = 0;
+  uint64_t input_bytes = 0;  // compressed bytes consumed from the inputs so far
+  double elapsed_seconds = 0;
+  const char* stage = "";    // "read", "encode", "verify", ...
+};
+using ProgressCallback = std::function<void(const Progress&)>;
+
+struct CompressOptions {
+  // Input files. FASTQ: one file (single-end or, with `interleaved`, interleaved pairs), or R1 R2
+  // pairs in order (R1 R2 [R1 R2 ...]) when `paired`; several lanes of one sample are given in
+  // order. SAM/BAM/CRAM: one or more files with compatible headers.
+  std::vector<std::string> inputs;
+  bool paired = false;       // inputs are R1,R2 file pairs (the CLI detects _R1/_R2 names)
+  bool interleaved = false;  // single FASTQ holds R1,R2,R1,R2...
+  std::string output;        // final CRAM path; required
+  std::string reference;     // FASTA (plain or bgzipped); `.fai` made if missing
+  std::string cram_version = "3.1";  // "3.0" or "3.1"
+  CramProfile profile = CramProfile::kNormal;
+  int threads = 1;           // htslib thread pool size for (de)compression
+  std::vector<std::string> drop_tags;  // aux tags to remove from aligned input
+  std::string command_line;  // recorded in @PG CL
+  std::string sample;        // sample name for @RG SM (default: derived from the first input)
+  bool verify = true;        // decode and compare before renaming (always on in the CLI)
+  bool write_index = true;   // write `<output>.crai`
+  ProgressCallback progress; // optional
+};
+
+struct CompressResult {
+  uint64_t records = 0;        // primary records written
+  uint64_t bases = 0;
+  uint64_t input_bytes = 0;    // sum of input file sizes
+  uint64_t output_bytes = 0;   // CRAM size
+  std::string output_md5;      // lower-case hex MD5 of the CRAM
+  std::string seqchksum_path;  // `<output>.seqchksum`
+  std::string md5_path;        // `<output>.md5`
+  std::string index_path;      // `<output>.crai` or empty
+  double seconds = 0;
+  // Wall seconds of each stage, in order, for `--stats` and the daemon.
+  std::vector<std::pair<std::string, double>> stage_seconds;
+};
+
+[[nodiscard]] StatusOr<CompressResult> Compress(const CompressOptions& options);
+
+enum class DecompressFormat { kFastq, kFastqGz, kSam, kBam };
+
+struct DecompressOptions {
+  std::string input;          // CRAM (or BAM/SAM)
+  std::string reference;      // needed when the CRAM's reference cannot be found by M5/UR
+  DecompressFormat format = DecompressFormat::kFastq;
+  // FASTQ: one output (single-end or interleaved) or two (R1, R2). SAM/BAM: one output.
+  // "-" writes to standard output.
+  std::vector<std::string> outputs;
+  bool interleaved = false;   // pairs to one FASTQ output, R1 then R2
+  int threads = 1;
+};
+
+struct DecompressResult {
+  uint64_t records = 0;
+};
+
+[[nodiscard]] StatusOr<DecompressResult> Decompress(const DecompressOptions& options);
+
+struct VerifyOptions {
+  std::string cram;                   // file to check
+  std::string reference;              // optional, as for Decompress
+  std::vector<std::string> against;   // inputs to compare with; empty: compare with .seqchksum/.md5
+  bool paired = false;                // `against` are R1,R2 pairs
+  bool interleaved = false;
+  int threads = 1;
+};
+
+struct VerifyResult {
+  bool equal = false;              // the verdict
+  uint64_t records = 0;            // primary records in the CRAM
+  uint64_t expected_records = 0;   // from the .seqchksum or the inputs
+  bool md5_checked = false;        // a .md5 was present and compared
+  bool md5_equal = false;
+  std::string verdict;             // one line, e.g. "OK: 56320 reads, checksums equal"
+  std::string cram_seqchksum;      // the recomputed .seqchksum text
+  std::string expected_seqchksum;  // the one compared against
+  std::string md5;                 // MD5 of the CRAM when md5_checked
+  std::string expected_md5;        // from the .md5 file when md5_checked
+  std::string expected_source;     // what was compared with: "<cram>.seqchksum" or the inputs
+  std::vector<std::string> differences;  // one line per differing row/column (empty when equal)
+};
+
+// Ok with result.equal == false when the comparison ran and found a difference; an error when
+// the comparison could not run (missing or unreadable file).
+[[nodiscard]] StatusOr<VerifyResult> Verify(const VerifyOptions& options);
+
+}  // namespace cramjet

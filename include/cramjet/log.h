@@ -1,0 +1,49 @@
+// cramjet/log.h — the one logger of the library, the CLI and the daemon.
+//
+// Messages go to a single sink (stderr by default). The daemon installs a sink that prefixes
+// journald priorities ("<3>"); the CLI keeps the default. Thread-safe.
+#pragma once
+
+#include <functional>
+#include <sstream>
+#include <string>
+#include <string_view>
+
+namespace cramjet {
+
+enum class LogLevel { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3 };
+
+using LogSink = std::function<void(LogLevel level, std::string_view message)>;
+
+// Messages below `level` are dropped. Default: kInfo.
+void SetLogLevel(LogLevel level);
+LogLevel GetLogLevel();
+// Replaces the sink; an empty function restores the default stderr sink ("cramjet: warning: ...").
+void SetLogSink(LogSink sink);
+// Sink that writes "<N>message" lines to stderr for journald (N = syslog priority).
+LogSink JournaldSink();
+void Log(LogLevel level, std::string_view message);
+
+namespace internal {
+class LogLine {
+ public:
+  explicit LogLine(LogLevel level) : level_(level) {}
+  ~LogLine() { Log(level_, stream_.str()); }
+  template <typename T>
+  LogLine& operator<<(const T& v) {
+    stream_ << v;
+    return *this;
+  }
+
+ private:
+  LogLevel level_;
+  std::ostringstream stream_;
+};
+}  // namespace internal
+}  // namespace cramjet
+
+// CJ_LOG(kInfo) << "mapped " << n << " reads";
+#define CJ_LOG(level)                                                              \
+  if (::cramjet::LogLevel::level < ::cramjet::GetLogLevel()) {                     \
+  } else                                                                           \
+    ::cramjet::internal::LogLine(::cramjet::LogLevel::level)

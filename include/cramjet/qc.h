@@ -1,0 +1,42 @@
+// cramjet/qc.h — QC of an existing FASTQ/SAM/BAM/CRAM on its own (`cramjet qc FILE`).
+//
+// `compress` computes the same QC in its single pass; this entry point is for files that are
+// already compressed, or for checking a run before compressing it. Outputs (docs/qc.md):
+//   PREFIX.qc.json, PREFIX.qc.html, PREFIX.stats (samtools stats format),
+//   PREFIX.fastp.json (fastp format), PREFIX_mqc.json (MultiQC custom content)
+// each written atomically: on error nothing is left under a final name.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cramjet/status.h"
+
+namespace cramjet {
+
+struct QcFileOptions {
+  // One FASTQ(.gz)/SAM/BAM/CRAM, or two FASTQ files read as R1 and R2 of pairs.
+  std::vector<std::string> inputs;
+  std::string reference;      // FASTA: for CRAM input and for mismatch rates of placed reads
+  std::string output_prefix;  // default: the first input's path without its extensions
+  std::string config_path;    // TOML thresholds (optional)
+  std::string sample;         // default: @RG SM of the input, else the file name
+  int threads = 1;            // htslib decompression threads
+};
+
+struct QcFileResult {
+  uint64_t reads = 0;   // primary records
+  uint64_t bases = 0;
+  std::string verdict;  // "pass" | "warn" | "fail"
+  std::vector<std::string> outputs;  // paths written
+};
+
+// Ok with the result, or an error naming the file (and record) that stopped it.
+[[nodiscard]] StatusOr<QcFileResult> RunQcOnFile(const QcFileOptions& options);
+
+// Checks a QC config without running anything (for `compress --qc-config` before it starts):
+// unknown keys and impossible thresholds are errors naming the file, the key and the reason.
+[[nodiscard]] Status CheckQcConfig(const std::string& config_path);
+
+}  // namespace cramjet

@@ -1,0 +1,60 @@
+/* kernels/include/kernel_shape.h — the shape of the mapper's hot kernels, shared by the host
+ * (scalar and Highway code in host/backend) and device kernels (kernels/opencl, kernels/hls).
+ *
+ * Plain C macros so that OpenCL C and HLS C++ can include it; C++ code uses the constexpr
+ * names below. Changing any seed constant changes the index format: bump CJ_INDEX_FORMAT_VERSION.
+ */
+#ifndef CRAMJET_KERNEL_SHAPE_H_
+#define CRAMJET_KERNEL_SHAPE_H_
+
+/* Seeds: (w,k)-minimizers of the forward strand, k-mers hashed with an invertible 32-bit mix. */
+#define CJ_SEED_K 15                 /* k-mer length (2k = 30 bits fit one 32-bit lane) */
+#define CJ_SEED_W 10                 /* consecutive k-mers per minimizer window */
+#define CJ_SEED_INVALID 0xFFFFFFFFu  /* k-mer value/hash of a k-mer that holds a non-ACGT base */
+#define CJ_INDEX_FORMAT_VERSION 1u
+
+/* Base codes. Reads: 0..3 = A,C,G,T, 4 = anything else. Reference windows: 0..3, 4 = non-ACGT
+ * reference base, 5 = outside the contig (an alignment may never cross it). */
+#define CJ_BASE_N 4
+#define CJ_REF_OUTSIDE 5
+#define CJ_BASES_PER_WORD 32         /* 2-bit packing: base i of a word at bits 2*(i%32) */
+
+/* Alignment scoring (local, with a bonus for reaching either end of the read so that
+ * a single mismatch near an end is kept as a mismatch rather than soft-clipped). */
+#define CJ_SCORE_MATCH 1
+#define CJ_SCORE_MISMATCH (-4)
+#define CJ_SCORE_GAP_OPEN 6          /* a gap of n bases costs OPEN + n * EXTEND */
+#define CJ_SCORE_GAP_EXTEND 1
+#define CJ_SCORE_END_BONUS 5
+#define CJ_SCORE_BARRIER (-1000)     /* aligning against CJ_REF_OUTSIDE */
+#define CJ_SCORE_NEG_INF (-10000)
+
+/* Banded alignment: diagonals [-R, +R] around the candidate; 16-bit scores. */
+#define CJ_BAND_RADIUS 8
+#define CJ_BAND_WIDTH (2 * CJ_BAND_RADIUS + 1)
+#define CJ_MAX_ALIGN_LENGTH 16384    /* longer reads are placed by the Hamming check only */
+
+/* Traceback byte of one band cell. */
+#define CJ_TB_H_DIAG 0               /* H continues along the diagonal */
+#define CJ_TB_H_START 1              /* H starts a local alignment here */
+#define CJ_TB_H_INS 2                /* H comes from I (read base not in reference) */
+#define CJ_TB_H_DEL 3                /* H comes from D (reference base not in read) */
+#define CJ_TB_H_MASK 3
+#define CJ_TB_INS_EXTEND 4           /* I here extends an I of the row above */
+#define CJ_TB_DEL_EXTEND 8           /* D here extends the D to its left */
+
+#ifdef __cplusplus
+namespace cramjet::kernel_shape {
+inline constexpr int kSeedK = CJ_SEED_K;
+inline constexpr int kSeedW = CJ_SEED_W;
+inline constexpr unsigned kSeedInvalid = CJ_SEED_INVALID;
+inline constexpr int kBaseN = CJ_BASE_N;
+inline constexpr int kRefOutside = CJ_REF_OUTSIDE;
+inline constexpr int kBasesPerWord = CJ_BASES_PER_WORD;
+inline constexpr int kBandRadius = CJ_BAND_RADIUS;
+inline constexpr int kBandWidth = CJ_BAND_WIDTH;
+inline constexpr int kMaxAlignLength = CJ_MAX_ALIGN_LENGTH;
+}  // namespace cramjet::kernel_shape
+#endif
+
+#endif /* CRAMJET_KERNEL_SHAPE_H_ */

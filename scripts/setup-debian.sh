@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs everything cramjet needs to build, test and benchmark, from Debian 12 packages only.
+# Idempotent; run as root. Each package's purpose is listed in docs/dependencies.md.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+
+build_deps=(
+  build-essential cmake pkg-config ninja-build
+  libhts-dev            # htslib: SAM/BAM/CRAM/FASTQ/BGZF I/O (pulls libcurl4-gnutls-dev)
+  libhwy-dev            # Highway: portable SIMD with runtime dispatch
+  libzstd-dev           # zstd: compressed sort spill files
+  zlib1g-dev            # gzip output for decompress
+  opencl-headers opencl-clhpp-headers ocl-icd-opencl-dev pocl-opencl-icd   # OpenCL backend
+  libxrt-dev            # Xilinx XRT native API (FPGA backend; no card here)
+  libgtest-dev libbenchmark-dev
+  libsqlite3-dev        # daemon job journal
+  nlohmann-json3-dev    # JSON outputs and the status API
+  libcli11-dev          # command-line parsing
+  libtomlplusplus-dev   # daemon configuration
+  libsystemd-dev        # sd_notify for the systemd unit
+  libcurl4-gnutls-dev   # WebDAV and S3 shipping (GnuTLS flavour; the OpenSSL one conflicts with htslib)
+)
+peer_tools=(
+  samtools tabix minimap2 bwa fastp multiqc art-nextgen-simulation-tools
+  nginx libnginx-mod-http-dav-ext
+  python3 time
+)
+
+missing=()
+for p in "${build_deps[@]}" "${peer_tools[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

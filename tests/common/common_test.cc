@@ -1,0 +1,92 @@
+// Tests of host/common: status values, crash-safe output, digests.
+#include <sys/stat.h>
+
+#include "common/common.h"
+#include "common/test_util.h"
+#include "cramjet/status.h"
+
+namespace cramjet {
+namespace {
+
+using testing::TempDir;
+
+TEST(Status, CarriesCodeAndMessage) {
+  Status s = BadInput("reads.fq:5: bad");
+  EXPECT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), StatusCode::kBadInput);
+  EXPECT_EQ(s.ToString(), "bad input: reads.fq:5: bad");
+  EXPECT_EQ(s.WithContext("compress").message(), "compress: reads.fq:5: bad");
+  EXPECT_TRUE(Status::Ok().ok());
+}
+
+StatusOr<int> Half(int v) {
+  if (v % 2) return InvalidArgument("odd");
+  return v / 2;
+}
+Status UseHalf(int v, int* out) {
+  CRAMJET_ASSIGN_OR_RETURN(*out, Half(v));
+  return Status::Ok();
+}
+
+TEST(StatusOr, PropagatesThroughMacros) {
+  int out = 0;
+  EXPECT_TRUE(UseHalf(8, &out).ok());
+  EXPECT_EQ(out, 4);
+  Status s = UseHalf(3, &out);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+}
+
+TEST(AtomicOutput, NothingUnderFinalNameUntilCommit) {
+  TempDir dir;
+  std::string final_path = dir / "x.cram";
+  {
+    auto out = AtomicOutput::Create(final_path);
+    ASSERT_TRUE(out.ok()) << out.status().ToString();
+    testing::WriteFile(out->temp_path(), "data");
+    EXPECT_FALSE(testing::PathExists(final_path));
+    // Dropped without commit: the temporary goes too.
+  }
+  EXPECT_TRUE(testing::ListDir(dir.path()).empty());
+  {
+    auto out = AtomicOutput::Create(final_path);
+    ASSERT_TRUE(out.ok());
+    testing::WriteFile(out->temp_path(), "data");
+    ASSERT_TRUE(out->Commit().ok());
+  }
+  EXPECT_EQ(testing::ReadFile(final_path), "data");
+  EXPECT_EQ(testing::ListDir(dir.path()).size(), 1u);
+}
+
+TEST(AtomicOutput, RefusesMissingOrUnwritableFolder) {
+  TempDir dir;
+  auto missing = AtomicOutput::Create(dir / "nope/x.cram");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("nope"), std::string::npos);
+  if (::geteuid() != 0) {  // root can write anywhere
+    std::string ro = dir / "ro";
+    ::mkdir(ro.c_str(), 0555);
+    auto denied = AtomicOutput::Create(ro + "/x.cram");
+    EXPECT_FALSE(denied.ok());
+  }
+}
+
+TEST(Digest, Md5MatchesKnownAnswer) {
+  // RFC 1321 test suite values.
+  EXPECT_EQ(Md5Hex(""), "d41d8cd98f00b204e9800998ecf8427e");
+  EXPECT_EQ(Md5Hex("abc"), "900150983cd24fb0d6963f7d28e17f72");
+  TempDir dir;
+  testing::WriteFile(dir / "f", "abc");
+  auto md5 = FileMd5Hex(dir / "f");
+  ASSERT_TRUE(md5.ok());
+  EXPECT_EQ(*md5, "900150983cd24fb0d6963f7d28e17f72");
+}
+
+TEST(Paths, DirAndBaseName) {
+  EXPECT_EQ(DirName("a/b.cram"), "a");
+  EXPECT_EQ(DirName("b.cram"), ".");
+  EXPECT_EQ(DirName("/b.cram"), "/");
+  EXPECT_EQ(BaseName("a/b.cram"), "b.cram");
+}
+
+}  // namespace
+}  // namespace cramjet

@@ -1,0 +1,318 @@
+// Unit tests of cramjetd's pieces: configuration, names, sample sheets, run folders, journal.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "common/test_util.h"
+#include "daemon/daemon.h"
+
+namespace cramjet::daemon {
+namespace {
+
+using cramjet::testing::TempDir;
+using cramjet::testing::WriteFile;
+
+TEST(DaemonConfig, DefaultsAndValues) {
+  TempDir t;
+  std::filesystem::create_directories(t / "runs");
+  std::filesystem::create_directories(t / "out");
+  WriteFile(t / "ref.fa", ">c\nACGT\n");
+  auto c = ParseConfigText("[daemon]\nstate_dir = \"" + t / "state" + "\"\n[[watch]]\npath = \"" + t / "runs" +
+                               "\"\noutput = \"" + t / "out" + "\"\nreference = \"r\"\n[references]\nr = \"" +
+                               t / "ref.fa" + "\"\n[workers]\nmax_jobs = 4\nthreads_per_job = 2\ncpu_budget = 4\n",
+                           "test.toml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->state_dir, t / "state");
+  ASSERT_EQ(c->watch.size(), 1u);
+  EXPECT_EQ(c->watch[0].reference, "r");
+  EXPECT_EQ(c->socket_path, "/run/cramjet/api.sock");
+  EXPECT_EQ(c->metrics_listen, "");  // off by default
+  EXPECT_EQ(c->Concurrency(), 2);    // 4 CPUs / 2 threads per job
+  c->memory_budget_mb = 3000;
+  c->memory_per_job_mb = 2048;
+  EXPECT_EQ(c->Concurrency(), 1);
+}
+
+TEST(DaemonConfig, UnknownKeyNamesFileAndLine) {
+  auto c = ParseConfigText("[daemon]\nlog_level = \"info\"\n\n[workers]\nmax_job = 3\n", "/etc/cramjet/x.toml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(), "/etc/cramjet/x.toml: line 5: unknown key 'max_job' in [workers]");
+  auto s = ParseConfigText("[nonsense]\na = 1\n", "x.toml");
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().message(), "x.toml: line 1: unknown section [nonsense]");
+}
+
+TEST(DaemonConfig, BadValuesRefused) {
+  struct Case {
+    std::string text, message;
+  } cases[] = {
+      {"[workers]\nmax_jobs = 0\n", "x.toml: line 2: max_jobs must be between 1 and 256"},
+      {"[workers]\nmax_jobs = \"two\"\n", "x.toml: line 2: max_jobs must be an integer"},
+      {"[metrics]\nlisten = \"0.0.0.0:9464\"\n",
+       "x.toml: line 2: metrics.listen must be a loopback address with a port, e.g. \"127.0.0.1:9464\" or "
+       "\"[::1]:9464\" (got \"0.0.0.0:9464\")"},
+      {"[compress]\nprofile = \"tiny\"\n", "x.toml: line 2: profile must be fast, normal, small or archive"},
+      {"[daemon]\nstate_dir = \"relative/dir\"\n", "x.toml: line 2: state_dir must be an absolute path"},
+      {"[[watch]]\npath = \"/nonexistent-cramjet\"\noutput = \"/tmp\"\n",
+       "x.toml: line 2: path: folder '/nonexistent-cramjet' does not exist"},
+      {"[drop]\npath = \"/tmp\"\noutput = \"/tmp\"\nreference = \"hg38\"\n",
+       "x.toml: line 4: reference 'hg38' is not defined in [references]"},
+      {"[daemon]\nlog_level = \"loud\"\n", "x.toml: line 2: log_level must be debug, info, warning or error"},
+      {"[cleanup]\npolicy = \"shred\"\n", "x.toml: line 2: cleanup.policy must be keep, delete-inputs or delete-all"},
+      {"[daemon\n", "x.toml: line 1: Error while parsing table header: expected ']', saw '\\n'"},
+  };
+  for (const auto& c : cases) {
+    auto r = ParseConfigText(c.text, "x.toml");
+    ASSERT_FALSE(r.ok()) << c.text;
+    EXPECT_EQ(r.status().message(), c.message) << c.text;
+  }
+  EXPECT_TRUE(ParseConfigText("[metrics]\nlisten = \"127.0.0.1:9464\"\n", "x.toml").ok());
+  EXPECT_TRUE(ParseConfigText("[metrics]\nlisten = \"[::1]:9464\"\n", "x.toml").ok());
+}
+
+TEST(DaemonConfig, DropInsOverrideInNameOrder) {
+  TempDir t;
+  std::filesystem::create_directories(t / "cramjetd.toml.d");
+  WriteFile(t / "cramjetd.toml", "[workers]\nmax_jobs = 2\n[daemon]\nlog_level = \"info\"\n");
+  WriteFile(t / "cramjetd.toml.d/20-b.toml", "[workers]\nmax_jobs = 7\n");
+  WriteFile(t / "cramjetd.toml.d/10-a.toml", "[workers]\nmax_jobs = 5\n[daemon]\nlog_level = \"debug\"\n");
+  WriteFile(t / "cramjetd.toml.d/ignored.conf", "garbage");
+  auto c = LoadConfig(t / "cramjetd.toml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->max_jobs, 7);
+  EXPECT_EQ(c->log_level, "debug");
+  EXPECT_EQ(c->files.size(), 3u);
+  WriteFile(t / "cramjetd.toml.d/30-bad.toml", "\n\n[workers]\nthreads = 1\n");
+  auto bad = LoadConfig(t / "cramjetd.toml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(), t / "cramjetd.toml.d/30-bad.toml" + ": line 4: unknown key 'threads' in [workers]");
+}
+
+TEST(DaemonNames, SafeNames) {
+  for (const char* ok : {"NA12878", "S1-a_b.2", "sample 1"}) EXPECT_TRUE(CheckSafeName(ok, "name").ok()) << ok;
+  for (const char* bad : {"", ".", "..", "../x", "a/b", "/abs", "x/../../y", ".hidden", "a\\b", "tab\there", "nl\n"})
+    EXPECT_FALSE(CheckSafeName(bad, "name").ok()) << bad;
+  EXPECT_EQ(CheckSafeName("../../etc", "Sample_ID").message(), "Sample_ID '../../etc' contains '..'");
+  EXPECT_EQ(CheckSafeName("a\x01" "b", "Sample_ID").message(), "Sample_ID 'a?b' contains a control character");
+}
+
+TEST(DaemonNames, PathIsInside) {
+  TempDir t;
+  std::filesystem::create_directories(t / "root/a");
+  EXPECT_TRUE(PathIsInside(t / "root/a/x.cram", t / "root"));
+  EXPECT_TRUE(PathIsInside(t / "root", t / "root"));
+  EXPECT_FALSE(PathIsInside(t / "root/../x.cram", t / "root"));
+  EXPECT_FALSE(PathIsInside(t / "rootother/x", t / "root"));
+  std::filesystem::create_directory_symlink("/etc", t / "root/link");
+  EXPECT_FALSE(PathIsInside(t / "root/link/passwd", t / "root"));  // symlinks are resolved
+}
+
+TEST(DaemonSampleSheet, V1) {
+  auto s = ParseSampleSheet(
+      "\xEF\xBB\xBF[Header],,,\r\nIEMFileVersion,4,,\r\nInvestigator Name,x,,\r\n,,,\r\n[Reads],,,\r\n151,,,\r\n151,,,\r\n"
+      "[Settings],,,\r\nAdapter,CTGTCTCTTATACACATCT,,\r\n[Data],,,\r\n"
+      "Lane,Sample_ID,Sample_Name,index,Sample_Project,Genome\r\n1,S1,Alpha,ACGT,P1,hg38\r\n2,S1,Alpha,ACGT,P1,hg38\r\n"
+      "1,S2,,TTTT,P1,\r\n,,,,,\r\n",
+      "SampleSheet.csv");
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(s->version, 1);
+  EXPECT_EQ(s->data_section, "Data");
+  ASSERT_EQ(s->rows.size(), 3u);
+  EXPECT_EQ(s->rows[0].sample_id, "S1");
+  EXPECT_EQ(s->rows[0].sample_name, "Alpha");
+  EXPECT_EQ(s->rows[0].reference, "hg38");
+  EXPECT_EQ(s->rows[1].lane, 2);
+  EXPECT_EQ(s->rows[2].sample_id, "S2");
+  EXPECT_EQ(s->rows[2].line, 14);
+}
+
+TEST(DaemonSampleSheet, V2AndMixed) {
+  auto v2 = ParseSampleSheet(
+      "[Header]\nFileFormatVersion,2\nRunName,r1\n\n[Reads]\nRead1Cycles,151\nRead2Cycles,151\n\n"
+      "[BCLConvert_Settings]\nSoftwareVersion,3.9.3\n\n[BCLConvert_Data]\nSample_ID,Index,Index2\nA1,ACGT,TTTT\nB2,GGGG,CCCC\n\n"
+      "[Cloud_Data]\nSample_ID,ProjectName\nA1,p\n",
+      "v2.csv");
+  ASSERT_TRUE(v2.ok()) << v2.status().message();
+  EXPECT_EQ(v2->version, 2);
+  EXPECT_EQ(v2->data_section, "BCLConvert_Data");
+  ASSERT_EQ(v2->rows.size(), 2u);
+  EXPECT_EQ(v2->rows[1].sample_id, "B2");
+  // v2 header with a v1 [Data] section, quoted cells: what labs really write.
+  auto mixed = ParseSampleSheet("[Header]\nFileFormatVersion,2\n[Data]\n\"Sample_ID\",\"Description\"\n\"X,1\",\"a \"\"q\"\"\"\n",
+                                "mixed.csv");
+  ASSERT_TRUE(mixed.ok()) << mixed.status().message();
+  EXPECT_EQ(mixed->data_section, "Data");
+  EXPECT_EQ(mixed->rows[0].sample_id, "X,1");
+}
+
+TEST(DaemonSampleSheet, RefusesEscapingNames) {
+  auto s = ParseSampleSheet("[Data]\nSample_ID,Sample_Name\nok,ok\n../../etc/evil,x\n", "/runs/r/SampleSheet.csv");
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().message(), "/runs/r/SampleSheet.csv: line 4: Sample_ID '../../etc/evil' contains '..'");
+  auto abs = ParseSampleSheet("[Data]\nSample_ID\n/etc/passwd\n", "s.csv");
+  ASSERT_FALSE(abs.ok());
+  EXPECT_EQ(abs.status().message(), "s.csv: line 3: Sample_ID '/etc/passwd' contains a path separator");
+  auto name = ParseSampleSheet("[Data]\nSample_ID,Sample_Name\nS1,..\n", "s.csv");
+  ASSERT_FALSE(name.ok());
+  auto none = ParseSampleSheet("[Header]\nx,y\n", "s.csv");
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.status().message(), "s.csv: no [Data] or [BCLConvert_Data] section with samples");
+}
+
+TEST(DaemonFastqNames, Parse) {
+  auto a = ParseFastqName("NA12878-1_S3_L002_R2_001.fastq.gz");
+  ASSERT_TRUE(a.has_value());
+  EXPECT_EQ(a->sample, "NA12878-1");
+  EXPECT_EQ(a->s_number, 3);
+  EXPECT_EQ(a->lane, 2);
+  EXPECT_EQ(a->read, 2);
+  auto b = ParseFastqName("My_Sample_S12_R1_001.fastq.gz");  // no lane splitting
+  ASSERT_TRUE(b.has_value());
+  EXPECT_EQ(b->sample, "My_Sample");
+  EXPECT_EQ(b->lane, 0);
+  EXPECT_FALSE(ParseFastqName("S1_S1_L001_I1_001.fastq.gz").has_value());  // index read
+  EXPECT_FALSE(ParseFastqName("reads_1.fq.gz").has_value());
+}
+
+TEST(DaemonRunFolder, ReadinessAndSamples) {
+  TempDir t;
+  std::string run = t / "240101_A00001_0001_AHXXXXXX";
+  std::filesystem::create_directories(run + "/Data/Intensities/BaseCalls/L001");
+  std::filesystem::create_directories(run + "/Analysis/1/Data/fastq");
+  std::string why;
+  EXPECT_EQ(CheckRunReady(run, 3600, &why), RunReadiness::kNotARun);
+  WriteFile(run + "/RunInfo.xml",
+            "<?xml version=\"1.0\"?>\n<RunInfo><Run Id=\"240101_A00001_0001_AHXXXXXX\" Number=\"1\">"
+            "<Flowcell>HXXXXXX</Flowcell><Instrument>A00001</Instrument><Reads><Read Number=\"1\" NumCycles=\"151\" "
+            "IsIndexedRead=\"N\"/><Read Number=\"2\" NumCycles=\"8\" IsIndexedRead=\"Y\"/></Reads>"
+            "<FlowcellLayout LaneCount=\"2\"/></Run></RunInfo>\n");
+  EXPECT_EQ(CheckRunReady(run, 3600, &why), RunReadiness::kWaiting);
+  EXPECT_EQ(why, "waiting for RTAComplete.txt");
+  WriteFile(run + "/RTAComplete.txt", "");
+  EXPECT_EQ(CheckRunReady(run, 3600, &why), RunReadiness::kWaiting);
+  EXPECT_EQ(CheckRunReady(run, 0, &why), RunReadiness::kReady);  // RTA-only timeout passed
+  WriteFile(run + "/CopyComplete.txt", "");
+  EXPECT_EQ(CheckRunReady(run, 3600, &why), RunReadiness::kReady);
+
+  auto info = ParseRunInfo(cramjet::testing::ReadFile(run + "/RunInfo.xml"), "RunInfo.xml");
+  ASSERT_TRUE(info.ok()) << info.status().message();
+  EXPECT_EQ(info->instrument, "A00001");
+  EXPECT_EQ(info->flowcell, "HXXXXXX");
+  EXPECT_EQ(info->lane_count, 2);
+  EXPECT_EQ(info->read_cycles, (std::vector<int>{151, 8}));
+
+  auto sheet = ParseSampleSheet("[Data]\nLane,Sample_ID,Sample_Name\n1,S1,\n2,S1,\n1,S2,Beta\n1,S3,\n", "s");
+  ASSERT_TRUE(sheet.ok());
+  std::string bc = run + "/Data/Intensities/BaseCalls/";
+  for (const char* f : {"S1_S1_L001_R1_001.fastq.gz", "S1_S1_L001_R2_001.fastq.gz", "S1_S1_L002_R1_001.fastq.gz",
+                        "S1_S1_L002_R2_001.fastq.gz", "S1_S1_L001_I1_001.fastq.gz", "Undetermined_S0_L001_R1_001.fastq.gz"})
+    WriteFile(bc + f, "x");
+  WriteFile(run + "/Analysis/1/Data/fastq/Beta_S2_R1_001.fastq.gz", "x");  // bcl2fastq names by Sample_Name
+  auto missing = CollectRunSamples(run, *sheet);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);  // S3 has nothing yet: the run waits
+  WriteFile(run + "/Analysis/1/Data/S3.bam", "x");
+  auto samples = CollectRunSamples(run, *sheet);
+  ASSERT_TRUE(samples.ok()) << samples.status().message();
+  ASSERT_EQ(samples->size(), 3u);
+  const auto& s1 = (*samples)[0];
+  EXPECT_EQ(s1.sample, "S1");
+  EXPECT_TRUE(s1.paired);
+  EXPECT_EQ(s1.lanes, (std::vector<int>{1, 2}));
+  ASSERT_EQ(s1.inputs.size(), 4u);
+  EXPECT_EQ(s1.inputs[0], bc + "S1_S1_L001_R1_001.fastq.gz");
+  EXPECT_EQ(s1.inputs[1], bc + "S1_S1_L001_R2_001.fastq.gz");
+  EXPECT_EQ(s1.inputs[3], bc + "S1_S1_L002_R2_001.fastq.gz");
+  EXPECT_FALSE((*samples)[1].paired);
+  EXPECT_EQ((*samples)[1].inputs.size(), 1u);
+  EXPECT_EQ((*samples)[2].format, "bam");
+  // An R1 whose R2 never arrived is refused, naming the sample and lane.
+  std::filesystem::remove(bc + "S1_S1_L002_R2_001.fastq.gz");
+  auto unpaired = CollectRunSamples(run, *sheet);
+  ASSERT_FALSE(unpaired.ok());
+  EXPECT_EQ(unpaired.status().message(), run + ": sample 'S1' lane 2 has R1 but no R2");
+}
+
+TEST(DaemonDropFolder, Entries) {
+  TempDir t;
+  WriteFile(t / "NA1.bam", "x");
+  auto bam = CollectDropSample(t / "NA1.bam");
+  ASSERT_TRUE(bam.ok());
+  EXPECT_EQ(bam->sample, "NA1");
+  EXPECT_EQ(bam->format, "bam");
+  std::filesystem::create_directories(t / "S9");
+  WriteFile(t / "S9/x_R1.fastq.gz", "x");
+  WriteFile(t / "S9/x_R2.fastq.gz", "x");
+  auto folder = CollectDropSample(t / "S9");
+  ASSERT_TRUE(folder.ok()) << folder.status().message();
+  EXPECT_TRUE(folder->paired);
+  EXPECT_EQ(folder->inputs, (std::vector<std::string>{t / "S9/x_R1.fastq.gz", t / "S9/x_R2.fastq.gz"}));
+  WriteFile(t / "notes.txt", "x");
+  EXPECT_FALSE(CollectDropSample(t / "notes.txt").ok());
+}
+
+TEST(DaemonJournal, UniqueKeysStagesAndRequeue) {
+  TempDir t;
+  std::string db = t / "j.sqlite";
+  {
+    auto j = Journal::Open(db);
+    ASSERT_TRUE(j.ok()) << j.status().message();
+    Job a;
+    a.key = "/runs/r1#S1";
+    a.origin = "run";
+    a.sample = "S1";
+    a.inputs = {"/in/a_R1.fq.gz", "/in/a_R2.fq.gz"};
+    a.output = "/out/r1/S1.cram";
+    Job b = a;
+    b.key = "/runs/r1#S2";
+    b.sample = "S2";
+    auto added = (*j)->AddJobs({a, b}, "/runs/r1");
+    ASSERT_TRUE(added.ok());
+    EXPECT_EQ(*added, 2);
+    EXPECT_TRUE((*j)->RunTaken("/runs/r1"));
+    auto again = (*j)->AddJobs({a}, "/runs/r1");  // a second intake of the same run adds nothing
+    ASSERT_TRUE(again.ok());
+    EXPECT_EQ(*again, 0);
+    auto claimed = (*j)->ClaimNext(1e12);
+    ASSERT_TRUE(claimed.ok() && claimed->has_value());
+    EXPECT_EQ((*claimed)->sample, "S1");
+    EXPECT_EQ((*claimed)->state, "running");
+    Job c = **claimed;
+    c.stage = NextStage(c.stage);
+    ASSERT_TRUE((*j)->Save(c).ok());
+  }
+  // A restart (the process died while the job ran): the job is queued again at its stage.
+  auto j = Journal::Open(db);
+  ASSERT_TRUE(j.ok());
+  ASSERT_TRUE((*j)->RequeueRunning().ok());
+  auto job = (*j)->GetJob(1);
+  ASSERT_TRUE(job.ok());
+  EXPECT_EQ(job->state, "queued");
+  EXPECT_EQ(job->stage, "verify");
+  EXPECT_EQ(job->inputs.size(), 2u);
+  auto counts = (*j)->CountByState();
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ((*counts)["queued"], 2);
+  EXPECT_EQ(NextStage("cleanup"), "done");
+  EXPECT_EQ(NextStage("qc"), "ship");
+  EXPECT_TRUE((*j)->SetSetting("paused", "1").ok());
+  EXPECT_EQ((*j)->GetSetting("paused"), "1");
+}
+
+TEST(DaemonJournal, RefusesNewerSchema) {
+  TempDir t;
+  std::string db = t / "j.sqlite";
+  ASSERT_TRUE(Journal::Open(db).ok());
+  ASSERT_EQ(cramjet::testing::RunShell("sqlite3 " + db + " 'PRAGMA user_version=99' 2>/dev/null || python3 -c "
+                                       "\"import sqlite3; c=sqlite3.connect('" + db + "'); c.execute('PRAGMA user_version=99'); c.commit()\"")
+                .exit_code,
+            0);
+  auto j = Journal::Open(db);
+  ASSERT_FALSE(j.ok());
+  EXPECT_EQ(j.status().code(), StatusCode::kFailedPrecondition);
+}
+
+TEST(DaemonMetrics, Escape) { EXPECT_EQ(PromEscape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd"); }
+
+}  // namespace
+}  // namespace cramjet::daemon

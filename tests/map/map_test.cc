@@ -1,0 +1,470 @@
+// Mapper placement cases on a synthetic reference, the reference index (build, open, refusal of
+// missing/stale/foreign files, @SQ lines) and the `cramjet index` command.
+#include <sys/stat.h>
+#include <utime.h>
+
+#include <algorithm>
+#include <cctype>
+#include <fstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "common/test_util.h"
+#include "cramjet/backend.h"
+#include "map/map.h"
+#include "map_test_util.h"
+
+namespace cramjet {
+namespace {
+
+using testing::CigarOf;
+using testing::MakeRead;
+using testing::RandomBases;
+using testing::ReverseComplement;
+using testing::SeqOf;
+
+std::string FastaText(const std::vector<std::pair<std::string, std::string>>& contigs) {
+  std::string s;
+  for (const auto& [name, seq] : contigs) {
+    s += ">" + name + " synthetic\n";
+    for (size_t i = 0; i < seq.size(); i += 60) s += seq.substr(i, 60) + "\n";
+  }
+  return s;
+}
+
+std::string UpperAcgtMd5(const std::string& seq) {
+  std::string u;
+  for (char c : seq) u += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return Md5Hex(u);
+}
+
+class MapperTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new testing::TempDir();
+    chr_a_ = RandomBases(30000, 1);
+    chr_b_ = RandomBases(20000, 2);
+    chr_b_.replace(5000, 100, std::string(100, 'N'));
+    chr_c_ = RandomBases(12000, 3);
+    fasta_ = *dir_ / "ref.fa";
+    testing::WriteFile(fasta_, FastaText({{"chrA", chr_a_}, {"chrB", chr_b_}, {"chrC", chr_c_}}));
+    ASSERT_TRUE(ReferenceIndex::Build(fasta_, 2).ok());
+    auto index = ReferenceIndex::Open(fasta_);
+    ASSERT_TRUE(index.ok()) << index.status().ToString();
+    index_ = std::move(index).value().release();
+    backend_ = std::move(CreateBackend(AccelKind::kAuto)).value().release();
+  }
+  static void TearDownTestSuite() {
+    delete backend_;
+    delete index_;
+    delete dir_;
+  }
+
+  // Maps one batch made of `records` and returns it.
+  static ReadBatch Map(std::vector<BamPtr> records) {
+    ReadBatch batch;
+    batch.records = std::move(records);
+    batch.size = batch.records.size();
+    auto mapper = Mapper::Create(*index_, *backend_, MapOptions{});
+    EXPECT_TRUE(mapper.ok());
+    EXPECT_TRUE((*mapper)->MapBatch(batch).ok());
+    return batch;
+  }
+  static bam1_t* MapOne(const std::string& seq, ReadBatch& holder) {
+    std::vector<BamPtr> v;
+    v.push_back(MakeRead("r1", seq));
+    holder = Map(std::move(v));
+    return holder[0];
+  }
+  static int CountOp(const bam1_t* b, int op) {
+    int total = 0;
+    for (uint32_t i = 0; i < b->core.n_cigar; ++i)
+      if (bam_cigar_op(bam_get_cigar(b)[i]) == static_cast<uint32_t>(op)) total += bam_cigar_oplen(bam_get_cigar(b)[i]);
+    return total;
+  }
+
+  static testing::TempDir* dir_;
+  static std::string chr_a_, chr_b_, chr_c_, fasta_;
+  static ReferenceIndex* index_;
+  static Backend* backend_;
+};
+testing::TempDir* MapperTest::dir_;
+std::string MapperTest::chr_a_, MapperTest::chr_b_, MapperTest::chr_c_, MapperTest::fasta_;
+ReferenceIndex* MapperTest::index_;
+Backend* MapperTest::backend_;
+
+TEST_F(MapperTest, ExactMatchForwardStrand) {
+  ReadBatch h;
+  const bam1_t* b = MapOne(chr_a_.substr(1000, 150), h);
+  EXPECT_EQ(b->core.flag, 0);
+  EXPECT_EQ(b->core.tid, 0);
+  EXPECT_EQ(b->core.pos, 1000);
+  EXPECT_EQ(CigarOf(b), "150M");
+  EXPECT_EQ(b->core.qual, 60);
+  EXPECT_EQ(SeqOf(b), chr_a_.substr(1000, 150));
+}
+
+TEST_F(MapperTest, SingleMismatchAtEachEndStaysAligned) {
+  std::string read = chr_a_.substr(2000, 150);
+  read[0] = read[0] == 'A' ? 'C' : 'A';
+  read[149] = read[149] == 'A' ? 'C' : 'A';
+  ReadBatch h;
+  const bam1_t* b = MapOne(read, h);
+  EXPECT_EQ(b->core.pos, 2000);
+  EXPECT_EQ(CigarOf(b), "150M");
+}
+
+TEST_F(MapperTest, MismatchClusterAtReadEndIsSoftClipped) {
+  std::string read = chr_a_.substr(2500, 150);
+  for (int i : {146, 148, 149}) read[i] = read[i] == 'A' ? 'C' : 'A';
+  ReadBatch h;
+  const bam1_t* b = MapOne(read, h);
+  EXPECT_EQ(b->core.pos, 2500);
+  EXPECT_EQ(CigarOf(b), "146M4S");
+}
+
+TEST_F(MapperTest, SmallInsertionsAndDeletionsGetBandedAlignment) {
+  for (int k = 1; k <= 3; ++k) {
+    SCOPED_TRACE("indel length " + std::to_string(k));
+    // Insertion: k bases that differ from both neighbours, in the middle of the read.
+    const size_t at = 3000 + 1000 * k;
+    std::string inserted(k, chr_a_[at + 75] == 'G' ? 'T' : 'G');
+    std::string ins_read = chr_a_.substr(at, 75) + inserted + chr_a_.substr(at + 75, 75 - k);
+    ReadBatch h1;
+    const bam1_t* b = MapOne(ins_read, h1);
+    EXPECT_EQ(b->core.pos, static_cast<int64_t>(at)) << CigarOf(b);
+    EXPECT_EQ(CountOp(b, BAM_CINS), k) << CigarOf(b);
+    EXPECT_EQ(CountOp(b, BAM_CDEL), 0) << CigarOf(b);
+    EXPECT_EQ(bam_cigar2qlen(b->core.n_cigar, bam_get_cigar(b)), 150);
+    // Deletion: k reference bases skipped.
+    const size_t dat = 10000 + 1000 * k;
+    std::string del_read = chr_a_.substr(dat, 75) + chr_a_.substr(dat + 75 + k, 75);
+    ReadBatch h2;
+    b = MapOne(del_read, h2);
+    EXPECT_EQ(b->core.pos, static_cast<int64_t>(dat)) << CigarOf(b);
+    EXPECT_EQ(CountOp(b, BAM_CDEL), k) << CigarOf(b);
+    EXPECT_EQ(CountOp(b, BAM_CINS), 0) << CigarOf(b);
+    EXPECT_EQ(bam_endpos(b), static_cast<int64_t>(dat + 150 + k));
+  }
+}
+
+TEST_F(MapperTest, ReverseStrandStoresReverseComplementAndReversedQualities) {
+  const std::string forward = chr_b_.substr(8000, 150);
+  BamPtr original = MakeRead("rev", ReverseComplement(forward));
+  std::vector<uint8_t> qual(bam_get_qual(original.get()), bam_get_qual(original.get()) + 150);
+  std::vector<BamPtr> v;
+  v.push_back(std::move(original));
+  ReadBatch batch = Map(std::move(v));
+  const bam1_t* b = batch[0];
+  EXPECT_EQ(b->core.flag, BAM_FREVERSE);
+  EXPECT_EQ(b->core.tid, 1);
+  EXPECT_EQ(b->core.pos, 8000);
+  EXPECT_EQ(CigarOf(b), "150M");
+  EXPECT_EQ(SeqOf(b), forward);
+  for (int i = 0; i < 150; ++i) ASSERT_EQ(bam_get_qual(b)[i], qual[149 - i]);
+}
+
+TEST_F(MapperTest, ReadSpanningTwoContigsIsClippedAtTheBoundary) {
+  const std::string read = chr_a_.substr(chr_a_.size() - 60) + chr_b_.substr(0, 90);
+  ReadBatch h;
+  const bam1_t* b = MapOne(read, h);
+  EXPECT_EQ(b->core.tid, 1);
+  EXPECT_EQ(b->core.pos, 0);
+  EXPECT_EQ(CigarOf(b), "60S90M");
+  // And the mirror image: most of the read on the end of chrA.
+  const std::string read2 = chr_a_.substr(chr_a_.size() - 100) + chr_b_.substr(0, 50);
+  ReadBatch h2;
+  const bam1_t* b2 = MapOne(read2, h2);
+  EXPECT_EQ(b2->core.tid, 0);
+  EXPECT_EQ(b2->core.pos, static_cast<int64_t>(chr_a_.size() - 100));
+  EXPECT_EQ(CigarOf(b2), "100M50S");
+  EXPECT_LE(bam_endpos(b2), static_cast<int64_t>(chr_a_.size()));
+}
+
+TEST_F(MapperTest, AllNReadAndReadShorterThanASeedStayUnmapped) {
+  ReadBatch h1, h2;
+  const bam1_t* n = MapOne(std::string(150, 'N'), h1);
+  EXPECT_EQ(n->core.flag, BAM_FUNMAP);
+  EXPECT_EQ(n->core.tid, -1);
+  EXPECT_EQ(n->core.n_cigar, 0u);
+  EXPECT_EQ(SeqOf(n), std::string(150, 'N'));
+  const bam1_t* s = MapOne(chr_a_.substr(500, 12), h2);
+  EXPECT_EQ(s->core.flag, BAM_FUNMAP);
+  EXPECT_EQ(s->core.tid, -1);
+}
+
+TEST_F(MapperTest, ReadWithNsStillPlaces) {
+  std::string read = chr_c_.substr(4000, 150);
+  for (int i : {10, 70, 71}) read[i] = 'N';
+  ReadBatch h;
+  const bam1_t* b = MapOne(read, h);
+  EXPECT_EQ(b->core.tid, 2);
+  EXPECT_EQ(b->core.pos, 4000);
+  EXPECT_EQ(CigarOf(b), "150M");
+  EXPECT_EQ(SeqOf(b), read);
+}
+
+TEST_F(MapperTest, ReadLongerThanTenKilobases) {
+  std::string read = chr_a_.substr(5000, 12000);
+  for (size_t i = 500; i < read.size(); i += 997) read[i] = read[i] == 'A' ? 'C' : 'A';
+  ReadBatch h;
+  const bam1_t* b = MapOne(read, h);
+  EXPECT_EQ(b->core.tid, 0);
+  EXPECT_EQ(b->core.pos, 5000);
+  EXPECT_EQ(CigarOf(b), "12000M");
+  ReadBatch h2;
+  const bam1_t* r = MapOne(ReverseComplement(read), h2);
+  EXPECT_EQ(r->core.flag, BAM_FREVERSE);
+  EXPECT_EQ(r->core.pos, 5000);
+}
+
+TEST_F(MapperTest, UnrelatedReadsStayUnmappedAndKeepTheirBytes) {
+  std::vector<BamPtr> v;
+  for (int i = 0; i < 200; ++i) v.push_back(MakeRead("junk" + std::to_string(i), RandomBases(150, 1000 + i)));
+  std::vector<std::string> before;
+  for (auto& r : v) before.push_back(testing::RecordText(r.get()));
+  ReadBatch batch = Map(std::move(v));
+  int placed = 0;
+  for (size_t i = 0; i < batch.size; ++i) {
+    if (!(batch[i]->core.flag & BAM_FUNMAP)) ++placed;
+    else EXPECT_EQ(testing::RecordText(batch[i]), before[i]);
+  }
+  EXPECT_EQ(placed, 0);
+}
+
+TEST_F(MapperTest, NameAndAuxTagsAreKeptByteForByte) {
+  std::vector<BamPtr> v;
+  v.push_back(MakeRead("A00785:8:HGV:1:1101:1000:1000", ReverseComplement(chr_a_.substr(700, 151)), BAM_FUNMAP,
+                       "1:N:0:ACGT+TTGA"));
+  const std::string aux_before(reinterpret_cast<const char*>(bam_get_aux(v[0].get())), bam_get_l_aux(v[0].get()));
+  ReadBatch batch = Map(std::move(v));
+  EXPECT_STREQ(bam_get_qname(batch[0]), "A00785:8:HGV:1:1101:1000:1000");
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(bam_get_aux(batch[0])), bam_get_l_aux(batch[0])), aux_before);
+  EXPECT_EQ(batch[0]->core.pos, 700);
+}
+
+TEST_F(MapperTest, PairsGetMateFieldsAndProperPairFlag) {
+  constexpr uint16_t kR1 = BAM_FPAIRED | BAM_FREAD1 | BAM_FUNMAP | BAM_FMUNMAP;
+  constexpr uint16_t kR2 = BAM_FPAIRED | BAM_FREAD2 | BAM_FUNMAP | BAM_FMUNMAP;
+  std::vector<BamPtr> v;
+  v.push_back(MakeRead("p1", chr_c_.substr(1000, 150), kR1));
+  v.push_back(MakeRead("p1", ReverseComplement(chr_c_.substr(1300, 150)), kR2));
+  v.push_back(MakeRead("p2", chr_c_.substr(6000, 150), kR1));
+  v.push_back(MakeRead("p2", RandomBases(150, 77), kR2));
+  ReadBatch batch = Map(std::move(v));
+  const bam1_t* a = batch[0];
+  const bam1_t* b = batch[1];
+  EXPECT_EQ(a->core.flag, BAM_FPAIRED | BAM_FREAD1 | BAM_FPROPER_PAIR | BAM_FMREVERSE);
+  EXPECT_EQ(b->core.flag, BAM_FPAIRED | BAM_FREAD2 | BAM_FPROPER_PAIR | BAM_FREVERSE);
+  EXPECT_EQ(a->core.pos, 1000);
+  EXPECT_EQ(b->core.pos, 1300);
+  EXPECT_EQ(a->core.mtid, 2);
+  EXPECT_EQ(a->core.mpos, 1300);
+  EXPECT_EQ(b->core.mpos, 1000);
+  EXPECT_EQ(a->core.isize, 450);
+  EXPECT_EQ(b->core.isize, -450);
+  // One mate placed, one not: SAM's convention for the unplaced mate.
+  const bam1_t* c = batch[2];
+  const bam1_t* d = batch[3];
+  EXPECT_EQ(c->core.flag, BAM_FPAIRED | BAM_FREAD1 | BAM_FMUNMAP);
+  EXPECT_EQ(d->core.flag, BAM_FPAIRED | BAM_FREAD2 | BAM_FUNMAP);
+  EXPECT_EQ(d->core.tid, 2);
+  EXPECT_EQ(d->core.pos, 6000);
+  EXPECT_EQ(d->core.n_cigar, 0u);
+  EXPECT_EQ(c->core.mpos, 6000);
+  EXPECT_EQ(c->core.isize, 0);
+}
+
+TEST_F(MapperTest, SameResultWhateverTheBatchSizeAndThreads) {
+  std::vector<BamPtr> records;
+  constexpr uint16_t kR1 = BAM_FPAIRED | BAM_FREAD1 | BAM_FUNMAP | BAM_FMUNMAP;
+  constexpr uint16_t kR2 = BAM_FPAIRED | BAM_FREAD2 | BAM_FUNMAP | BAM_FMUNMAP;
+  std::mt19937 rng(5);
+  for (int i = 0; i < 300; ++i) {
+    const size_t pos = rng() % (chr_a_.size() - 600);
+    std::string r1 = chr_a_.substr(pos, 100 + rng() % 51);
+    std::string r2 = ReverseComplement(chr_a_.substr(pos + 200, 150));
+    r1[rng() % r1.size()] = 'T';
+    records.push_back(MakeRead("q" + std::to_string(i), r1, kR1));
+    records.push_back(MakeRead("q" + std::to_string(i), i % 7 ? r2 : RandomBases(150, i), kR2));
+  }
+  const auto whole = testing::MapAll(*index_, *backend_, records, records.size());
+  for (size_t batch_size : {2u, 10u, 64u}) {
+    EXPECT_EQ(testing::MapAll(*index_, *backend_, records, batch_size), whole) << batch_size;
+  }
+  // Four workers on different batches at once.
+  auto mapper = Mapper::Create(*index_, *backend_, MapOptions{});
+  ASSERT_TRUE(mapper.ok());
+  std::vector<ReadBatch> batches;
+  for (size_t b = 0; b < records.size(); b += 50)
+    batches.push_back(testing::CopyToBatch(records, b, std::min(records.size(), b + 50)));
+  std::vector<std::thread> workers;
+  for (int t = 0; t < 4; ++t) {
+    workers.emplace_back([&, t] {
+      for (size_t b = t; b < batches.size(); b += 4) ASSERT_TRUE((*mapper)->MapBatch(batches[b]).ok());
+    });
+  }
+  for (auto& w : workers) w.join();
+  std::vector<std::string> threaded;
+  for (auto& batch : batches)
+    for (size_t i = 0; i < batch.size; ++i) threaded.push_back(testing::RecordText(batch[i]));
+  EXPECT_EQ(threaded, whole);
+  const MapStats stats = (*mapper)->stats();
+  EXPECT_EQ(stats.reads, records.size());
+  EXPECT_GT(stats.placed, records.size() * 8 / 10);
+  EXPECT_LT(stats.placed, records.size());
+}
+
+// ---- Index ----------------------------------------------------------------------------------
+
+TEST(ReferenceIndexTest, ContigsLengthsAndMd5sAndSqLines) {
+  testing::TempDir dir;
+  std::string a = RandomBases(5000, 11), b = RandomBases(3000, 12);
+  a[10] = 'a';
+  a[11] = 'R';  // lower case and IUPAC: MD5 is over the upper-cased text
+  b.replace(100, 50, std::string(50, 'N'));
+  const std::string fasta = dir / "two.fa";
+  testing::WriteFile(fasta, FastaText({{"one", a}, {"two", b}}));
+  ASSERT_TRUE(ReferenceIndex::Build(fasta, 1).ok());
+  auto index = ReferenceIndex::Open(fasta);
+  ASSERT_TRUE(index.ok()) << index.status().ToString();
+  ASSERT_EQ((*index)->contig_count(), 2u);
+  EXPECT_EQ((*index)->contig_name(0), "one");
+  EXPECT_EQ((*index)->contig_length(0), 5000u);
+  EXPECT_EQ((*index)->contig_name(1), "two");
+  EXPECT_EQ((*index)->contig_length(1), 3000u);
+  EXPECT_EQ((*index)->contig_md5(0), UpperAcgtMd5(a));
+  EXPECT_EQ((*index)->contig_md5(1), UpperAcgtMd5(b));
+  EXPECT_EQ((*index)->BaseCode(5000 + 120), 4);
+  EXPECT_EQ((*index)->BaseCode(11), 4);
+  EXPECT_EQ((*index)->BaseCode(10), 0);
+  HeaderPtr header(sam_hdr_init());
+  ASSERT_TRUE(AddReferenceContigs(header.get(), **index, fasta).ok());
+  const std::string text = sam_hdr_str(header.get());
+  char* abs = realpath(fasta.c_str(), nullptr);
+  EXPECT_NE(text.find("@SQ\tSN:one\tLN:5000\tM5:" + UpperAcgtMd5(a) + "\tUR:file:" + abs), std::string::npos) << text;
+  EXPECT_NE(text.find("@SQ\tSN:two\tLN:3000\tM5:" + UpperAcgtMd5(b)), std::string::npos) << text;
+  EXPECT_LT(text.find("SN:one"), text.find("SN:two"));
+  free(abs);
+  // Gzip FASTA gives the same contigs.
+  ASSERT_EQ(testing::RunShell("gzip -c " + testing::ShellQuote(fasta) + " > " + testing::ShellQuote(dir / "two.fa.gz")).exit_code, 0);
+  ASSERT_TRUE(ReferenceIndex::Build(dir / "two.fa.gz", 1).ok());
+  auto gz = ReferenceIndex::Open(dir / "two.fa.gz");
+  ASSERT_TRUE(gz.ok());
+  EXPECT_EQ((*gz)->contig_md5(1), UpperAcgtMd5(b));
+  EXPECT_EQ((*gz)->total_length(), 8000u);
+}
+
+TEST(ReferenceIndexTest, MissingStaleForeignAndCorruptIndexesAreRefused) {
+  testing::TempDir dir;
+  const std::string fasta = dir / "ref.fa";
+  const std::string other = dir / "other.fa";
+  testing::WriteFile(fasta, FastaText({{"c", RandomBases(4000, 21)}}));
+  testing::WriteFile(other, FastaText({{"d", RandomBases(4500, 22)}}));
+  const std::string hint = "run `cramjet index " + fasta + "`";
+
+  auto missing = ReferenceIndex::Open(fasta);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(missing.status().message(),
+            "no mapper index for '" + fasta + "' ('" + fasta + ".cjidx' is missing): " + hint);
+
+  auto no_fasta = ReferenceIndex::Open(dir / "nothing.fa");
+  ASSERT_FALSE(no_fasta.ok());
+  EXPECT_EQ(no_fasta.status().code(), StatusCode::kNotFound);
+
+  ASSERT_TRUE(ReferenceIndex::Build(fasta, 1).ok());
+  ASSERT_TRUE(ReferenceIndex::Open(fasta).ok());
+
+  // Stale: the FASTA changed after indexing (same size, one base, new mtime).
+  std::string text = testing::ReadFile(fasta);
+  text[text.size() - 2] = text[text.size() - 2] == 'A' ? 'C' : 'A';
+  testing::WriteFile(fasta, text);
+  struct utimbuf times{1000000000, 1000000000};
+  ASSERT_EQ(utime(fasta.c_str(), &times), 0);
+  auto stale = ReferenceIndex::Open(fasta);
+  ASSERT_FALSE(stale.ok());
+  EXPECT_EQ(stale.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(stale.status().message().find("is stale or belongs to another FASTA"), std::string::npos);
+  EXPECT_NE(stale.status().message().find(hint), std::string::npos);
+  ASSERT_TRUE(ReferenceIndex::Build(fasta, 1).ok());
+  ASSERT_TRUE(ReferenceIndex::Open(fasta).ok());
+
+  // Foreign: another FASTA's index under this name.
+  ASSERT_TRUE(ReferenceIndex::Build(other, 1).ok());
+  ASSERT_EQ(testing::RunShell("cp " + testing::ShellQuote(other + ".cjidx") + " " + testing::ShellQuote(fasta + ".cjidx")).exit_code, 0);
+  auto foreign = ReferenceIndex::Open(fasta);
+  ASSERT_FALSE(foreign.ok());
+  EXPECT_NE(foreign.status().message().find("is stale or belongs to another FASTA"), std::string::npos);
+
+  // Not an index at all.
+  testing::WriteFile(fasta + ".cjidx", "this is not an index, just some text that is long enough..............................................................");
+  auto garbage = ReferenceIndex::Open(fasta);
+  ASSERT_FALSE(garbage.ok());
+  EXPECT_EQ(garbage.status().message(), "'" + fasta + ".cjidx' is not a cramjet mapper index: " + hint);
+
+  // Truncated.
+  ASSERT_TRUE(ReferenceIndex::Build(fasta, 1).ok());
+  ASSERT_EQ(truncate((fasta + ".cjidx").c_str(), 4096), 0);
+  auto truncated = ReferenceIndex::Open(fasta);
+  ASSERT_FALSE(truncated.ok());
+  EXPECT_NE(truncated.status().message().find("is truncated or corrupt"), std::string::npos);
+}
+
+TEST(ReferenceIndexTest, BadFastaIsReportedWithTheLine) {
+  testing::TempDir dir;
+  testing::WriteFile(dir / "dup.fa", ">a\nACGT\n>b\nACGT\n>a\nACGT\n");
+  Status st = ReferenceIndex::Build(dir / "dup.fa", 1);
+  EXPECT_EQ(st.message(), "'" + (dir / "dup.fa") + "': line 5: duplicate contig name 'a'");
+  testing::WriteFile(dir / "text.fa", "hello\n");
+  st = ReferenceIndex::Build(dir / "text.fa", 1);
+  EXPECT_EQ(st.message(), "'" + (dir / "text.fa") + "': line 1: sequence before the first '>' header (not a FASTA file?)");
+  testing::WriteFile(dir / "empty.fa", ">a\n>b\nAC\n");
+  st = ReferenceIndex::Build(dir / "empty.fa", 1);
+  EXPECT_EQ(st.message(), "'" + (dir / "empty.fa") + "': line 1: contig 'a' has no sequence");
+  EXPECT_FALSE(testing::PathExists(dir / "empty.fa.cjidx"));
+}
+
+// ---- CLI ------------------------------------------------------------------------------------
+
+TEST(IndexCommandTest, MissingFastaIsOneErrorLine) {
+  testing::TempDir dir;
+  const auto r = testing::RunCramjet("index " + testing::ShellQuote(dir / "missing.fa"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "cramjet index: error: '" + (dir / "missing.fa") + "': no such file\n");
+  EXPECT_EQ(r.out, "");
+}
+
+TEST(IndexCommandTest, BuildsAnIndexThatOpens) {
+  testing::TempDir dir;
+  testing::WriteFile(dir / "r.fa", FastaText({{"x", RandomBases(3000, 5)}}));
+  const auto r = testing::RunCramjet("index -@ 2 " + testing::ShellQuote(dir / "r.fa"));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(testing::PathExists(dir / "r.fa.cjidx"));
+  EXPECT_TRUE(ReferenceIndex::Open(dir / "r.fa").ok());
+  const auto usage = testing::RunCramjet("index");
+  EXPECT_EQ(usage.exit_code, 2);
+}
+
+TEST(BackendTest, ParseAndCreate) {
+  EXPECT_EQ(*ParseAccelKind("auto"), AccelKind::kAuto);
+  EXPECT_EQ(*ParseAccelKind("simd"), AccelKind::kSimd);
+  EXPECT_EQ(*ParseAccelKind("scalar"), AccelKind::kScalar);
+  auto bad = ParseAccelKind("gpu");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(), "unknown accelerator 'gpu' (expected auto, simd or scalar)");
+  auto scalar = CreateBackend(AccelKind::kScalar);
+  ASSERT_TRUE(scalar.ok());
+  EXPECT_EQ((*scalar)->Name(), "scalar");
+  auto simd = CreateBackend(AccelKind::kAuto);
+  ASSERT_TRUE(simd.ok());
+  EXPECT_EQ((*simd)->Name().rfind("simd:", 0), 0u) << (*simd)->Name();
+  auto xrt = CreateBackend(AccelKind::kXrt);
+  ASSERT_FALSE(xrt.ok());
+  EXPECT_EQ(xrt.status().code(), StatusCode::kUnimplemented);
+  EXPECT_NE(BackendReport().find("auto picks " + (*simd)->Name()), std::string::npos) << BackendReport();
+}
+
+}  // namespace
+}  // namespace cramjet

@@ -1,0 +1,163 @@
+// Round trip of every real FASTQ and BAM set in ../shared/data: compress, check with htslib's own
+// tools, verify, decompress, compare. FASTQ comes back byte for byte; BAM records come back with
+// the same fields and tags (tag order aside, which SAM does not define).
+#include "common/test_util.h"
+
+namespace cramjet {
+namespace {
+
+using testing::RunCramjet;
+using testing::RunShell;
+using testing::ShellQuote;
+using testing::SharedPath;
+using testing::TempDir;
+
+struct DataSet {
+  const char* name;
+  const char* reference;
+  std::vector<const char*> files;  // one (single-end) or two (R1, R2), or one BAM
+  bool paired;
+};
+
+std::ostream& operator<<(std::ostream& os, const DataSet& d) { return os << d.name; }
+
+std::string Files(const DataSet& d) {
+  std::string s;
+  for (const char* f : d.files) s += " " + ShellQuote(SharedPath(f));
+  return s;
+}
+
+void RequireSet(const DataSet& d) {
+  if (testing::SharedDataDir().empty()) GTEST_SKIP() << "shared data not found (../shared/data)";
+  for (const char* f : d.files)
+    if (!testing::PathExists(SharedPath(f))) GTEST_SKIP() << "shared data not found: " << f;
+  if (!testing::ToolAvailable("samtools")) GTEST_SKIP() << "samtools not installed";
+}
+
+uint64_t Count(const std::string& cmd) {
+  auto r = RunShell(cmd);
+  EXPECT_EQ(r.exit_code, 0) << cmd << "\n" << r.err;
+  return std::stoull(r.out.empty() ? "0" : r.out);
+}
+
+class FastqRoundTrip : public ::testing::TestWithParam<DataSet> {};
+
+TEST_P(FastqRoundTrip, CompressVerifyDecompressCompare) {
+  const DataSet& d = GetParam();
+  RequireSet(d);
+  TempDir dir;
+  std::string out = dir / "out.cram";
+  std::string ref = ShellQuote(SharedPath(d.reference));
+  auto r = RunCramjet("compress -q -@ 2 -T " + ref + " -o " + ShellQuote(out) + Files(d));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* side : {".seqchksum", ".md5", ".crai"})
+    EXPECT_TRUE(testing::PathExists(out + side)) << side;
+
+  // htslib's view of our output.
+  EXPECT_EQ(RunShell("samtools quickcheck -u " + ShellQuote(out)).exit_code, 0);
+  uint64_t in_records = 0;
+  for (const char* f : d.files)
+    in_records += Count("zcat -f " + ShellQuote(SharedPath(f)) + " | wc -l") / 4;
+  EXPECT_EQ(Count("samtools view -c --reference " + ref + " " + ShellQuote(out)), in_records);
+  // md5 sidecar agrees with md5sum.
+  EXPECT_EQ(RunShell("cd " + ShellQuote(dir.path()) + " && md5sum -c out.cram.md5").exit_code, 0);
+
+  auto v = RunCramjet("verify " + ShellQuote(out));
+  EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+
+  std::vector<std::string> outs;
+  for (size_t i = 0; i < d.files.size(); ++i) outs.push_back(dir / ("back" + std::to_string(i) + ".fq"));
+  std::string olist = outs.size() == 2 ? "-1 " + ShellQuote(outs[0]) + " -2 " + ShellQuote(outs[1])
+                                        : "-o " + ShellQuote(outs[0]);
+  auto back = RunCramjet("decompress " + olist + " " + ShellQuote(out));
+  ASSERT_EQ(back.exit_code, 0) << back.err;
+  for (size_t i = 0; i < d.files.size(); ++i) {
+    auto cmp = RunShell("cmp <(zcat -f " + ShellQuote(SharedPath(d.files[i])) + ") " + ShellQuote(outs[i]));
+    EXPECT_EQ(cmp.exit_code, 0) << d.files[i] << ": " << cmp.out << cmp.err;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    RealData, FastqRoundTrip,
+    ::testing::Values(
+        DataSet{"ecoli_10k_paired", "ecoli-10k-paired/reference_MG1655_first10k.fasta",
+                {"ecoli-10k-paired/reads1.fastq.gz", "ecoli-10k-paired/reads2.fastq.gz"}, true},
+        DataSet{"ecoli_hiseq", "ecoli-mg1655-hiseq/E.coli.fa",
+                {"ecoli-mg1655-hiseq/E.coli.allreads.fastq.gz"}, false},
+        DataSet{"chrM_1000g_HG03478", "human-chrM-1000g-lowcov/rCRS.fasta",
+                {"human-chrM-1000g-lowcov/bam/HG03478.MT.allreads.fastq.gz"}, false},
+        DataSet{"chrM_1000g_HG03706", "human-chrM-1000g-lowcov/rCRS.fasta",
+                {"human-chrM-1000g-lowcov/bam/HG03706.MT.allreads.fastq.gz"}, false},
+        DataSet{"chrM_na12878_htsspecs", "human-chrM-na12878/chrM_hg19.fa",
+                {"human-chrM-na12878/hts-specs/NA12878_chrM_htsspecs.allreads.fastq.gz"}, false},
+        DataSet{"chrM_na12878_strelka", "human-chrM-na12878/chrM_hg19.fa",
+                {"human-chrM-na12878/strelka/NA12878_chrM_strelka.allreads.fastq.gz"}, false},
+        DataSet{"chrM_paired_binned", "human-chrM-paired-binned/chrM_NC_012920.1.fa",
+                {"human-chrM-paired-binned/fastq/micro_R1.fq.gz",
+                 "human-chrM-paired-binned/fastq/micro_R2.fq.gz"}, true},
+        DataSet{"ex1_2008", "human-ex1-2008/ex1.fa", {"human-ex1-2008/ex1.allreads.fastq.gz"}, false},
+        DataSet{"exome_sample1", "human-exome-novaseq/ref.fa.gz",
+                {"human-exome-novaseq/fastq/Sample1.fastq.gz"}, false},
+        DataSet{"exome_sample6", "human-exome-novaseq/ref.fa.gz",
+                {"human-exome-novaseq/fastq/Sample6.fastq.gz"}, false},
+        DataSet{"na12878_chr20_21_paired",
+                "human-na12878-chr20-21-paired/human_g1k_v37.20.21.10M-10M200k.fasta",
+                {"human-na12878-chr20-21-paired/NA12878_20_21_R1.fastq.gz",
+                 "human-na12878-chr20-21-paired/NA12878_20_21_R2.fastq.gz"}, true},
+        DataSet{"na12878_chr20_21_single",
+                "human-na12878-chr20-21-paired/human_g1k_v37.20.21.10M-10M200k.fasta",
+                {"human-na12878-chr20-21-paired/NA12878_20_21_single.fastq.gz"}, false},
+        DataSet{"na12878_chr22_tiny", "human-na12878-chr22-tiny/q.fa",
+                {"human-na12878-chr22-tiny/NA12878.chr22.tiny.allreads.fastq.gz"}, false},
+        DataSet{"sarscov2_paired", "sarscov2-miseq-amplicon/MN908947.3.fasta",
+                {"sarscov2-miseq-amplicon/subsample1_1.fastq.gz",
+                 "sarscov2-miseq-amplicon/subsample1_2.fastq.gz"}, true}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+// SAM text of the records with each line's tags sorted, for a comparison that ignores tag order.
+std::string NormalisedRecords(const std::string& file, const std::string& ref) {
+  auto r = RunShell("samtools view --no-PG --input-fmt-option decode_md=0 --reference " +
+                    ShellQuote(ref) + " " + ShellQuote(file) +
+                    " | python3 -c 'import sys\nfor l in sys.stdin:\n f=l.rstrip(\"\\n\").split(\"\\t\")\n"
+                    " print(\"\\t\".join(f[:11]+sorted(f[11:])))'");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return r.out;
+}
+
+class BamRoundTrip : public ::testing::TestWithParam<DataSet> {};
+
+TEST_P(BamRoundTrip, CompressVerifyDecompressCompare) {
+  const DataSet& d = GetParam();
+  RequireSet(d);
+  TempDir dir;
+  std::string out = dir / "out.cram", in = SharedPath(d.files[0]), ref = SharedPath(d.reference);
+  auto r = RunCramjet("compress -q -T " + ShellQuote(ref) + " -o " + ShellQuote(out) + " " + ShellQuote(in));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(RunShell("samtools quickcheck " + ShellQuote(out)).exit_code, 0);
+  EXPECT_EQ(Count("samtools view -c --reference " + ShellQuote(ref) + " " + ShellQuote(out)),
+            Count("samtools view -c " + ShellQuote(in)));
+  auto v = RunCramjet("verify " + ShellQuote(out) + " --against " + ShellQuote(in) + " -T " + ShellQuote(ref));
+  EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+  auto back = RunCramjet("decompress -o " + ShellQuote(dir / "back.bam") + " " + ShellQuote(out) +
+                         " -T " + ShellQuote(ref));
+  ASSERT_EQ(back.exit_code, 0) << back.err;
+  std::string want = NormalisedRecords(in, ref), got = NormalisedRecords(dir / "back.bam", ref);
+  EXPECT_FALSE(want.empty());
+  EXPECT_TRUE(want == got) << "records differ after the round trip";
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    RealData, BamRoundTrip,
+    ::testing::Values(
+        DataSet{"chrM_na12878_level9", "human-chrM-na12878/chrM_hg19.fa",
+                {"human-chrM-na12878/hts-specs/level-9.bam"}, false},
+        DataSet{"chrM_na12878_strelka", "human-chrM-na12878/chrM_hg19.fa",
+                {"human-chrM-na12878/strelka/NA12878_chrM_200-200.bam"}, false},
+        DataSet{"exome_sample1", "human-exome-novaseq/ref.fa.gz",
+                {"human-exome-novaseq/bam/Sample1.bam"}, false},
+        DataSet{"na12878_chr22_tiny", "human-na12878-chr22-tiny/q.fa",
+                {"human-na12878-chr22-tiny/NA12878.chr22.tiny.bam"}, false}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+}  // namespace
+}  // namespace cramjet

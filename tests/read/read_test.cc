@@ -1,0 +1,184 @@
+// The read stage: FASTQ parsing, the FASTQ <-> record mapping, and its error messages.
+#include <zlib.h>
+
+#include "common/test_util.h"
+#include "read/read.h"
+
+namespace cramjet {
+namespace {
+
+using testing::TempDir;
+using testing::WriteFile;
+
+// Reads every record of `files` and returns the FASTQ text FormatFastq makes of them.
+StatusOr<std::string> RoundTrip(const ReadOptions& o, std::vector<uint16_t>* flags = nullptr) {
+  CRAMJET_ASSIGN_OR_RETURN(auto src, OpenReads(o));
+  ReadBatch batch;
+  std::string out;
+  for (;;) {
+    CRAMJET_ASSIGN_OR_RETURN(size_t n, src->NextBatch(batch, 3));
+    if (n == 0) break;
+    for (size_t i = 0; i < n; ++i) {
+      FormatFastq(batch[i], out);
+      if (flags) flags->push_back(batch[i]->core.flag);
+    }
+  }
+  return out;
+}
+
+Status ReadAll(const ReadOptions& o) { return RoundTrip(o).status(); }
+
+ReadOptions Single(const std::string& path) {
+  ReadOptions o;
+  o.inputs = {path};
+  return o;
+}
+
+TEST(Fastq, KeepsCommentsPlusLinesAndOddBasesExactly) {
+  TempDir dir;
+  const std::string text =
+      "@r1 1:N:0:ACGTACGT\nACGTN\n+\nIIIII\n"
+      "@r2\tcomment after a tab\nacgtn\n+r2\n!!~~#\n"       // tab separator, lower case, '+name'
+      "@r3  two spaces\nAC.GT\n+\n#####\n"                  // two spaces, '.' base
+      "@r4/1 BX:Z:ACGT-AAAA extra\nRYKMSWBDHVN\n+\nABCDEFGHIJK\n"  // IUPAC codes
+      "@r5\n\n+\n\n";                                       // empty read
+  WriteFile(dir / "a.fq", text);
+  auto out = RoundTrip(Single(dir / "a.fq"));
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(*out, text);
+}
+
+TEST(Fastq, ReadsGzipAndPairsWithFlags) {
+  TempDir dir;
+  std::string r1 = "@p1/1 x\nACGT\n+\nIIII\n@p2/1\nGGGG\n+\nIIII\n";
+  std::string r2 = "@p1/2 y\nTTTT\n+\nJJJJ\n@p2/2\nCCCC\n+\nJJJJ\n";
+  gzFile g = gzopen((dir / "r1.fq.gz").c_str(), "wb");
+  gzwrite(g, r1.data(), r1.size());
+  gzclose(g);
+  WriteFile(dir / "r2.fq", r2);
+  ReadOptions o;
+  o.inputs = {dir / "r1.fq.gz", dir / "r2.fq"};
+  o.paired = true;
+  std::vector<uint16_t> flags;
+  auto out = RoundTrip(o, &flags);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(*out, "@p1/1 x\nACGT\n+\nIIII\n@p1/2 y\nTTTT\n+\nJJJJ\n@p2/1\nGGGG\n+\nIIII\n"
+                  "@p2/2\nCCCC\n+\nJJJJ\n");
+  ASSERT_EQ(flags.size(), 4u);
+  EXPECT_EQ(flags[0], BAM_FPAIRED | BAM_FUNMAP | BAM_FMUNMAP | BAM_FREAD1);
+  EXPECT_EQ(flags[1], BAM_FPAIRED | BAM_FUNMAP | BAM_FMUNMAP | BAM_FREAD2);
+}
+
+TEST(Fastq, EachInputUnitGetsItsOwnReadGroup) {
+  TempDir dir;
+  WriteFile(dir / "S_S1_L001_R1_001.fastq", "@a\nA\n+\nI\n");
+  WriteFile(dir / "S_S1_L002_R1_001.fastq", "@b\nC\n+\nI\n");
+  ReadOptions o;
+  o.inputs = {dir / "S_S1_L001_R1_001.fastq", dir / "S_S1_L002_R1_001.fastq"};
+  auto src = OpenReads(o);
+  ASSERT_TRUE(src.ok());
+  EXPECT_EQ(sam_hdr_count_lines((*src)->header(), "RG"), 2);
+  ReadBatch batch;
+  auto n = (*src)->NextBatch(batch, 10);
+  ASSERT_TRUE(n.ok());
+  ASSERT_EQ(*n, 2u);
+  EXPECT_STREQ(bam_aux2Z(bam_aux_get(batch[0], "RG")), "S.L001");
+  EXPECT_STREQ(bam_aux2Z(bam_aux_get(batch[1], "RG")), "S.L002");
+}
+
+struct BadCase {
+  const char* name;
+  std::string text;
+  std::string expected;  // message after "'<path>': "
+};
+
+class BadFastq : public ::testing::TestWithParam<BadCase> {};
+
+TEST_P(BadFastq, NamesFileLineAndRecord) {
+  TempDir dir;
+  std::string path = dir / "bad.fq";
+  WriteFile(path, GetParam().text);
+  Status s = ReadAll(Single(path));
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), StatusCode::kBadInput);
+  EXPECT_EQ(s.message(), "'" + path + "': " + GetParam().expected);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, BadFastq,
+    ::testing::Values(
+        BadCase{"MissingPlus", "@r1\nACGT\n+\nIIII\n@r2\nACGT\nIIII\n@r3\n",
+                "line 7 (record 2): expected the '+' separator line, found 'IIII'"},
+        BadCase{"LengthMismatch", "@r1\nACGT\n+\nIII\n",
+                "line 4 (record 1): quality length 3 differs from sequence length 4"},
+        BadCase{"QualityOutOfRange", "@r1\nACGT\n+\nII I\n",
+                "line 4 (record 1): quality character 32 at position 3 is outside the Phred+33 "
+                "range '!'..'~'"},
+        BadCase{"Crlf", "@r1\r\nACGT\r\n+\r\nIIII\r\n",
+                "line 1 (record 1): Windows (CRLF) line ends are not supported; convert the file "
+                "with dos2unix first"},
+        BadCase{"Truncated", "@r1\nACGT\n+\nIIII\n@r2\nAC\n",
+                "line 7 (record 2): file ends in the middle of a FASTQ record"},
+        BadCase{"NotAHeader", "@r1\nACGT\n+\nIIII\nr2\nACGT\n+\nIIII\n",
+                "line 5 (record 2): expected a FASTQ header starting with '@', found 'r2'"},
+        BadCase{"BadBase", "@r1\nAC1T\n+\nIIII\n",
+                "line 2 (record 1): character 49 at position 3 is not a base"}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+TEST(Fastq, PairedFilesMustAgree) {
+  TempDir dir;
+  WriteFile(dir / "r1.fq", "@a/1\nA\n+\nI\n@b/1\nC\n+\nI\n");
+  WriteFile(dir / "r2.fq", "@a/2\nA\n+\nI\n");
+  WriteFile(dir / "r2x.fq", "@a/2\nA\n+\nI\n@c/2\nC\n+\nI\n");
+  ReadOptions o;
+  o.paired = true;
+  o.inputs = {dir / "r1.fq", dir / "r2.fq"};
+  Status s = ReadAll(o);
+  EXPECT_EQ(s.message(), "R1 and R2 have different read counts: '" + dir / "r2.fq" +
+                             "' ends after 1 records but '" + dir / "r1.fq" +
+                             "' has more (record 2 at line 5)");
+  o.inputs = {dir / "r1.fq", dir / "r2x.fq"};
+  s = ReadAll(o);
+  EXPECT_EQ(s.message(), "'" + dir / "r2x.fq" + "': line 5 (record 2): read name 'c/2' does not "
+                         "match its mate 'b/1' in '" + dir / "r1.fq" + "' line 5");
+}
+
+TEST(Input, MissingEmptyAndUnknownFilesAreClearErrors) {
+  TempDir dir;
+  EXPECT_EQ(ReadAll(Single(dir / "none.fq")).message(), "'" + dir / "none.fq" + "': no such file");
+  WriteFile(dir / "empty.fq", "");
+  EXPECT_EQ(ReadAll(Single(dir / "empty.fq")).message(), "'" + dir / "empty.fq" + "': file is empty");
+  WriteFile(dir / "junk.txt", "hello world\n");
+  EXPECT_EQ(ReadAll(Single(dir / "junk.txt")).message(),
+            "'" + dir / "junk.txt" + "': not a FASTQ, SAM, BAM or CRAM file");
+}
+
+TEST(Input, TruncatedGzipIsAnError) {
+  TempDir dir;
+  std::string text;
+  for (int i = 0; i < 20000; ++i) text += "@r" + std::to_string(i) + "\nACGTACGTAC\n+\nIIIIIIIIII\n";
+  gzFile g = gzopen((dir / "full.fq.gz").c_str(), "wb");
+  gzwrite(g, text.data(), text.size());
+  gzclose(g);
+  std::string full = testing::ReadFile(dir / "full.fq.gz");
+  WriteFile(dir / "cut.fq.gz", full.substr(0, full.size() / 2));
+  Status s = ReadAll(Single(dir / "cut.fq.gz"));
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("'" + dir / "cut.fq.gz" + "'"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("truncated or corrupt"), std::string::npos) << s.message();
+}
+
+TEST(IlluminaNames, ParsesSampleLaneRead) {
+  auto n = ParseIlluminaFileName("/x/NA12878-A_S12_L003_R2_001.fastq.gz");
+  EXPECT_EQ(n.sample, "NA12878-A");
+  EXPECT_EQ(n.sample_number, 12);
+  EXPECT_EQ(n.lane, 3);
+  EXPECT_EQ(n.read, 2);
+  auto nolane = ParseIlluminaFileName("S_S1_R1_001.fastq.gz");
+  EXPECT_EQ(nolane.sample, "S");
+  EXPECT_EQ(nolane.lane, 0);
+  EXPECT_TRUE(ParseIlluminaFileName("reads1.fastq.gz").sample.empty());
+}
+
+}  // namespace
+}  // namespace cramjet

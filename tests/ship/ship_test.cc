@@ -1,0 +1,331 @@
+// Ship stage: configuration, object names, manifest, the file:// sink and the CLI's usage errors.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "common/test_util.h"
+#include "ship/ship.h"
+#include "ship_servers.h"
+
+namespace cramjet {
+namespace {
+
+using testing::MakeSampleSet;
+using testing::Md5OfFile;
+using testing::ReadFile;
+using testing::RunCramjet;
+using testing::ShellQuote;
+using testing::TempDir;
+using testing::WriteFile;
+
+toml::table ParseToml(const std::string& text) { return toml::parse(text); }
+
+#define REQUIRE_SAMPLE(req)                                                                  \
+  do {                                                                                       \
+    CRAMJET_REQUIRE_SHARED_DATA(testing::kSampleCram);                                       \
+    if ((req).files.empty()) GTEST_SKIP() << "samtools not available to index the sample"; \
+  } while (0)
+
+// ---- configuration --------------------------------------------------------------------------------
+TEST(ShipConfig, ParsesEveryKey) {
+  auto table = ParseToml(R"(
+url = "s3://bucket/some/prefix/"
+object_template = "{instrument}/{run}/L{lane}/{sample}/{file}"
+endpoint = "http://127.0.0.1:9000"
+region = "eu-west-2"
+multipart_threshold = "8MiB"
+part_size = 5242880
+max_attempts = 7
+retry_base_seconds = 0.5
+retry_max_seconds = 30
+access_key_id = "AKIDEXAMPLE"
+secret_access_key = "wJalrXUtnFEMI"
+tls_verify = false
+ca_file = "/etc/ssl/ca.pem"
+connect_timeout_seconds = 3
+stall_timeout_seconds = 20
+verify_readback = true
+)");
+  auto config = ship::ParseSinkConfig(table, "cramjetd.toml");
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  EXPECT_EQ(config->kind, ship::SinkKind::kS3);
+  EXPECT_EQ(config->s3_bucket, "bucket");
+  EXPECT_EQ(config->s3_prefix, "some/prefix");
+  EXPECT_EQ(config->s3_endpoint, "http://127.0.0.1:9000");
+  EXPECT_EQ(config->s3_region, "eu-west-2");
+  EXPECT_EQ(config->multipart_threshold, 8u << 20);
+  EXPECT_EQ(config->part_size, 5242880u);
+  EXPECT_EQ(config->retry.max_attempts, 7);
+  EXPECT_DOUBLE_EQ(config->retry.base_backoff_s, 0.5);
+  EXPECT_DOUBLE_EQ(config->retry.max_backoff_s, 30);
+  EXPECT_EQ(config->credentials.access_key_id, "AKIDEXAMPLE");
+  EXPECT_FALSE(config->tls_verify);
+  EXPECT_EQ(config->ca_file, "/etc/ssl/ca.pem");
+  EXPECT_DOUBLE_EQ(config->stall_timeout_s, 20);
+  EXPECT_TRUE(config->verify_readback);
+  // The description for logs never carries the secret.
+  std::string d = ship::DescribeSink(*config);
+  EXPECT_EQ(d.find("wJalrXUtnFEMI"), std::string::npos) << d;
+  EXPECT_NE(d.find("TLS verification OFF"), std::string::npos) << d;
+}
+
+TEST(ShipConfig, DefaultsPerKind) {
+  auto file = ship::ParseSinkConfig(ParseToml("url = \"file:///mnt/archive\""), "a.toml");
+  ASSERT_TRUE(file.ok()) << file.status().message();
+  EXPECT_EQ(file->kind, ship::SinkKind::kFile);
+  EXPECT_EQ(file->file_root, "/mnt/archive");
+  EXPECT_TRUE(file->tls_verify);
+  EXPECT_EQ(file->object_template, "{run}/{sample}/{file}");
+  auto dav = ship::ParseSinkConfig(ParseToml("url = \"https://dav.example.org/seq/\""), "a.toml");
+  ASSERT_TRUE(dav.ok());
+  EXPECT_EQ(dav->kind, ship::SinkKind::kWebDav);
+  EXPECT_EQ(dav->http_base, "https://dav.example.org/seq");
+  EXPECT_TRUE(dav->verify_readback);
+  auto s3 = ship::ParseSinkConfig(ParseToml("url = \"s3://b\""), "a.toml");
+  ASSERT_TRUE(s3.ok());
+  EXPECT_FALSE(s3->verify_readback);
+  EXPECT_TRUE(s3->tls_verify);
+}
+
+TEST(ShipConfig, UnknownKeyNamesFileLineAndKey) {
+  auto st = ship::ParseSinkConfig(ParseToml("url = \"file:///x\"\n\nmultipart_treshold = 5\n"), "/etc/cramjetd.toml");
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(st.status().message(), "'/etc/cramjetd.toml': line 3: [archive] multipart_treshold: unknown key");
+}
+
+TEST(ShipConfig, BadValuesNameFileLineAndKey) {
+  auto size = ship::ParseSinkConfig(ParseToml("url = \"s3://b\"\npart_size = \"lots\"\n"), "d.toml");
+  ASSERT_FALSE(size.ok());
+  EXPECT_EQ(size.status().message(),
+            "'d.toml': line 2: [archive] part_size: expected a size such as 64MiB or a number of bytes");
+  auto attempts = ship::ParseSinkConfig(ParseToml("url = \"s3://b\"\nmax_attempts = 0\n"), "d.toml");
+  ASSERT_FALSE(attempts.ok());
+  EXPECT_EQ(attempts.status().message(), "'d.toml': line 2: [archive] max_attempts: expected an integer from 1 to 1000");
+  auto url = ship::ParseSinkConfig(ParseToml("url = \"ftp://x/y\"\n"), "d.toml");
+  ASSERT_FALSE(url.ok());
+  EXPECT_EQ(url.status().message(),
+            "'d.toml': line 1: [archive] url: archive url 'ftp://x/y': expected file://, http://, https:// or s3://");
+  auto missing = ship::ParseSinkConfig(ParseToml("region = \"x\"\n"), "d.toml");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("[archive] url: missing"), std::string::npos);
+  auto tmpl = ship::ParseSinkConfig(ParseToml("url = \"s3://b\"\nobject_template = \"{run}/{sample}\"\n"), "d.toml");
+  ASSERT_FALSE(tmpl.ok());
+  EXPECT_EQ(tmpl.status().message(), "'d.toml': line 2: [archive] object_template: must contain {file}");
+  auto creds = ship::ParseSinkConfig(ParseToml("url = \"https://u:p@host/x\"\n"), "d.toml");
+  ASSERT_FALSE(creds.ok());
+}
+
+TEST(ShipConfig, CredentialsFromEnvironmentWhenNotInConfig) {
+  ::setenv("AWS_ACCESS_KEY_ID", "ENVKEY", 1);
+  ::setenv("AWS_SECRET_ACCESS_KEY", "ENVSECRET", 1);
+  ::setenv("AWS_SESSION_TOKEN", "ENVTOKEN", 1);
+  auto env = ship::ParseSinkConfig(ParseToml("url = \"s3://b\"\n"), "d.toml");
+  auto cfg = ship::ParseSinkConfig(ParseToml("url = \"s3://b\"\naccess_key_id = \"CFG\"\nsecret_access_key = \"S\"\n"), "d.toml");
+  ::unsetenv("AWS_ACCESS_KEY_ID");
+  ::unsetenv("AWS_SECRET_ACCESS_KEY");
+  ::unsetenv("AWS_SESSION_TOKEN");
+  ASSERT_TRUE(env.ok());
+  EXPECT_EQ(env->credentials.access_key_id, "ENVKEY");
+  EXPECT_EQ(env->credentials.secret_access_key, "ENVSECRET");
+  EXPECT_EQ(env->credentials.session_token, "ENVTOKEN");
+  ASSERT_TRUE(cfg.ok());
+  EXPECT_EQ(cfg->credentials.access_key_id, "CFG");
+  EXPECT_EQ(cfg->credentials.secret_access_key, "S");
+}
+
+// ---- names ----------------------------------------------------------------------------------------
+TEST(ShipNames, TemplateSanitisesEveryComponent) {
+  ship::SinkConfig config;
+  config.object_template = "{instrument}/{run}/L{lane}/{sample}/{file}";
+  ship::ShipRequest r;
+  r.sample = "../Pat ient#1";
+  r.run = "250101_A00785_0042_BHXX";
+  r.lane = "2";
+  r.instrument = "A00785";
+  auto name = ship::RenderObjectName(config, r, "x y.cram");
+  ASSERT_TRUE(name.ok()) << name.status().message();
+  EXPECT_EQ(*name, "A00785/250101_A00785_0042_BHXX/L2/_Pat_ient_1/x_y.cram");
+  EXPECT_EQ(ship::SanitizeNameComponent(".."), "_");
+  EXPECT_EQ(ship::SanitizeNameComponent(""), "_");
+  EXPECT_EQ(ship::SanitizeNameComponent(".hidden"), "hidden");
+  config.object_template = "{run}//{file}";
+  EXPECT_FALSE(ship::RenderObjectName(config, r, "a").ok());
+  config.object_template = "{flowcell}/{file}";
+  auto bad = ship::RenderObjectName(config, r, "a");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("unknown placeholder {flowcell}"), std::string::npos);
+}
+
+// ---- manifest ---------------------------------------------------------------------------------------
+TEST(ShipManifest, CountsMatchSamtoolsAndFilesListed) {
+  TempDir dir;
+  auto req = MakeSampleSet(dir.path(), "S1");
+  REQUIRE_SAMPLE(req);
+  auto counts = ship::CountCramContainers(req.files[0]);
+  ASSERT_TRUE(counts.ok()) << counts.status().message();
+  std::string fa = ShellQuote(testing::SharedPath("ecoli-mg1655-hiseq/E.coli.fa"));
+  auto stats = testing::RunShell("samtools stats --reference " + fa + " " + ShellQuote(req.files[0]) +
+                                 " | grep -E '^SN\t(sequences|total length):' | cut -f3");
+  ASSERT_EQ(stats.exit_code, 0);
+  std::istringstream in(stats.out);
+  uint64_t sequences = 0, bases = 0;
+  in >> sequences >> bases;
+  ASSERT_GT(sequences, 0u);
+  EXPECT_EQ(counts->records, sequences);
+  EXPECT_EQ(counts->bases, bases);
+
+  std::vector<ship::ShippedFile> files;
+  for (const auto& f : req.files) files.push_back({f, "R/S1/" + std::filesystem::path(f).filename().string(), 1, Md5OfFile(f)});
+  auto text = ship::BuildManifest(req, files);
+  ASSERT_TRUE(text.ok()) << text.status().message();
+  auto m = nlohmann::json::parse(*text);
+  EXPECT_EQ(m["sample"], "S1");
+  EXPECT_EQ(m["run"], req.run);
+  EXPECT_EQ(m["lane"], "1");
+  EXPECT_EQ(m["instrument"], "A00785");
+  EXPECT_EQ(m["cram"]["records"].get<uint64_t>(), sequences);
+  EXPECT_EQ(m["cram"]["bases"].get<uint64_t>(), bases);
+  auto header = testing::RunShell("samtools view -H " + ShellQuote(req.files[0]) + " | grep '^@SQ'");
+  ASSERT_FALSE(m["reference"]["contigs"].empty());
+  for (const auto& c : m["reference"]["contigs"])
+    EXPECT_NE(header.out.find("M5:" + c["M5"].get<std::string>()), std::string::npos);
+  EXPECT_EQ(m["reads"].get<uint64_t>(), sequences);  // from the .seqchksum
+  ASSERT_EQ(m["files"].size(), req.files.size());
+  EXPECT_EQ(m["files"][0]["role"], "cram");
+  EXPECT_EQ(m["files"][1]["role"], "index");
+  EXPECT_EQ(m["files"][4]["role"], "qc");
+  EXPECT_EQ(m["files"][0]["md5"], Md5OfFile(req.files[0]));
+  // Deterministic: same inputs, same bytes (a restart ships the identical manifest).
+  EXPECT_EQ(*ship::BuildManifest(req, files), *text);
+}
+
+// ---- file:// sink -------------------------------------------------------------------------------------
+class FileSinkTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    archive_ = dir_ / "archive";
+    ::mkdir(archive_.c_str(), 0755);
+    auto c = ship::SinkConfigFromUrl("file://" + archive_);
+    ASSERT_TRUE(c.ok());
+    config_ = *c;
+    config_.retry.base_backoff_s = 0.01;
+    config_.retry.max_backoff_s = 0.02;
+  }
+  TempDir dir_;
+  std::string archive_;
+  ship::SinkConfig config_;
+};
+
+TEST_F(FileSinkTest, ShipsByteForByteThenNothingTwice) {
+  auto req = MakeSampleSet(dir_.path(), "S1");
+  REQUIRE_SAMPLE(req);
+  std::vector<std::string> before;
+  for (const auto& f : req.files) before.push_back(Md5OfFile(f));
+  auto result = ship::ShipSample(config_, req);
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  EXPECT_EQ(result->uploaded, static_cast<int>(req.files.size()) + 1);
+  for (size_t i = 0; i < req.files.size(); ++i) {
+    std::string remote = archive_ + "/" + result->files[i].remote_name;
+    EXPECT_EQ(ReadFile(remote), ReadFile(req.files[i])) << remote;
+    EXPECT_EQ(Md5OfFile(req.files[i]), before[i]) << "local file changed";
+  }
+  std::string manifest = archive_ + "/" + req.run + "/S1/manifest.json";
+  ASSERT_TRUE(testing::PathExists(manifest));
+  EXPECT_EQ(nlohmann::json::parse(ReadFile(manifest))["files"].size(), req.files.size());
+  // No temporaries left beside the final names.
+  for (const auto& f : testing::ListTree(archive_)) EXPECT_EQ(f.find(".tmp."), std::string::npos) << f;
+  // Again: everything already there and verified, nothing sent.
+  auto again = ship::ShipSample(config_, req);
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(again->uploaded, 0);
+  EXPECT_TRUE(ship::VerifyShipped(config_, *again).ok());
+  // A damaged archive copy is found by the re-check.
+  WriteFile(archive_ + "/" + again->files[2].remote_name, "damaged\n");
+  Status damaged = ship::VerifyShipped(config_, *again);
+  EXPECT_EQ(damaged.code(), StatusCode::kDataLoss) << damaged.ToString();
+}
+
+TEST_F(FileSinkTest, ForeignObjectUnderFinalNameIsNeverOverwritten) {
+  auto req = MakeSampleSet(dir_.path(), "S2");
+  REQUIRE_SAMPLE(req);
+  std::string remote_dir = archive_ + "/" + req.run + "/S2";
+  std::filesystem::create_directories(remote_dir);
+  WriteFile(remote_dir + "/S2.cram", "someone else's file\n");
+  auto result = ship::ShipSample(config_, req);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), StatusCode::kFailedPrecondition) << result.status().message();
+  EXPECT_NE(result.status().message().find("not overwriting"), std::string::npos);
+  EXPECT_EQ(ReadFile(remote_dir + "/S2.cram"), "someone else's file\n");
+  EXPECT_FALSE(testing::PathExists(remote_dir + "/manifest.json"));
+}
+
+TEST_F(FileSinkTest, OwnUnverifiedCopyIsReplaced) {
+  auto req = MakeSampleSet(dir_.path(), "S3");
+  REQUIRE_SAMPLE(req);
+  ASSERT_TRUE(ship::ShipSample(config_, req).ok());
+  // This job wrote it (intent recorded), then the copy got damaged before verification.
+  std::string remote = archive_ + "/" + req.run + "/S3/S3.cram";
+  WriteFile(remote, "truncated");
+  auto result = ship::ShipSample(config_, req);
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  EXPECT_EQ(result->uploaded, 1);
+  EXPECT_EQ(ReadFile(remote), ReadFile(req.files[0]));
+}
+
+TEST_F(FileSinkTest, LocalCramDisagreeingWithItsMd5ShipsNothing) {
+  auto req = MakeSampleSet(dir_.path(), "S4");
+  REQUIRE_SAMPLE(req);
+  WriteFile(req.files[3], "0123456789abcdef0123456789abcdef  S4.cram\n");
+  auto result = ship::ShipSample(config_, req);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), StatusCode::kDataLoss);
+  EXPECT_TRUE(testing::ListTree(archive_).empty());
+}
+
+TEST_F(FileSinkTest, MissingArchiveFolderIsRetryableAndLeavesNothing) {
+  auto req = MakeSampleSet(dir_.path(), "S5");
+  REQUIRE_SAMPLE(req);
+  auto c = ship::SinkConfigFromUrl("file://" + dir_.path() + "/not-mounted");
+  ASSERT_TRUE(c.ok());
+  c->retry = {3, 0.01, 0.02};
+  auto result = ship::ShipSample(*c, req);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(result.status().message().find("gave up after 3 attempts"), std::string::npos) << result.status().message();
+  EXPECT_FALSE(testing::PathExists(dir_.path() + "/not-mounted"));
+}
+
+TEST_F(FileSinkTest, CliShipsFromSidecarsAndReportsUsageErrors) {
+  auto req = MakeSampleSet(dir_.path(), "S6");
+  REQUIRE_SAMPLE(req);
+  auto ok = RunCramjet("ship --to " + ShellQuote("file://" + archive_) + " --run RUN9 " + ShellQuote(req.files[0]));
+  ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  for (const auto& f : req.files) {
+    std::string remote = archive_ + "/RUN9/S6/" + std::filesystem::path(f).filename().string();
+    EXPECT_EQ(ReadFile(remote), ReadFile(f)) << remote;
+  }
+  EXPECT_TRUE(testing::PathExists(archive_ + "/RUN9/S6/manifest.json"));
+  EXPECT_NE(ok.out.find("RUN9/S6/S6.cram\t"), std::string::npos) << ok.out;
+
+  auto no_sink = RunCramjet("ship " + ShellQuote(req.files[0]));
+  EXPECT_EQ(no_sink.exit_code, 2);
+  EXPECT_EQ(no_sink.err, "cramjet ship: error: give --to URL or --config FILE with an [archive] table\n");
+  auto bad_url = RunCramjet("ship --to ftp://x " + ShellQuote(req.files[0]));
+  EXPECT_EQ(bad_url.exit_code, 2);
+  EXPECT_EQ(bad_url.err, "cramjet ship: error: archive url 'ftp://x': expected file://, http://, https:// or s3://\n");
+  WriteFile(dir_ / "bad.toml", "[archive]\nurl = \"file:///x\"\nretries = 3\n");
+  auto bad_cfg = RunCramjet("ship --config " + ShellQuote(dir_ / "bad.toml") + " " + ShellQuote(req.files[0]));
+  EXPECT_EQ(bad_cfg.exit_code, 2);
+  EXPECT_EQ(bad_cfg.err, "cramjet ship: error: '" + (dir_ / "bad.toml") + "': line 3: [archive] retries: unknown key\n");
+  auto missing = RunCramjet("ship --to file:///tmp " + ShellQuote(dir_ / "nope.cram"));
+  EXPECT_EQ(missing.exit_code, 1);
+}
+
+}  // namespace
+}  // namespace cramjet
