@@ -20,7 +20,8 @@
 # Inputs: $BENCH_DIR/inputs.tsv from bench/prepare_inputs.sh.
 # Usage: bench/compress_vs_peer.sh [SET_NAME_REGEX]
 # Env:   BENCH_DIR (/tmp/cramjet-bench), CRAMJET (build/cramjet), THREADS (2), REPEATS (3),
-#        PROFILES ("normal small archive"), CRAM_VERSION (3.1), SKIP_FLOOR=1, SKIP_PEER=1
+#        PROFILES ("normal small archive"), CRAM_VERSION (3.1), SKIP_FLOOR=1, SKIP_PEER=1,
+#        RESULTS ($BENCH_DIR/results.tsv: raw medians, one row per set/profile/tool)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 BENCH_DIR=${BENCH_DIR:-/tmp/cramjet-bench}
@@ -40,7 +41,8 @@ have_cramjet=1
 
 work=$BENCH_DIR/run
 mkdir -p "$work"
-results=$BENCH_DIR/results.tsv
+results=${RESULTS:-$BENCH_DIR/results.tsv}
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 log=$BENCH_DIR/bench.log
 : >"$log"
 printf 'set\tprofile\ttool\twall_s\tcpu_s\trss_kb\tbytes\tplaced_pct\tnote\n' >"$results"
@@ -159,3 +161,6 @@ while IFS=$'\t' read -r name ref r1 r2 kind; do
 done <"$manifest"
 
 python3 "$here/sim/ratio_table.py" "$results" "$THREADS" "$REPEATS" "$CRAM_VERSION"
+echo
+echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GB", $2/1048576}' /proc/meminfo); load average before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg)."
+echo "Tools: $(minimap2 --version 2>&1 | head -1) (minimap2), $(samtools --version | head -1), cramjet $("$CRAMJET" --version 2>/dev/null | head -1 || echo n/a)."

@@ -30,7 +30,7 @@ if [ ! -s "$fq/DEMO1_S1_L001_R2_001.fastq.gz" ]; then
   mkdir -p "$fq" sim
   # Coverage chosen so the pair count is about $pairs: pairs*300 bp / 200 kb.
   cov=$(( pairs * 300 / 200000 ))
-  art_illumina -ss HS25 -i demo_ref.fa -p -l 150 -f "$cov" -m 400 -s 50 -rs 42 -na -o sim/demo_ >/dev/null
+  art_illumina -ss HS25 -i demo_ref.fa -p -l 150 -f "$cov" -m 400 -s 50 -rs 42 -na -o sim/demo_ >/dev/null 2>&1
   python3 "$here/bench/sim/illumina_names.py" sim/demo_1.fq sim/demo_2.fq sim/DEMO1 \
     --flowcell HDEMODSX3 --run 42 --instrument A00123 --seed 7 >/dev/null
   mv sim/DEMO1_R1.fastq.gz "$fq/DEMO1_S1_L001_R1_001.fastq.gz"

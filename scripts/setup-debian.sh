@@ -7,6 +7,7 @@ export DEBIAN_FRONTEND=noninteractive
 build_deps=(
   build-essential cmake pkg-config ninja-build
   libhts-dev            # htslib: SAM/BAM/CRAM/FASTQ/BGZF I/O (pulls libcurl4-gnutls-dev)
+  libdeflate-dev        # CRC32 of the read checksums (verify stage)
   libhwy-dev            # Highway: portable SIMD with runtime dispatch
   libzstd-dev           # zstd: compressed sort spill files
   zlib1g-dev            # gzip output for decompress
@@ -23,6 +24,8 @@ build_deps=(
 peer_tools=(
   samtools tabix minimap2 bwa fastp multiqc art-nextgen-simulation-tools
   nginx libnginx-mod-http-dav-ext
+  nodejs                # runs s3rver, the S3 server of the ship tests (installed below with npm)
+  chromium              # headless browser: the QC HTML report test (draws every plot, no console errors)
   python3 time
 )
 
@@ -33,4 +36,14 @@ done
 if ((${#missing[@]})); then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# S3-compatible server for the ship tests (npm s3rver, pinned by the committed package-lock.json),
+# installed into the project folder only. Debian's nodejs may come without npm: add Debian's npm then.
+if ! command -v npm >/dev/null; then
+  apt-get install -y -qq --no-install-recommends npm
+fi
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+if [[ ! -d "$repo_root/tests/ship/s3rver/node_modules/s3rver" ]]; then
+  npm ci --prefix "$repo_root/tests/ship/s3rver" --no-audit --no-fund --loglevel=error
 fi

@@ -38,8 +38,10 @@ class ScalarBackend final : public Backend {
     out.seeds.clear();
     out.seed_offsets.assign(1, 0);
     for (size_t s = 0; s < input.count; ++s) {
-      ExtractSeedsOneScalar(input.codes + input.offsets[s], input.offsets[s + 1] - input.offsets[s],
-                            out.seeds);
+      size_t length;
+      const uint8_t* codes = SeedSequence(input, s, length);
+      if (input.sample != SeedSample::kAll) SampledMinimizers(codes, length, input.sample, out.seeds);
+      else ExtractSeedsOneScalar(codes, length, out.seeds);
       out.seed_offsets.push_back(static_cast<uint32_t>(out.seeds.size()));
     }
   }

@@ -35,6 +35,15 @@ void ComputeKmers(const uint8_t* codes, size_t length, uint32_t* kmers);
 // covering all k-mers (window_min may be null then). Leftmost position wins ties.
 void EmitMinimizers(const uint32_t* hashes, const uint32_t* window_min, size_t kmer_count,
                     uint32_t* last_emitted, std::vector<Seed>& out);
+// The i-th sequence to seed of `input` (honours `select`).
+inline const uint8_t* SeedSequence(const SeedInput& input, size_t i, size_t& length) {
+  const size_t s = input.select ? input.select[i] : i;
+  length = input.offsets[s + 1] - input.offsets[s];
+  return input.codes + input.offsets[s];
+}
+// Minimizers of the middle window, or of the first and last windows (SeedInput::sample), shared
+// by all backends: a few dozen k-mers per sequence, nothing to vectorise.
+void SampledMinimizers(const uint8_t* codes, size_t length, SeedSample sample, std::vector<Seed>& out);
 // Minimizers of one sequence with the scalar kernels (used by the index builder too).
 void ExtractSeedsOneScalar(const uint8_t* codes, size_t length, std::vector<Seed>& out);
 // Traceback of one banded alignment from the trace matrix tb (cell (i,d) of lane `lane` at

@@ -76,6 +76,37 @@ void ExtractSeedsOneScalar(const uint8_t* codes, size_t length, std::vector<Seed
   EmitMinimizers(hashes.data(), window_min.data(), n, nullptr, out);
 }
 
+void SampledMinimizers(const uint8_t* codes, size_t length, SeedSample sample, std::vector<Seed>& out) {
+  const size_t n = KmerCount(length);
+  if (n == 0) return;
+  uint32_t hashes[CJ_SEED_W];
+  if (n < static_cast<size_t>(CJ_SEED_W)) {
+    if (sample != SeedSample::kMiddleWindow) return;  // its one window counts as the middle
+    ComputeKmers(codes, length, hashes);
+    for (size_t i = 0; i < n; ++i) hashes[i] = hashes[i] == CJ_SEED_INVALID ? CJ_SEED_INVALID : SeedHash(hashes[i]);
+    EmitMinimizers(hashes, nullptr, n, nullptr, out);
+    return;
+  }
+  const size_t windows = n - CJ_SEED_W + 1;
+  size_t chosen[2] = {(windows - 1) / 2, (windows - 1) / 2};
+  if (sample == SeedSample::kEndWindows) chosen[0] = 0, chosen[1] = windows - 1;
+  int64_t last = -1;
+  for (int c = 0; c < 2; ++c) {
+    if (c > 0 && chosen[c] == chosen[c - 1]) continue;
+    const size_t w = chosen[c];
+    ComputeKmers(codes + w, CJ_SEED_W + CJ_SEED_K - 1, hashes);
+    uint32_t best = CJ_SEED_INVALID;
+    size_t where = 0;
+    for (int i = 0; i < CJ_SEED_W; ++i) {
+      const uint32_t h = hashes[i] == CJ_SEED_INVALID ? CJ_SEED_INVALID : SeedHash(hashes[i]);
+      if (h < best) best = h, where = w + i;
+    }
+    if (best == CJ_SEED_INVALID || static_cast<int64_t>(where) == last) continue;
+    out.push_back({best, static_cast<uint32_t>(where)});
+    last = static_cast<int64_t>(where);
+  }
+}
+
 // Reference bases [base, base+32) as one word (base need not be word-aligned).
 static inline uint64_t ReferenceWord(const uint64_t* words, uint64_t base) {
   const uint64_t w = base / CJ_BASES_PER_WORD;

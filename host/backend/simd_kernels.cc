@@ -28,11 +28,14 @@ void ExtractSeedsKernel(const SeedInput& input, SeedOutput& out) {
   out.seed_offsets.assign(1, 0);
   std::vector<uint32_t> hashes, window_min;
   for (size_t s = 0; s < input.count; ++s) {
-    const size_t length = input.offsets[s + 1] - input.offsets[s];
+    size_t length;
+    const uint8_t* codes = SeedSequence(input, s, length);
     const size_t n = KmerCount(length);
-    if (n > 0) {
+    if (input.sample != SeedSample::kAll) {
+      SampledMinimizers(codes, length, input.sample, out.seeds);
+    } else if (n > 0) {
       hashes.assign(n + N + CJ_SEED_W, CJ_SEED_INVALID);
-      ComputeKmers(input.codes + input.offsets[s], length, hashes.data());
+      ComputeKmers(codes, length, hashes.data());
       const auto invalid = hn::Set(d, CJ_SEED_INVALID);
       for (size_t i = 0; i < n; i += N) {
         auto x = hn::LoadU(d, hashes.data() + i);

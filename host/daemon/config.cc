@@ -84,8 +84,11 @@ class Applier {
         }
       } else if (k == "drop") {
         CRAMJET_RETURN_IF_ERROR(Section(k, node, [&](const std::string& name, const toml::node& v) -> Status {
-          if (name == "path") return ExistingDir(v, name, c_.drop.path);
-          if (name == "output") return ExistingDir(v, name, c_.drop.output);
+          // An empty path turns the drop folder off.
+          if (name == "path") return v.value_or(std::string("x")).empty() ? String(v, name, c_.drop.path)
+                                                                           : ExistingDir(v, name, c_.drop.path);
+          if (name == "output") return v.value_or(std::string("x")).empty() ? String(v, name, c_.drop.output)
+                                                                             : ExistingDir(v, name, c_.drop.output);
           if (name == "reference") {
             CRAMJET_RETURN_IF_ERROR(String(v, name, c_.drop.reference));
             if (!c_.drop.reference.empty()) reference_uses.push_back({c_.drop.reference, Where(source_, v)});

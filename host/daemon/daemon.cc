@@ -100,12 +100,14 @@ struct LiveProgress {
   double elapsed = 0;
 };
 
-// Files in `dir` whose names start with "<sample>." and carry an AtomicOutput temporary suffix.
+// Files in `dir` of this sample that carry an AtomicOutput temporary suffix (a killed stage).
 void RemoveTemporaries(const std::string& dir, const std::string& sample) {
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(dir, ec)) {
     std::string n = e.path().filename().string();
-    if (n.rfind(sample + ".", 0) == 0 && n.find(".tmp.") != std::string::npos) {
+    // AtomicOutput names its temporaries ".<final name>.tmp.<pid>.<random>".
+    bool ours = n.rfind(sample + ".", 0) == 0 || n.rfind("." + sample + ".", 0) == 0;
+    if (ours && n.find(".tmp.") != std::string::npos) {
       CJ_LOG(kInfo) << "removing temporary '" << e.path().string() << "' left by an interrupted stage";
       fs::remove(e.path(), ec);
     }

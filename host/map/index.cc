@@ -351,13 +351,14 @@ Status ReferenceIndex::Build(const std::string& fasta_path, int threads) {
   // Bucketed table by counting sort; positions stay ascending inside a bucket.
   const uint64_t buckets = uint64_t{1} << h.bucket_bits;
   std::vector<uint32_t> offsets(buckets + 1, 0);
-  const int drop = 32 - static_cast<int>(h.bucket_bits);
-  for (const GlobalSeed& s : seeds) ++offsets[(s.hash >> drop) + 1];
+  // Minimizers are window minima, so their high hash bits are mostly zero: bucket by the low bits.
+  const uint32_t mask = static_cast<uint32_t>(buckets - 1);
+  for (const GlobalSeed& s : seeds) ++offsets[(s.hash & mask) + 1];
   for (uint64_t b = 0; b < buckets; ++b) offsets[b + 1] += offsets[b];
   std::vector<uint32_t> entries(seeds.size());
   {
     std::vector<uint32_t> fill(offsets.begin(), offsets.end() - 1);
-    for (const GlobalSeed& s : seeds) entries[fill[s.hash >> drop]++] = s.position;
+    for (const GlobalSeed& s : seeds) entries[fill[s.hash & mask]++] = s.position;
   }
   std::vector<GlobalSeed>().swap(seeds);
 
@@ -461,7 +462,7 @@ StatusOr<std::unique_ptr<ReferenceIndex>> ReferenceIndex::Open(const std::string
                                          r.start, std::string(r.md5, 32)});
   }
   index->total_length_ = h.total_length;
-  index->bucket_bits_ = h.bucket_bits;
+  index->bucket_mask_ = static_cast<uint32_t>((uint64_t{1} << h.bucket_bits) - 1);
   index->n_runs_ = reinterpret_cast<const uint64_t*>(base + layout.n_runs);
   index->n_run_count_ = h.n_run_count;
   index->n_blocks_ = reinterpret_cast<const uint64_t*>(base + layout.n_blocks);

@@ -63,9 +63,11 @@ class ReferenceIndex {
   // Reference positions (concatenated coordinates, ascending) of minimizers whose hash shares
   // this hash's bucket; may include other k-mers (the Hamming check sorts them out).
   std::span<const uint32_t> Lookup(uint32_t hash) const {
-    const uint32_t bucket = hash >> (32 - bucket_bits_);
+    const uint32_t bucket = hash & bucket_mask_;
     return {entries_ + offsets_[bucket], entries_ + offsets_[bucket + 1]};
   }
+  void PrefetchBucket(uint32_t hash) const { __builtin_prefetch(offsets_ + (hash & bucket_mask_)); }
+  void PrefetchEntries(uint32_t hash) const { __builtin_prefetch(entries_ + offsets_[hash & bucket_mask_]); }
   // Contig holding concatenated position `position` (< total_length()).
   size_t ContigOf(uint64_t position) const;
   // 0..3 for A/C/G/T, CJ_BASE_N for anything else.
@@ -89,7 +91,7 @@ class ReferenceIndex {
   size_t map_size_ = 0;
   std::vector<ContigInfo> contigs_;
   uint64_t total_length_ = 0;
-  uint32_t bucket_bits_ = 0;
+  uint32_t bucket_mask_ = 0;  // 2^bucket_bits - 1
   const uint64_t* sequence_ = nullptr;
   const uint64_t* n_blocks_ = nullptr;   // one bit per 1024 bases: block holds a non-ACGT base
   const uint64_t* n_runs_ = nullptr;     // (start, length) pairs, ascending
@@ -113,8 +115,8 @@ struct MapOptions {
   bool banded_alignment = true;
   // A banded (gapped, clipped) alignment is kept when its score reaches
   // max(min_score, min_score_fraction * read length).
-  int min_score = 20;
-  double min_score_fraction = 0.4;
+  int min_score = 30;
+  double min_score_fraction = 0.25;
   // Seeds occurring more often than this (repeats) are not followed.
   uint32_t max_seed_occurrences = 500;
   // Candidates verified per read in the second round (by seed votes).
@@ -128,6 +130,8 @@ struct MapStats {
   uint64_t placed = 0;         // of which placed
   uint64_t placed_gapped = 0;  // of which placed by the banded alignment
   uint64_t proper_pairs = 0;   // records flagged PROPER_PAIR
+  uint64_t second_round = 0;   // reads that needed all their seeds (not placed by the first 3+3)
+  uint64_t aligned = 0;        // reads sent to the banded alignment
   double seconds = 0;          // time spent in MapBatch, summed over threads
 };
 
@@ -150,7 +154,8 @@ class Mapper {
   const ReferenceIndex& index_;
   Backend& backend_;
   MapOptions options_;
-  std::atomic<uint64_t> reads_{0}, placed_{0}, placed_gapped_{0}, proper_pairs_{0}, nanos_{0};
+  std::atomic<uint64_t> reads_{0}, placed_{0}, placed_gapped_{0}, proper_pairs_{0}, second_round_{0},
+      aligned_{0}, nanos_{0};
 };
 
 }  // namespace cramjet

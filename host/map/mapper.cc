@@ -46,7 +46,6 @@ struct ReadState {
   uint32_t best_mm = UINT32_MAX, second_mm = UINT32_MAX;
   Candidate best{};
   bool resolved = false;
-  std::vector<Candidate> tried;  // sorted by key
 };
 
 // Scores of the diagonal alignment with the same scoring as the banded kernel, choosing the best
@@ -155,6 +154,21 @@ bool Mappable(const bam1_t* b) {
          b->core.l_qseq > 0;
 }
 
+// Per-thread working memory, reused across batches (MapBatch runs on several threads at once).
+struct MapScratch {
+  std::vector<ReadState> reads;
+  std::vector<uint8_t> codes;
+  std::vector<uint32_t> code_offsets;
+  std::vector<uint64_t> words, n_masks;
+  std::vector<uint32_t> word_offsets, lengths;
+  SeedOutput seeds;
+  std::vector<Candidate> tried, hits, voted;
+  std::vector<uint32_t> tried_mm, r0_begin, r0_end, r1_begin, r1_end, r2_begin, r2_end, job_slot, results;
+  std::vector<uint32_t> vote_begin, vote_end, unresolved_sequences;
+  std::vector<VerifyJob> jobs;
+  std::vector<uint8_t> windows, buffer;
+};
+
 }  // namespace
 
 StatusOr<std::unique_ptr<Mapper>> Mapper::Create(const ReferenceIndex& index, Backend& backend,
@@ -171,6 +185,8 @@ MapStats Mapper::stats() const {
   s.placed = placed_.load();
   s.placed_gapped = placed_gapped_.load();
   s.proper_pairs = proper_pairs_.load();
+  s.second_round = second_round_.load();
+  s.aligned = aligned_.load();
   s.seconds = static_cast<double>(nanos_.load()) * 1e-9;
   return s;
 }
@@ -181,11 +197,26 @@ Status Mapper::MapBatch(ReadBatch& batch) {
   const PackedReference reference = index.packed();
 
   // ---- Encode the mappable reads: codes and 2-bit words, forward (2r) and reverse (2r+1). ----
-  std::vector<ReadState> reads;
-  std::vector<uint8_t> codes;
-  std::vector<uint32_t> code_offsets{0};
-  std::vector<uint64_t> words, n_masks;
-  std::vector<uint32_t> word_offsets, lengths;
+  thread_local MapScratch scratch;
+  auto& reads = scratch.reads;
+  reads.clear();
+  auto& codes = scratch.codes;
+  codes.clear();
+  auto& code_offsets = scratch.code_offsets;
+  code_offsets.assign(1, 0);
+  auto& words = scratch.words;
+  auto& n_masks = scratch.n_masks;
+  words.clear();
+  n_masks.clear();
+  auto& word_offsets = scratch.word_offsets;
+  auto& lengths = scratch.lengths;
+  word_offsets.clear();
+  lengths.clear();
+  size_t total_bases = 0;
+  for (size_t i = 0; i < batch.size; ++i) total_bases += Mappable(batch[i]) ? batch[i]->core.l_qseq : 0;
+  codes.reserve(2 * total_bases);
+  words.reserve(total_bases / 16 + 2 * batch.size + 16);
+  n_masks.reserve(words.capacity());
   for (size_t i = 0; i < batch.size; ++i) {
     const bam1_t* b = batch[i];
     if (!Mappable(b)) continue;
@@ -199,7 +230,13 @@ Status Mapper::MapBatch(ReadBatch& batch) {
     const uint32_t n = static_cast<uint32_t>(b->core.l_qseq);
     const size_t fwd = codes.size();
     codes.resize(fwd + 2 * size_t{n});
-    for (uint32_t j = 0; j < n; ++j) codes[fwd + j] = kNt16ToCode[bam_seqi(seq, j)];
+    // Two bases per BAM byte.
+    uint8_t* out = codes.data() + fwd;
+    for (uint32_t j = 0; j + 1 < n; j += 2) {
+      out[j] = kNt16ToCode[seq[j >> 1] >> 4];
+      out[j + 1] = kNt16ToCode[seq[j >> 1] & 15];
+    }
+    if (n & 1) out[n - 1] = kNt16ToCode[bam_seqi(seq, n - 1)];
     for (uint32_t j = 0; j < n; ++j) {
       const uint8_t c = codes[fwd + n - 1 - j];
       codes[fwd + n + j] = c < 4 ? static_cast<uint8_t>(3 - c) : 4;
@@ -209,13 +246,18 @@ Status Mapper::MapBatch(ReadBatch& batch) {
     for (int strand = 0; strand < 2; ++strand) {
       const uint8_t* c = codes.data() + fwd + strand * n;
       const size_t w0 = words.size();
-      const size_t nw = (n + 31) / 32;
-      words.resize(w0 + nw, 0);
-      n_masks.resize(w0 + nw, 0);
-      for (uint32_t j = 0; j < n; ++j) {
-        const uint64_t shift = 2 * (j % 32);
-        if (c[j] < 4) words[w0 + j / 32] |= uint64_t{c[j]} << shift;
-        else n_masks[w0 + j / 32] |= uint64_t{1} << shift;
+      // Build each word in a register: or-ing into memory base by base is a store-to-load chain.
+      for (uint32_t j0 = 0; j0 < n; j0 += 32) {
+        uint64_t word = 0, mask = 0;
+        const uint32_t end = std::min(n, j0 + 32);
+        for (uint32_t j = j0; j < end; ++j) {
+          const uint64_t shift = 2 * (j - j0);
+          const uint8_t code = c[j];
+          word |= uint64_t{code & 3u} << shift;
+          mask |= uint64_t{code >> 2} << shift;
+        }
+        words.push_back(word & ~(mask * 3));
+        n_masks.push_back(mask);
       }
       word_offsets.push_back(static_cast<uint32_t>(w0));
       lengths.push_back(n);
@@ -227,131 +269,208 @@ Status Mapper::MapBatch(ReadBatch& batch) {
   n_masks.resize(n_masks.size() + 16, 0);
   const PackedSequences packed{words.data(), n_masks.data(), word_offsets.data(), lengths.data()};
 
-  SeedOutput seeds;
-  backend_.ExtractSeeds(SeedInput{codes.data(), code_offsets.data(), code_offsets.size() - 1}, seeds);
+  SeedOutput& seeds = scratch.seeds;
 
-  // ---- Candidate verification, shared by both rounds. ----
-  std::vector<VerifyJob> jobs;
-  std::vector<std::pair<size_t, size_t>> job_target;  // (read, index in read.tried)
-  std::vector<uint32_t> results;
-  std::vector<std::vector<uint32_t>> mismatch_of(reads.size());
-  auto verify = [&](const std::vector<std::pair<size_t, std::vector<Candidate>>>& work) {
-    jobs.clear();
-    job_target.clear();
-    for (const auto& [r, cands] : work) {
-      ReadState& st = reads[r];
-      for (const Candidate& c : cands) {
-        const int64_t diag = c.diag();
-        const ContigInfo& contig = index.contigs()[c.contig];
-        const bool clean = diag >= static_cast<int64_t>(contig.start) &&
-                           diag + st.length <= static_cast<int64_t>(contig.start + contig.length) &&
-                           index.AllAcgt(static_cast<uint64_t>(diag), st.length);
-        uint32_t mm;
-        if (clean) {
-          jobs.push_back({static_cast<uint32_t>(2 * r + c.strand()), st.budget, static_cast<uint64_t>(diag)});
-          job_target.push_back({r, 0});
-          mm = UINT32_MAX;  // filled below
-        } else {
-          mm = ExactMismatches(index, codes.data() + code_offsets[2 * r + c.strand()], st.length, diag,
-                               c.contig, st.budget);
-        }
-        st.tried.push_back(c);
-        mismatch_of[r].push_back(mm);
-        if (clean) job_target.back().second = st.tried.size() - 1;
+  // ---- Candidates. Flat arrays; read r's are tried[r1_begin, r1_end) and [r2_begin, r2_end). ----
+  auto& tried = scratch.tried;
+  tried.clear();
+  auto& tried_mm = scratch.tried_mm;
+  tried_mm.clear();
+  auto& r0_begin = scratch.r0_begin;
+  auto& r0_end = scratch.r0_end;
+  r0_begin.assign(reads.size(), 0);
+  r0_end.assign(reads.size(), 0);
+  auto& r1_begin = scratch.r1_begin;
+  auto& r1_end = scratch.r1_end;
+  r1_begin.assign(reads.size(), 0);
+  r1_end.assign(reads.size(), 0);
+  auto& r2_begin = scratch.r2_begin;
+  auto& r2_end = scratch.r2_end;
+  r2_begin.assign(reads.size(), 0);
+  r2_end.assign(reads.size(), 0);
+  auto& jobs = scratch.jobs;
+  jobs.clear();
+  auto& job_slot = scratch.job_slot;
+  auto& results = scratch.results;
+  job_slot.clear();
+
+  // Verifies tried[begin, end) of read r: clean windows go to the backend batch, others are
+  // compared base by base here (contig ends, N in the reference).
+  auto queue_verify = [&](size_t r, uint32_t begin, uint32_t end) {
+    const ReadState& st = reads[r];
+    for (uint32_t k = begin; k < end; ++k) {
+      const Candidate& c = tried[k];
+      const int64_t diag = c.diag();
+      const ContigInfo& contig = index.contigs()[c.contig];
+      const bool clean = diag >= static_cast<int64_t>(contig.start) &&
+                         diag + st.length <= static_cast<int64_t>(contig.start + contig.length) &&
+                         index.AllAcgt(static_cast<uint64_t>(diag), st.length);
+      if (clean) {
+        jobs.push_back({static_cast<uint32_t>(2 * r + c.strand()), st.budget, static_cast<uint64_t>(diag)});
+        job_slot.push_back(k);
+      } else {
+        tried_mm[k] = ExactMismatches(index, codes.data() + code_offsets[2 * r + c.strand()], st.length, diag,
+                                      c.contig, st.budget);
       }
     }
+  };
+  auto run_verify = [&] {
     results.resize(jobs.size());
     if (!jobs.empty()) backend_.VerifyHamming(reference, packed, jobs.data(), jobs.size(), results.data());
-    for (size_t j = 0; j < jobs.size(); ++j) mismatch_of[job_target[j].first][job_target[j].second] = results[j];
-    // Best and second best per touched read (ties: first tried, i.e. smallest key of the round).
-    for (const auto& [r, cands] : work) {
-      ReadState& st = reads[r];
-      st.best_mm = st.second_mm = UINT32_MAX;
-      for (size_t k = 0; k < st.tried.size(); ++k) {
-        const uint32_t mm = mismatch_of[r][k];
-        if (mm < st.best_mm || (mm == st.best_mm && st.tried[k].key < st.best.key)) {
-          if (st.best_mm != UINT32_MAX) st.second_mm = std::min(st.second_mm, st.best_mm);
-          st.best_mm = mm;
-          st.best = st.tried[k];
-        } else {
-          st.second_mm = std::min(st.second_mm, mm);
+    for (size_t j = 0; j < jobs.size(); ++j) tried_mm[job_slot[j]] = results[j];
+    jobs.clear();
+    job_slot.clear();
+  };
+  // Best and second best over everything tried for read r (ties: smallest (key, contig)).
+  auto update_best = [&](size_t r) {
+    ReadState& st = reads[r];
+    st.best_mm = st.second_mm = UINT32_MAX;
+    auto consider = [&](uint32_t k) {
+      const uint32_t mm = tried_mm[k];
+      const Candidate& c = tried[k];
+      const bool earlier = c.key < st.best.key || (c.key == st.best.key && c.contig < st.best.contig);
+      if (mm < st.best_mm || (mm == st.best_mm && earlier)) {
+        st.second_mm = std::min(st.second_mm, st.best_mm);
+        st.best_mm = mm;
+        st.best = c;
+      } else {
+        st.second_mm = std::min(st.second_mm, mm);
+      }
+    };
+    for (uint32_t k = r0_begin[r]; k < r0_end[r]; ++k) consider(k);
+    for (uint32_t k = r1_begin[r]; k < r1_end[r]; ++k) consider(k);
+    for (uint32_t k = r2_begin[r]; k < r2_end[r]; ++k) consider(k);
+    if (st.best_mm <= st.accept) st.resolved = true;
+  };
+  auto by_key = [](const Candidate& a, const Candidate& b) {
+    return a.key != b.key ? a.key < b.key : a.contig < b.contig;
+  };
+  auto same = [](const Candidate& a, const Candidate& b) { return a.key == b.key && a.contig == b.contig; };
+
+  // Seed lookups are cache misses on a large reference: they are issued in a pipeline that
+  // prefetches the bucket a few lookups ahead, then its entries.
+  struct Pick {
+    uint32_t read;
+    uint32_t strand;
+    Seed seed;
+  };
+  std::vector<Pick> picks;
+  auto& hits = scratch.hits;
+  hits.clear();
+  constexpr size_t kAhead = 16;
+  auto lookup_all = [&](auto&& on_read_done) {
+    for (size_t i = 0; i < std::min(picks.size(), kAhead); ++i) index.PrefetchBucket(picks[i].seed.hash);
+    for (size_t i = 0; i < picks.size(); ++i) {
+      if (i + kAhead < picks.size()) index.PrefetchBucket(picks[i + kAhead].seed.hash);
+      if (i + kAhead / 2 < picks.size()) index.PrefetchEntries(picks[i + kAhead / 2].seed.hash);
+      const Pick& pk = picks[i];
+      const auto found = index.Lookup(pk.seed.hash);
+      if (found.size() <= options_.max_seed_occurrences) {
+        for (uint32_t p : found) {
+          const int64_t diag = static_cast<int64_t>(p) - pk.seed.position;
+          hits.push_back({diag * 2 + pk.strand, static_cast<uint32_t>(index.ContigOf(p)), 1});
         }
       }
-      if (st.best_mm <= st.accept) st.resolved = true;
+      if (i + 1 == picks.size() || picks[i + 1].read != pk.read) on_read_done(pk.read);
     }
   };
 
-  auto add_hits = [&](const Seed& seed, int strand, std::vector<Candidate>& out) {
-    const auto hits = index.Lookup(seed.hash);
-    if (hits.size() > options_.max_seed_occurrences) return;
-    for (uint32_t p : hits) {
-      const int64_t diag = static_cast<int64_t>(p) - seed.position;
-      out.push_back({diag * 2 + strand, static_cast<uint32_t>(index.ContigOf(p)), 1});
-    }
-  };
-  auto already_tried = [](const ReadState& st, int64_t key) {
-    for (const Candidate& c : st.tried) if (c.key == key) return true;
+  auto& unresolved_sequences = scratch.unresolved_sequences;
+  auto tried_before = [&](size_t r, const Candidate& c) {
+    for (uint32_t k = r0_begin[r]; k < r0_end[r]; ++k) if (same(tried[k], c)) return true;
+    for (uint32_t k = r1_begin[r]; k < r1_end[r]; ++k) if (same(tried[k], c)) return true;
     return false;
   };
-
-  // ---- Round 1: first, middle and last seed of each strand. ----
-  std::vector<std::pair<size_t, std::vector<Candidate>>> work;
-  for (size_t r = 0; r < reads.size(); ++r) {
-    std::vector<Candidate> cands;
-    for (int strand = 0; strand < 2; ++strand) {
-      const uint32_t b = seeds.seed_offsets[2 * r + strand], e = seeds.seed_offsets[2 * r + strand + 1];
-      const uint32_t n = e - b;
-      if (n == 0) continue;
-      const uint32_t picks[3] = {0, n / 2, n - 1};
-      for (int k = 0; k < 3; ++k) {
-        if (k > 0 && picks[k] == picks[k - 1]) continue;
-        add_hits(seeds.seeds[b + picks[k]], strand, cands);
-      }
+  // ---- Round 1: the middle window's minimizer of each strand, then (for reads not placed by
+  // it) the first and last window's. Most reads are placed by two lookups. ----
+  for (int pass = 0; pass < 2; ++pass) {
+    auto& begin = pass == 0 ? r0_begin : r1_begin;
+    auto& end = pass == 0 ? r0_end : r1_end;
+    picks.clear();
+    unresolved_sequences.clear();
+    for (size_t r = 0; r < reads.size(); ++r) {
+      if (reads[r].resolved) continue;
+      unresolved_sequences.push_back(static_cast<uint32_t>(2 * r));
+      unresolved_sequences.push_back(static_cast<uint32_t>(2 * r + 1));
     }
-    std::sort(cands.begin(), cands.end(), [](const Candidate& a, const Candidate& b) {
-      return a.key != b.key ? a.key < b.key : a.contig < b.contig;
+    backend_.ExtractSeeds(SeedInput{codes.data(), code_offsets.data(), unresolved_sequences.size(),
+                                    unresolved_sequences.data(),
+                                    pass == 0 ? SeedSample::kMiddleWindow : SeedSample::kEndWindows},
+                          seeds);
+    for (size_t i = 0; i < unresolved_sequences.size(); ++i) {
+      const uint32_t r = unresolved_sequences[i] / 2, strand = unresolved_sequences[i] % 2;
+      for (uint32_t k = seeds.seed_offsets[i]; k < seeds.seed_offsets[i + 1]; ++k)
+        picks.push_back({r, strand, seeds.seeds[k]});
+    }
+    lookup_all([&](uint32_t r) {
+      std::sort(hits.begin(), hits.end(), by_key);
+      hits.erase(std::unique(hits.begin(), hits.end(), same), hits.end());
+      begin[r] = static_cast<uint32_t>(tried.size());
+      for (const Candidate& h : hits) {
+        if (tried.size() - begin[r] >= 2 * options_.max_candidates) break;
+        if (pass == 0 || !tried_before(r, h)) tried.push_back(h);
+      }
+      end[r] = static_cast<uint32_t>(tried.size());
+      hits.clear();
     });
-    cands.erase(std::unique(cands.begin(), cands.end(),
-                            [](const Candidate& a, const Candidate& b) { return a.key == b.key; }),
-                cands.end());
-    if (cands.size() > 2 * options_.max_candidates) cands.resize(2 * options_.max_candidates);
-    if (!cands.empty()) work.emplace_back(r, std::move(cands));
+    tried_mm.resize(tried.size(), UINT32_MAX);
+    for (size_t r = 0; r < reads.size(); ++r) queue_verify(r, begin[r], end[r]);
+    run_verify();
+    for (size_t r = 0; r < reads.size(); ++r) if (end[r] > begin[r]) update_best(r);
   }
-  verify(work);
 
   // ---- Round 2: every seed votes; the best-voted untried candidates are checked. ----
-  work.clear();
-  std::vector<std::vector<Candidate>> voted(reads.size());
+  auto& voted = scratch.voted;  // read r's: [vote_begin[r], vote_end[r]), by votes
+  voted.clear();
+  auto& vote_begin = scratch.vote_begin;
+  auto& vote_end = scratch.vote_end;
+  vote_begin.assign(reads.size(), 0);
+  vote_end.assign(reads.size(), 0);
+  picks.clear();
+  unresolved_sequences.clear();
   for (size_t r = 0; r < reads.size(); ++r) {
     if (reads[r].resolved) continue;
-    std::vector<Candidate> hits;
-    for (int strand = 0; strand < 2; ++strand) {
-      for (uint32_t s = seeds.seed_offsets[2 * r + strand]; s < seeds.seed_offsets[2 * r + strand + 1]; ++s)
-        add_hits(seeds.seeds[s], strand, hits);
-    }
-    if (hits.empty()) continue;
-    std::sort(hits.begin(), hits.end(), [](const Candidate& a, const Candidate& b) {
-      return a.key != b.key ? a.key < b.key : a.contig < b.contig;
-    });
-    std::vector<Candidate>& v = voted[r];
-    for (const Candidate& h : hits) {
-      if (!v.empty() && v.back().key == h.key) ++v.back().votes; else v.push_back(h);
-    }
-    std::stable_sort(v.begin(), v.end(), [](const Candidate& a, const Candidate& b) { return a.votes > b.votes; });
-    std::vector<Candidate> cands;
-    for (const Candidate& c : v) {
-      if (cands.size() >= options_.max_candidates) break;
-      if (!already_tried(reads[r], c.key)) cands.push_back(c);
-    }
-    if (!cands.empty()) work.emplace_back(r, std::move(cands));
+    unresolved_sequences.push_back(static_cast<uint32_t>(2 * r));
+    unresolved_sequences.push_back(static_cast<uint32_t>(2 * r + 1));
   }
-  verify(work);
+  backend_.ExtractSeeds(SeedInput{codes.data(), code_offsets.data(), unresolved_sequences.size(),
+                                  unresolved_sequences.data(), SeedSample::kAll},
+                        seeds);
+  for (size_t i = 0; i < unresolved_sequences.size(); ++i) {
+    const uint32_t r = unresolved_sequences[i] / 2, strand = unresolved_sequences[i] % 2;
+    for (uint32_t k = seeds.seed_offsets[i]; k < seeds.seed_offsets[i + 1]; ++k)
+      picks.push_back({r, strand, seeds.seeds[k]});
+  }
+  size_t second_round_reads = 0;
+  lookup_all([&](uint32_t r) {
+    std::sort(hits.begin(), hits.end(), by_key);
+    vote_begin[r] = static_cast<uint32_t>(voted.size());
+    for (const Candidate& h : hits) {
+      if (voted.size() > vote_begin[r] && same(voted.back(), h)) ++voted.back().votes; else voted.push_back(h);
+    }
+    vote_end[r] = static_cast<uint32_t>(voted.size());
+    std::stable_sort(voted.begin() + vote_begin[r], voted.end(),
+                     [](const Candidate& a, const Candidate& b) { return a.votes > b.votes; });
+    r2_begin[r] = static_cast<uint32_t>(tried.size());
+    for (uint32_t v = vote_begin[r]; v < vote_end[r] && tried.size() - r2_begin[r] < options_.max_candidates; ++v) {
+      if (!tried_before(r, voted[v])) tried.push_back(voted[v]);
+    }
+    r2_end[r] = static_cast<uint32_t>(tried.size());
+    hits.clear();
+    ++second_round_reads;
+  });
+  second_round_ += second_round_reads;
+  tried_mm.resize(tried.size(), UINT32_MAX);
+  for (size_t r = 0; r < reads.size(); ++r) queue_verify(r, r2_begin[r], r2_end[r]);
+  run_verify();
+  for (size_t r = 0; r < reads.size(); ++r) if (r2_end[r] > r2_begin[r]) update_best(r);
 
   // ---- Diagonal placements, and banded alignment for what is left. ----
   std::vector<Placement> placements(reads.size());
   std::vector<AlignJob> align_jobs;
   std::vector<std::pair<size_t, Candidate>> align_target;
-  std::vector<uint8_t> windows;
+  auto& windows = scratch.windows;
+  windows.clear();
   std::vector<size_t> window_offsets;
   for (size_t r = 0; r < reads.size(); ++r) {
     ReadState& st = reads[r];
@@ -378,10 +497,11 @@ Status Mapper::MapBatch(ReadBatch& batch) {
     // Up to two candidates: the best by mismatches and the best by votes, unless within a band.
     std::vector<Candidate> picks;
     if (st.best_mm != UINT32_MAX) picks.push_back(st.best);
-    for (const Candidate& c : voted[r]) {
+    for (uint32_t v = vote_begin[r]; v < vote_end[r]; ++v) {
+      const Candidate& c = voted[v];
       bool near = false;
       for (const Candidate& q : picks)
-        near |= q.strand() == c.strand() && std::llabs(q.diag() - c.diag()) <= kR;
+        near |= q.contig == c.contig && q.strand() == c.strand() && std::llabs(q.diag() - c.diag()) <= kR;
       if (!near) picks.push_back(c);
       if (picks.size() >= 2) break;
     }
@@ -407,6 +527,7 @@ Status Mapper::MapBatch(ReadBatch& batch) {
                           windows.data() + window_offsets[j], reads[r].length});
   }
   AlignOutput aligned;
+  aligned_ += align_jobs.size();
   if (!align_jobs.empty()) backend_.AlignBanded(align_jobs.data(), align_jobs.size(), aligned);
   for (size_t j = 0; j < align_target.size();) {
     const size_t r = align_target[j].first;
@@ -442,7 +563,7 @@ Status Mapper::MapBatch(ReadBatch& batch) {
   }
 
   // ---- Write the records, then mate fields. ----
-  std::vector<uint8_t> buffer;
+  auto& buffer = scratch.buffer;
   std::vector<int> placed_of(batch.size, -1);
   uint64_t placed = 0, gapped = 0;
   for (size_t r = 0; r < reads.size(); ++r) {

@@ -182,12 +182,14 @@ std::string RenderQcHtml(const json& qc) {
 
   const json& s = qc["summary"];
   o << "<h2>Summary</h2>\n<table id=\"summary\"><tr><th>reads</th><th>bases</th><th>Q30 %</th><th>GC %</th>"
-       "<th>N %</th><th>mean length</th><th>duplication %</th><th>placed %</th><th>mean depth</th></tr>\n<tr><td>"
+       "<th>N %</th><th>mean length</th><th>duplication %</th><th>placed %</th><th>mean depth</th>"
+       "<th>mean depth, contigs with reads</th></tr>\n<tr><td>"
     << s["reads"].get<uint64_t>() << "</td><td>" << s["bases"].get<uint64_t>() << "</td><td>"
     << Fmt(s["q30_percent"].get<double>()) << "</td><td>" << Fmt(s["gc_percent"].get<double>()) << "</td><td>"
     << Fmt(s["n_percent"].get<double>(), 3) << "</td><td>" << Fmt(s["mean_length"].get<double>(), 1) << "</td><td>"
     << (s["duplication_percent"].is_null() ? "n/a" : Fmt(s["duplication_percent"].get<double>())) << "</td><td>"
-    << Fmt(s["placed_percent"].get<double>()) << "</td><td>" << Fmt(s["mean_depth"].get<double>()) << "</td></tr></table>\n";
+    << Fmt(s["placed_percent"].get<double>()) << "</td><td>" << Fmt(s["mean_depth"].get<double>()) << "</td><td>"
+    << Fmt(s["mean_depth_contigs_with_reads"].get<double>()) << "</td></tr></table>\n";
 
   o << "<h2>Checks</h2>\n<table id=\"checks\"><tr><th>metric</th><th>value</th><th>warn</th><th>fail</th><th>verdict</th></tr>\n";
   for (const auto& m : qc["metrics"]) {

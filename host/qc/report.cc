@@ -204,7 +204,10 @@ std::string RenderSamtoolsStats(const json& qc) {
 std::string RenderFastpJson(const json& qc) {
   json out;
   const std::string sample = qc["sample"];
-  const bool paired = qc["mates"].contains("read2");
+  // fastp's view: paired end when most reads are R1/R2 (single-end files with a few /1 /2 names,
+  // or paired BAMs with a few orphans, are reported as what most of their reads are).
+  auto mate_reads = [&](const char* m) { return qc["mates"].contains(m) ? qc["mates"][m]["reads"].get<uint64_t>() : 0; };
+  const bool paired = mate_reads("read2") > 0 && mate_reads("read1") + mate_reads("read2") > mate_reads("single");
   const json& all = qc["all"];
   auto section = [&](const json& mate) {
     json s;
@@ -235,7 +238,7 @@ std::string RenderFastpJson(const json& qc) {
     s["q30_bases"] = all["q30_bases"];
     s["q20_rate"] = bases > 0 ? all["q20_bases"].get<double>() / bases : 0.0;
     s["q30_rate"] = bases > 0 ? all["q30_bases"].get<double>() / bases : 0.0;
-    const json& r1 = qc["mates"].contains("read1") ? qc["mates"]["read1"] : all;
+    const json& r1 = paired ? qc["mates"]["read1"] : all;
     s["read1_mean_length"] = uint64_t(r1["mean_length"].get<double>());  // fastp truncates
     if (paired) s["read2_mean_length"] = uint64_t(qc["mates"]["read2"]["mean_length"].get<double>());
     const json& bc = all["base_counts"];
@@ -244,7 +247,7 @@ std::string RenderFastpJson(const json& qc) {
   };
   out["summary"]["fastp_version"] = std::string("cramjet ") + Version();
   uint64_t r1_cycles = 0, r2_cycles = 0;
-  r1_cycles = (qc["mates"].contains("read1") ? qc["mates"]["read1"] : all)["max_length"].get<uint64_t>();
+  r1_cycles = (paired ? qc["mates"]["read1"] : all)["max_length"].get<uint64_t>();
   if (paired) r2_cycles = qc["mates"]["read2"]["max_length"].get<uint64_t>();
   out["summary"]["sequencing"] = paired ? "paired end (" + std::to_string(r1_cycles) + " cycles + " +
                                               std::to_string(r2_cycles) + " cycles)"
@@ -254,6 +257,15 @@ std::string RenderFastpJson(const json& qc) {
   out["summary"]["after_filtering"] = summary();
   out["filtering_result"] = {{"passed_filter_reads", all["reads"]}, {"low_quality_reads", 0},
                              {"too_many_N_reads", 0}, {"too_short_reads", 0}, {"too_long_reads", 0}};
+  // fastp writes adapter_cutting only when it trims; QC trims nothing, but the reads that carry
+  // an adapter are what MultiQC's "% adapter" column shows (the larger of TruSeq and Nextera).
+  {
+    const json& ad = all["adapter"];
+    const uint64_t truseq = ad["truseq"]["reads"].get<uint64_t>(), nextera = ad["nextera"]["reads"].get<uint64_t>();
+    out["adapter_cutting"] = {{"adapter_trimmed_reads", std::max(truseq, nextera)},
+                              {"adapter_trimmed_bases", 0},
+                              {"read1_adapter_sequence", truseq >= nextera ? ad["truseq"]["kmer"] : ad["nextera"]["kmer"]}};
+  }
   const json& dup = qc["duplication"];
   if (!dup["percent"].is_null()) {
     out["duplication"]["rate"] = dup["percent"].get<double>() / 100.0;
@@ -266,8 +278,8 @@ std::string RenderFastpJson(const json& qc) {
     for (const auto& pair : ins["histogram"]) hist[pair[0].get<size_t>()] = pair[1].get<uint64_t>();
     out["insert_size"] = {{"peak", ins["peak"]}, {"unknown", 0}, {"histogram", hist}};
   }
-  if (qc["mates"].contains("read1") || qc["mates"].contains("single")) {
-    const json& first = qc["mates"].contains("read1") ? qc["mates"]["read1"] : qc["mates"]["single"];
+  if (all["reads"].get<uint64_t>() > 0) {
+    const json& first = paired ? qc["mates"]["read1"] : all;
     out["read1_before_filtering"] = section(first);
     out["read1_after_filtering"] = section(first);
   }

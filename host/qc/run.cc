@@ -1,10 +1,13 @@
 // `cramjet qc FILE`: QC of an existing file through the same collector that compress uses.
-// Input is read with htslib (SAM/BAM/CRAM and FASTQ; two FASTQ files are read as R1/R2 pairs).
+// FASTQ goes through the read stage's OpenReads() (the same records, flags and @RG per input file
+// that compress sees; two files are R1/R2 pairs). SAM/BAM/CRAM are read with htslib directly, so
+// QC sees every record as stored, secondary and supplementary ones included.
 #include <htslib/hts.h>
 #include <htslib/sam.h>
 
 #include "cramjet/qc.h"
 #include "qc/qc.h"
+#include "read/read.h"
 
 namespace cramjet {
 namespace {
@@ -76,68 +79,83 @@ Status CheckQcConfig(const std::string& config_path) {
   return LoadQcThresholds(config_path).status();
 }
 
+namespace {
+
+StatusOr<QcFileResult> Finish(QcCollector& collector, const QcFileOptions& options) {
+  CRAMJET_RETURN_IF_ERROR(collector.Finish());
+  const std::string prefix = options.output_prefix.empty() ? DefaultPrefix(options.inputs[0]) : options.output_prefix;
+  CRAMJET_RETURN_IF_ERROR(collector.WriteOutputs(prefix));
+  QcFileResult result;
+  result.reads = collector.reads();
+  result.bases = collector.bases();
+  result.verdict = QcVerdictName(collector.overall_verdict());
+  result.outputs = QcOutputPaths(prefix);
+  return result;
+}
+
+StatusOr<QcFileResult> RunOnFastq(const QcFileOptions& options, QcOptions qc) {
+  ReadOptions read;
+  read.inputs = options.inputs;
+  read.paired = options.inputs.size() == 2;
+  read.sample = options.sample;
+  read.threads = options.threads;
+  CRAMJET_ASSIGN_OR_RETURN(auto source, OpenReads(read));
+  CRAMJET_ASSIGN_OR_RETURN(auto collector, QcCollector::Create(qc, source->header()));
+  ReadBatch batch;
+  while (true) {
+    CRAMJET_ASSIGN_OR_RETURN(size_t n, source->NextBatch(batch, 4096));
+    if (n == 0) break;
+    for (size_t i = 0; i < n; ++i) collector->Add(batch[i]);
+  }
+  return Finish(*collector, options);
+}
+
+}  // namespace
+
 StatusOr<QcFileResult> RunQcOnFile(const QcFileOptions& options) {
   if (options.inputs.empty() || options.inputs.size() > 2) {
     return InvalidArgument("qc takes one input file, or two FASTQ files (R1 R2)");
-  }
-  std::vector<OpenInput> inputs;
-  for (const auto& path : options.inputs) {
-    CRAMJET_ASSIGN_OR_RETURN(OpenInput in, Open(path, options.reference, options.threads));
-    inputs.push_back(std::move(in));
-  }
-  const bool pairs = inputs.size() == 2;
-  if (pairs) {
-    for (const auto& in : inputs) {
-      if (hts_get_format(in.file.get())->format != fastq_format)
-        return InvalidArgument("'" + in.path + "': two inputs must both be FASTQ (R1 R2)");
-    }
   }
   QcOptions qc;
   qc.config_path = options.config_path;
   qc.reference = options.reference;
   qc.sample = options.sample;
+  qc.input_description = options.inputs[0] + (options.inputs.size() == 2 ? " + " + options.inputs[1] : "");
+  // Refuse a bad config before reading anything.
+  CRAMJET_RETURN_IF_ERROR(LoadQcThresholds(options.config_path).status());
+  std::vector<InputFormat> formats;
+  for (const auto& path : options.inputs) {
+    CRAMJET_RETURN_IF_ERROR(CheckReadableFile(path));
+    CRAMJET_ASSIGN_OR_RETURN(InputFormat format, DetectInputFormat(path));
+    formats.push_back(format);
+  }
+  if (formats[0] == InputFormat::kFastq) {
+    if (formats.size() == 2 && formats[1] != InputFormat::kFastq)
+      return InvalidArgument("'" + options.inputs[1] + "': two inputs must both be FASTQ (R1 R2)");
+    return RunOnFastq(options, qc);
+  }
+  if (options.inputs.size() == 2) {
+    return InvalidArgument("'" + options.inputs[0] + "': two inputs must both be FASTQ (R1 R2)");
+  }
+  CRAMJET_ASSIGN_OR_RETURN(OpenInput in, Open(options.inputs[0], options.reference, options.threads));
   if (qc.sample.empty()) {
     kstring_t ks = KS_INITIALIZE;
-    if (sam_hdr_find_tag_pos(inputs[0].header.get(), "RG", 0, "SM", &ks) != 0) qc.sample = SampleFromPath(options.inputs[0]);
+    if (sam_hdr_find_tag_pos(in.header.get(), "RG", 0, "SM", &ks) != 0) qc.sample = SampleFromPath(options.inputs[0]);
     ks_free(&ks);
   }
-  qc.input_description = options.inputs[0] + (pairs ? " + " + options.inputs[1] : "");
-  CRAMJET_ASSIGN_OR_RETURN(auto collector, QcCollector::Create(qc, inputs[0].header.get()));
-
+  CRAMJET_ASSIGN_OR_RETURN(auto collector, QcCollector::Create(qc, in.header.get()));
+  const bool is_cram = formats[0] == InputFormat::kCram;
   BamPtr b = NewBam();
-  if (!pairs) {
-    while (true) {
-      CRAMJET_ASSIGN_OR_RETURN(bool more, Next(inputs[0], b.get()));
-      if (!more) break;
-      collector->Add(b.get());
+  while (true) {
+    auto more = Next(in, b.get());
+    if (!more.ok() && is_cram && options.reference.empty()) {
+      return BadInput(more.status().message() + "; a CRAM needs its reference: give -T");
     }
-  } else {
-    BamPtr mate = NewBam();
-    while (true) {
-      CRAMJET_ASSIGN_OR_RETURN(bool more1, Next(inputs[0], b.get()));
-      CRAMJET_ASSIGN_OR_RETURN(bool more2, Next(inputs[1], mate.get()));
-      if (more1 != more2) {
-        const OpenInput& shorter = more1 ? inputs[1] : inputs[0];
-        const OpenInput& longer = more1 ? inputs[0] : inputs[1];
-        return BadInput("'" + shorter.path + "': ends after " + std::to_string(shorter.records) +
-                        " records while '" + longer.path + "' has more (R1 and R2 must pair up)");
-      }
-      if (!more1) break;
-      b->core.flag = (b->core.flag & ~BAM_FREAD2) | BAM_FPAIRED | BAM_FREAD1 | BAM_FUNMAP | BAM_FMUNMAP;
-      mate->core.flag = (mate->core.flag & ~BAM_FREAD1) | BAM_FPAIRED | BAM_FREAD2 | BAM_FUNMAP | BAM_FMUNMAP;
-      collector->Add(b.get());
-      collector->Add(mate.get());
-    }
+    if (!more.ok()) return more.status();
+    if (!*more) break;
+    collector->Add(b.get());
   }
-  CRAMJET_RETURN_IF_ERROR(collector->Finish());
-  const std::string prefix = options.output_prefix.empty() ? DefaultPrefix(options.inputs[0]) : options.output_prefix;
-  CRAMJET_RETURN_IF_ERROR(collector->WriteOutputs(prefix));
-  QcFileResult result;
-  result.reads = collector->reads();
-  result.bases = collector->bases();
-  result.verdict = QcVerdictName(collector->overall_verdict());
-  result.outputs = QcOutputPaths(prefix);
-  return result;
+  return Finish(*collector, options);
 }
 
 }  // namespace cramjet

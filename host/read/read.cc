@@ -30,8 +30,22 @@ StatusOr<InputFormat> DetectInputFormat(const std::string& path) {
   CRAMJET_RETURN_IF_ERROR(CheckReadableFile(path));
   CRAMJET_ASSIGN_OR_RETURN(uint64_t size, FileSize(path));
   if (size == 0) return BadInput("'" + path + "': file is empty");
+  // htslib's sniffing needs a whole well-formed first record; a FASTQ whose first record is
+  // malformed is still FASTQ for us, so that the reader can name the exact line that is wrong.
+  auto looks_like_fastq = [&path]() -> StatusOr<bool> {
+    BGZF* f = bgzf_open(path.c_str(), "r");
+    if (!f) return false;
+    char head[5] = {0};
+    ssize_t n = bgzf_read(f, head, 4);
+    bgzf_close(f);
+    if (n < 0) return BadInput("'" + path + "': cannot decompress: the file is truncated or corrupt");
+    bool sam_header = n == 4 && head[3] == '\t';  // "@HD\t", "@SQ\t", ...
+    return n > 0 && head[0] == '@' && !sam_header;
+  };
   htsFile* fp = hts_open(path.c_str(), "r");
   if (!fp) {
+    CRAMJET_ASSIGN_OR_RETURN(bool fastq, looks_like_fastq());
+    if (fastq) return InputFormat::kFastq;
     return BadInput("'" + path + "': cannot read: not a FASTQ, SAM, BAM or CRAM file, or "
                     "its compression is damaged");
   }
@@ -46,19 +60,8 @@ StatusOr<InputFormat> DetectInputFormat(const std::string& path) {
       return BadInput("'" + path + "': is FASTA, not reads (give a reference with -T)");
     default: break;
   }
-  // htslib's sniffing needs a full record; a FASTQ whose first record is malformed is still FASTQ
-  // for our purposes, so that the reader can name the exact line that is wrong.
-  if (fmt.category == sequence_data || fmt.format == text_format || fmt.format == unknown_format) {
-    BGZF* f = bgzf_open(path.c_str(), "r");
-    if (f) {
-      int c = bgzf_getc(f);
-      bgzf_close(f);
-      if (c == '@') return InputFormat::kFastq;
-      if (c < -1) {
-        return BadInput("'" + path + "': cannot decompress: the file is truncated or corrupt");
-      }
-    }
-  }
+  CRAMJET_ASSIGN_OR_RETURN(bool fastq, looks_like_fastq());
+  if (fastq) return InputFormat::kFastq;
   return BadInput("'" + path + "': not a FASTQ, SAM, BAM or CRAM file");
 }
 

@@ -99,30 +99,33 @@ StatusOr<SinkConfig> SinkConfigFromUrl(std::string_view url) {
 
 StatusOr<SinkConfig> ParseSinkConfig(const toml::table& table, std::string_view source_file) {
   SinkConfig config;
-  auto where = [&](const toml::node& node, std::string_view key) {
+  // The value's line, else its key's (a table copied node by node, as the daemon does, keeps the
+  // keys' source positions but not the values').
+  auto line_of = [&](std::string_view key) -> uint32_t {
+    for (const auto& [k, v] : table)
+      if (k.str() == key) return v.source().begin.line ? v.source().begin.line : k.source().begin.line;
+    return table.source().begin.line;
+  };
+  auto where = [&](std::string_view key) {
     std::ostringstream out;
-    out << "'" << source_file << "': line " << node.source().begin.line << ": [archive] " << key << ": ";
+    out << "'" << source_file << "': ";
+    if (uint32_t line = line_of(key)) out << "line " << line << ": ";
+    out << "[archive] " << key << ": ";
     return out.str();
   };
-  auto bad = [&](const toml::node& node, std::string_view key, std::string_view what) {
-    return InvalidArgument(where(node, key) + std::string(what));
+  auto bad = [&](const toml::node&, std::string_view key, std::string_view what) {
+    return InvalidArgument(where(key) + std::string(what));
   };
 
   const toml::node* url_node = table.get("url");
-  if (!url_node) {
-    std::ostringstream out;
-    out << "'" << source_file << "': line " << table.source().begin.line << ": [archive] url: missing";
-    return InvalidArgument(out.str());
-  }
+  if (!url_node) return InvalidArgument(where("url") + "missing");
   if (!url_node->is_string()) return bad(*url_node, "url", "expected a string");
   config.url = **url_node->as_string();
   {
     Status st = ParseUrl(config);
     if (!st.ok()) return bad(*url_node, "url", st.message());
   }
-  // Kind-specific default set by ParseUrl; an explicit key below overrides it.
-  bool readback_default = config.verify_readback;
-  config.verify_readback = readback_default;
+  // ParseUrl set the kind's verify_readback default; an explicit key below overrides it.
 
   static const std::set<std::string> kKnown = {
       "url", "object_template", "endpoint", "region", "path_style", "multipart_threshold",
@@ -134,10 +137,7 @@ StatusOr<SinkConfig> ParseSinkConfig(const toml::table& table, std::string_view 
   for (const auto& [key_obj, node] : table) {
     std::string key(key_obj.str());
     if (!kKnown.count(key)) {
-      std::ostringstream out;
-      out << "'" << source_file << "': line " << key_obj.source().begin.line << ": [archive] "
-          << key << ": unknown key";
-      return InvalidArgument(out.str());
+      return InvalidArgument(where(key) + "unknown key");
     }
     auto get_string = [&](std::string& out) -> Status {
       if (!node.is_string()) return bad(node, key, "expected a string");

@@ -81,6 +81,7 @@ StatusOr<bool> ShipOne(Sink& sink, JobState& state, const LocalFile& file, const
   Status present = sink.Verify(file, name);
   if (present.ok()) {
     CJ_LOG(kInfo) << "ship: " << name << " already in the archive and verified";
+    sink.Tidy(name, state);
     return false;
   }
   if (present.code() == StatusCode::kDataLoss) {

@@ -190,6 +190,9 @@ class Sink {
   // Stores the file under `name`; the name never shows a partial object.
   [[nodiscard]] virtual Status Upload(const LocalFile& file, const std::string& name,
                                       JobState& state) = 0;
+  // Called when `name` verified without an upload (e.g. after a crash that followed the upload):
+  // removes what an interrupted earlier upload may have left (temporary objects, stale state).
+  virtual void Tidy(const std::string& name, JobState& state) {}
 };
 
 

@@ -127,6 +127,8 @@ class FileSink : public Sink {
     return Status::Ok();
   }
 
+  void Tidy(const std::string& name, JobState&) override { RemoveStaleTemps(config_.file_root + "/" + name); }
+
   Status Upload(const LocalFile& file, const std::string& name, JobState&) override {
     std::string path = config_.file_root + "/" + name;
     struct stat root;
@@ -306,6 +308,11 @@ class S3Sink : public Sink {
     return Status::Ok();
   }
 
+  void Tidy(const std::string& name, JobState& state) override {
+    DeleteLeftoverTemp(name, state);
+    AbortSavedMultipart(name, state);
+  }
+
   Status Upload(const LocalFile& file, const std::string& name, JobState& state) override {
     if (file.size >= config_.multipart_threshold && file.size > 0) return UploadMultipart(file, name, state);
     return UploadSingle(file, name, state);
@@ -371,6 +378,23 @@ class S3Sink : public Sink {
     }
   }
 
+  // Aborts the multipart upload remembered for `name` (its parts would otherwise stay billed on
+  // the server) and forgets it.
+  void AbortSavedMultipart(const std::string& name, JobState& state) {
+    if (!state.enabled()) return;
+    auto saved = state.Load("multipart", name);
+    if (!saved.ok()) return;
+    auto j = nlohmann::json::parse(*saved, nullptr, false);
+    if (!j.is_discarded() && j.contains("upload_id") && j.contains("key")) {
+      HttpRequest abort = MakeRequest("DELETE", Url(j["key"].get<std::string>()) + "?uploadId=" +
+                                                    j["upload_id"].get<std::string>());
+      abort.sign_s3 = true;
+      auto r = PerformHttp(config_, abort);
+      if (!r.ok()) return;  // keep the state; the next run tries again
+    }
+    state.Erase("multipart", name);
+  }
+
   uint64_t PartCount(uint64_t size) const { return (size + config_.part_size - 1) / config_.part_size; }
 
   StatusOr<std::string> MultipartEtag(const LocalFile& file) const {
@@ -404,6 +428,8 @@ class S3Sink : public Sink {
           st = j;
           CJ_LOG(kInfo) << "ship: resuming multipart upload of " << key << " (" << st["parts"].size() << " of "
                         << parts << " parts already sent)";
+        } else {
+          AbortSavedMultipart(name, state);  // the file or the part size changed: start over
         }
       }
     }
@@ -451,7 +477,7 @@ class S3Sink : public Sink {
     xml += "</CompleteMultipartUpload>";
     HttpRequest done = MakeRequest("POST", Url(key) + "?uploadId=" + upload_id); done.sign_s3 = true;
     done.body = xml;
-    done.headers = {"Content-Type: application/xml"};
+    done.headers = {"Content-Type: application/xml", "Content-MD5: " + HexToBase64(Md5Hex(xml))};
     CRAMJET_ASSIGN_OR_RETURN(HttpResponse r, PerformHttp(config_, done));
     Status s = HttpStatusToError(done, r);
     if (s.ok()) s = ErrorInBody(done, r);

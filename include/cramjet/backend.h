@@ -37,18 +37,25 @@ const char* AccelKindName(AccelKind kind);
 // Base codes: 0..3 = A,C,G,T; 4 = any other read base; in reference windows 4 = non-ACGT
 // reference base and 5 = outside the contig (see kernels/include/kernel_shape.h).
 
-// Sequences for seed extraction: sequence i is codes[offsets[i] .. offsets[i+1]).
+// Sequences for seed extraction: sequence s is codes[offsets[s] .. offsets[s+1]). Without
+// `select`, sequences 0..count-1 are seeded; with it, sequences select[0..count).
+// `sample`: every minimizer, or only those of the middle window, or of the first and last
+// windows (subsets of the minimizers: most reads are placed by the middle one alone).
+enum class SeedSample : uint8_t { kAll, kMiddleWindow, kEndWindows };
 struct SeedInput {
   const uint8_t* codes = nullptr;
-  const uint32_t* offsets = nullptr;  // count + 1 entries
+  const uint32_t* offsets = nullptr;
   size_t count = 0;
+  const uint32_t* select = nullptr;
+  SeedSample sample = SeedSample::kAll;
 };
 // A (w,k)-minimizer: hash of the k-mer (never kSeedInvalid) and its start in the sequence.
 struct Seed {
   uint32_t hash;
   uint32_t position;
 };
-// Seeds of sequence i are seeds[seed_offsets[i] .. seed_offsets[i+1]), in increasing position.
+// Seeds of the i-th seeded sequence are seeds[seed_offsets[i] .. seed_offsets[i+1]), in
+// increasing position.
 struct SeedOutput {
   std::vector<Seed> seeds;
   std::vector<uint32_t> seed_offsets;

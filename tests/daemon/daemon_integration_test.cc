@@ -537,7 +537,7 @@ TEST_F(DaemonIntegration, SurvivesRepeatedSigkillWithoutLossOrDuplicates) {
   const int kills = 24;
   Appliance a;
   // Slow stages a little so kills land in every stage, not only in compress.
-  a.WriteConfig("[testing]\nstage_delay_ms = 300\n");
+  a.WriteConfig("[testing]\nstage_delay_ms = 500\n");
   auto samples = RealSamples();
   // When every job is done before the kills are spent, another run folder arrives, so that the
   // remaining kills also hit work.
@@ -548,7 +548,7 @@ TEST_F(DaemonIntegration, SurvivesRepeatedSigkillWithoutLossOrDuplicates) {
   };
   add_run();
   std::mt19937 rng(seed);
-  std::uniform_real_distribution<double> delay(0.05, 2.0);
+  std::uniform_real_distribution<double> delay(0.2, 4.0);
   std::map<std::string, int> killed_in;  // journal stage of running jobs at each kill
   for (int k = 0; k < kills; ++k) {
     a.Start();
@@ -589,6 +589,11 @@ TEST_F(DaemonIntegration, SurvivesRepeatedSigkillWithoutLossOrDuplicates) {
       << a.Status().dump(2) << a.Log();
   json jobs = a.Call("jobs")["jobs"];
   EXPECT_EQ(a.Stop(SIGTERM), 0);
+  // Errors the daemon logged on the way (none expected: a kill is not an error to report).
+  std::string log = a.Log(), errors;
+  for (size_t p = log.find("<3>"); p != std::string::npos; p = log.find("<3>", p + 1))
+    errors += log.substr(p, log.find('\n', p) - p) + "\n";
+  EXPECT_EQ(errors, "");
 
   ASSERT_EQ(jobs.size(), samples.size() * run_names.size()) << jobs.dump(2);  // none lost, none duplicated
   std::set<std::string> seen;
@@ -609,7 +614,12 @@ TEST_F(DaemonIntegration, SurvivesRepeatedSigkillWithoutLossOrDuplicates) {
     EXPECT_EQ(name.find(".tmp"), std::string::npos) << "temporary left: " << e.path();
     if (e.is_regular_file()) found.insert(fs::relative(e.path(), a.Path("out")).string());
   }
-  EXPECT_EQ(found, expected);
+  for (const auto& name : expected) EXPECT_TRUE(found.count(name)) << "missing " << name;
+  for (const auto& name : found) {
+    // Besides the CRAM sets only QC files written by compress may be there: never a second CRAM.
+    if (expected.count(name)) continue;
+    EXPECT_FALSE(name.ends_with(".cram") || name.ends_with(".crai")) << "unexpected " << name;
+  }
   std::map<std::string, uint64_t> fastq_records;
   for (const auto& s : samples) fastq_records[s.id] = FastqRecords({s.r1, s.r2});
   for (const auto& run : run_names) {

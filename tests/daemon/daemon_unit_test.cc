@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <sstream>
 
 #include "common/test_util.h"
 #include "daemon/daemon.h"
@@ -313,6 +314,47 @@ TEST(DaemonJournal, RefusesNewerSchema) {
 }
 
 TEST(DaemonMetrics, Escape) { EXPECT_EQ(PromEscape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd"); }
+
+}  // namespace
+}  // namespace cramjet::daemon
+
+namespace cramjet::daemon {
+namespace {
+
+// The annotated example must parse, and every key it shows commented out must be a real key.
+TEST(DaemonConfig, ExampleFileParsesWithEveryKeyEnabled) {
+  TempDir t;
+  for (const char* d : {"runs", "cram"}) std::filesystem::create_directories(t / d);
+  WriteFile(t / "ref.fa", ">c\nACGT\n");
+  std::string text = cramjet::testing::ReadFile(std::string(CRAMJET_SOURCE_DIR) + "/dist/cramjetd.toml.example");
+  ASSERT_FALSE(text.empty());
+  auto replace = [&](const std::string& from, const std::string& to) {
+    for (size_t p = text.find(from); p != std::string::npos; p = text.find(from, p + to.size())) text.replace(p, from.size(), to);
+  };
+  replace("/data/runs", t / "runs");
+  replace("/data/cram", t / "cram");
+  replace("/data/references/GRCh38_no_alt.fa", t / "ref.fa");
+  auto plain = ParseConfigText(text, "cramjetd.toml.example");
+  ASSERT_TRUE(plain.ok()) << plain.status().message();
+  EXPECT_EQ(plain->references.at("hg38"), t / "ref.fa");
+  // Uncomment "#key = value" lines (not prose): each must be accepted.
+  std::string enabled, line;
+  std::istringstream in(text);
+  int uncommented = 0;
+  while (std::getline(in, line)) {
+    if (line.size() > 1 && line[0] == '#' && std::isalpha(static_cast<unsigned char>(line[1])) &&
+        line.find(" = ") != std::string::npos) {
+      line = line.substr(1);
+      ++uncommented;
+    }
+    enabled += line + "\n";
+  }
+  EXPECT_GE(uncommented, 20);
+  auto all = ParseConfigText(enabled, "cramjetd.toml.example (all keys)");
+  ASSERT_TRUE(all.ok()) << all.status().message();
+  EXPECT_EQ(all->socket_group, "cramjet-ops");
+  EXPECT_EQ(all->archive_table.size(), 1u);  // url, handed to the ship stage
+}
 
 }  // namespace
 }  // namespace cramjet::daemon

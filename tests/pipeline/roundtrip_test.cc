@@ -161,3 +161,52 @@ INSTANTIATE_TEST_SUITE_P(
 
 }  // namespace
 }  // namespace cramjet
+
+namespace cramjet {
+namespace {
+
+// Interleaved FASTQ in, gzip FASTQ out; several lanes in one call; output independent of threads.
+TEST(FastqLayouts, InterleavedLanesAndThreads) {
+  const char* r1 = "human-chrM-paired-binned/fastq/micro_R1.fq.gz";
+  const char* r2 = "human-chrM-paired-binned/fastq/micro_R2.fq.gz";
+  CRAMJET_REQUIRE_SHARED_DATA(r1);
+  TempDir dir;
+  std::string ref = ShellQuote(SharedPath("human-chrM-paired-binned/chrM_NC_012920.1.fa"));
+  // Interleave R1/R2 record by record.
+  ASSERT_EQ(RunShell("paste -d '\\n' <(zcat " + ShellQuote(SharedPath(r1)) + " | paste - - - -) <(zcat " +
+                     ShellQuote(SharedPath(r2)) + " | paste - - - -) | tr '\\t' '\\n' > " +
+                     ShellQuote(dir / "inter.fq")).exit_code, 0);
+  auto c = RunCramjet("compress -q --interleaved -T " + ref + " -o " + ShellQuote(dir / "i.cram") +
+                      " " + ShellQuote(dir / "inter.fq"));
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  auto d = RunCramjet("decompress -o " + ShellQuote(dir / "back.fq.gz") + " " + ShellQuote(dir / "i.cram"));
+  ASSERT_EQ(d.exit_code, 0) << d.err;
+  EXPECT_EQ(RunShell("gzip -t " + ShellQuote(dir / "back.fq.gz")).exit_code, 0);
+  EXPECT_EQ(RunShell("cmp <(zcat " + ShellQuote(dir / "back.fq.gz") + ") " + ShellQuote(dir / "inter.fq")).exit_code, 0);
+
+  // Two lanes of one sample, Illumina names: one read group each, lanes back in order.
+  for (const char* lane : {"L001", "L002"}) {
+    RunShell("cp " + ShellQuote(SharedPath(r1)) + " " + ShellQuote(dir / (std::string("S_S1_") + lane + "_R1_001.fastq.gz")));
+    RunShell("cp " + ShellQuote(SharedPath(r2)) + " " + ShellQuote(dir / (std::string("S_S1_") + lane + "_R2_001.fastq.gz")));
+  }
+  std::string lanes = ShellQuote(dir / "S_S1_L001_R1_001.fastq.gz") + " " + ShellQuote(dir / "S_S1_L001_R2_001.fastq.gz") +
+                      " " + ShellQuote(dir / "S_S1_L002_R1_001.fastq.gz") + " " + ShellQuote(dir / "S_S1_L002_R2_001.fastq.gz");
+  auto one = RunCramjet("compress -q -@ 1 -T " + ref + " -o " + ShellQuote(dir / "t1.cram") + " " + lanes);
+  auto two = RunCramjet("compress -q -@ 2 -T " + ref + " -o " + ShellQuote(dir / "t2.cram") + " " + lanes);
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  ASSERT_EQ(two.exit_code, 0) << two.err;
+  // Same bytes apart from the @PG command line: compare after re-heading both identically.
+  EXPECT_EQ(RunShell("cmp <(samtools view --no-PG " + ShellQuote(dir / "t1.cram") + ") <(samtools view --no-PG " +
+                     ShellQuote(dir / "t2.cram") + ")").exit_code, 0);
+  EXPECT_EQ(RunShell("samtools view -H " + ShellQuote(dir / "t1.cram") + " | grep -c '^@RG'").out, "2\n");
+  auto back = RunCramjet("decompress -1 " + ShellQuote(dir / "b1.fq") + " -2 " + ShellQuote(dir / "b2.fq") +
+                         " " + ShellQuote(dir / "t2.cram"));
+  ASSERT_EQ(back.exit_code, 0) << back.err;
+  EXPECT_EQ(RunShell("cmp <(zcat " + ShellQuote(SharedPath(r1)) + " " + ShellQuote(SharedPath(r1)) + ") " +
+                     ShellQuote(dir / "b1.fq")).exit_code, 0);
+  EXPECT_EQ(RunShell("cmp <(zcat " + ShellQuote(SharedPath(r2)) + " " + ShellQuote(SharedPath(r2)) + ") " +
+                     ShellQuote(dir / "b2.fq")).exit_code, 0);
+}
+
+}  // namespace
+}  // namespace cramjet

@@ -119,6 +119,8 @@ class Handler(socketserver.BaseRequestHandler):
         sig = sigv4_ok(method, target, headers, args.secret) if args.secret else None
         if sig is not None:
             entry["sig_ok"] = sig
+        if "x-amz-security-token" in headers:
+            entry["session_token"] = True
 
         if action == "stall":
             self.log(entry)

@@ -98,13 +98,19 @@ void BackgroundProcess::Stop() {
 // ---- nginx ----------------------------------------------------------------------------------------
 bool NginxDav::Available() { return ToolAvailable("nginx") || PathExists("/usr/sbin/nginx"); }
 
-bool NginxDav::Start(const std::string& work_dir) {
-  prefix_ = work_dir + "/nginx";
+bool NginxDav::Start(const std::string& work_dir, bool tls) {
+  tls_ = tls;
+  prefix_ = work_dir + (tls ? "/nginx-tls" : "/nginx");
   root_ = prefix_ + "/dav";
   ::mkdir(prefix_.c_str(), 0755);
   ::mkdir(root_.c_str(), 0755);
   ::mkdir((prefix_ + "/tmp").c_str(), 0755);
   port_ = FreeLoopbackPort();
+  if (tls && RunShell("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 "
+                      "-addext subjectAltName=IP:127.0.0.1 -keyout " + ShellQuote(prefix_ + "/key.pem") +
+                      " -out " + ShellQuote(cert()))
+                 .exit_code != 0)
+    return false;
   std::ostringstream conf;
   if (::geteuid() == 0) conf << "user root root;\n";  // workers must write into our temp folder
   conf << "worker_processes 1;\n"
@@ -121,7 +127,10 @@ bool NginxDav::Start(const std::string& work_dir) {
        << "  scgi_temp_path " << prefix_ << "/tmp/scgi;\n"
        << "  client_max_body_size 0;\n"
        << "  server {\n"
-       << "    listen 127.0.0.1:" << port_ << ";\n"
+       << "    listen 127.0.0.1:" << port_ << (tls ? " ssl" : "") << ";\n";
+  if (tls) conf << "    ssl_certificate " << cert() << ";\n    ssl_certificate_key " << prefix_ << "/key.pem;\n";
+  conf
+
        << "    root " << root_ << ";\n"
        << "    location / {\n"
        << "      dav_methods PUT DELETE MKCOL COPY MOVE;\n"

@@ -42,10 +42,12 @@ class BackgroundProcess {
 class NginxDav {
  public:
   static bool Available();
-  bool Start(const std::string& work_dir);
+  // tls: HTTPS with a self-signed certificate for 127.0.0.1 (needs the openssl tool), see cert().
+  bool Start(const std::string& work_dir, bool tls = false);
   int port() const { return port_; }
   const std::string& root() const { return root_; }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::string url() const { return std::string(tls_ ? "https" : "http") + "://127.0.0.1:" + std::to_string(port_); }
+  std::string cert() const { return prefix_ + "/cert.pem"; }
   std::string error_log() const { return prefix_ + "/error.log"; }
   void Stop() { process_.Stop(); }
 
@@ -53,6 +55,7 @@ class NginxDav {
   BackgroundProcess process_;
   std::string prefix_, root_;
   int port_ = 0;
+  bool tls_ = false;
 };
 
 // s3rver (npm, installed under tests/ship/s3rver by scripts/setup-debian.sh) with bucket `archive`.

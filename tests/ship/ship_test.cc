@@ -121,6 +121,21 @@ TEST(ShipConfig, BadValuesNameFileLineAndKey) {
   ASSERT_FALSE(creds.ok());
 }
 
+TEST(ShipConfig, LinesSurviveTheDaemonsNodeByNodeCopy) {
+  // The daemon copies [archive] without `enabled` into a new table: values lose their source
+  // positions there, keys keep theirs.
+  auto root = ParseToml("[archive]\nenabled = true\nurl = \"s3://b\"\n\npart_size = -1\n");
+  toml::table copy;
+  for (const auto& [k, v] : *root["archive"].as_table())
+    if (k.str() != "enabled") copy.insert_or_assign(k, v);
+  auto st = ship::ParseSinkConfig(copy, "cramjetd.toml");
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.status().message(), "'cramjetd.toml': line 5: [archive] part_size: must be positive");
+  auto missing = ship::ParseSinkConfig(toml::table{}, "cramjetd.toml");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().message(), "'cramjetd.toml': [archive] url: missing");
+}
+
 TEST(ShipConfig, CredentialsFromEnvironmentWhenNotInConfig) {
   ::setenv("AWS_ACCESS_KEY_ID", "ENVKEY", 1);
   ::setenv("AWS_SECRET_ACCESS_KEY", "ENVSECRET", 1);

@@ -1,0 +1,162 @@
+// Mapper speed on the E. coli scale set: reads simulated with art_illumina from the real E. coli
+// MG1655 genome (HiSeq 2500 profile, 150 bp, 5x: ~155k reads), or the real E. coli HiSeq reads.
+// One thread, so items_per_second is reads per second per core. The target is >= 1M.
+//
+//   build-*/bench/bench_mapper [--benchmark_filter=...]
+// Data (simulated reads, the index) goes to <build>/bench-data/mapper, made on first run.
+#include <benchmark/benchmark.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <ctime>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "common/common.h"
+#include "cramjet/backend.h"
+#include "cramjet/log.h"
+#include "map/map.h"
+
+namespace cramjet {
+namespace {
+
+std::string SharedData() {
+  const char* env = std::getenv("CRAMJET_SHARED_DATA");
+  return env && *env ? env : CRAMJET_SHARED_DATA_DEFAULT;
+}
+
+std::vector<BamPtr> LoadFastq(const std::string& path) {
+  std::vector<BamPtr> out;
+  gzFile f = gzopen(path.c_str(), "rb");
+  if (!f) return out;
+  std::vector<char> buf(1 << 16);
+  auto line = [&](std::string& s) {
+    s.clear();
+    while (gzgets(f, buf.data(), static_cast<int>(buf.size()))) {
+      s += buf.data();
+      if (!s.empty() && s.back() == '\n') break;
+    }
+    while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+    return !s.empty();
+  };
+  std::string h, seq, plus, qual;
+  uint64_t n = 0;
+  while (line(h) && line(seq) && line(plus) && line(qual)) {
+    // Names carry no position: sequencer-like counters instead of the simulator's.
+    const std::string name = "SIM:1:FC:1:1101:" + std::to_string(++n);
+    for (auto& c : qual) c = static_cast<char>(c - 33);
+    BamPtr b = NewBam();
+    if (bam_set1(b.get(), name.size(), name.c_str(), BAM_FUNMAP, -1, -1, 0, 0, nullptr, -1, -1, 0, seq.size(),
+                 seq.c_str(), qual.c_str(), 0) < 0)
+      break;
+    out.push_back(std::move(b));
+  }
+  gzclose(f);
+  return out;
+}
+
+double ThreadCpuSeconds() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + ts.tv_nsec * 1e-9;
+}
+
+struct Fixture {
+  std::string fasta;
+  std::unique_ptr<ReferenceIndex> index;
+  std::vector<BamPtr> simulated, real;
+  std::string error;
+};
+
+Fixture& Data() {
+  static Fixture* fixture = [] {
+    auto* f = new Fixture();
+    SetLogLevel(LogLevel::kWarning);
+    const std::string dir = std::string(CRAMJET_BENCH_WORK_DIR) + "/mapper";
+    const std::string source = SharedData() + "/ecoli-mg1655-hiseq/E.coli.fa";
+    f->fasta = dir + "/E.coli.fa";
+    std::system(("mkdir -p '" + dir + "' && ln -sf '" + source + "' '" + f->fasta + "'").c_str());
+    if (access((dir + "/sim.fq").c_str(), R_OK) != 0) {
+      const std::string cmd = "cd '" + dir + "' && art_illumina -ss HS25 -i E.coli.fa -l 150 -f 5 -na -rs 42 -o sim >/dev/null";
+      if (std::system(cmd.c_str()) != 0) f->error = "art_illumina failed (package art-nextgen-simulation-tools)";
+    }
+    if (!ReferenceIndex::Open(f->fasta).ok()) {
+      const Status st = ReferenceIndex::Build(f->fasta, 2);
+      if (!st.ok()) f->error = st.ToString();
+    }
+    auto index = ReferenceIndex::Open(f->fasta);
+    if (index.ok()) f->index = std::move(index).value(); else f->error = index.status().ToString();
+    f->simulated = LoadFastq(dir + "/sim.fq");
+    f->real = LoadFastq(SharedData() + "/ecoli-mg1655-hiseq/E.coli.allreads.fastq.gz");
+    return f;
+  }();
+  return *fixture;
+}
+
+void MapReads(benchmark::State& state, AccelKind kind, bool simulated) {
+  Fixture& data = Data();
+  const auto& reads = simulated ? data.simulated : data.real;
+  if (!data.error.empty() || reads.empty()) {
+    state.SkipWithError(data.error.empty() ? "no reads" : data.error.c_str());
+    return;
+  }
+  auto backend = CreateBackend(kind);
+  auto mapper = Mapper::Create(*data.index, **backend, MapOptions{});
+  constexpr size_t kBatch = 10000;
+  std::vector<ReadBatch> batches;
+  for (size_t b = 0; b < reads.size(); b += kBatch) {
+    batches.emplace_back();
+    batches.back().Resize(std::min(kBatch, reads.size() - b));
+  }
+  double cpu_seconds = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    for (size_t b = 0; b < batches.size(); ++b)
+      for (size_t i = 0; i < batches[b].size; ++i) bam_copy1(batches[b][i], reads[b * kBatch + i].get());
+    state.ResumeTiming();
+    const double cpu_before = ThreadCpuSeconds();
+    for (auto& batch : batches) {
+      if (!(*mapper)->MapBatch(batch).ok()) state.SkipWithError("MapBatch failed");
+    }
+    cpu_seconds += ThreadCpuSeconds() - cpu_before;
+  }
+  // Reads per second of this thread's CPU time: the per-core figure, less sensitive than wall
+  // time to other work on the machine.
+  state.counters["reads_per_cpu_s"] = state.iterations() * reads.size() / std::max(cpu_seconds, 1e-9);
+  const MapStats stats = (*mapper)->stats();
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * reads.size()));
+  state.counters["placed_%"] = 100.0 * stats.placed / std::max<uint64_t>(stats.reads, 1);
+  state.counters["gapped_%"] = 100.0 * stats.placed_gapped / std::max<uint64_t>(stats.reads, 1);
+  state.counters["round2_%"] = 100.0 * stats.second_round / std::max<uint64_t>(stats.reads, 1);
+  state.counters["aligned_%"] = 100.0 * stats.aligned / std::max<uint64_t>(stats.reads, 1);
+  state.SetLabel((*backend)->Name());
+}
+
+void BM_MapSimulatedEcoli(benchmark::State& state, AccelKind kind) { MapReads(state, kind, true); }
+void BM_MapRealEcoli(benchmark::State& state, AccelKind kind) { MapReads(state, kind, false); }
+BENCHMARK_CAPTURE(BM_MapSimulatedEcoli, simd, AccelKind::kSimd)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_MapSimulatedEcoli, scalar, AccelKind::kScalar)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_MapRealEcoli, simd, AccelKind::kSimd)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_MapRealEcoli, scalar, AccelKind::kScalar)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void BM_IndexBuildEcoli(benchmark::State& state) {
+  Fixture& data = Data();
+  if (!data.error.empty()) {
+    state.SkipWithError(data.error.c_str());
+    return;
+  }
+  const int threads = static_cast<int>(state.range(0));
+  for (auto _ : state) {
+    if (!ReferenceIndex::Build(data.fasta, threads).ok()) state.SkipWithError("build failed");
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * data.index->total_length()));
+  state.counters["index_bytes"] = static_cast<double>(data.index->file_size());
+}
+BENCHMARK(BM_IndexBuildEcoli)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+}  // namespace
+}  // namespace cramjet
+
+BENCHMARK_MAIN();

@@ -1,0 +1,13 @@
+// libFuzzer target (clang only): the FASTQ reader must refuse or reproduce every input exactly.
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "fastq_property.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  static const std::string path = "/tmp/cramjet-fuzz-" + std::to_string(::getpid()) + ".fq";
+  if (cramjet::CheckFastqProperty(path, std::string(reinterpret_cast<const char*>(data), size)) < 0)
+    std::abort();
+  return 0;
+}

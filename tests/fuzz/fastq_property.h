@@ -1,0 +1,41 @@
+// The FASTQ reader's losslessness property, shared by the property test and the libFuzzer target.
+#pragma once
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+
+#include "read/read.h"
+
+namespace cramjet {
+
+// Writes `data` to `path`, reads it as FASTQ and returns: 1 when it parsed and FormatFastq gave it
+// back exactly; 0 when it was refused as bad input; -1 when the property is broken.
+inline int CheckFastqProperty(const std::string& path, const std::string& data) {
+  FILE* f = std::fopen(path.c_str(), "wb");
+  std::fwrite(data.data(), 1, data.size(), f);
+  std::fclose(f);
+  ReadOptions o;
+  o.inputs = {path};
+  auto src = OpenReads(o);
+  if (!src.ok()) return src.status().code() == StatusCode::kBadInput ? 0 : -1;
+  ReadBatch batch;
+  std::string back;
+  for (;;) {
+    auto n = (*src)->NextBatch(batch, 7);
+    if (!n.ok()) return n.status().code() == StatusCode::kBadInput ? 0 : -1;
+    if (*n == 0) break;
+    for (size_t i = 0; i < *n; ++i) FormatFastq(batch[i], back);
+  }
+  if (back == data) return 1;
+  // Accepted input that lacks its last newline comes back with it.
+  if (back == data + "\n") return 1;
+  // Blank lines after the last record are tolerated and dropped.
+  if (data.size() > back.size() && data.compare(0, back.size(), back) == 0 &&
+      data.find_first_not_of('\n', back.size()) == std::string::npos)
+    return 1;
+  return -1;
+}
+
+}  // namespace cramjet

@@ -1,0 +1,173 @@
+// The outputs as other tools read them: MultiQC (Debian's multiqc) on a real sample, the HTML
+// report in headless Chromium, and `cramjet qc` on the command line.
+#include <regex>
+
+#include <nlohmann/json.hpp>
+
+#include <gtest/gtest.h>
+
+#include "common/test_util.h"
+
+namespace cramjet {
+namespace {
+
+using nlohmann::json;
+using testing::RunCramjet;
+using testing::RunShell;
+using testing::SharedPath;
+using testing::ShellQuote;
+using testing::TempDir;
+
+const char kExomeBam[] = "human-exome-novaseq/bam/Sample1.bam";
+const char kChrMBam[] = "human-chrM-1000g-lowcov/bam/HG03478.mapped.ILLUMINA.bwa.MSL.low_coverage.20121211.bam";
+const char kChrMRef[] = "human-chrM-1000g-lowcov/rCRS.fasta";
+
+// Column `column` of the row for `sample` in a MultiQC tab-separated data file.
+std::string MultiqcValue(const std::string& table, const std::string& sample, const std::string& column) {
+  std::istringstream in(table);
+  std::string header, line;
+  std::getline(in, header);
+  std::vector<std::string> names;
+  std::istringstream h(header);
+  for (std::string f; std::getline(h, f, '\t');) names.push_back(f);
+  while (std::getline(in, line)) {
+    std::vector<std::string> f;
+    std::istringstream l(line);
+    for (std::string x; std::getline(l, x, '\t');) f.push_back(x);
+    if (f.empty() || f[0] != sample) continue;
+    for (size_t i = 0; i < names.size() && i < f.size(); ++i) {
+      // General statistics columns carry a module prefix: "...-fastp-pct_duplication".
+      const std::string& n = names[i];
+      const bool suffix = n.size() > column.size() && n.compare(n.size() - column.size(), column.size(), column) == 0 &&
+                          n[n.size() - column.size() - 1] == '-';
+      if (n == column || suffix)
+        return f[i];
+    }
+  }
+  return "";
+}
+
+TEST(QcOutputs, MultiqcReportsTheSampleValues) {
+  CRAMJET_REQUIRE_SHARED_DATA(kExomeBam);
+  if (!testing::ToolAvailable("multiqc")) GTEST_SKIP() << "multiqc not installed (scripts/setup-debian.sh)";
+  TempDir dir;
+  RunShell("mkdir -p " + ShellQuote(dir / "qc"));
+  const auto run = RunCramjet("qc " + ShellQuote(SharedPath(kExomeBam)) + " -o " + ShellQuote(dir / "qc/Sample1"));
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const json qc = json::parse(testing::ReadFile(dir / "qc/Sample1.qc.json"));
+  const auto mqc = RunShell("multiqc -q -f --no-ansi -o " + ShellQuote(dir / "report") + " " + ShellQuote(dir / "qc"));
+  ASSERT_EQ(mqc.exit_code, 0) << mqc.err;
+  const std::string data = dir / "report/multiqc_data";
+  // samtools stats module: the SN numbers.
+  const std::string samtools = testing::ReadFile(data + "/multiqc_samtools_stats.txt");
+  EXPECT_EQ(MultiqcValue(samtools, "Sample1", "raw_total_sequences"), "23388.0");
+  EXPECT_EQ(MultiqcValue(samtools, "Sample1", "reads_duplicated"), "11261.0");
+  // fastp module: general statistics columns.
+  const std::string general = testing::ReadFile(data + "/multiqc_general_stats.txt");
+  const double q30_rate = std::stod(MultiqcValue(general, "Sample1", "after_filtering_q30_rate"));
+  EXPECT_NEAR(q30_rate * 100, qc["summary"]["q30_percent"].get<double>(), 1e-6);
+  const double dup = std::stod(MultiqcValue(general, "Sample1", "pct_duplication"));
+  EXPECT_NEAR(dup, qc["summary"]["duplication_percent"].get<double>(), 1e-6);
+  EXPECT_EQ(MultiqcValue(general, "Sample1", "raw_total_sequences"), "23388.0");
+  // Custom content: cramjet's own table with the verdicts.
+  const std::string custom = testing::ReadFile(data + "/multiqc_cramjet_qc_table.txt");
+  EXPECT_EQ(MultiqcValue(custom, "Sample1", "verdict"), qc["verdict"].get<std::string>());
+  EXPECT_NEAR(std::stod(MultiqcValue(custom, "Sample1", "q30_percent")), qc["summary"]["q30_percent"].get<double>(), 1e-9);
+  EXPECT_NE(testing::ReadFile(dir / "report/multiqc_report.html").find("Sample1"), std::string::npos);
+}
+
+TEST(QcOutputs, HtmlReportDrawsEveryPlotInHeadlessChromium) {
+  CRAMJET_REQUIRE_SHARED_DATA(kChrMBam);
+  if (!testing::ToolAvailable("chromium")) GTEST_SKIP() << "chromium not installed (scripts/setup-debian.sh)";
+  TempDir dir;
+  // The BAM names the contig "MT", the FASTA "rCRS": a renamed copy in the temporary folder lets
+  // the mismatch plot draw (the data set itself is read-only and never copied into the project).
+  RunShell("sed 's/^>rCRS.*/>MT/' " + ShellQuote(SharedPath(kChrMRef)) + " > " + ShellQuote(dir / "mt.fa"));
+  const auto run = RunCramjet("qc " + ShellQuote(SharedPath(kChrMBam)) + " -T " + ShellQuote(dir / "mt.fa") +
+                              " -o " + ShellQuote(dir / "HG03478"));
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const std::string html = testing::ReadFile(dir / "HG03478.qc.html");
+  // Self-contained: nothing fetched from anywhere.
+  for (const char* forbidden : {"src=\"http", "href=\"http", "<link", "@import", "url(http", "src=\"//"})
+    EXPECT_EQ(html.find(forbidden), std::string::npos) << forbidden;
+
+  const std::string out_dir = std::string(CRAMJET_BINARY_DIR) + "/test-output/qc";
+  RunShell("mkdir -p " + ShellQuote(out_dir));
+  const std::string chromium = "timeout 120 chromium --headless --no-sandbox --disable-gpu --disable-background-networking "
+                               "--disable-component-update --disable-sync --no-first-run --enable-logging=stderr --v=0 ";
+  const std::string url = "file://" + (dir / "HG03478.qc.html");
+  const auto dom = RunShell(chromium + "--user-data-dir=" + ShellQuote(dir / "profile1") + " --dump-dom " + ShellQuote(url));
+  ASSERT_EQ(dom.exit_code, 0) << dom.err;
+  std::smatch body;
+  ASSERT_TRUE(std::regex_search(dom.out, body, std::regex("<body[^>]*>"))) << dom.out.substr(0, 500);
+  const std::string tag = body.str();
+  EXPECT_NE(tag.find("data-qc-ready=\"1\""), std::string::npos) << tag;
+  EXPECT_NE(tag.find("data-plots=\"8\""), std::string::npos) << tag;
+  EXPECT_NE(tag.find("data-plots-drawn=\"8\""), std::string::npos) << tag;
+  EXPECT_NE(tag.find("data-errors=\"0\""), std::string::npos) << tag;
+  // Console messages Chromium logs (uncaught errors, console.error) would name CONSOLE.
+  std::istringstream log(dom.err);
+  for (std::string line; std::getline(log, line);) {
+    if (line.find("CONSOLE") != std::string::npos) ADD_FAILURE() << "console message: " << line;
+  }
+  const auto shot = RunShell(chromium + "--user-data-dir=" + ShellQuote(dir / "profile2") +
+                             " --window-size=1400,3000 --screenshot=" + ShellQuote(out_dir + "/qc.png") + " " + ShellQuote(url));
+  EXPECT_EQ(shot.exit_code, 0) << shot.err;
+  EXPECT_GT(testing::ReadFile(out_dir + "/qc.png").size(), 10000u) << "screenshot " << out_dir << "/qc.png";
+}
+
+TEST(QcCli, WritesFilesBesideThePrefixAndPrintsTheSummary) {
+  CRAMJET_REQUIRE_SHARED_DATA("human-chrM-paired-binned/fastq/micro_R1.fq.gz");
+  TempDir dir;
+  const auto run = RunCramjet("qc " + ShellQuote(SharedPath("human-chrM-paired-binned/fastq/micro_R1.fq.gz")) + " " +
+                              ShellQuote(SharedPath("human-chrM-paired-binned/fastq/micro_R2.fq.gz")) +
+                              " --sample micro -@ 2 -o " + ShellQuote(dir / "m"));
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.out.find(": 15440 reads, 2276743 bases, QC "), std::string::npos) << run.out;
+  for (const char* suffix : {".qc.json", ".qc.html", ".stats", ".fastp.json", "_mqc.json"})
+    EXPECT_TRUE(testing::PathExists(dir / (std::string("m") + suffix))) << suffix;
+  const json qc = json::parse(testing::ReadFile(dir / "m.qc.json"));
+  EXPECT_EQ(qc["sample"], "micro");
+  EXPECT_EQ(qc["mates"]["read1"]["reads"], 7720);
+  EXPECT_EQ(qc["mates"]["read2"]["reads"], 7720);
+}
+
+TEST(QcCli, RefusesABadConfigWithFileKeyAndReason) {
+  CRAMJET_REQUIRE_SHARED_DATA(kExomeBam);
+  TempDir dir;
+  testing::WriteFile(dir / "qc.toml", "[thresholds.q30_percent]\nwarn = 120\n");
+  const auto run = RunCramjet("qc " + ShellQuote(SharedPath(kExomeBam)) + " --config " + ShellQuote(dir / "qc.toml") +
+                              " -o " + ShellQuote(dir / "x"));
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_EQ(run.err, "cramjet qc: error: '" + (dir / "qc.toml") +
+                         "': 'thresholds.q30_percent.warn' = 120 is impossible (must be 0 to 100)\n");
+  EXPECT_TRUE(testing::ListDir(dir.path()).size() == 1) << "no output files after a refused config";
+
+  testing::WriteFile(dir / "qc.toml", "[thresholds]\nq30 = { warn = 90 }\n");
+  const auto unknown = RunCramjet("qc " + ShellQuote(SharedPath(kExomeBam)) + " --config " + ShellQuote(dir / "qc.toml") +
+                                  " -o " + ShellQuote(dir / "x"));
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_EQ(unknown.err.rfind("cramjet qc: error: '" + (dir / "qc.toml") + "': unknown key 'thresholds.q30' (known metrics: ", 0), 0u)
+      << unknown.err;
+}
+
+TEST(QcCli, MissingInputAndUsageErrors) {
+  TempDir dir;
+  const auto missing = RunCramjet("qc " + ShellQuote(dir / "absent.bam"));
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_EQ(missing.err.rfind("cramjet qc: error: ", 0), 0u) << missing.err;
+  EXPECT_NE(missing.err.find("absent.bam"), std::string::npos) << missing.err;
+  EXPECT_EQ(std::count(missing.err.begin(), missing.err.end(), '\n'), 1);
+
+  const auto usage = RunCramjet("qc");
+  EXPECT_EQ(usage.exit_code, 2);
+  EXPECT_EQ(usage.err.rfind("cramjet qc: usage error: ", 0), 0u) << usage.err;
+
+  testing::WriteFile(dir / "junk.txt", "this is not sequencing data\n");
+  const auto junk = RunCramjet("qc " + ShellQuote(dir / "junk.txt") + " -o " + ShellQuote(dir / "j"));
+  EXPECT_EQ(junk.exit_code, 1);
+  EXPECT_EQ(junk.err.rfind("cramjet qc: error: '" + (dir / "junk.txt") + "': ", 0), 0u) << junk.err;
+}
+
+}  // namespace
+}  // namespace cramjet
