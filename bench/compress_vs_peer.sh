@@ -163,4 +163,4 @@ done <"$manifest"
 python3 "$here/sim/ratio_table.py" "$results" "$THREADS" "$REPEATS" "$CRAM_VERSION"
 echo
 echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GB", $2/1048576}' /proc/meminfo); load average before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg)."
-echo "Tools: $(minimap2 --version 2>&1 | head -1) (minimap2), $(samtools --version | head -1), cramjet $("$CRAMJET" --version 2>/dev/null | head -1 || echo n/a)."
+echo "Tools: $(minimap2 --version 2>&1 | head -1) (minimap2), $(samtools --version | head -1), $("$CRAMJET" --version 2>/dev/null | head -1 || echo "cramjet n/a")."

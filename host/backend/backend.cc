@@ -101,7 +101,16 @@ StatusOr<std::unique_ptr<Backend>> CreateBackend(AccelKind kind) {
         backend = backend_internal::MakeSimdBackend();
       }
       break;
-    case AccelKind::kOpenCL:
+    case AccelKind::kOpenCL: {
+#ifdef CRAMJET_HAVE_OPENCL
+      auto opencl = backend_internal::MakeOpenClBackend();
+      if (!opencl.ok()) return opencl.status();
+      backend = std::move(opencl).value();
+      break;
+#else
+      return Unimplemented("--accel opencl: this build has no OpenCL support (use auto, simd or scalar)");
+#endif
+    }
     case AccelKind::kXrt:
       return Unimplemented(std::string("--accel ") + AccelKindName(kind) +
                            ": this backend is not built in this version (use auto, simd or scalar)");

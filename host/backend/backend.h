@@ -69,5 +69,9 @@ void AlignBandedSimd(const AlignJob* jobs, size_t count, AlignOutput& out);
 
 std::unique_ptr<Backend> MakeScalarBackend();
 std::unique_ptr<Backend> MakeSimdBackend();
+#ifdef CRAMJET_HAVE_OPENCL
+// Unavailable when no OpenCL platform/device is installed (opencl_backend.cc).
+[[nodiscard]] StatusOr<std::unique_ptr<Backend>> MakeOpenClBackend();
+#endif
 
 }  // namespace cramjet::backend_internal

@@ -68,6 +68,8 @@ void RegisterCompressCommands(CLI::App& app, Context& ctx) {
       ->delimiter(',');
   c->add_option("--sample", opts->sample, "Sample name for @RG SM");
   c->add_flag("--no-index", [opts](int64_t) { opts->write_index = false; }, "Do not write .crai");
+  c->add_flag("--no-qc", [opts](int64_t) { opts->qc = false; }, "Do not compute QC");
+  c->add_option("--qc-config", opts->qc_config, "QC thresholds (TOML, docs/qc.md)");
   c->add_flag("-q,--quiet", *quiet, "No progress line or summary");
   c->add_flag("--stats", *stats, "Print the wall time of each stage");
   c->callback([&ctx, opts, profile, single, quiet, stats] {

@@ -100,8 +100,11 @@ Status RunShip(const ShipOptions& o) {
   request.files.push_back(o.cram);
   for (const char* ext : {".crai", ".seqchksum", ".md5"}) {
     std::string p = o.cram + ext;
-    if (::access(p.c_str(), R_OK) == 0) request.files.push_back(p);
-    else if (std::string(ext) != ".crai") CJ_LOG(kWarning) << "ship: no '" << p << "' beside the CRAM";
+    if (::access(p.c_str(), R_OK) == 0) {
+      request.files.push_back(p);
+    } else if (std::string(ext) != ".crai") {
+      CJ_LOG(kWarning) << "ship: no '" << p << "' beside the CRAM";
+    }
   }
   for (const auto& q : FindQcFiles(o.cram)) request.files.push_back(q);
   for (const auto& q : o.qc)

@@ -1,7 +1,8 @@
 // `cramjet verify FILE.cram [--against INPUT...]`: decodes the CRAM in full and compares its read
 // checksums with its `.seqchksum` (and the file with its `.md5`), or with the original inputs.
 // One verdict line on stdout (or a JSON object with --json); exit 0 only when everything is equal,
-// 3 on a difference, 1 when the check could not run (one error line on stderr).
+// 3 on a difference, 1 when the check could not run (one error line on stderr). Put FILE before
+// --against, which takes every following argument.
 #include <htslib/hts.h>
 
 #include <cstdio>
@@ -41,28 +42,28 @@ std::string Hex8(uint32_t v) {
   return buf;
 }
 
-nlohmann::json ResultJson(const VerifyOptions& options, const VerifyResult& r) {
-  nlohmann::json j;
+nlohmann::ordered_json ResultJson(const VerifyOptions& options, const VerifyResult& r) {
+  nlohmann::ordered_json j;
   j["schema"] = "cramjet.verify/1";
   j["file"] = options.cram;
   j["equal"] = r.equal;
   j["verdict"] = r.verdict;
   j["definition"] = kSeqChecksumDefinition;
+  auto parsed = ReadChecksums::FromText(r.cram_seqchksum, options.cram);
+  j["aux_tags"] = parsed.ok() ? nlohmann::ordered_json(parsed->aux_tags()) : nlohmann::ordered_json(nullptr);
   j["records"] = r.records;
   j["expected_records"] = r.expected_records;
   j["expected_source"] = r.expected_source;
   j["against"] = options.against;
-  nlohmann::json md5;
+  nlohmann::ordered_json md5;
   md5["checked"] = r.md5_checked;
-  md5["equal"] = r.md5_checked ? nlohmann::json(r.md5_equal) : nlohmann::json(nullptr);
-  md5["actual"] = r.md5_checked ? nlohmann::json(r.md5) : nlohmann::json(nullptr);
-  md5["expected"] = r.md5_checked ? nlohmann::json(r.expected_md5) : nlohmann::json(nullptr);
+  md5["equal"] = r.md5_checked ? nlohmann::ordered_json(r.md5_equal) : nlohmann::ordered_json(nullptr);
+  md5["actual"] = r.md5_checked ? nlohmann::ordered_json(r.md5) : nlohmann::ordered_json(nullptr);
+  md5["expected"] = r.md5_checked ? nlohmann::ordered_json(r.expected_md5) : nlohmann::ordered_json(nullptr);
   j["md5"] = md5;
   j["differences"] = r.differences;
-  nlohmann::json rows = nlohmann::json::array();
-  auto parsed = ReadChecksums::FromText(r.cram_seqchksum, options.cram);
+  nlohmann::ordered_json rows = nlohmann::ordered_json::array();
   if (parsed.ok()) {
-    j["aux_tags"] = parsed->aux_tags();
     for (const auto& row : parsed->Rows()) {
       rows.push_back({{"group", row.group},   {"qc", row.qc},          {"count", row.count},
                       {"seq", Hex8(row.seq)}, {"name", Hex8(row.name)}, {"qual", Hex8(row.qual)},

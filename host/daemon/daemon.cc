@@ -21,6 +21,7 @@
 #include <condition_variable>
 #include <ctime>
 #include <filesystem>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <iomanip>
@@ -100,17 +101,22 @@ struct LiveProgress {
   double elapsed = 0;
 };
 
-// Files in `dir` of this sample that carry an AtomicOutput temporary suffix (a killed stage).
+// Removes temporaries that a killed stage left for this sample in `dir`. AtomicOutput names them
+// ".<final name>.tmp.<pid>.<random>"; only those of processes that no longer exist are removed, so
+// a concurrent job of this daemon (same pid) or a live `cramjet` run is never disturbed.
 void RemoveTemporaries(const std::string& dir, const std::string& sample) {
+  static const std::regex temp_re(R"(^\.?(.+)\.tmp\.([0-9]+)\.[0-9a-f]+$)");
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(dir, ec)) {
     std::string n = e.path().filename().string();
-    // AtomicOutput names its temporaries ".<final name>.tmp.<pid>.<random>".
-    bool ours = n.rfind(sample + ".", 0) == 0 || n.rfind("." + sample + ".", 0) == 0;
-    if (ours && n.find(".tmp.") != std::string::npos) {
-      CJ_LOG(kInfo) << "removing temporary '" << e.path().string() << "' left by an interrupted stage";
-      fs::remove(e.path(), ec);
-    }
+    std::smatch m;
+    if (!std::regex_match(n, m, temp_re)) continue;
+    std::string final_name = m[1];
+    if (final_name.rfind(sample + ".", 0) != 0 && final_name.rfind(sample + "_", 0) != 0) continue;
+    pid_t pid = static_cast<pid_t>(std::stol(m[2]));
+    if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;
+    CJ_LOG(kInfo) << "removing temporary '" << e.path().string() << "' left by an interrupted stage";
+    fs::remove(e.path(), ec);
   }
 }
 

@@ -10,6 +10,7 @@
 #include "cramjet/log.h"
 #include "encode/encode.h"
 #include "pipeline/pipeline.h"
+#include "qc/qc.h"
 #include "read/read.h"
 #include "verify/verify.h"
 
@@ -33,6 +34,7 @@ class CompressJob {
     CRAMJET_RETURN_IF_ERROR(timer_.Run("reference", [&] { return PrepareHeader(); }));
     CRAMJET_RETURN_IF_ERROR(timer_.Run("encode", [&] { return Stream(); }));
     if (o_.verify) CRAMJET_RETURN_IF_ERROR(timer_.Run("verify", [&] { return VerifyOutput(); }));
+    if (qc_) CRAMJET_RETURN_IF_ERROR(timer_.Run("qc", [&] { return qc_->Finish(); }));
     if (o_.write_index) CRAMJET_RETURN_IF_ERROR(timer_.Run("index", [&] { return BuildIndex(); }));
     CRAMJET_RETURN_IF_ERROR(timer_.Run("commit", [&] { return Commit(); }));
     std::chrono::duration<double> d = std::chrono::steady_clock::now() - start;
@@ -66,7 +68,25 @@ class CompressJob {
   Status PrepareHeader() {
     header_.reset(sam_hdr_dup(source_->header()));
     if (!header_) return Internal("cannot copy the input header");
-    return PrepareReference(o_.reference, header_.get(), o_.inputs[0], &unusable_contigs_);
+    CRAMJET_RETURN_IF_ERROR(
+        PrepareReference(o_.reference, header_.get(), o_.inputs[0], &unusable_contigs_));
+    if (o_.qc) {
+      QcOptions qo;
+      qo.sample = o_.sample;
+      qo.config_path = o_.qc_config;
+      qo.reference = o_.reference;
+      for (const auto& in : o_.inputs)
+        qo.input_description += (qo.input_description.empty() ? "" : ", ") + BaseName(in);
+      CRAMJET_ASSIGN_OR_RETURN(qc_, QcCollector::Create(qo, header_.get()));
+    }
+    return Status::Ok();
+  }
+
+  // "dir/S1.cram" -> "dir/S1": QC files are named after the CRAM.
+  std::string QcPrefix() const {
+    const std::string& out = o_.output;
+    return out.size() > 5 && out.compare(out.size() - 5, 5, ".cram") == 0
+               ? out.substr(0, out.size() - 5) : out;
   }
 
   // Tags the user asked to drop go before the checksum, so the proof covers what is stored.
@@ -96,6 +116,7 @@ class CompressJob {
             CheckRecordReference(b, unusable_contigs_, o_.inputs[0], records_ + i + 1));
         if (!o_.drop_tags.empty()) DropTags(b);
         if (in_sums_.Add(b)) result_.bases += static_cast<uint64_t>(b->core.l_qseq);
+        if (qc_) qc_->Add(b);
         CRAMJET_RETURN_IF_ERROR(writer->Write(b));
       }
       records_ += n;
@@ -129,7 +150,8 @@ class CompressJob {
     return Status::Ok();
   }
 
-  // Sidecars first, the CRAM last: a CRAM under its final name always has its proof beside it.
+  // QC and sidecars first, the CRAM last: a CRAM under its final name always has its proof
+  // beside it; on failure everything already renamed is removed again.
   Status Commit() {
     CRAMJET_ASSIGN_OR_RETURN(result_.output_bytes, FileSize(cram_->temp_path()));
     std::vector<std::string> committed;
@@ -137,6 +159,12 @@ class CompressJob {
       for (const auto& p : committed) ::unlink(p.c_str());
       return s;
     };
+    if (qc_) {
+      result_.qc_paths = QcOutputPaths(QcPrefix());
+      committed = result_.qc_paths;  // WriteOutputs may stop part-way: undo removes what it wrote
+      Status s = qc_->WriteOutputs(QcPrefix());
+      if (!s.ok()) return undo(s);
+    }
     if (crai_) {
       Status s = crai_->Commit();
       if (!s.ok()) return undo(s);
@@ -163,6 +191,7 @@ class CompressJob {
   std::vector<std::string> unusable_contigs_;  // by tid: why the reference cannot serve it
   std::optional<AtomicOutput> cram_, crai_;
   ReadChecksums in_sums_;
+  std::unique_ptr<QcCollector> qc_;
   uint64_t records_ = 0;
   CompressResult result_;
 };

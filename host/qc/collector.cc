@@ -458,14 +458,18 @@ void QcCollector::Impl::Add(const bam1_t* b) {
     }
 
     // Duplication per fragment: a single read, or a pair (both sequences), as fastp counts it.
-    // Mates are joined by name; in output order they are near each other, so few wait.
+    // In output order mates are near each other, so few wait.
     const uint64_t h = HashCodes(codes.data(), len, mate);
     if (mate == kSingle) {
       SampleFragment(h);
     } else {
-      auto waiting = pending_mates.find(std::string_view(bam_get_qname(b)));
+      // Mates are joined by name; FASTQ names may keep their "/1" and "/2".
+      std::string_view name(bam_get_qname(b));
+      if (name.size() > 2 && name[name.size() - 2] == '/' && (name.back() == '1' || name.back() == '2'))
+        name.remove_suffix(2);
+      auto waiting = pending_mates.find(name);
       if (waiting == pending_mates.end()) {
-        pending_mates.emplace(std::string(bam_get_qname(b)), h);
+        pending_mates.emplace(std::string(name), h);
       } else {
         const uint64_t r1 = mate == kRead1 ? h : waiting->second, r2 = mate == kRead1 ? waiting->second : h;
         pending_mates.erase(waiting);

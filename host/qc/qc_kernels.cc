@@ -59,7 +59,7 @@ void AccumulateReadBasesImpl(const uint8_t* codes, const uint8_t* quals, size_t 
   // The tail (fewer bases than one vector) is done one base at a time.
   for (; i < length; ++i) {
     const uint32_t q = quals[i];
-    const uint8_t code = codes[i] < kNumCodes ? codes[i] : kCodeN;
+    const uint8_t code = codes[i] < kNumCodes ? codes[i] : uint8_t(kCodeN);
     s.q20 += q >= 20;
     s.q30 += q >= 30;
     s.quality_sum += q;
@@ -98,7 +98,7 @@ void AccumulateReadBasesScalar(const uint8_t* codes, const uint8_t* quals, size_
   for (size_t i = 0; i < length; ++i) {
     const uint32_t q = quals[i];
     // Codes above N are counted as N (the SIMD path never sees them: the collector writes 0..4).
-    const uint8_t code = codes[i] < kNumCodes ? codes[i] : kCodeN;
+    const uint8_t code = codes[i] < kNumCodes ? codes[i] : uint8_t(kCodeN);
     s.q20 += q >= 20;
     s.q30 += q >= 30;
     s.quality_sum += q;

@@ -149,7 +149,9 @@ class FileSink : public Sink {
   // Temporaries of a process that died mid-copy (".<name>.tmp.<pid>.<hex>" with a dead pid).
   static void RemoveStaleTemps(const std::string& final_path) {
     std::string dir = DirName(final_path);
-    std::string prefix = "." + BaseName(final_path) + ".tmp.";
+    std::string prefix(1, '.');  // ".<name>.tmp." (built stepwise: GCC 12 warns falsely on a + chain)
+    prefix += BaseName(final_path);
+    prefix += ".tmp.";
     DIR* d = ::opendir(dir.c_str());
     if (!d) return;
     while (dirent* e = ::readdir(d)) {

@@ -2,8 +2,9 @@
 //
 // While the pipeline reads its input it adds every record to a ReadChecksums built with
 // kProofAuxTags. After the CRAM is written (under its temporary name) ProveCramLossless() decodes
-// it again with htslib and compares; only then does the pipeline rename the CRAM and write the
-// `.seqchksum` and `.md5` sidecars with WriteChecksumSidecars(). `cramjet verify` (Verify() in
+// it again with htslib and compares; only when they are equal does the pipeline write the
+// `.seqchksum` and `.md5` sidecars with WriteChecksumSidecars() and rename the CRAM to its final
+// name (docs/formats.md gives the order). `cramjet verify` (Verify() in
 // cramjet/compress.h) repeats the decode later against the sidecars or the original inputs.
 // The checksum definition (samtools checksum 2.0) and file formats: docs/checksums.md.
 #pragma once

@@ -53,6 +53,8 @@ struct CompressOptions {
   std::string sample;        // sample name for @RG SM (default: derived from the first input)
   bool verify = true;        // decode and compare before renaming (always on in the CLI)
   bool write_index = true;   // write `<output>.crai`
+  bool qc = true;            // QC in the same pass, files beside the CRAM (docs/qc.md)
+  std::string qc_config;     // QC thresholds (TOML); empty: defaults
   ProgressCallback progress; // optional
 };
 
@@ -65,6 +67,7 @@ struct CompressResult {
   std::string seqchksum_path;  // `<output>.seqchksum`
   std::string md5_path;        // `<output>.md5`
   std::string index_path;      // `<output>.crai` or empty
+  std::vector<std::string> qc_paths;  // QC files (`<prefix>.qc.json`, ...) or empty
   double seconds = 0;
   // Wall seconds of each stage, in order, for `--stats` and the daemon.
   std::vector<std::pair<std::string, double>> stage_seconds;

@@ -585,7 +585,7 @@ TEST_F(DaemonIntegration, SurvivesRepeatedSigkillWithoutLossOrDuplicates) {
   // Final start: everything completes.
   a.Start();
   ASSERT_TRUE(a.Up()) << a.Log();
-  ASSERT_TRUE(WaitFor([&] { return a.Status()["jobs"].value("done", 0) == static_cast<int>(samples.size()); }, 240))
+  ASSERT_TRUE(WaitFor([&] { return a.Status()["jobs"].value("done", 0) == static_cast<int>(samples.size() * run_names.size()); }, 240))
       << a.Status().dump(2) << a.Log();
   json jobs = a.Call("jobs")["jobs"];
   EXPECT_EQ(a.Stop(SIGTERM), 0);

@@ -135,7 +135,9 @@ TEST_F(WebDavTest, ShipsVerifiedByteForByteAndOnlyOnce) {
   EXPECT_EQ(CountRequests(log, "PUT", "/D1/D1.cram"), 4);   // .cram, .cram.crai, .cram.seqchksum, .cram.md5
   EXPECT_EQ(CountRequests(log, "GET", "/D1/D1.cram"), 4);   // each read back in full
   for (const auto& e : log)
-    if (e.contains("md5_ok")) EXPECT_TRUE(e["md5_ok"].get<bool>()) << e.dump();
+    if (e.contains("md5_ok")) {
+      EXPECT_TRUE(e["md5_ok"].get<bool>()) << e.dump();
+    }
   // Again: nothing is sent twice.
   proxy_->ClearLog();
   auto again = ship::ShipSample(config_, req);
@@ -342,8 +344,9 @@ class S3Test : public ::testing::Test {
         ++signed_requests;
         EXPECT_TRUE(e["sig_ok"].get<bool>()) << "bad SigV4 signature: " << e.dump();
       }
-      if ((e["method"] == "PUT" || e["method"] == "POST") && e["length"].get<int>() > 0 && e["action"] == "pass")
-        EXPECT_TRUE(e.contains("md5_ok") && e["md5_ok"].get<bool>()) << "PUT without a correct Content-MD5: " << e.dump();
+      if ((e["method"] == "PUT" || e["method"] == "POST") && e["length"].get<int>() > 0 && e["action"] == "pass") {
+        EXPECT_TRUE(e.contains("md5_ok") && e["md5_ok"].get<bool>()) << "request without a correct Content-MD5: " << e.dump();
+      }
     }
     EXPECT_GT(signed_requests, 0);
   }
