@@ -420,16 +420,27 @@ StatusOr<std::unique_ptr<ReadSource>> OpenReads(const ReadOptions& options) {
                              ": one job takes FASTQ or aligned files, not both");
     }
   }
-  if (fastq) {
-    auto src = std::make_unique<FastqSource>();
-    CRAMJET_RETURN_IF_ERROR(src->Init(options));
-    return std::unique_ptr<ReadSource>(std::move(src));
-  }
-  if (options.paired || options.interleaved)
+  if (!fastq && (options.paired || options.interleaved))
     return InvalidArgument("--paired/--interleaved apply to FASTQ input only");
-  auto src = std::make_unique<HtsSource>();
-  CRAMJET_RETURN_IF_ERROR(src->Init(options, formats[0]));
-  return std::unique_ptr<ReadSource>(std::move(src));
+  ThreadPoolPtr pool;
+  ReadOptions o = options;
+  if (!o.pool && o.threads > 1) {
+    pool = MakeThreadPool(o.threads);
+    o.pool = pool.get();
+  }
+  std::unique_ptr<ReadSource> src;
+  if (fastq) {
+    auto fq = std::make_unique<FastqSource>();
+    fq->owned_pool_ = std::move(pool);
+    CRAMJET_RETURN_IF_ERROR(fq->Init(o));
+    src = std::move(fq);
+  } else {
+    auto hts = std::make_unique<HtsSource>();
+    hts->owned_pool_ = std::move(pool);
+    CRAMJET_RETURN_IF_ERROR(hts->Init(o, formats[0]));
+    src = std::move(hts);
+  }
+  return src;
 }
 
 }  // namespace cramjet

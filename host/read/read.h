@@ -58,6 +58,12 @@ class ReadSource {
   [[nodiscard]] virtual StatusOr<size_t> NextBatch(ReadBatch& batch, size_t max_records) = 0;
   // Compressed bytes consumed so far across inputs (for progress).
   virtual uint64_t bytes_read() const = 0;
+
+ protected:
+  friend StatusOr<std::unique_ptr<ReadSource>> OpenReads(const ReadOptions& options);
+  // The pool made from ReadOptions::threads when no shared pool was given. A base-class member,
+  // so it is destroyed after the derived class has closed its files.
+  ThreadPoolPtr owned_pool_;
 };
 
 [[nodiscard]] StatusOr<std::unique_ptr<ReadSource>> OpenReads(const ReadOptions& options);

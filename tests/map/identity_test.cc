@@ -63,46 +63,53 @@ TEST(CrossTargetTest, SeedExtractionMatchesScalar) {
   });
 }
 
-TEST(CrossTargetTest, HammingMatchesScalar) {
-  std::mt19937 rng(2);
-  const size_t ref_length = 100000;
-  std::vector<uint8_t> ref_codes = RandomCodes(rng, ref_length, 0);
-  std::vector<uint64_t> ref_words(ref_length / 32 + 32, 0);
-  for (size_t i = 0; i < ref_length; ++i) ref_words[i / 32] |= uint64_t{ref_codes[i]} << (2 * (i % 32));
-  std::vector<uint64_t> words, masks;
+// Random reads with mismatches and Ns against a random reference; jobs with small and large budgets.
+struct HammingCase {
+  size_t ref_length = 100000;
+  std::vector<uint64_t> ref_words, words, masks;
   std::vector<uint32_t> offsets, lengths;
   std::vector<VerifyJob> jobs;
-  for (uint32_t s = 0; s < 3000; ++s) {
-    const uint32_t n = 1 + rng() % 700;
-    const uint64_t start = rng() % (ref_length - n);
-    offsets.push_back(static_cast<uint32_t>(words.size()));
-    lengths.push_back(n);
-    words.resize(words.size() + (n + 31) / 32, 0);
-    masks.resize(words.size(), 0);
-    const int mutations = rng() % 12;
-    std::vector<uint8_t> read(ref_codes.begin() + start, ref_codes.begin() + start + n);
-    for (int m = 0; m < mutations; ++m) read[rng() % n] = static_cast<uint8_t>(rng() % 5);
-    for (uint32_t j = 0; j < n; ++j) {
-      if (read[j] < 4) words[offsets.back() + j / 32] |= uint64_t{read[j]} << (2 * (j % 32));
-      else masks[offsets.back() + j / 32] |= uint64_t{1} << (2 * (j % 32));
+  PackedReference ref() const { return {ref_words.data(), ref_length}; }
+  PackedSequences reads() const { return {words.data(), masks.data(), offsets.data(), lengths.data()}; }
+  HammingCase() {
+    std::mt19937 rng(2);
+    std::vector<uint8_t> ref_codes = RandomCodes(rng, ref_length, 0);
+    ref_words.assign(ref_length / 32 + 32, 0);
+    for (size_t i = 0; i < ref_length; ++i) ref_words[i / 32] |= uint64_t{ref_codes[i]} << (2 * (i % 32));
+    for (uint32_t s = 0; s < 3000; ++s) {
+      const uint32_t n = 1 + rng() % 700;
+      const uint64_t start = rng() % (ref_length - n);
+      offsets.push_back(static_cast<uint32_t>(words.size()));
+      lengths.push_back(n);
+      words.resize(words.size() + (n + 31) / 32, 0);
+      masks.resize(words.size(), 0);
+      const int mutations = rng() % 12;
+      std::vector<uint8_t> read(ref_codes.begin() + start, ref_codes.begin() + start + n);
+      for (int m = 0; m < mutations; ++m) read[rng() % n] = static_cast<uint8_t>(rng() % 5);
+      for (uint32_t j = 0; j < n; ++j) {
+        if (read[j] < 4) words[offsets.back() + j / 32] |= uint64_t{read[j]} << (2 * (j % 32));
+        else masks[offsets.back() + j / 32] |= uint64_t{1} << (2 * (j % 32));
+      }
+      jobs.push_back({s, static_cast<uint32_t>(rng() % 10), start});
+      jobs.push_back({s, 1000, start});
     }
-    jobs.push_back({s, static_cast<uint32_t>(rng() % 10), start});
-    jobs.push_back({s, 1000, start});
+    words.resize(words.size() + 16, 0);
+    masks.resize(masks.size() + 16, 0);
   }
-  words.resize(words.size() + 16, 0);
-  masks.resize(masks.size() + 16, 0);
-  const PackedReference ref{ref_words.data(), ref_length};
-  const PackedSequences reads{words.data(), masks.data(), offsets.data(), lengths.data()};
-  std::vector<uint32_t> expected(jobs.size());
-  backend_internal::MakeScalarBackend()->VerifyHamming(ref, reads, jobs.data(), jobs.size(), expected.data());
+  std::vector<uint32_t> Run(const Backend& backend) const {
+    std::vector<uint32_t> out(jobs.size());
+    backend.VerifyHamming(ref(), reads(), jobs.data(), jobs.size(), out.data());
+    return out;
+  }
+};
+
+TEST(CrossTargetTest, HammingMatchesScalar) {
+  const HammingCase c;
+  const auto expected = c.Run(*backend_internal::MakeScalarBackend());
   size_t exact = 0;
-  for (size_t j = 1; j < jobs.size(); j += 2) exact += expected[j] > 0;
+  for (size_t j = 1; j < c.jobs.size(); j += 2) exact += expected[j] > 0;
   ASSERT_GT(exact, 1000u);  // the inputs really have mismatches
-  ForEachTarget([&](const Backend& simd) {
-    std::vector<uint32_t> got(jobs.size());
-    simd.VerifyHamming(ref, reads, jobs.data(), jobs.size(), got.data());
-    ASSERT_EQ(got, expected);
-  });
+  ForEachTarget([&](const Backend& simd) { ASSERT_EQ(c.Run(simd), expected); });
 }
 
 TEST(CrossTargetTest, BandedAlignmentMatchesScalar) {
@@ -154,7 +161,7 @@ TEST(CrossTargetTest, BandedAlignmentMatchesScalar) {
 
 // Real reads, whole mapper: identical records (placement, CIGAR, flags, mate fields, bytes).
 void ExpectSameMappingOnEveryTarget(const std::string& folder, const std::string& fasta,
-                                    const std::vector<BamPtr>& records) {
+                                    const std::vector<BamPtr>& records, Backend* other = nullptr) {
   testing::TempDir dir;
   const std::string link = dir / "ref.fa";
   ASSERT_EQ(symlink(testing::SharedPath(folder + "/" + fasta).c_str(), link.c_str()), 0);
@@ -166,11 +173,12 @@ void ExpectSameMappingOnEveryTarget(const std::string& folder, const std::string
   const auto expected = testing::MapAll(**index, *scalar, records, 512, MapOptions{}, &stats);
   ASSERT_GT(stats.placed, records.size() / 2);
   ASSERT_GT(stats.placed_gapped, 0u);
-  ForEachTarget([&](Backend& simd) {
-    const auto got = testing::MapAll(**index, simd, records, 512);
+  auto check = [&](Backend& backend) {
+    const auto got = testing::MapAll(**index, backend, records, 512);
     ASSERT_EQ(got.size(), expected.size());
     for (size_t i = 0; i < got.size(); ++i) ASSERT_EQ(got[i], expected[i]) << "record " << i;
-  });
+  };
+  if (other) check(*other); else ForEachTarget(check);
 }
 
 TEST(CrossTargetTest, RealSingleEndReadsMapIdentically) {
@@ -186,6 +194,18 @@ TEST(CrossTargetTest, RealPairedReadsMapIdentically) {
                                           testing::SharedPath("sarscov2-miseq-amplicon/subsample1_2.fastq.gz"), 2000);
   ASSERT_EQ(records.size(), 4000u);
   ExpectSameMappingOnEveryTarget("sarscov2-miseq-amplicon", "MN908947.3.fasta", records);
+}
+
+// The OpenCL backend (PoCL on the CPU here) runs kernels/opencl/hamming.cl: same numbers, same records.
+TEST(OpenClBackendTest, MatchesScalar) {
+  auto opencl = CreateBackend(AccelKind::kOpenCL);
+  if (!opencl.ok()) GTEST_SKIP() << "no OpenCL here: " << opencl.status().message();
+  EXPECT_EQ((*opencl)->Name().rfind("opencl:", 0), 0u) << (*opencl)->Name();
+  const HammingCase c;
+  EXPECT_EQ(c.Run(**opencl), c.Run(*backend_internal::MakeScalarBackend()));
+  CRAMJET_REQUIRE_SHARED_DATA("ecoli-mg1655-hiseq/E.coli.allreads.fastq.gz");
+  const auto records = testing::LoadFastq(testing::SharedPath("ecoli-mg1655-hiseq/E.coli.allreads.fastq.gz"), 2000, BAM_FUNMAP);
+  ExpectSameMappingOnEveryTarget("ecoli-mg1655-hiseq", "E.coli.fa", records, opencl->get());
 }
 
 }  // namespace
