@@ -21,7 +21,8 @@
 # Usage: bench/compress_vs_peer.sh [SET_NAME_REGEX]
 # Env:   BENCH_DIR (/tmp/cramjet-bench), CRAMJET (build/cramjet), THREADS (2), REPEATS (3),
 #        PROFILES ("normal small archive"), CRAM_VERSION (3.1), SKIP_FLOOR=1, SKIP_PEER=1,
-#        RESULTS ($BENCH_DIR/results.tsv: raw medians, one row per set/profile/tool)
+#        RESULTS ($BENCH_DIR/results.tsv: raw medians, one row per set/profile/tool),
+#        CHECK_DETERMINISM=1 (also compress with 1 thread and compare the CRAM bytes)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 BENCH_DIR=${BENCH_DIR:-/tmp/cramjet-bench}
@@ -116,6 +117,14 @@ while IFS=$'\t' read -r name ref r1 r2 kind; do
       if [ $ok = 1 ]; then
         pct=$(placed "$d/cramjet.cram" "$ref")
         note=aligned; [ "$pct" = 0.00 ] && note=UNALIGNED
+        # Same input, 1 thread: the CRAM must be byte-identical (issue 3: deterministic output).
+        if [ -n "${CHECK_DETERMINISM:-}" ]; then
+          rm -f "$d/cramjet.t1.cram"*
+          "$CRAMJET" compress -q -@ 1 --cram-version "$CRAM_VERSION" --profile "$profile" -T "$ref" \
+            -o "$d/cramjet.t1.cram" "${single[@]}" "${inputs[@]}" >>"$log" 2>&1 || true
+          if cmp -s "$d/cramjet.cram" "$d/cramjet.t1.cram"; then note+=",same-at-1-thread"
+          else note+=",DIFFERS-at-1-thread"; fi
+        fi
         printf '%s' "$rows" | record "$name" "$profile" cramjet "$note" "$(filesize "$d/cramjet.cram")" "$pct"
       else
         printf '0 0 0\n' | record "$name" "$profile" cramjet FAILED 0 nan

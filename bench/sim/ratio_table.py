@@ -58,7 +58,7 @@ def main():
         cjb, pb = g(cj, "bytes"), g(peer, "bytes")
         cjw, pw, fw = g(cj, "wall_s"), g(peer, "wall_s"), g(floor, "wall_s")
         state = cj["note"] if cj else "not run"
-        aligned = state == "aligned"
+        aligned = state.split(",")[0] == "aligned"
         size_r = ratio(cjb, pb)
         wall_r = ratio(cjw, pw)
         floor_r = ratio(cjw, fw)

@@ -13,7 +13,7 @@ StatusOr<AccelKind> ParseAccelKind(std::string_view text) {
   if (text == "opencl") return AccelKind::kOpenCL;
   if (text == "xrt") return AccelKind::kXrt;
   return InvalidArgument("unknown accelerator '" + std::string(text) +
-                         "' (expected auto, simd or scalar)");
+                         "' (expected auto, simd, scalar or opencl)");
 }
 
 const char* AccelKindName(AccelKind kind) {

@@ -7,31 +7,10 @@
 #include "cramjet/compress.h"
 #include "cramjet/log.h"
 #include "cramjet/version.h"
+#include "read/read.h"
 
 namespace cramjet::cli {
 namespace {
-
-// R1/R2 file names differ in exactly one character, '1' in the first and '2' in the second
-// (reads_1.fq/reads_2.fq, x_R1_001.fastq.gz/x_R2_001.fastq.gz).
-bool LooksLikeMatePair(const std::string& a, const std::string& b) {
-  if (a.size() != b.size()) return false;
-  int diffs = 0;
-  bool one_two = false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (a[i] != b[i]) {
-      ++diffs;
-      one_two = a[i] == '1' && b[i] == '2';
-    }
-  }
-  return diffs == 1 && one_two;
-}
-
-bool LooksPaired(const std::vector<std::string>& inputs) {
-  if (inputs.size() < 2 || inputs.size() % 2) return false;
-  for (size_t i = 0; i < inputs.size(); i += 2)
-    if (!LooksLikeMatePair(inputs[i], inputs[i + 1])) return false;
-  return true;
-}
 
 void DrawProgress(const Progress& p) {
   double mb = p.input_bytes / 1e6;
@@ -76,7 +55,7 @@ void RegisterCompressCommands(CLI::App& app, Context& ctx) {
     auto p = ParseCramProfile(*profile);
     opts->profile = *p;
     opts->command_line = ctx.command_line;
-    if (!opts->paired && !*single && !opts->interleaved) opts->paired = LooksPaired(opts->inputs);
+    if (!opts->paired && !*single && !opts->interleaved) opts->paired = InputsLookPaired(opts->inputs);
     if (StderrIsTerminal() && !*quiet) opts->progress = DrawProgress;
     auto result = Compress(*opts);
     if (opts->progress) std::fputs("\r\033[K", stderr);

@@ -10,31 +10,12 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.h"
+#include "read/read.h"
 #include "cramjet/checksum.h"
 #include "cramjet/compress.h"
 
 namespace cramjet::cli {
 namespace {
-
-// Same rule as `compress`: R1/R2 names differ in one character, '1' then '2'.
-bool NamesLookPaired(const std::vector<std::string>& inputs) {
-  if (inputs.size() < 2 || inputs.size() % 2) return false;
-  for (size_t i = 0; i < inputs.size(); i += 2) {
-    const std::string& a = inputs[i];
-    const std::string& b = inputs[i + 1];
-    if (a.size() != b.size()) return false;
-    int diffs = 0;
-    bool one_two = false;
-    for (size_t k = 0; k < a.size(); ++k) {
-      if (a[k] != b[k]) {
-        ++diffs;
-        one_two = a[k] == '1' && b[k] == '2';
-      }
-    }
-    if (diffs != 1 || !one_two) return false;
-  }
-  return true;
-}
 
 std::string Hex8(uint32_t v) {
   char buf[16];
@@ -94,7 +75,7 @@ void RegisterVerifyCommand(CLI::App& app, Context& ctx) {
   sub->callback([&ctx, opts, json, single] {
     // Our own one-line errors say what failed; htslib's extra lines would break that contract.
     hts_set_log_level(HTS_LOG_OFF);
-    if (!opts->paired && !*single && !opts->interleaved) opts->paired = NamesLookPaired(opts->against);
+    if (!opts->paired && !*single && !opts->interleaved) opts->paired = InputsLookPaired(opts->against);
     auto result = Verify(*opts);
     if (!result.ok()) {
       ctx.exit_code = ReportError("verify", result.status());

@@ -334,9 +334,11 @@ void Daemon::CheckDisk() {
   for (const auto& w : c_.watch) paths.insert(w.output);
   if (!c_.drop.output.empty()) paths.insert(c_.drop.output);
   double min_free = -1;
+  std::set<unsigned long> file_systems;  // one line per file system, not per folder
   for (const auto& p : paths) {
     struct statvfs vfs;
     if (::statvfs(p.c_str(), &vfs) != 0) continue;
+    if (!file_systems.insert(vfs.f_fsid).second) continue;
     double free_bytes = static_cast<double>(vfs.f_bavail) * vfs.f_frsize;
     double total = static_cast<double>(vfs.f_blocks) * vfs.f_frsize;
     disks.push_back({{"path", p}, {"free_bytes", static_cast<uint64_t>(free_bytes)},

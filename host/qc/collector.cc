@@ -50,17 +50,20 @@ uint64_t Mix(uint64_t x) {
   return x;
 }
 
+// One multiply and a rotate per 8 bases, a full mix at the end: cheap, and 64 bits keep
+// collisions negligible for counting sequences.
 uint64_t HashCodes(const uint8_t* codes, size_t n, uint64_t seed) {
-  uint64_t h = Mix(seed ^ n);
+  uint64_t h = (seed + n) * 0x9e3779b97f4a7c15ULL;
   size_t i = 0;
   for (; i + 8 <= n; i += 8) {
     uint64_t w;
     std::memcpy(&w, codes + i, 8);
-    h = Mix(h ^ w) + 0x9e3779b97f4a7c15ULL;
+    h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+    h = (h << 31) | (h >> 33);
   }
   uint64_t w = 0;
   for (size_t k = 0; i < n; ++i, ++k) w |= uint64_t(codes[i]) << (8 * k);
-  return Mix(h ^ w ^ 0x2545f4914f6cdd1dULL);
+  return Mix(h ^ w);
 }
 
 // Open-addressing counter keyed by 64-bit hashes (already well mixed): one probe sequence in a
@@ -83,6 +86,12 @@ class FlatCounter {
   }
   size_t size() const { return size_; }
   size_t slots() const { return keys_.size(); }
+  // Starts loading the slot of `key` so the lookup after other work does not wait for memory.
+  void Prefetch(uint64_t key) const {
+    const size_t i = (key ? key : 1) & mask_;
+    __builtin_prefetch(&keys_[i]);
+    __builtin_prefetch(&counts_[i]);
+  }
   template <typename F>
   void ForEach(F&& f) const {
     for (size_t i = 0; i < keys_.size(); ++i)
@@ -109,6 +118,9 @@ struct MateAcc {
   std::vector<uint64_t> cycle_quality_sum; // stride
   std::vector<uint64_t> cycle_code;        // kNumCodes * stride
   std::vector<uint32_t> block_quality_sum, block_code;
+  // Quality-major 32-bit block of the per-cycle histogram: neighbouring cycles of one quality
+  // share cache lines (binned qualities make most increments hit a few lines).
+  std::vector<uint32_t> block_quality_hist;  // kQualityBins * stride
   uint32_t block_reads = 0;
   std::array<uint64_t, 101> gc_hist{};
   std::array<std::vector<uint64_t>, 2> adapter_start;  // per cycle where the adapter begins
@@ -119,6 +131,9 @@ struct MateAcc {
   void Flush() {
     for (size_t i = 0; i < block_quality_sum.size(); ++i) cycle_quality_sum[i] += block_quality_sum[i];
     for (size_t i = 0; i < block_code.size(); ++i) cycle_code[i] += block_code[i];
+    for (size_t q = 0; q < kQualityBins && !block_quality_hist.empty(); ++q)
+      for (size_t i = 0; i < stride; ++i) quality_hist[i * kQualityBins + q] += block_quality_hist[q * stride + i];
+    std::fill(block_quality_hist.begin(), block_quality_hist.end(), 0);
     std::fill(block_quality_sum.begin(), block_quality_sum.end(), 0);
     std::fill(block_code.begin(), block_code.end(), 0);
     block_reads = 0;
@@ -135,6 +150,7 @@ struct MateAcc {
     cycle_quality_sum.resize(new_stride, 0);
     block_quality_sum.assign(new_stride, 0);
     block_code.assign(kNumCodes * new_stride, 0);
+    block_quality_hist.assign(kQualityBins * new_stride, 0);
     for (auto& a : adapter_start) a.resize(new_stride, 0);
     cycle_aligned.resize(new_stride, 0);
     cycle_mismatch.resize(new_stride, 0);
@@ -228,6 +244,10 @@ struct QcCollector::Impl {
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
   std::unordered_map<std::string, uint64_t, StringHash, std::equal_to<>> pending_mates;
+  std::string previous_mate_name;  // the last unjoined mate, kept out of the table
+  uint64_t previous_mate_hash = 0;
+  int previous_mate = 0;
+  bool has_previous_mate = false;
   void SampleFragment(uint64_t h) {
     if ((h & dup_mask) != 0) return;
     ++dup_sampled_reads;
@@ -246,7 +266,7 @@ struct QcCollector::Impl {
     }
   }
   // Overrepresented prefixes: the first kOverrepresentedCap distinct ones are counted to the end.
-  FlatCounter overrep_counts = FlatCounter(4 * kOverrepresentedCap > (1u << 18) ? (1u << 19) : (1u << 18));
+  FlatCounter overrep_counts = FlatCounter(1u << 18);  // 100,000 of 262,144 slots at most (3 MB)
   std::unordered_map<uint64_t, std::string> overrep_sequences;
 
   // Coverage: reference bases covered by aligned read bases, in bins.
@@ -396,6 +416,47 @@ void QcCollector::Impl::Add(const bam1_t* b) {
       std::fill_n(quals.data(), len, 0);
       ++m.reads_without_quality;
     }
+    // Hashes first, so the table slots load while the per-base work runs.
+    const uint64_t h = HashCodes(codes.data(), len, mate);
+    const size_t prefix = std::min(len, kOverrepresentedPrefix);
+    const uint64_t ph = prefix == len ? h : HashCodes(codes.data(), prefix, mate);
+    overrep_counts.Prefetch(ph);
+    uint64_t fragment_hash = h;
+    bool fragment_ready = mate == kSingle;
+    if (mate != kSingle) {
+      // Mates are joined by name; FASTQ names may keep their "/1" and "/2". Straight from FASTQ
+      // the mate is the previous record (no table); in position order few mates wait.
+      std::string_view name(bam_get_qname(b));
+      if (name.size() > 2 && name[name.size() - 2] == '/' && (name.back() == '1' || name.back() == '2'))
+        name.remove_suffix(2);
+      uint64_t other = 0;
+      bool joined = false;
+      if (has_previous_mate && previous_mate != mate && previous_mate_name == name) {
+        other = previous_mate_hash;
+        joined = true;
+        has_previous_mate = false;
+      } else {
+        if (has_previous_mate) pending_mates.emplace(previous_mate_name, previous_mate_hash);
+        auto waiting = pending_mates.find(name);
+        if (waiting != pending_mates.end()) {
+          other = waiting->second;
+          joined = true;
+          pending_mates.erase(waiting);
+          has_previous_mate = false;
+        } else {
+          previous_mate_name.assign(name);
+          previous_mate_hash = h;
+          previous_mate = mate;
+          has_previous_mate = true;
+        }
+      }
+      if (joined) {
+        const uint64_t r1 = mate == kRead1 ? h : other, r2 = mate == kRead1 ? other : h;
+        fragment_hash = Mix(r1 ^ (r2 * 0x9e3779b97f4a7c15ULL));
+        fragment_ready = true;
+      }
+    }
+    if (fragment_ready && (fragment_hash & dup_mask) == 0) dup_counts.Prefetch(fragment_hash);
     m.Grow(std::min(len, kMaxCycles));
     const size_t cycles = std::min(len, kMaxCycles);
     ReadBaseSummary s;
@@ -413,9 +474,10 @@ void QcCollector::Impl::Add(const bam1_t* b) {
       m.q20 += s.q20;
       m.q30 += s.q30;
       m.quality_sum += s.quality_sum;
-      uint64_t* hist = m.quality_hist.data();
+      uint32_t* hist = m.block_quality_hist.data();
+      const size_t stride = m.stride;
       for (size_t i = 0; i < cycles; ++i)
-        ++hist[i * kQualityBins + std::min<size_t>(quals[i], kQualityBins - 1)];
+        ++hist[std::min<size_t>(quals[i], kQualityBins - 1) * stride + i];
     }
     for (size_t c = 0; c < kNumCodes; ++c) {
       m.code_total[c] += s.code_count[c];
@@ -427,57 +489,36 @@ void QcCollector::Impl::Add(const bam1_t* b) {
       ++m.gc_hist[size_t(std::lround(100.0 * gc / acgt))];
     }
 
-    // Adapters: a rolling 2-bit 12-mer, reset at N; the first hit of each adapter counts.
-    static const std::array<uint32_t, 2> adapter_kmers = [] {
-      std::array<uint32_t, 2> k{};
+    // Adapters: the first exact occurrence of each adapter's 12 bases (as kernel codes).
+    static const std::array<std::array<uint8_t, kAdapterKmer>, 2> adapter_codes = [] {
+      std::array<std::array<uint8_t, kAdapterKmer>, 2> k{};
       for (size_t a = 0; a < 2; ++a)
         for (int i = 0; i < kAdapterKmer; ++i) {
           const char ch = kAdapters[a].kmer[i];
-          k[a] = (k[a] << 2) | uint32_t(ch == 'A' ? 0 : ch == 'C' ? 1 : ch == 'G' ? 2 : 3);
+          k[a][i] = ch == 'A' ? kCodeA : ch == 'C' ? kCodeC : ch == 'G' ? kCodeG : kCodeT;
         }
       return k;
     }();
-    // Branch-free rolling k-mer; N enters as A and a hit counts only when no N lies in the k-mer.
-    constexpr uint32_t kmer_mask = (1u << (2 * kAdapterKmer)) - 1;
-    uint32_t kmer = 0;
-    size_t last_n_end = 0;  // index just past the latest N
+    // One pass for both adapters: an 8-byte compare per position, the last 4 bases on a hit.
+    static const std::array<uint64_t, 2> adapter_heads = [] {
+      std::array<uint64_t, 2> w{};
+      for (size_t a = 0; a < 2; ++a) std::memcpy(&w[a], adapter_codes[a].data(), 8);
+      return w;
+    }();
     bool found[2] = {false, false};
-    for (size_t i = 0; i < len; ++i) {
-      const uint8_t c = codes[i];
-      if (c == kCodeN) last_n_end = i + 1;
-      kmer = ((kmer << 2) | (c & 3u)) & kmer_mask;
-      if (__builtin_expect(kmer == adapter_kmers[0] || kmer == adapter_kmers[1], 0)) {
-        if (i + 1 < last_n_end + kAdapterKmer) continue;
-        const size_t a = kmer == adapter_kmers[0] ? 0 : 1;
-        if (found[a]) continue;
-        found[a] = true;
-        ++m.adapter_reads[a];
-        ++m.adapter_start[a][std::min(i + 1 - kAdapterKmer, m.stride - 1)];
-        if (found[0] && found[1]) break;
-      }
+    for (size_t i = 0; i + kAdapterKmer <= len; ++i) {
+      uint64_t w;
+      std::memcpy(&w, codes.data() + i, 8);
+      if (__builtin_expect(w != adapter_heads[0] && w != adapter_heads[1], 1)) continue;
+      const size_t a = w == adapter_heads[0] ? 0 : 1;
+      if (found[a] || std::memcmp(codes.data() + i + 8, adapter_codes[a].data() + 8, kAdapterKmer - 8) != 0) continue;
+      found[a] = true;
+      ++m.adapter_reads[a];
+      ++m.adapter_start[a][std::min(i, m.stride - 1)];
+      if (found[0] && found[1]) break;
     }
 
-    // Duplication per fragment: a single read, or a pair (both sequences), as fastp counts it.
-    // In output order mates are near each other, so few wait.
-    const uint64_t h = HashCodes(codes.data(), len, mate);
-    if (mate == kSingle) {
-      SampleFragment(h);
-    } else {
-      // Mates are joined by name; FASTQ names may keep their "/1" and "/2".
-      std::string_view name(bam_get_qname(b));
-      if (name.size() > 2 && name[name.size() - 2] == '/' && (name.back() == '1' || name.back() == '2'))
-        name.remove_suffix(2);
-      auto waiting = pending_mates.find(name);
-      if (waiting == pending_mates.end()) {
-        pending_mates.emplace(std::string(name), h);
-      } else {
-        const uint64_t r1 = mate == kRead1 ? h : waiting->second, r2 = mate == kRead1 ? waiting->second : h;
-        pending_mates.erase(waiting);
-        SampleFragment(Mix(r1 ^ (r2 * 0x9e3779b97f4a7c15ULL)));
-      }
-    }
-    const size_t prefix = std::min(len, kOverrepresentedPrefix);
-    const uint64_t ph = prefix == len ? h : HashCodes(codes.data(), prefix, mate);
+    if (fragment_ready) SampleFragment(fragment_hash);
     if (uint32_t* count = overrep_counts.Find(ph, overrep_counts.size() < kOverrepresentedCap)) {
       if ((*count)++ == 0) {
         std::string& seq = overrep_sequences[ph ? ph : 1];
@@ -529,6 +570,7 @@ void QcCollector::Impl::AddPlacement(const bam1_t* b, MateAcc& m, size_t len, bo
       AddCoverage(b->core.tid, ref_pos, n);
       for (int64_t j = 0; j < n; ++j) {
         const size_t q = qpos + size_t(j);
+        if (q >= len) break;  // SEQ '*' or a CIGAR longer than the sequence: nothing to compare
         const size_t cycle = reverse ? len - 1 - q : q;
         if (cycle >= m.stride) continue;
         if (!have_ref) continue;
@@ -693,6 +735,7 @@ void QcCollector::Impl::BuildDocument() {
   for (auto& g : groups) {
     json gj;
     gj["id"] = g.id;
+    gj["mates"] = json::object();
     if (!g.sample.empty()) gj["sample"] = g.sample;
     for (size_t k = 0; k < 3; ++k) {
       if (g.mates[k].reads == 0) continue;
@@ -701,7 +744,7 @@ void QcCollector::Impl::BuildDocument() {
     }
     groups_json.push_back(gj);
   }
-  json mates_json;
+  json mates_json = json::object();
   MateFigures worst;
   for (size_t k = 0; k < 3; ++k) {
     if (sample_mates[k].reads == 0) continue;
@@ -717,6 +760,8 @@ void QcCollector::Impl::BuildDocument() {
   const json all_json = MateJson(all, nullptr);
 
   // Mates whose partner never came count as single fragments.
+  if (has_previous_mate) SampleFragment(previous_mate_hash);
+  has_previous_mate = false;
   for (const auto& [name, h] : pending_mates) SampleFragment(h);
   pending_mates.clear();
   // Duplication from the hash sample; histogram of copy numbers (fastp-like, 1..kDupLevels).
@@ -856,6 +901,8 @@ void QcCollector::Impl::BuildDocument() {
                        {"verdict", QcVerdictName(verdict)}});
   }
 
+  // An input with no reads is not a good run, whatever the (empty) metrics say.
+  if (total_reads == 0) overall = QcVerdict::kFail;
   doc = json::object();
   doc["schema"] = "cramjet-qc";
   doc["schema_version"] = kQcSchemaVersion;
@@ -865,6 +912,7 @@ void QcCollector::Impl::BuildDocument() {
   doc["reference"] = options.reference;
   doc["kernel_target"] = QcKernelTargetName();
   doc["verdict"] = QcVerdictName(overall);
+  if (total_reads == 0) doc["verdict_reason"] = "no reads";
   doc["metrics"] = metrics;
   json& s = doc["summary"];
   s["reads"] = total_reads;
@@ -958,7 +1006,7 @@ std::vector<std::string> QcOutputPaths(const std::string& prefix) {
 Status QcCollector::WriteOutputs(const std::string& prefix) {
   if (!impl_->finished) return FailedPrecondition("QC: WriteOutputs() before Finish()");
   const auto paths = QcOutputPaths(prefix);
-  const std::string contents[5] = {impl_->doc.dump(1) + "\n", RenderQcHtml(impl_->doc),
+  const std::string contents[5] = {impl_->doc.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", RenderQcHtml(impl_->doc),
                                    RenderSamtoolsStats(impl_->doc), RenderFastpJson(impl_->doc),
                                    RenderMultiqcCustom(impl_->doc)};
   for (size_t i = 0; i < paths.size(); ++i) {

@@ -289,7 +289,7 @@ std::string RenderFastpJson(const json& qc) {
   }
   // MultiQC takes the sample name from the word after -i in "command".
   out["command"] = "cramjet qc -i " + sample;
-  return out.dump(1) + "\n";
+  return out.dump(1, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 std::string RenderMultiqcCustom(const json& qc) {
@@ -316,7 +316,7 @@ std::string RenderMultiqcCustom(const json& qc) {
   row["insert_size_median"] = qc["insert_size"]["median"];
   for (const auto& m : qc["metrics"]) row[m["key"].get<std::string>() + "_verdict"] = m["verdict"];
   out["data"][sample] = row;
-  return out.dump(1) + "\n";
+  return out.dump(1, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace cramjet

@@ -80,6 +80,25 @@ IlluminaFileName ParseIlluminaFileName(const std::string& path) {
   return out;
 }
 
+bool InputsLookPaired(const std::vector<std::string>& inputs) {
+  if (inputs.size() < 2 || inputs.size() % 2) return false;
+  for (size_t i = 0; i < inputs.size(); i += 2) {
+    const std::string& a = inputs[i];
+    const std::string& b = inputs[i + 1];
+    if (a.size() != b.size()) return false;
+    int diffs = 0;
+    bool one_two = false;
+    for (size_t k = 0; k < a.size(); ++k) {
+      if (a[k] != b[k]) {
+        ++diffs;
+        one_two = a[k] == '1' && b[k] == '2';
+      }
+    }
+    if (diffs != 1 || !one_two) return false;
+  }
+  return true;
+}
+
 namespace {
 
 // "reads_R1.fastq.gz" -> "reads_R1"

@@ -24,11 +24,12 @@ enum class AccelKind {
   kAuto,    // best available: SIMD (Highway, best target of this CPU), else scalar
   kSimd,    // Highway with dynamic dispatch
   kScalar,  // plain C++ (the reference twin of every kernel)
-  kOpenCL,  // reserved: an OpenCL device (not built yet)
-  kXrt,     // reserved: a Xilinx card through XRT (not built yet)
+  kOpenCL,  // Hamming check on an OpenCL device (kernels/opencl; PoCL runs it on the CPU),
+            // seeds and alignment on the SIMD host kernels; only in builds with OpenCL
+  kXrt,     // reserved: a Xilinx card through XRT (kernels/hls; no host code yet)
 };
 
-// "auto" | "simd" | "scalar" (also "opencl", "xrt": parsed, then refused by CreateBackend).
+// "auto" | "simd" | "scalar" | "opencl" (also "xrt": parsed, then refused by CreateBackend).
 // InvalidArgument naming the accepted values otherwise.
 [[nodiscard]] StatusOr<AccelKind> ParseAccelKind(std::string_view text);
 const char* AccelKindName(AccelKind kind);
@@ -120,7 +121,8 @@ class Backend {
 };
 
 // kAuto picks SIMD; kSimd fails only where no SIMD target is compiled in (Unimplemented);
-// kOpenCL / kXrt are Unimplemented in this build. Logs the choice at kInfo.
+// kOpenCL is Unavailable without an OpenCL device (Unimplemented in builds without OpenCL);
+// kXrt is Unimplemented. Logs the choice at kInfo.
 [[nodiscard]] StatusOr<std::unique_ptr<Backend>> CreateBackend(AccelKind kind);
 
 // For --version: "scalar, simd (AVX3_DL AVX3 AVX2 SSE4 ...; auto picks AVX3_DL)".

@@ -546,8 +546,12 @@ TEST_F(DaemonIntegration, ShipsToArchiveThenCleansUpInputs) {
   ASSERT_TRUE(fs::exists(r1));
   a.Start();
   ASSERT_TRUE(a.Up()) << a.Log();
-  ASSERT_TRUE(WaitFor([&] { return a.Status()["jobs"].value("done", 0) == 1; }, 120)) << a.Status().dump(2) << a.Log();
+  ASSERT_TRUE(WaitFor([&] {
+    json s = a.Status();
+    return s["jobs"].value("done", 0) + s["jobs"].value("failed", 0) == 1;
+  }, 120)) << a.Status().dump(2) << a.Log();
   json job = a.Call("jobs")["jobs"][0];
+  ASSERT_EQ(job["state"], "done") << job.dump(2);
   EXPECT_TRUE(job["shipped"].get<bool>()) << job.dump(2);
   EXPECT_EQ(job["extra"]["ship"], "verified");
   std::string archived = a.Path("archive/" + run_name + "/" + sample.id + "/" + sample.id + ".cram");

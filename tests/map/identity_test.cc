@@ -196,6 +196,20 @@ TEST(CrossTargetTest, RealPairedReadsMapIdentically) {
   ExpectSameMappingOnEveryTarget("sarscov2-miseq-amplicon", "MN908947.3.fasta", records);
 }
 
+// The Vitis HLS source, compiled for the host, computes the same numbers.
+extern "C" void cramjet_hamming_hls(const uint64_t*, const uint64_t*, const uint64_t*, const uint32_t*,
+                                    const uint32_t*, const uint32_t*, const uint32_t*, const uint64_t*,
+                                    uint32_t*, uint32_t);
+TEST(HlsKernelTest, MatchesScalar) {
+  const HammingCase c;
+  std::vector<uint32_t> seq, max_mm, got(c.jobs.size());
+  std::vector<uint64_t> start;
+  for (const VerifyJob& j : c.jobs) seq.push_back(j.sequence), max_mm.push_back(j.max_mismatches), start.push_back(j.ref_start);
+  cramjet_hamming_hls(c.ref_words.data(), c.words.data(), c.masks.data(), c.offsets.data(), c.lengths.data(),
+                      seq.data(), max_mm.data(), start.data(), got.data(), static_cast<uint32_t>(c.jobs.size()));
+  EXPECT_EQ(got, c.Run(*backend_internal::MakeScalarBackend()));
+}
+
 // The OpenCL backend (PoCL on the CPU here) runs kernels/opencl/hamming.cl: same numbers, same records.
 TEST(OpenClBackendTest, MatchesScalar) {
   auto opencl = CreateBackend(AccelKind::kOpenCL);

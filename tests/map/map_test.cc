@@ -453,7 +453,7 @@ TEST(BackendTest, ParseAndCreate) {
   EXPECT_EQ(*ParseAccelKind("scalar"), AccelKind::kScalar);
   auto bad = ParseAccelKind("gpu");
   ASSERT_FALSE(bad.ok());
-  EXPECT_EQ(bad.status().message(), "unknown accelerator 'gpu' (expected auto, simd or scalar)");
+  EXPECT_EQ(bad.status().message(), "unknown accelerator 'gpu' (expected auto, simd, scalar or opencl)");
   auto scalar = CreateBackend(AccelKind::kScalar);
   ASSERT_TRUE(scalar.ok());
   EXPECT_EQ((*scalar)->Name(), "scalar");

@@ -168,6 +168,30 @@ TEST(QcCollector, ThresholdsFromTheConfigDecideTheVerdict) {
   EXPECT_NE(bad.status().message().find("thresholds.q30_percent.warn"), std::string::npos);
 }
 
+TEST(QcCollector, EmptyInputAndReadsWithoutSequenceRenderEveryOutput) {
+  TempDir dir;
+  testing::WriteFile(dir / "ref.fa", ">chrT\nACGTACGTACGTACGTACGT\n");
+  QcOptions options;
+  options.reference = dir / "ref.fa";
+  HeaderPtr header = TestHeader();
+  {
+    auto empty = QcCollector::Create(options, header.get());
+    ASSERT_TRUE(empty.ok());
+    ASSERT_TRUE((*empty)->Finish().ok());
+    ASSERT_TRUE((*empty)->WriteOutputs(dir / "empty").ok());
+    EXPECT_EQ((*empty)->Document()["verdict"], "fail");
+    EXPECT_EQ((*empty)->Document()["verdict_reason"], "no reads");
+    EXPECT_NE(testing::ReadFile(dir / "empty.qc.html").find("no data for this plot"), std::string::npos);
+  }
+  // A placed primary record with SEQ '*' (and one with a sequence) must not read past the sequence.
+  const json qc = Collect({{"noseq", 0, "", {}, "rg1", 0, 0, "8M"}, {"seq", 0, "ACGA", {}, "rg1", 0, 0, "4M"}}, options);
+  EXPECT_EQ(qc["summary"]["reads"], 2);
+  EXPECT_EQ(qc["summary"]["bases"], 4);
+  EXPECT_EQ(qc["samtools_stats"]["reads_mapped"], 2);
+  EXPECT_EQ(qc["mates"]["single"]["placed"]["mismatches"], 1);  // ACGA against ACGT
+  EXPECT_EQ(qc["mates"]["single"]["placed"]["aligned_bases_compared"], 4);
+}
+
 TEST(QcCollector, WritesTheFiveOutputsAndNothingElse) {
   TempDir dir;
   HeaderPtr header = TestHeader();
