@@ -30,4 +30,52 @@ echo "== cramjet decompress, compared byte for byte with the input"
 cmp <(zcat "$fq/DEMO1_S1_L001_R1_001.fastq.gz") "$out/back_R1.fastq"
 cmp <(zcat "$fq/DEMO1_S1_L001_R2_001.fastq.gz") "$out/back_R2.fastq"
 echo "identical: R1 and R2"
-echo "== done: outputs in $out"
+
+# The appliance path: cramjetd with its SQLite journal watches a runs folder, takes the finished
+# run, compresses, verifies, runs QC and ships to a local archive folder (file:// sink).
+echo "== cramjetd: the run folder -> journal -> compress, verify, QC -> ship to the archive"
+app=$demo/appliance
+rm -rf "$app"
+mkdir -p "$app/runs" "$app/cram" "$app/archive" "$app/state"
+cp -r "$run" "$app/runs/"
+cat > "$app/cramjetd.toml" <<TOML
+[daemon]
+state_dir = "$app/state"
+[api]
+socket = "$app/state/api.sock"
+[[watch]]
+path = "$app/runs"
+output = "$app/cram"
+reference = "demo"
+[intake]
+rescan_interval_s = 1
+min_free_disk_gb = 0
+resume_free_disk_gb = 0
+[references]
+demo = "$demo/demo_ref.fa"
+[archive]
+enabled = true
+url = "file://$app/archive"
+TOML
+"$root/build/cramjetd" --config "$app/cramjetd.toml" 2>"$app/cramjetd.log" &
+daemon=$!
+trap 'kill $daemon 2>/dev/null || true' EXIT
+export CRAMJET_SOCKET=$app/state/api.sock
+state=""
+for _ in $(seq 1 300); do
+  sleep 1
+  state=$("$cj" status --json 2>/dev/null | python3 -c 'import json,sys; j=json.load(sys.stdin)["jobs"]; print("done" if j["done"]>=1 else "failed" if j["failed"] else "")' 2>/dev/null || true)
+  [ -n "$state" ] && break
+done
+"$cj" status
+"$cj" jobs
+"$cj" drain >/dev/null
+wait $daemon || true
+trap - EXIT
+if [ "$state" != done ]; then
+  echo "demo: the daemon did not finish the job (state '${state:-timeout}'); log: $app/cramjetd.log" >&2
+  exit 1
+fi
+echo "== archive (file://$app/archive)"
+(cd "$app/archive" && find . -type f | sort)
+echo "== done: the CRAM, its proof, QC and manifest are in the archive; journal in $app/state"

@@ -19,5 +19,6 @@ echo "== Release build and tests"
 run_suite build -DCMAKE_BUILD_TYPE=Release
 echo "== ASan + UBSan build and tests"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  LSAN_OPTIONS=suppressions=$(pwd)/tests/lsan.supp \
   run_suite build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCRAMJET_SANITIZE=ON -DCRAMJET_BUILD_BENCH=OFF
 echo "== all tests passed (Release and ASan+UBSan)"

@@ -127,6 +127,10 @@ class Md5 {
 Status ParseFasta(const std::string& path, ParsedReference& ref) {
   gzFile in = gzopen(path.c_str(), "rb");
   if (!in) return IoErrorFromErrno("'" + path + "': cannot open", errno);
+  struct GzCloser {
+    gzFile f;
+    ~GzCloser() { if (f) gzclose(f); }
+  } closer{in};
   gzbuffer(in, 1 << 20);
   std::unordered_set<std::string> names;
   std::unique_ptr<Md5> md5;
@@ -184,11 +188,9 @@ Status ParseFasta(const std::string& path, ParsedReference& ref) {
       while (end < pending.size() && !std::isspace(static_cast<unsigned char>(pending[end]))) ++end;
       std::string name = pending.substr(1, end - 1);
       if (name.empty()) {
-        gzclose(in);
         return BadInput("'" + path + "': line " + std::to_string(line_number) + ": contig without a name");
       }
       if (!names.insert(name).second) {
-        gzclose(in);
         return BadInput("'" + path + "': line " + std::to_string(line_number) +
                         ": duplicate contig name '" + name + "'");
       }
@@ -201,7 +203,6 @@ Status ParseFasta(const std::string& path, ParsedReference& ref) {
       bool blank = std::all_of(pending.begin(), pending.end(),
                                [](char c) { return std::isspace(static_cast<unsigned char>(c)); });
       if (blank) continue;
-      gzclose(in);
       return BadInput("'" + path + "': line " + std::to_string(line_number) +
                       ": sequence before the first '>' header (not a FASTA file?)");
     }
@@ -226,11 +227,11 @@ Status ParseFasta(const std::string& path, ParsedReference& ref) {
       md5_chunk.clear();
     }
     if (ref.total >= (uint64_t{1} << 32) - 64) {
-      gzclose(in);
       return BadInput("'" + path + "': more than 4 Gb of sequence; the index holds at most 4 Gb");
     }
   }
   const bool read_error = gzeof(in) == 0;
+  closer.f = nullptr;
   gzclose(in);
   if (read_error) return IoError("'" + path + "': read error (truncated or corrupt compressed file?)");
   CRAMJET_RETURN_IF_ERROR(finish_contig());

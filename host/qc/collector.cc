@@ -7,6 +7,10 @@
 #include <cstring>
 #include <limits>
 #include <string_view>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
 #include <unordered_map>
 
 #include <nlohmann/json.hpp>
@@ -289,7 +293,78 @@ struct QcCollector::Impl {
   QcVerdict overall = QcVerdict::kPass;
   uint64_t total_reads = 0, total_bases = 0;
 
+  // Background accumulation: Add() copies the record into a batch and a worker thread runs the
+  // metrics, so QC overlaps the caller's own work (reading, encoding). Records keep their order;
+  // at most kBatchesInFlight batches wait, so memory stays bounded.
+  static constexpr size_t kBatchRecords = 2048;
+  static constexpr size_t kBatchesInFlight = 4;
+  struct Batch {
+    std::vector<BamPtr> records;
+    size_t size = 0;
+  };
+  bool background = false;
+  std::thread worker;
+  std::mutex mu;
+  std::condition_variable work_ready, space_ready;
+  std::deque<std::unique_ptr<Batch>> queued;
+  std::vector<std::unique_ptr<Batch>> spare;
+  std::unique_ptr<Batch> filling;
+  bool stopping = false;
+
+  void StartWorker() {
+    background = true;
+    worker = std::thread([this] {
+      for (;;) {
+        std::unique_ptr<Batch> batch;
+        {
+          std::unique_lock<std::mutex> lock(mu);
+          work_ready.wait(lock, [this] { return stopping || !queued.empty(); });
+          if (queued.empty()) return;  // stopping and drained
+          batch = std::move(queued.front());
+          queued.pop_front();
+        }
+        space_ready.notify_one();
+        for (size_t i = 0; i < batch->size; ++i) Add(batch->records[i].get());
+        batch->size = 0;
+        std::lock_guard<std::mutex> lock(mu);
+        spare.push_back(std::move(batch));
+      }
+    });
+  }
+  void Enqueue(const bam1_t* record) {
+    if (!filling) {
+      std::lock_guard<std::mutex> lock(mu);
+      if (!spare.empty()) {
+        filling = std::move(spare.back());
+        spare.pop_back();
+      }
+    }
+    if (!filling) filling = std::make_unique<Batch>();
+    if (filling->records.size() <= filling->size) filling->records.push_back(NewBam());
+    bam_copy1(filling->records[filling->size].get(), record);
+    if (++filling->size == kBatchRecords) Submit();
+  }
+  void Submit() {
+    if (!filling || filling->size == 0) return;
+    std::unique_lock<std::mutex> lock(mu);
+    space_ready.wait(lock, [this] { return queued.size() < kBatchesInFlight; });
+    queued.push_back(std::move(filling));
+    lock.unlock();
+    work_ready.notify_one();
+  }
+  void StopWorker() {
+    if (!worker.joinable()) return;
+    Submit();
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      stopping = true;
+    }
+    work_ready.notify_one();
+    worker.join();
+  }
+
   ~Impl() {
+    StopWorker();
     if (fai) fai_destroy(fai);
   }
 
@@ -981,13 +1056,19 @@ StatusOr<std::unique_ptr<QcCollector>> QcCollector::Create(const QcOptions& opti
     ks_free(&ks);
   }
   if (impl->options.sample.empty()) impl->options.sample = "sample";
+  // A second core runs QC beside the caller; on one core the work is done inline.
+  if (std::thread::hardware_concurrency() > 1) impl->StartWorker();
   return std::unique_ptr<QcCollector>(new QcCollector(std::move(impl)));
 }
 
-void QcCollector::Add(const bam1_t* record) { impl_->Add(record); }
+void QcCollector::Add(const bam1_t* record) {
+  if (impl_->background) impl_->Enqueue(record);
+  else impl_->Add(record);
+}
 
 Status QcCollector::Finish() {
   if (impl_->finished) return FailedPrecondition("QC: Finish() called twice");
+  impl_->StopWorker();
   impl_->BuildDocument();
   impl_->finished = true;
   return Status::Ok();

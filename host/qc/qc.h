@@ -98,9 +98,12 @@ class QcCollector {
 
   // Called once per record (primary, secondary and supplementary; the last two are counted as
   // samtools stats does), from one thread, in output order. Placed reverse-strand records are
-  // turned back to sequencing direction for the per-cycle metrics.
+  // turned back to sequencing direction for the per-cycle metrics. On a machine with two or more
+  // cores the record is copied to a batch that a worker thread of the collector processes (in
+  // order; at most 5 batches of 2048 records wait), so the caller pays only the copy.
   void Add(const bam1_t* record);
-  // Ends collection: derives quartiles, verdicts, duplication; loads nothing after this.
+  // Ends collection (waits for the worker), derives quartiles, verdicts, duplication. No Add()
+  // after this.
   [[nodiscard]] Status Finish();
   // Writes the five files named in the header comment (Finish() first).
   [[nodiscard]] Status WriteOutputs(const std::string& prefix);

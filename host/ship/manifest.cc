@@ -7,6 +7,8 @@
 #include <htslib/sam.h>
 #include <nlohmann/json.hpp>
 
+#include "cramjet/checksum.h"
+
 #include "common/common.h"
 #include "cramjet/version.h"
 #include "ship/ship.h"
@@ -75,60 +77,28 @@ std::string Role(size_t index, const std::string& base) {
   return "qc";
 }
 
-std::vector<std::string> SplitTabs(const std::string& line) {
-  std::vector<std::string> out;
-  std::string cur;
-  for (char c : line) {
-    if (c == '\t') { out.push_back(cur); cur.clear(); }
-    else if (c != '\r') cur += c;
-  }
-  out.push_back(cur);
-  return out;
-}
-
-// The .seqchksum rows as JSON; comments kept (they state the checksum definition version).
+// The .seqchksum rows as JSON, parsed by the verify stage's own reader (one definition of the
+// format); the comment lines are kept, since they state the checksum definition version.
 StatusOr<nlohmann::json> SeqChecksumJson(const std::string& path) {
   CRAMJET_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(path));
+  CRAMJET_ASSIGN_OR_RETURN(ReadChecksums sums, ReadChecksums::FromText(text, path));
   nlohmann::json comments = nlohmann::json::array(), rows = nlohmann::json::array();
-  std::vector<std::string> columns;
   std::istringstream in(text);
   std::string line;
-  int line_no = 0;
-  uint64_t reads = 0;
-  bool have_reads = false;
-  while (std::getline(in, line)) {
-    ++line_no;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty()) continue;
-    if (line[0] == '#') {
-      comments.push_back(line);
-      if (line.find('\t') != std::string::npos) {
-        columns = SplitTabs(line);
-        columns[0] = "group";
-      }
-      continue;
-    }
-    auto fields = SplitTabs(line);
-    if (fields.size() < 3)
-      return BadInput("'" + path + "': line " + std::to_string(line_no) + ": expected tab-separated columns");
-    nlohmann::json row = nlohmann::json::object();
-    for (size_t i = 0; i < fields.size(); ++i) {
-      std::string name = i < columns.size() ? columns[i] : (i == 0 ? "group" : i == 1 ? "set" : i == 2 ? "count" : "col" + std::to_string(i));
-      row[name] = fields[i];
-    }
-    if (fields[0] == "all" && fields[1] == "all") {
-      try {
-        reads = std::stoull(fields[2]);
-        have_reads = true;
-      } catch (...) {
-        return BadInput("'" + path + "': line " + std::to_string(line_no) + ": count '" + fields[2] + "' is not a number");
-      }
-    }
-    rows.push_back(row);
+  while (std::getline(in, line))
+    if (!line.empty() && line[0] == '#') comments.push_back(line);
+  auto hex = [](uint32_t v) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%08x", v);
+    return std::string(buf);
+  };
+  for (const ChecksumRow& r : sums.Rows()) {
+    rows.push_back({{"group", r.group}, {"qc", r.qc}, {"count", r.count}, {"flag+seq", hex(r.seq)},
+                    {"+name", hex(r.name)}, {"+qual", hex(r.qual)}, {"+aux", hex(r.aux)},
+                    {"combined", hex(r.combined)}});
   }
-  nlohmann::json j = {{"file", BaseName(path)}, {"comments", comments}, {"rows", rows}};
-  if (have_reads) j["reads"] = reads;
-  return j;
+  return nlohmann::json{{"file", BaseName(path)}, {"comments", comments}, {"rows", rows},
+                        {"aux_tags", sums.aux_tags()}, {"reads", sums.count()}};
 }
 
 }  // namespace

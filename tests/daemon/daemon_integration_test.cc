@@ -5,10 +5,12 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -138,8 +140,15 @@ class Appliance {
     return run;
   }
 
-  void Start() {
+  void Start(const std::vector<std::string>& extra_env = {}) {
     ASSERT_EQ(pid_, -1);
+    std::vector<std::string> env_strings(extra_env);
+    for (char** e = environ; *e; ++e)
+      if (std::string(*e).rfind("NOTIFY_SOCKET=", 0) != 0 && std::string(*e).rfind("WATCHDOG_", 0) != 0)
+        env_strings.push_back(*e);
+    std::vector<char*> env;
+    for (auto& e : env_strings) env.push_back(e.data());
+    env.push_back(nullptr);
     std::string log = Path("cramjetd.log");
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
@@ -147,7 +156,7 @@ class Appliance {
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
     std::string bin = CramjetdBinary(), config = Path("cramjetd.toml");
     std::vector<char*> argv{bin.data(), const_cast<char*>("--config"), config.data(), nullptr};
-    ASSERT_EQ(posix_spawn(&pid_, bin.c_str(), &fa, nullptr, argv.data(), environ), 0);
+    ASSERT_EQ(posix_spawn(&pid_, bin.c_str(), &fa, nullptr, argv.data(), env.data()), 0);
     posix_spawn_file_actions_destroy(&fa);
   }
   bool Up(double timeout_s = 20) {
@@ -499,6 +508,59 @@ TEST_F(DaemonIntegration, MetricsAndHealthEndpoints) {
   EXPECT_EQ(code, 200);
   HttpGet(a.metrics_port(), "/nope", &code);
   EXPECT_EQ(code, 404);
+}
+
+TEST_F(DaemonIntegration, TalksToSystemd) {
+  Appliance a;
+  a.WriteConfig();
+  // A stand-in for systemd's notify socket (the documented datagram protocol).
+  std::string path = a.Path("notify.sock");
+  int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  a.Start({"NOTIFY_SOCKET=" + path, "WATCHDOG_USEC=200000"});
+  ASSERT_TRUE(a.Up()) << a.Log();
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  EXPECT_EQ(a.Stop(SIGTERM), 0);
+  std::vector<std::string> messages;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) messages.emplace_back(buf, n);
+  ::close(fd);
+  std::string all;
+  for (const auto& m : messages) all += m + "\n";
+  ASSERT_FALSE(messages.empty());
+  EXPECT_EQ(messages[0].rfind("READY=1\nSTATUS=", 0), 0u) << all;
+  EXPECT_NE(all.find("STATUS=running: 0 running, 0 queued, 0 failed"), std::string::npos) << all;
+  size_t pings = 0;
+  for (const auto& m : messages) pings += m == "WATCHDOG=1";
+  EXPECT_GE(pings, 3u) << all;  // every 100 ms for a 200 ms watchdog
+  EXPECT_NE(all.find("STOPPING=1"), std::string::npos) << all;
+}
+
+TEST_F(DaemonIntegration, LowFreeDiskPausesIntake) {
+  Appliance a;
+  a.WriteConfig();
+  // Ask for more free space than any test machine has: intake must pause.
+  std::string cfg = ReadFile(a.Path("cramjetd.toml"));
+  cfg = std::regex_replace(cfg, std::regex("min_free_disk_gb = 0.001\nresume_free_disk_gb = 0.002"),
+                           "min_free_disk_gb = 1000000000\nresume_free_disk_gb = 1000000000");
+  WriteFile(a.Path("cramjetd.toml"), cfg);
+  a.MakeRun("240110_M07001_0016_000000000-AHTEST", {RealSamples()[0]}, true, true);
+  a.Start();
+  ASSERT_TRUE(a.Up()) << a.Log();
+  std::this_thread::sleep_for(std::chrono::seconds(3));  // more than one rescan
+  json s = a.Status();
+  EXPECT_TRUE(s["intake_paused_low_disk"].get<bool>()) << s.dump(2);
+  EXPECT_TRUE(a.Call("jobs")["jobs"].empty());
+  int code = 0;
+  EXPECT_EQ(HttpGet(a.metrics_port(), "/readyz", &code), "intake paused: low free disk\n");
+  EXPECT_EQ(code, 503);
+  EXPECT_NE(a.Log().find("<4>intake paused: free disk "), std::string::npos) << a.Log();
+  auto human = RunCramjet("status --socket " + ShellQuote(a.socket()));
+  EXPECT_NE(human.out.find("INTAKE PAUSED: free disk below the configured minimum"), std::string::npos) << human.out;
 }
 
 TEST_F(DaemonIntegration, BadConfigRefusedAtStart) {

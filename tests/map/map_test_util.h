@@ -121,7 +121,8 @@ inline std::vector<BamPtr> LoadPairs(const std::string& r1, const std::string& r
 inline ReadBatch CopyToBatch(const std::vector<BamPtr>& records, size_t begin, size_t end) {
   ReadBatch batch;
   batch.Resize(end - begin);
-  for (size_t i = begin; i < end; ++i) bam_copy1(batch[i - begin], records[i].get());
+  for (size_t i = begin; i < end; ++i)
+    if (!bam_copy1(batch[i - begin], records[i].get())) std::abort();
   return batch;
 }
 
