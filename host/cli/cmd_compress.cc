@@ -8,6 +8,7 @@
 #include "cramjet/log.h"
 #include "cramjet/version.h"
 #include "read/read.h"
+#include "sort/sort.h"
 
 namespace cramjet::cli {
 namespace {
@@ -48,10 +49,30 @@ void RegisterCompressCommands(CLI::App& app, Context& ctx) {
   c->add_option("--sample", opts->sample, "Sample name for @RG SM");
   c->add_flag("--no-index", [opts](int64_t) { opts->write_index = false; }, "Do not write .crai");
   c->add_flag("--no-qc", [opts](int64_t) { opts->qc = false; }, "Do not compute QC");
+  auto mem = std::make_shared<std::string>();
+  c->add_flag("--map", opts->map,
+              "Place FASTQ reads on the reference (needs `cramjet index REF`) and write a "
+              "position-sorted CRAM");
+  c->add_option("--accel", opts->accel, "Mapper backend: auto, simd, scalar or opencl");
+  c->add_option("--mem", *mem, "Sort memory budget, e.g. 8G (default 8G)");
+  c->add_flag("--keep-order", opts->keep_order,
+              "With --map: record input order so `decompress --original-order` restores it");
   c->add_option("--qc-config", opts->qc_config, "QC thresholds (TOML, docs/qc.md)");
   c->add_flag("-q,--quiet", *quiet, "No progress line or summary");
   c->add_flag("--stats", *stats, "Print the wall time of each stage");
-  c->callback([&ctx, opts, profile, single, quiet, stats] {
+  c->callback([&ctx, opts, profile, single, quiet, stats, mem] {
+    if (!mem->empty()) {
+      auto bytes = ParseMemorySize(*mem);
+      if (!bytes.ok()) {
+        ctx.exit_code = ReportError("compress", bytes.status());
+        return;
+      }
+      opts->memory_bytes = *bytes;
+    }
+    if (opts->keep_order && !opts->map) {
+      ctx.exit_code = ReportError("compress", InvalidArgument("--keep-order needs --map"));
+      return;
+    }
     auto p = ParseCramProfile(*profile);
     opts->profile = *p;
     opts->command_line = ctx.command_line;
@@ -100,6 +121,8 @@ void RegisterCompressCommands(CLI::App& app, Context& ctx) {
   d->add_option("-O,--output-fmt", *format, "fastq, fastq.gz, sam or bam (default: from the name)")
       ->check(CLI::IsMember({"fastq", "fastq.gz", "sam", "bam"}));
   d->add_option("-@,--threads", dopts->threads, "Threads")->check(CLI::Range(1, 256));
+  d->add_flag("--original-order", dopts->original_order,
+              "Records in input order (CRAMs written with compress --map --keep-order)");
   d->callback([&ctx, dopts, format, output, out_r1, out_r2] {
     if (output->empty() && out_r1->empty()) {
       ctx.exit_code = ReportError("decompress", InvalidArgument("give -o FILE, or -1 R1 -2 R2"));

@@ -10,6 +10,7 @@
 #include <htslib/hts_log.h>
 
 #include "cli/cli.h"
+#include "cramjet/backend.h"
 #include "cramjet/version.h"
 
 namespace cramjet::cli {
@@ -43,7 +44,7 @@ int main(int argc, char** argv) {
   const char* hts_log = std::getenv("CRAMJET_HTSLIB_LOG");
   hts_set_log_level(hts_log && *hts_log == '1' ? HTS_LOG_WARNING : HTS_LOG_OFF);
   CLI::App app{"cramjet: reference-based CRAM compression, lossless proof and QC for sequencing labs"};
-  app.set_version_flag("--version", [] { return cramjet::VersionReport(); });
+  app.set_version_flag("--version", [] { return cramjet::VersionReport() + cramjet::BackendReport() + "\n"; });
   app.require_subcommand(1, 1);
   app.fallthrough(false);
 

@@ -10,7 +10,9 @@
 #include "cramjet/log.h"
 #include "encode/encode.h"
 #include "pipeline/pipeline.h"
+#include "map/map.h"
 #include "qc/qc.h"
+#include "sort/sort.h"
 #include "read/read.h"
 #include "verify/verify.h"
 
@@ -24,9 +26,15 @@ constexpr size_t kBatchRecords = 4096;
 
 class CompressJob {
  public:
-  explicit CompressJob(const CompressOptions& o)
-      : o_(o), in_sums_(o.drop_tags.empty() ? std::string(kProofAuxTags)
-                                            : ProofAuxTagsExcluding(o.drop_tags)) {}
+  explicit CompressJob(const CompressOptions& o) : o_(o), in_sums_(ProofTags(o)) {}
+
+  // Every given tag is proved, except those dropped on purpose and the sorter's input-order tags
+  // (oi/oh), which compress itself adds for --keep-order.
+  static std::string ProofTags(const CompressOptions& o) {
+    std::vector<std::string> excluded = o.drop_tags;
+    if (o.map && o.keep_order) excluded.insert(excluded.end(), {"oi", "oh"});
+    return excluded.empty() ? std::string(kProofAuxTags) : ProofAuxTagsExcluding(excluded);
+  }
 
   StatusOr<CompressResult> Run() {
     auto start = std::chrono::steady_clock::now();
@@ -68,6 +76,7 @@ class CompressJob {
   Status PrepareHeader() {
     header_.reset(sam_hdr_dup(source_->header()));
     if (!header_) return Internal("cannot copy the input header");
+    if (o_.map) CRAMJET_RETURN_IF_ERROR(PrepareMapping());
     CRAMJET_RETURN_IF_ERROR(
         PrepareReference(o_.reference, header_.get(), o_.inputs[0], &unusable_contigs_));
     if (o_.qc) {
@@ -79,6 +88,26 @@ class CompressJob {
         qo.input_description += (qo.input_description.empty() ? "" : ", ") + BaseName(in);
       CRAMJET_ASSIGN_OR_RETURN(qc_, QcCollector::Create(qo, header_.get()));
     }
+    return Status::Ok();
+  }
+
+  // Mapper, backend (chosen once), @SQ from the index, and the sorter behind it.
+  Status PrepareMapping() {
+    if (source_->format() != InputFormat::kFastq)
+      return InvalidArgument("--map places FASTQ reads; aligned input is re-encoded as given");
+    CRAMJET_ASSIGN_OR_RETURN(index_, ReferenceIndex::Open(o_.reference));
+    CRAMJET_ASSIGN_OR_RETURN(AccelKind kind, ParseAccelKind(o_.accel));
+    CRAMJET_ASSIGN_OR_RETURN(backend_, CreateBackend(kind));
+    CRAMJET_RETURN_IF_ERROR(AddReferenceContigs(header_.get(), *index_, o_.reference));
+    if (sam_hdr_update_hd(header_.get(), "SO", "coordinate") < 0) return Internal("cannot set @HD SO");
+    sam_hdr_remove_tag_hd(header_.get(), "GO");
+    CRAMJET_ASSIGN_OR_RETURN(mapper_, Mapper::Create(*index_, *backend_, MapOptions{}));
+    SortOptions so;
+    if (o_.memory_bytes) so.memory_bytes = o_.memory_bytes;
+    so.temp_dir = DirName(o_.output);
+    so.threads = o_.threads;
+    so.keep_order = o_.keep_order;
+    CRAMJET_ASSIGN_OR_RETURN(sorter_, PositionSorter::Create(so, header_.get()));
     return Status::Ok();
   }
 
@@ -116,8 +145,13 @@ class CompressJob {
             CheckRecordReference(b, unusable_contigs_, o_.inputs[0], records_ + i + 1));
         if (!o_.drop_tags.empty()) DropTags(b);
         if (in_sums_.Add(b)) result_.bases += static_cast<uint64_t>(b->core.l_qseq);
-        if (qc_) qc_->Add(b);
-        CRAMJET_RETURN_IF_ERROR(writer->Write(b));
+      }
+      if (mapper_) {
+        // Placed records go to the sorter; they reach QC and the encoder in position order.
+        CRAMJET_RETURN_IF_ERROR(mapper_->MapBatch(batch));
+        CRAMJET_RETURN_IF_ERROR(sorter_->Add(batch));
+      } else {
+        for (size_t i = 0; i < n; ++i) CRAMJET_RETURN_IF_ERROR(Emit(*writer, batch[i]));
       }
       records_ += n;
       if (o_.progress) {
@@ -134,7 +168,25 @@ class CompressJob {
       }
     }
     result_.records = in_sums_.count();
+    if (sorter_) {
+      CRAMJET_RETURN_IF_ERROR(sorter_->Finish());
+      for (;;) {
+        CRAMJET_ASSIGN_OR_RETURN(size_t n, sorter_->NextBatch(batch, kBatchRecords));
+        if (n == 0) break;
+        for (size_t i = 0; i < n; ++i) CRAMJET_RETURN_IF_ERROR(Emit(*writer, batch[i]));
+      }
+      MapStats ms = mapper_->stats();
+      CJ_LOG(kInfo) << "mapped " << ms.placed << " of " << ms.reads << " reads ("
+                    << ms.proper_pairs << " in proper pairs), sort peak "
+                    << (sorter_->peak_memory_bytes() >> 20) << " MiB";
+    }
     return writer->Close();
+  }
+
+  // The last step of every record: QC, then the encoder.
+  Status Emit(CramWriter& writer, const bam1_t* b) {
+    if (qc_) qc_->Add(b);
+    return writer.Write(b);
   }
 
   Status VerifyOutput() {
@@ -192,6 +244,10 @@ class CompressJob {
   std::optional<AtomicOutput> cram_, crai_;
   ReadChecksums in_sums_;
   std::unique_ptr<QcCollector> qc_;
+  std::unique_ptr<ReferenceIndex> index_;
+  std::unique_ptr<Backend> backend_;
+  std::unique_ptr<Mapper> mapper_;
+  std::unique_ptr<PositionSorter> sorter_;
   uint64_t records_ = 0;
   CompressResult result_;
 };

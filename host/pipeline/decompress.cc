@@ -9,6 +9,7 @@
 #include "cramjet/log.h"
 #include "pipeline/pipeline.h"
 #include "read/read.h"
+#include "sort/sort.h"
 
 namespace cramjet {
 namespace {
@@ -63,33 +64,41 @@ Status DecompressToFastq(const DecompressOptions& o, ReadSource& src, hts_tpool*
     CRAMJET_RETURN_IF_ERROR(sinks.back()->Open(path, gzip, pool));
   }
   const bool split = sinks.size() == 2;
-  ReadBatch batch;
-  std::string text[2];
+  std::string text;
   uint64_t record = 0;
-  for (;;) {
-    CRAMJET_ASSIGN_OR_RETURN(size_t n, src.NextBatch(batch, kBatchRecords));
-    if (n == 0) break;
-    text[0].clear();
-    text[1].clear();
-    for (size_t i = 0; i < n; ++i) {
-      const bam1_t* b = batch[i];
-      ++record;
-      if (b->core.flag & (BAM_FSECONDARY | BAM_FSUPPLEMENTARY)) continue;
-      int which = 0;
-      if (split) {
-        if (!(b->core.flag & BAM_FPAIRED)) {
-          return InvalidArgument("'" + o.input + "': record " + std::to_string(record) + " ('" +
-                                 bam_get_qname(b) +
-                                 "') is not paired, but two FASTQ outputs were given; "
-                                 "write one (single-end) output instead");
-        }
-        which = (b->core.flag & BAM_FREAD2) ? 1 : 0;
+  // Formats each primary record to its sink; works the same in stored or original order.
+  RecordSink write = [&](const bam1_t* b) -> Status {
+    ++record;
+    if (b->core.flag & (BAM_FSECONDARY | BAM_FSUPPLEMENTARY)) return Status::Ok();
+    int which = 0;
+    if (split) {
+      if (!(b->core.flag & BAM_FPAIRED)) {
+        return InvalidArgument("'" + o.input + "': record " + std::to_string(record) + " ('" +
+                               bam_get_qname(b) +
+                               "') is not paired, but two FASTQ outputs were given; "
+                               "write one (single-end) output instead");
       }
-      FormatFastq(b, text[which]);
-      ++result.records;
+      which = (b->core.flag & BAM_FREAD2) ? 1 : 0;
     }
-    for (size_t k = 0; k < sinks.size(); ++k)
-      if (!text[k].empty()) CRAMJET_RETURN_IF_ERROR(sinks[k]->Write(text[k]));
+    text.clear();
+    FormatFastq(b, text);
+    ++result.records;
+    return sinks[which]->Write(text);
+  };
+  if (o.original_order) {
+    SortOptions so;
+    if (o.memory_bytes) so.memory_bytes = o.memory_bytes;
+    so.temp_dir = DirName(o.outputs[0] == "-" ? std::string("./x") : o.outputs[0]);
+    so.threads = o.threads;
+    RecordSource read = [&src](ReadBatch& b, size_t max) { return src.NextBatch(b, max); };
+    CRAMJET_RETURN_IF_ERROR(RestoreOriginalOrder(so, o.input, read, write).status());
+  } else {
+    ReadBatch batch;
+    for (;;) {
+      CRAMJET_ASSIGN_OR_RETURN(size_t n, src.NextBatch(batch, kBatchRecords));
+      if (n == 0) break;
+      for (size_t i = 0; i < n; ++i) CRAMJET_RETURN_IF_ERROR(write(batch[i]));
+    }
   }
   for (auto& s : sinks) CRAMJET_RETURN_IF_ERROR(s->Finish());
   return Status::Ok();

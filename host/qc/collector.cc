@@ -310,6 +310,7 @@ struct QcCollector::Impl {
   std::vector<std::unique_ptr<Batch>> spare;
   std::unique_ptr<Batch> filling;
   bool stopping = false;
+  bool copy_failed = false;
 
   void StartWorker() {
     background = true;
@@ -341,7 +342,10 @@ struct QcCollector::Impl {
     }
     if (!filling) filling = std::make_unique<Batch>();
     if (filling->records.size() <= filling->size) filling->records.push_back(NewBam());
-    bam_copy1(filling->records[filling->size].get(), record);
+    if (!bam_copy1(filling->records[filling->size].get(), record)) {
+      copy_failed = true;  // out of memory: Finish() reports it rather than QC silently missing reads
+      return;
+    }
     if (++filling->size == kBatchRecords) Submit();
   }
   void Submit() {
@@ -1069,6 +1073,7 @@ void QcCollector::Add(const bam1_t* record) {
 Status QcCollector::Finish() {
   if (impl_->finished) return FailedPrecondition("QC: Finish() called twice");
   impl_->StopWorker();
+  if (impl_->copy_failed) return Internal("QC: out of memory copying records for the QC worker");
   impl_->BuildDocument();
   impl_->finished = true;
   return Status::Ok();

@@ -53,6 +53,13 @@ struct CompressOptions {
   std::string sample;        // sample name for @RG SM (default: derived from the first input)
   bool verify = true;        // decode and compare before renaming (always on in the CLI)
   bool write_index = true;   // write `<output>.crai`
+  // Place FASTQ reads on the reference with cramjet's mapper and write a position-sorted CRAM
+  // (docs/mapper.md, docs/sort.md). Needs `cramjet index REF` first. Off: unaligned CRAM in
+  // input order.
+  bool map = false;
+  std::string accel = "auto";    // mapper backend: auto | simd | scalar | opencl
+  uint64_t memory_bytes = 0;     // sort budget; 0: the default (docs/sort.md)
+  bool keep_order = false;       // record input order so decompress can restore it
   bool qc = true;            // QC in the same pass, files beside the CRAM (docs/qc.md)
   std::string qc_config;     // QC thresholds (TOML); empty: defaults
   ProgressCallback progress; // optional
@@ -85,6 +92,8 @@ struct DecompressOptions {
   // "-" writes to standard output.
   std::vector<std::string> outputs;
   bool interleaved = false;   // pairs to one FASTQ output, R1 then R2
+  bool original_order = false;  // input order of a `compress --keep-order` CRAM
+  uint64_t memory_bytes = 0;    // budget for restoring the order; 0: default
   int threads = 1;
 };
 

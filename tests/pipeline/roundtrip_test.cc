@@ -210,3 +210,84 @@ TEST(FastqLayouts, InterleavedLanesAndThreads) {
 
 }  // namespace
 }  // namespace cramjet
+
+namespace cramjet {
+namespace {
+
+// FASTQ through the mapper and the sorter: a position-sorted, reference-based CRAM that verifies,
+// and `decompress --original-order` gives the FASTQ back byte for byte.
+class MappedRoundTrip : public ::testing::TestWithParam<DataSet> {};
+
+TEST_P(MappedRoundTrip, MapSortVerifyRestoreOrder) {
+  const DataSet& d = GetParam();
+  RequireSet(d);
+  TempDir dir;
+  // The index lives beside the FASTA, and ../shared/data is read-only: work on a copy.
+  std::string ref = dir / "ref.fa";
+  ASSERT_EQ(RunShell("zcat -f " + ShellQuote(SharedPath(d.reference)) + " > " + ShellQuote(ref)).exit_code, 0);
+  auto idx = RunCramjet("index " + ShellQuote(ref));
+  ASSERT_EQ(idx.exit_code, 0) << idx.err;
+  std::string out = dir / "m.cram";
+  for (int threads : {1, 2}) {
+    std::string o = threads == 1 ? out : dir / "m2.cram";
+    auto c = RunCramjet("compress -q --map --keep-order --mem 1M -@ " + std::to_string(threads) +
+                        " -T " + ShellQuote(ref) + " -o " + ShellQuote(o) + Files(d));
+    ASSERT_EQ(c.exit_code, 0) << c.err;
+  }
+  EXPECT_EQ(RunShell("samtools quickcheck " + ShellQuote(out)).exit_code, 0);
+  // Sorted, mostly placed, and the same records whatever the thread count.
+  EXPECT_EQ(RunShell("samtools view -H " + ShellQuote(out) + " | grep -c 'SO:coordinate'").out, "1\n");
+  uint64_t total = Count("samtools view -c " + ShellQuote(out));
+  uint64_t placed = Count("samtools view -c -F 4 " + ShellQuote(out));
+  EXPECT_GT(placed * 10, total * 8) << placed << " of " << total << " placed";
+  EXPECT_EQ(RunShell("cmp <(samtools view " + ShellQuote(out) + ") <(samtools view " +
+                     ShellQuote(dir / "m2.cram") + ")").exit_code, 0);
+  auto v = RunCramjet("verify " + ShellQuote(out));
+  EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+  std::string olist = d.files.size() == 2
+                          ? "-1 " + ShellQuote(dir / "b1.fq") + " -2 " + ShellQuote(dir / "b2.fq")
+                          : "-o " + ShellQuote(dir / "b1.fq");
+  auto back = RunCramjet("decompress --original-order " + olist + " " + ShellQuote(out));
+  ASSERT_EQ(back.exit_code, 0) << back.err;
+  for (size_t i = 0; i < d.files.size(); ++i) {
+    auto cmp = RunShell("cmp <(zcat -f " + ShellQuote(SharedPath(d.files[i])) + ") " +
+                        ShellQuote(dir / ("b" + std::to_string(i + 1) + ".fq")));
+    EXPECT_EQ(cmp.exit_code, 0) << d.files[i] << ": " << cmp.out << cmp.err;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    RealData, MappedRoundTrip,
+    ::testing::Values(
+        DataSet{"ecoli_10k_paired", "ecoli-10k-paired/reference_MG1655_first10k.fasta",
+                {"ecoli-10k-paired/reads1.fastq.gz", "ecoli-10k-paired/reads2.fastq.gz"}, true},
+        DataSet{"chrM_paired_binned", "human-chrM-paired-binned/chrM_NC_012920.1.fa",
+                {"human-chrM-paired-binned/fastq/micro_R1.fq.gz",
+                 "human-chrM-paired-binned/fastq/micro_R2.fq.gz"}, true},
+        DataSet{"exome_sample1", "human-exome-novaseq/ref.fa.gz",
+                {"human-exome-novaseq/fastq/Sample1.fastq.gz"}, false},
+        DataSet{"sarscov2_paired", "sarscov2-miseq-amplicon/MN908947.3.fasta",
+                {"sarscov2-miseq-amplicon/subsample1_1.fastq.gz",
+                 "sarscov2-miseq-amplicon/subsample1_2.fastq.gz"}, true},
+        DataSet{"ecoli_hiseq", "ecoli-mg1655-hiseq/E.coli.fa",
+                {"ecoli-mg1655-hiseq/E.coli.allreads.fastq.gz"}, false}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+TEST(MappedCompress, MissingIndexAndKeepOrderWithoutMapAreClearErrors) {
+  TempDir dir;
+  testing::WriteFile(dir / "ref.fa", ">c1\nACGTACGTACGTACGTACGTACGTACGTACGTAC\n");
+  testing::WriteFile(dir / "a.fq", "@r1\nACGTACGTACGTACGTACGT\n+\nIIIIIIIIIIIIIIIIIIII\n");
+  auto r = RunCramjet("compress --map -T " + ShellQuote(dir / "ref.fa") + " -o " +
+                      ShellQuote(dir / "o.cram") + " " + ShellQuote(dir / "a.fq"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err.rfind("cramjet compress: error: ", 0), 0u) << r.err;
+  EXPECT_NE(r.err.find("cramjet index"), std::string::npos) << r.err;
+  EXPECT_FALSE(testing::PathExists(dir / "o.cram"));
+  auto k = RunCramjet("compress --keep-order -T " + ShellQuote(dir / "ref.fa") + " -o " +
+                      ShellQuote(dir / "o.cram") + " " + ShellQuote(dir / "a.fq"));
+  EXPECT_EQ(k.exit_code, 2);
+  EXPECT_EQ(k.err, "cramjet compress: error: --keep-order needs --map\n");
+}
+
+}  // namespace
+}  // namespace cramjet

@@ -1,5 +1,7 @@
 #include "ship_servers.h"
 
+#include "verify/verify.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -214,11 +216,10 @@ ship::ShipRequest MakeSampleSet(const std::string& dir, const std::string& name)
   std::filesystem::permissions(cram, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   if (RunShell("samtools index " + ShellQuote(cram)).exit_code != 0) return r;
   WriteFile(cram + ".md5", Md5OfFile(cram) + "  " + name + ".cram\n");
-  CommandResult count = RunShell("samtools view -c -F 0x900 -T " + ShellQuote(SharedPath("ecoli-mg1655-hiseq/E.coli.fa")) + " " + ShellQuote(cram) + " 2>/dev/null");
-  std::string n = count.out.substr(0, count.out.find('\n'));
-  WriteFile(cram + ".seqchksum",
-            "# cramjet seqchksum (test fixture)\n###\tset\tcount\tb_seq\tname_b_seq\tb_seq_qual\n"
-            "all\tall\t" + n + "\t1a2b3c4d\t5e6f7a8b\t0c0d0e0f\n");
+  // The real proof sidecar, as compress writes it.
+  auto sums = ChecksumAlignmentFile(cram, SharedPath("ecoli-mg1655-hiseq/E.coli.fa"), 1, kProofAuxTags);
+  if (!sums.ok()) return r;
+  WriteFile(cram + ".seqchksum", sums->ToText(name + ".cram"));
   WriteFile(dir + "/" + name + ".qc.json", "{\"sample\": \"" + name + "\", \"q30\": 0.91}\n");
   r.files = {cram, cram + ".crai", cram + ".seqchksum", cram + ".md5", dir + "/" + name + ".qc.json"};
   return r;
