@@ -27,6 +27,9 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 BENCH_DIR=${BENCH_DIR:-/tmp/cramjet-bench}
 CRAMJET=${CRAMJET:-$here/../build/cramjet}
+# Extra compress arguments, e.g. CRAMJET_ARGS="--map" (the references in inputs.tsv must then have
+# a `cramjet index` beside them, so copy read-only ones first).
+read -r -a cramjet_args <<<"${CRAMJET_ARGS:-}"
 THREADS=${THREADS:-2}
 REPEATS=${REPEATS:-3}
 PROFILES=${PROFILES:-normal small archive}
@@ -107,7 +110,7 @@ while IFS=$'\t' read -r name ref r1 r2 kind; do
       rows=""; ok=1
       for rep in $(seq "$REPEATS"); do
         rm -f "$d/cramjet.cram"*
-        if ! /usr/bin/time -v -o "$d/cj.time" "$CRAMJET" compress -q -@ "$THREADS" \
+        if ! /usr/bin/time -v -o "$d/cj.time" "$CRAMJET" compress -q -@ "$THREADS" "${cramjet_args[@]}" \
             --cram-version "$CRAM_VERSION" --profile "$profile" -T "$ref" -o "$d/cramjet.cram" \
             "${single[@]}" "${inputs[@]}" >>"$log" 2>&1; then
           ok=0; echo "   cramjet compress failed (see $log): $(tail -1 "$log")" >&2; break
@@ -120,7 +123,7 @@ while IFS=$'\t' read -r name ref r1 r2 kind; do
         # Same input, 1 thread: the CRAM must be byte-identical (issue 3: deterministic output).
         if [ -n "${CHECK_DETERMINISM:-}" ]; then
           rm -f "$d/cramjet.t1.cram"*
-          "$CRAMJET" compress -q -@ 1 --cram-version "$CRAM_VERSION" --profile "$profile" -T "$ref" \
+          "$CRAMJET" compress -q -@ 1 "${cramjet_args[@]}" --cram-version "$CRAM_VERSION" --profile "$profile" -T "$ref" \
             -o "$d/cramjet.t1.cram" "${single[@]}" "${inputs[@]}" >>"$log" 2>&1 || true
           # @PG CL records -@ and -o, so compare the file bytes and, apart from @PG, the content.
           if cmp -s "$d/cramjet.cram" "$d/cramjet.t1.cram"; then note+=",same-bytes-at-1-thread"
