@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
+#include <sys/statvfs.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -561,6 +562,39 @@ TEST_F(DaemonIntegration, LowFreeDiskPausesIntake) {
   EXPECT_NE(a.Log().find("<4>intake paused: free disk "), std::string::npos) << a.Log();
   auto human = RunCramjet("status --socket " + ShellQuote(a.socket()));
   EXPECT_NE(human.out.find("INTAKE PAUSED: free disk below the configured minimum"), std::string::npos) << human.out;
+}
+
+TEST_F(DaemonIntegration, IntakeResumesWhenFreeDiskRecovers) {
+  Appliance a;
+  a.WriteConfig();
+  struct statvfs vfs;
+  ASSERT_EQ(::statvfs(a.Path("").c_str(), &vfs), 0);
+  const double free_gb = static_cast<double>(vfs.f_bavail) * vfs.f_frsize / 1e9;
+  if (free_gb < 8) GTEST_SKIP() << "needs 8 GB free to move the free space across the thresholds";
+  // Thresholds just below today's free space; a 3 GB filler file pushes it under the minimum,
+  // removing it brings it back above the resume level. Margins of 1+ GB absorb other tests' files.
+  char limits[160];
+  std::snprintf(limits, sizeof limits, "min_free_disk_gb = %.3f\nresume_free_disk_gb = %.3f",
+                free_gb - 1.5, free_gb - 1.0);
+  std::string cfg = ReadFile(a.Path("cramjetd.toml"));
+  cfg = std::regex_replace(cfg, std::regex("min_free_disk_gb = 0.001\nresume_free_disk_gb = 0.002"),
+                           std::string(limits));
+  WriteFile(a.Path("cramjetd.toml"), cfg);
+  ASSERT_EQ(RunShell("fallocate -l 3G " + ShellQuote(a.Path("filler"))).exit_code, 0);
+  a.MakeRun("240111_M07001_0017_000000000-AHTEST", {RealSamples()[0]}, true, true);
+  a.Start();
+  ASSERT_TRUE(a.Up()) << a.Log();
+  std::this_thread::sleep_for(std::chrono::seconds(3));  // more than one rescan
+  EXPECT_TRUE(a.Status()["intake_paused_low_disk"].get<bool>()) << a.Log();
+  EXPECT_TRUE(a.Call("jobs")["jobs"].empty());
+  ::unlink(a.Path("filler").c_str());
+  bool resumed = false;
+  for (int i = 0; i < 60 && !resumed; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    resumed = !a.Status()["intake_paused_low_disk"].get<bool>() && !a.Call("jobs")["jobs"].empty();
+  }
+  EXPECT_TRUE(resumed) << a.Log();
+  EXPECT_NE(a.Log().find("intake resumed: free disk "), std::string::npos) << a.Log();
 }
 
 TEST_F(DaemonIntegration, BadConfigRefusedAtStart) {
