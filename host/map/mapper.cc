@@ -386,6 +386,24 @@ Status Mapper::MapBatch(ReadBatch& batch) {
   };
 
   auto& unresolved_sequences = scratch.unresolved_sequences;
+  // Seeds (sampled as `sample`) of both strands of every read not yet resolved, into `picks`.
+  auto seed_unresolved = [&](SeedSample sample) {
+    picks.clear();
+    unresolved_sequences.clear();
+    for (size_t r = 0; r < reads.size(); ++r) {
+      if (reads[r].resolved) continue;
+      unresolved_sequences.push_back(static_cast<uint32_t>(2 * r));
+      unresolved_sequences.push_back(static_cast<uint32_t>(2 * r + 1));
+    }
+    backend_.ExtractSeeds(SeedInput{codes.data(), code_offsets.data(), unresolved_sequences.size(),
+                                    unresolved_sequences.data(), sample},
+                          seeds);
+    for (size_t i = 0; i < unresolved_sequences.size(); ++i) {
+      const uint32_t r = unresolved_sequences[i] / 2, strand = unresolved_sequences[i] % 2;
+      for (uint32_t k = seeds.seed_offsets[i]; k < seeds.seed_offsets[i + 1]; ++k)
+        picks.push_back({r, strand, seeds.seeds[k]});
+    }
+  };
   auto tried_before = [&](size_t r, const Candidate& c) {
     for (uint32_t k = r0_begin[r]; k < r0_end[r]; ++k) if (same(tried[k], c)) return true;
     for (uint32_t k = r1_begin[r]; k < r1_end[r]; ++k) if (same(tried[k], c)) return true;
@@ -396,22 +414,7 @@ Status Mapper::MapBatch(ReadBatch& batch) {
   for (int pass = 0; pass < 2; ++pass) {
     auto& begin = pass == 0 ? r0_begin : r1_begin;
     auto& end = pass == 0 ? r0_end : r1_end;
-    picks.clear();
-    unresolved_sequences.clear();
-    for (size_t r = 0; r < reads.size(); ++r) {
-      if (reads[r].resolved) continue;
-      unresolved_sequences.push_back(static_cast<uint32_t>(2 * r));
-      unresolved_sequences.push_back(static_cast<uint32_t>(2 * r + 1));
-    }
-    backend_.ExtractSeeds(SeedInput{codes.data(), code_offsets.data(), unresolved_sequences.size(),
-                                    unresolved_sequences.data(),
-                                    pass == 0 ? SeedSample::kMiddleWindow : SeedSample::kEndWindows},
-                          seeds);
-    for (size_t i = 0; i < unresolved_sequences.size(); ++i) {
-      const uint32_t r = unresolved_sequences[i] / 2, strand = unresolved_sequences[i] % 2;
-      for (uint32_t k = seeds.seed_offsets[i]; k < seeds.seed_offsets[i + 1]; ++k)
-        picks.push_back({r, strand, seeds.seeds[k]});
-    }
+    seed_unresolved(pass == 0 ? SeedSample::kMiddleWindow : SeedSample::kEndWindows);
     lookup_all([&](uint32_t r) {
       std::sort(hits.begin(), hits.end(), by_key);
       hits.erase(std::unique(hits.begin(), hits.end(), same), hits.end());
@@ -436,21 +439,7 @@ Status Mapper::MapBatch(ReadBatch& batch) {
   auto& vote_end = scratch.vote_end;
   vote_begin.assign(reads.size(), 0);
   vote_end.assign(reads.size(), 0);
-  picks.clear();
-  unresolved_sequences.clear();
-  for (size_t r = 0; r < reads.size(); ++r) {
-    if (reads[r].resolved) continue;
-    unresolved_sequences.push_back(static_cast<uint32_t>(2 * r));
-    unresolved_sequences.push_back(static_cast<uint32_t>(2 * r + 1));
-  }
-  backend_.ExtractSeeds(SeedInput{codes.data(), code_offsets.data(), unresolved_sequences.size(),
-                                  unresolved_sequences.data(), SeedSample::kAll},
-                        seeds);
-  for (size_t i = 0; i < unresolved_sequences.size(); ++i) {
-    const uint32_t r = unresolved_sequences[i] / 2, strand = unresolved_sequences[i] % 2;
-    for (uint32_t k = seeds.seed_offsets[i]; k < seeds.seed_offsets[i + 1]; ++k)
-      picks.push_back({r, strand, seeds.seeds[k]});
-  }
+  seed_unresolved(SeedSample::kAll);
   size_t second_round_reads = 0;
   lookup_all([&](uint32_t r) {
     std::sort(hits.begin(), hits.end(), by_key);
