@@ -1,6 +1,8 @@
 #include "common/test_util.h"
 
 #include <dirent.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -102,6 +104,25 @@ std::vector<std::string> ListDir(const std::string& dir) {
     ::closedir(d);
   }
   return names;
+}
+
+int FreeLoopbackPort() {
+  static int calls = 0;
+  constexpr int kFirst = 20000, kCount = 12000;
+  for (int i = 0; i < kCount; ++i) {
+    // Start apart per process so parallel tests rarely probe the same ports.
+    int port = kFirst + (::getpid() * 7 + (calls++) * 131) % kCount;
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return 0;
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    ::close(fd);
+    if (free) return port;
+  }
+  return 0;
 }
 
 }  // namespace cramjet::testing

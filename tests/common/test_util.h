@@ -54,4 +54,9 @@ void WriteFile(const std::string& path, const std::string& contents);
 // Names of files in `dir` (not recursive, hidden files included).
 std::vector<std::string> ListDir(const std::string& dir);
 
+// A loopback TCP port that was free when probed, below Linux's ephemeral range (32768+) so that
+// other tests' outgoing connections cannot take it before a server binds it; each call in a
+// process probes a different port. 0 if none was free.
+int FreeLoopbackPort();
+
 }  // namespace cramjet::testing

@@ -84,21 +84,24 @@ class Appliance {
   Appliance() {
     for (const char* d : {"runs", "out", "state", "drop", "dropout"}) fs::create_directories(dir_ / d);
     socket_ = dir_ / "api.sock";
-    metrics_port_ = 20000 + (::getpid() * 7 + counter_++ * 131) % 30000;
   }
   ~Appliance() { Stop(SIGKILL); }
 
   std::string Path(const std::string& rel) const { return dir_ / rel; }
   const std::string& socket() const { return socket_; }
   int metrics_port() const { return metrics_port_; }
+  // Only tests that read the endpoints listen on a port: tests run in parallel, and every extra
+  // listener is one more chance of a collision.
+  void EnableMetrics() { metrics_port_ = testing::FreeLoopbackPort(); }
 
   void WriteConfig(const std::string& extra = "") {
     std::string refs;
     for (const auto& s : RealSamples()) refs += s.reference_name + " = \"" + s.reference + "\"\n";
     WriteFile(dir_ / "cramjetd.toml",
               "# written by the test\n[daemon]\nstate_dir = \"" + Path("state") + "\"\nshutdown_grace_s = 60\n"
-              "[api]\nsocket = \"" + socket_ + "\"\n"
-              "[metrics]\nlisten = \"127.0.0.1:" + std::to_string(metrics_port_) + "\"\n"
+              "[api]\nsocket = \"" + socket_ + "\"\n" +
+              (metrics_port_ ? "[metrics]\nlisten = \"127.0.0.1:" + std::to_string(metrics_port_) + "\"\n"
+                             : std::string()) +
               "[[watch]]\npath = \"" + Path("runs") + "\"\noutput = \"" + Path("out") + "\"\n"
               "[drop]\npath = \"" + Path("drop") + "\"\noutput = \"" + Path("dropout") + "\"\nreference = \"rCRS\"\n"
               "settle_seconds = 3600\n"
@@ -206,7 +209,6 @@ class Appliance {
   std::string Log() { return ReadFile(Path("cramjetd.log")); }
 
  private:
-  static inline int counter_ = 0;
   TempDir dir_;
   std::string socket_;
   int metrics_port_ = 0;
@@ -482,6 +484,7 @@ TEST_F(DaemonIntegration, StatusJsonAndControlCommands) {
 
 TEST_F(DaemonIntegration, MetricsAndHealthEndpoints) {
   Appliance a;
+  a.EnableMetrics();
   a.WriteConfig();
   a.MakeRun("240107_M07001_0013_000000000-AHTEST", {RealSamples()[0]}, true, true);
   a.Start();
@@ -543,6 +546,7 @@ TEST_F(DaemonIntegration, TalksToSystemd) {
 
 TEST_F(DaemonIntegration, LowFreeDiskPausesIntake) {
   Appliance a;
+  a.EnableMetrics();
   a.WriteConfig();
   // Ask for more free space than any test machine has: intake must pause.
   std::string cfg = ReadFile(a.Path("cramjetd.toml"));

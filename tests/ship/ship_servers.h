@@ -13,8 +13,6 @@
 
 namespace cramjet::testing {
 
-// A free TCP port on 127.0.0.1 (bound once and released; tiny race, fine for tests).
-int FreeLoopbackPort();
 // Waits until something accepts connections on 127.0.0.1:port.
 bool WaitForPort(int port, double seconds);
 
