@@ -11,9 +11,14 @@
 #     (bench/sim/illumina_names.py), plus a copy with 4-level NovaSeq-binned qualities (values
 #     NOVASEQ_BINS, default 2,11,25,37 = what human-exome-novaseq/VERIFY.txt reports).
 #
+#  3. Every reference is copied to $BENCH_DIR/refs/SET/ and given its mapper index there
+#     (`cramjet index`; `compress` maps FASTQ and needs it), so nothing is written beside the
+#     shared data. The copy is what both cramjet and the peer read.
+#
 # Writes $BENCH_DIR/inputs.tsv: name <TAB> reference <TAB> R1 <TAB> R2-or-'-' <TAB> kind.
-# Usage: bench/prepare_inputs.sh [--real-only | --sim-only]     (env: BENCH_DIR, SCALE_PAIRS,
-#        SHARED_DATA, NOVASEQ_BINS, ART_SEED)
+# Usage: bench/prepare_inputs.sh [--real-only | --sim-only | --index-only]  (env: BENCH_DIR,
+#        SCALE_PAIRS, SHARED_DATA, NOVASEQ_BINS, ART_SEED, CRAMJET (build/cramjet))
+#        --index-only redoes step 3 on an existing inputs.tsv (e.g. after the index format changed).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 BENCH_DIR=${BENCH_DIR:-/tmp/cramjet-bench}
@@ -22,6 +27,31 @@ SCALE_PAIRS=${SCALE_PAIRS:-2000000}
 NOVASEQ_BINS=${NOVASEQ_BINS:-2,11,25,37}
 ART_SEED=${ART_SEED:-20261124}
 mode=${1:-all}
+CRAMJET=${CRAMJET:-$here/../build/cramjet}
+
+# Step 3 on a manifest: rewrite its reference column to indexed copies under $BENCH_DIR/refs.
+index_references() {
+  local manifest=$1 out
+  [ -x "$CRAMJET" ] || { echo "prepare_inputs: no cramjet binary at $CRAMJET (build first, or set CRAMJET)" >&2; exit 1; }
+  out=$(mktemp "$BENCH_DIR/.indexed.XXXXXX")
+  while IFS=$'\t' read -r name ref r1 r2 kind; do
+    local copy=$BENCH_DIR/refs/$name/$(basename "$ref")
+    if [ "$ref" != "$copy" ]; then
+      mkdir -p "$(dirname "$copy")"
+      cp "$ref" "$copy"
+      [ -f "$ref.fai" ] && cp "$ref.fai" "$copy.fai"
+      [ -f "$ref.gzi" ] && cp "$ref.gzi" "$copy.gzi"
+    fi
+    "$CRAMJET" index "$copy" >&2
+    printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$copy" "$r1" "$r2" "$kind" >>"$out"
+  done <"$manifest"
+  mv "$out" "$manifest"
+}
+if [ "$mode" = --index-only ]; then
+  index_references "$BENCH_DIR/inputs.tsv"
+  cat "$BENCH_DIR/inputs.tsv"
+  exit 0
+fi
 
 [ -d "$SHARED_DATA" ] || { echo "prepare_inputs: shared data not found at $SHARED_DATA (set SHARED_DATA)" >&2; exit 1; }
 mkdir -p "$BENCH_DIR/inputs"
@@ -92,6 +122,7 @@ if [ "$mode" != --real-only ]; then
   printf '%s\t%s\t%s\t%s\tsim\n' "$name-binned" "$ref" "${sim}.binned_R1.fastq.gz" "${sim}.binned_R2.fastq.gz" >>"$tmp_manifest"
 fi
 
+index_references "$tmp_manifest"
 mv "$tmp_manifest" "$manifest"
 trap - EXIT
 echo "prepare_inputs: wrote $manifest" >&2

@@ -50,17 +50,24 @@ void RegisterCompressCommands(CLI::App& app, Context& ctx) {
   c->add_flag("--no-index", [opts](int64_t) { opts->write_index = false; }, "Do not write .crai");
   c->add_flag("--no-qc", [opts](int64_t) { opts->qc = false; }, "Do not compute QC");
   auto mem = std::make_shared<std::string>();
-  c->add_flag("--map", opts->map,
-              "Place FASTQ reads on the reference (needs `cramjet index REF`) and write a "
-              "position-sorted CRAM");
+  c->add_flag("--unaligned", [opts](int64_t) { opts->placement = FastqPlacement::kUnaligned; },
+              "Store FASTQ reads unplaced, in input order (default: place them on the reference "
+              "and write a position-sorted CRAM)");
+  c->add_flag("--build-index", opts->build_index,
+              "Build the reference's mapper index first if it is missing or stale "
+              "(default: refuse and say so)");
   c->add_option("--accel", opts->accel, "Mapper backend: auto, simd, scalar or opencl");
   c->add_option("--mem", *mem, "Sort memory budget, e.g. 8G (default 8G)");
   c->add_flag("--keep-order", opts->keep_order,
-              "With --map: record input order so `decompress --original-order` restores it");
+              "Mapped FASTQ: record input order so `decompress --original-order` restores it");
   c->add_option("--qc-config", opts->qc_config, "QC thresholds (TOML, docs/qc.md)");
   c->add_flag("-q,--quiet", *quiet, "No progress line or summary");
-  c->add_flag("--stats", *stats, "Print the wall time of each stage");
-  c->callback([&ctx, opts, profile, single, quiet, stats, mem] {
+  auto verbose = std::make_shared<bool>(false);
+  c->add_flag("--stats", *stats, "Print the wall time of each stage (and what -v prints)");
+  c->add_flag("-v,--verbose", *verbose,
+              "Log the mapper backend and SIMD target, mapper and sort statistics");
+  c->callback([&ctx, opts, profile, single, quiet, stats, mem, verbose] {
+    if (*verbose || *stats) SetLogLevel(LogLevel::kInfo);
     if (!mem->empty()) {
       auto bytes = ParseMemorySize(*mem);
       if (!bytes.ok()) {
@@ -68,10 +75,6 @@ void RegisterCompressCommands(CLI::App& app, Context& ctx) {
         return;
       }
       opts->memory_bytes = *bytes;
-    }
-    if (opts->keep_order && !opts->map) {
-      ctx.exit_code = ReportError("compress", InvalidArgument("--keep-order needs --map"));
-      return;
     }
     auto p = ParseCramProfile(*profile);
     opts->profile = *p;
@@ -122,7 +125,7 @@ void RegisterCompressCommands(CLI::App& app, Context& ctx) {
       ->check(CLI::IsMember({"fastq", "fastq.gz", "sam", "bam"}));
   d->add_option("-@,--threads", dopts->threads, "Threads")->check(CLI::Range(1, 256));
   d->add_flag("--original-order", dopts->original_order,
-              "Records in input order (CRAMs written with compress --map --keep-order)");
+              "Records in input order (CRAMs of FASTQ written with compress --keep-order)");
   d->callback([&ctx, dopts, format, output, out_r1, out_r2] {
     if (output->empty() && out_r1->empty()) {
       ctx.exit_code = ReportError("decompress", InvalidArgument("give -o FILE, or -1 R1 -2 R2"));

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "cli/cli.h"
+#include "cramjet/log.h"
 #include "map/map.h"
 
 namespace cramjet::cli {
@@ -13,6 +14,7 @@ void RegisterIndexCommand(CLI::App& app, Context& ctx) {
   sub->add_option("reference", *fasta, "Reference FASTA (plain, gzip or bgzip)")->required();
   sub->add_option("-@,--threads", *threads, "Worker threads")->check(CLI::Range(1, 1024));
   sub->callback([&ctx, fasta, threads] {
+    SetLogLevel(LogLevel::kInfo);  // the "indexed ..." summary is this command's report
     const Status status = ReferenceIndex::Build(*fasta, *threads);
     if (!status.ok()) ctx.exit_code = ReportError("index", status);
   });

@@ -141,6 +141,7 @@ void RegisterShipCommand(CLI::App& app, Context& ctx) {
   sub->add_option("--max-attempts", opts->max_attempts, "Override the retry policy's attempt limit")
       ->check(CLI::Range(1, 1000));
   sub->callback([opts, &ctx] {
+    SetLogLevel(LogLevel::kInfo);  // what was sent, skipped or resumed is this command's report
     Status st = RunShip(*opts);
     if (!st.ok()) ctx.exit_code = ReportError("ship", st);
   });

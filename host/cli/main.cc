@@ -9,6 +9,8 @@
 
 #include <htslib/hts_log.h>
 
+#include "cramjet/log.h"
+
 #include "cli/cli.h"
 #include "cramjet/backend.h"
 #include "cramjet/version.h"
@@ -43,6 +45,8 @@ int main(int argc, char** argv) {
   // 1.16 still calls CRAM 3.1 a draft) only show when asked for with CRAMJET_HTSLIB_LOG=1.
   const char* hts_log = std::getenv("CRAMJET_HTSLIB_LOG");
   hts_set_log_level(hts_log && *hts_log == '1' ? HTS_LOG_WARNING : HTS_LOG_OFF);
+  // Errors and warnings only; `compress -v` / `--stats` and `index` ask for the info lines.
+  cramjet::SetLogLevel(cramjet::LogLevel::kWarning);
   CLI::App app{"cramjet: reference-based CRAM compression, lossless proof and QC for sequencing labs"};
   app.set_version_flag("--version", [] { return cramjet::VersionReport() + cramjet::BackendReport() + "\n"; });
   app.require_subcommand(1, 1);

@@ -130,6 +130,14 @@ class Applier {
               return Bad(v, "cram_version must be \"3.0\" or \"3.1\"");
             return Status::Ok();
           }
+          if (name == "placement") {
+            CRAMJET_RETURN_IF_ERROR(String(v, name, c_.placement));
+            if (c_.placement != "mapped" && c_.placement != "unaligned")
+              return Bad(v, "placement must be \"mapped\" or \"unaligned\"");
+            return Status::Ok();
+          }
+          if (name == "keep_order") return Bool(v, name, c_.keep_order);
+          if (name == "build_index") return Bool(v, name, c_.build_index);
           return Unknown(k, name, v);
         }));
       } else if (k == "workers") {
@@ -225,6 +233,11 @@ class Applier {
     if (x < lo || x > hi)
       return Bad(v, name + " must be between " + std::to_string(lo) + " and " + std::to_string(hi));
     out = static_cast<int>(x);
+    return Status::Ok();
+  }
+  Status Bool(const toml::node& v, const std::string& name, bool& out) {
+    if (!v.is_boolean()) return Bad(v, name + " must be true or false");
+    out = *v.value<bool>();
     return Status::Ok();
   }
   Status U64(const toml::node& v, const std::string& name, uint64_t& out) {

@@ -58,6 +58,9 @@ struct DaemonConfig {
   std::map<std::string, std::string> references;  // name -> FASTA path
   std::string profile = "normal";
   std::string cram_version = "3.1";
+  std::string placement = "mapped";  // FASTQ: "mapped" (position-sorted) or "unaligned"
+  bool keep_order = false;           // mapped FASTQ: record sequencer order (decompress --original-order)
+  bool build_index = true;           // build a missing or stale mapper index beside the reference
   int max_jobs = 2;
   int threads_per_job = 2;
   int cpu_budget = 0;              // 0: all CPUs

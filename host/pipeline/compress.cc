@@ -32,7 +32,7 @@ class CompressJob {
   // (oi/oh), which compress itself adds for --keep-order.
   static std::string ProofTags(const CompressOptions& o) {
     std::vector<std::string> excluded = o.drop_tags;
-    if (o.map && o.keep_order) excluded.insert(excluded.end(), {"oi", "oh"});
+    if (o.placement == FastqPlacement::kMapped && o.keep_order) excluded.insert(excluded.end(), {"oi", "oh"});
     return excluded.empty() ? std::string(kProofAuxTags) : ProofAuxTagsExcluding(excluded);
   }
 
@@ -76,7 +76,12 @@ class CompressJob {
   Status PrepareHeader() {
     header_.reset(sam_hdr_dup(source_->header()));
     if (!header_) return Internal("cannot copy the input header");
-    if (o_.map) CRAMJET_RETURN_IF_ERROR(PrepareMapping());
+    const bool fastq = source_->format() == InputFormat::kFastq;
+    if (o_.keep_order && !(fastq && o_.placement == FastqPlacement::kMapped))
+      return InvalidArgument(fastq ? "--keep-order applies to mapped FASTQ: an unaligned CRAM keeps "
+                                     "the input order already"
+                                   : "--keep-order applies to FASTQ: aligned input keeps its own order");
+    if (fastq && o_.placement == FastqPlacement::kMapped) CRAMJET_RETURN_IF_ERROR(PrepareMapping());
     CRAMJET_RETURN_IF_ERROR(
         PrepareReference(o_.reference, header_.get(), o_.inputs[0], &unusable_contigs_));
     if (o_.qc) {
@@ -93,9 +98,7 @@ class CompressJob {
 
   // Mapper, backend (chosen once), @SQ from the index, and the sorter behind it.
   Status PrepareMapping() {
-    if (source_->format() != InputFormat::kFastq)
-      return InvalidArgument("--map places FASTQ reads; aligned input is re-encoded as given");
-    CRAMJET_ASSIGN_OR_RETURN(index_, ReferenceIndex::Open(o_.reference));
+    CRAMJET_ASSIGN_OR_RETURN(index_, OpenMapperIndex());
     CRAMJET_ASSIGN_OR_RETURN(AccelKind kind, ParseAccelKind(o_.accel));
     CRAMJET_ASSIGN_OR_RETURN(backend_, CreateBackend(kind));
     CRAMJET_RETURN_IF_ERROR(AddReferenceContigs(header_.get(), *index_, o_.reference));
@@ -109,6 +112,24 @@ class CompressJob {
     so.keep_order = o_.keep_order;
     CRAMJET_ASSIGN_OR_RETURN(sorter_, PositionSorter::Create(so, header_.get()));
     return Status::Ok();
+  }
+
+  // The index beside the reference; with build_index a missing, stale or foreign one is (re)built
+  // first. I/O errors reading an existing index are not papered over by a rebuild.
+  StatusOr<std::unique_ptr<ReferenceIndex>> OpenMapperIndex() {
+    auto index = ReferenceIndex::Open(o_.reference);
+    if (index.ok()) return index;
+    const StatusCode code = index.status().code();
+    const bool rebuildable = code == StatusCode::kFailedPrecondition || code == StatusCode::kBadInput;
+    if (!rebuildable) return index.status();
+    if (!o_.build_index)
+      return Status(code, index.status().message() +
+                              ", or let compress build it (--build-index), or store the reads "
+                              "unplaced (--unaligned)");
+    CJ_LOG(kInfo) << "building the mapper index for '" << o_.reference << "' ("
+                  << index.status().message() << ")";
+    CRAMJET_RETURN_IF_ERROR(ReferenceIndex::Build(o_.reference, o_.threads));
+    return ReferenceIndex::Open(o_.reference);
   }
 
   // "dir/S1.cram" -> "dir/S1": QC files are named after the CRAM.

@@ -36,6 +36,8 @@ struct Progress {
 };
 using ProgressCallback = std::function<void(const Progress&)>;
 
+enum class FastqPlacement { kMapped, kUnaligned };
+
 struct CompressOptions {
   // Input files. FASTQ: one file (single-end or, with `interleaved`, interleaved pairs), or R1 R2
   // pairs in order (R1 R2 [R1 R2 ...]) when `paired`; several lanes of one sample are given in
@@ -53,13 +55,18 @@ struct CompressOptions {
   std::string sample;        // sample name for @RG SM (default: derived from the first input)
   bool verify = true;        // decode and compare before renaming (always on in the CLI)
   bool write_index = true;   // write `<output>.crai`
-  // Place FASTQ reads on the reference with cramjet's mapper and write a position-sorted CRAM
-  // (docs/mapper.md, docs/sort.md). Needs `cramjet index REF` first. Off: unaligned CRAM in
-  // input order.
-  bool map = false;
+  // How FASTQ reads are stored; aligned input (SAM/BAM/CRAM) is always re-encoded as given.
+  //  kMapped (default): placed on the reference by cramjet's mapper, position-sorted CRAM
+  //    (docs/mapper.md, docs/sort.md). Needs the mapper index beside the reference
+  //    (`cramjet index REF`, or `build_index`); without one Compress fails before writing.
+  //  kUnaligned: stored unplaced in input order; no index needed.
+  FastqPlacement placement = FastqPlacement::kMapped;
+  bool build_index = false;      // build (or rebuild) a missing or stale mapper index first
   std::string accel = "auto";    // mapper backend: auto | simd | scalar | opencl
   uint64_t memory_bytes = 0;     // sort budget; 0: the default (docs/sort.md)
-  bool keep_order = false;       // record input order so decompress can restore it
+  // Mapped FASTQ only: record each read's input position so `decompress --original-order`
+  // restores sequencer order (docs/sort.md states the cost). Refused for anything else.
+  bool keep_order = false;
   bool qc = true;            // QC in the same pass, files beside the CRAM (docs/qc.md)
   std::string qc_config;     // QC thresholds (TOML); empty: defaults
   ProgressCallback progress; // optional

@@ -96,7 +96,15 @@ class Appliance {
 
   void WriteConfig(const std::string& extra = "") {
     std::string refs;
-    for (const auto& s : RealSamples()) refs += s.reference_name + " = \"" + s.reference + "\"\n";
+    // Copies: the daemon builds the mapper index beside each reference, never in the shared data.
+    for (const auto& s : RealSamples()) {
+      fs::path copy = fs::path(Path("refs")) / s.reference_name / fs::path(s.reference).filename();
+      if (!fs::exists(copy)) {
+        fs::create_directories(copy.parent_path());
+        fs::copy_file(s.reference, copy);
+      }
+      refs += s.reference_name + " = \"" + copy.string() + "\"\n";
+    }
     WriteFile(dir_ / "cramjetd.toml",
               "# written by the test\n[daemon]\nstate_dir = \"" + Path("state") + "\"\nshutdown_grace_s = 60\n"
               "[api]\nsocket = \"" + socket_ + "\"\n" +
@@ -324,7 +332,14 @@ TEST_F(DaemonIntegration, RunFolderProcessedEndToEnd) {
     auto count = RunShell("samtools view -c " + ShellQuote(cram));
     ASSERT_EQ(count.exit_code, 0) << count.err;
     EXPECT_EQ(std::stoull(count.out), FastqRecords({sample.r1, sample.r2}));
+    // FASTQ is placed by the mapper by default: a position-sorted CRAM with most reads mapped.
+    auto header = RunShell("samtools view -H " + ShellQuote(cram) + " | grep '^@HD'");
+    EXPECT_NE(header.out.find("SO:coordinate"), std::string::npos) << header.out;
+    auto mapped = RunShell("samtools view -c -F 4 " + ShellQuote(cram));
+    EXPECT_GT(std::stoull(mapped.out), std::stoull(count.out) / 2) << mapped.err;
   }
+  // The index was built beside the (copied) reference, as build_index = true by default.
+  EXPECT_TRUE(fs::exists(a.Path("refs/rCRS/chrM_NC_012920.1.fa.cjidx")));
   auto jobs = a.Call("jobs");
   ASSERT_EQ(jobs["jobs"].size(), 1u);
   const json& job = jobs["jobs"][0];

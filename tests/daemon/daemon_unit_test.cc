@@ -28,6 +28,9 @@ TEST(DaemonConfig, DefaultsAndValues) {
   EXPECT_EQ(c->watch[0].reference, "r");
   EXPECT_EQ(c->socket_path, "/run/cramjet/api.sock");
   EXPECT_EQ(c->metrics_listen, "");  // off by default
+  EXPECT_EQ(c->placement, "mapped");  // FASTQ is placed by the mapper unless told otherwise
+  EXPECT_FALSE(c->keep_order);
+  EXPECT_TRUE(c->build_index);
   EXPECT_EQ(c->Concurrency(), 2);    // 4 CPUs / 2 threads per job
   c->memory_budget_mb = 3000;
   c->memory_per_job_mb = 2048;
@@ -53,6 +56,8 @@ TEST(DaemonConfig, BadValuesRefused) {
        "x.toml: line 2: metrics.listen must be a loopback address with a port, e.g. \"127.0.0.1:9464\" or "
        "\"[::1]:9464\" (got \"0.0.0.0:9464\")"},
       {"[compress]\nprofile = \"tiny\"\n", "x.toml: line 2: profile must be fast, normal, small or archive"},
+      {"[compress]\nplacement = \"aligned\"\n", "x.toml: line 2: placement must be \"mapped\" or \"unaligned\""},
+      {"[compress]\nkeep_order = 1\n", "x.toml: line 2: keep_order must be true or false"},
       {"[daemon]\nstate_dir = \"relative/dir\"\n", "x.toml: line 2: state_dir must be an absolute path"},
       {"[[watch]]\npath = \"/nonexistent-cramjet\"\noutput = \"/tmp\"\n",
        "x.toml: line 2: path: folder '/nonexistent-cramjet' does not exist"},
