@@ -193,8 +193,9 @@ StatusOr<bool> FastqFile::Next(FastqRecord& rec) {
 // ---- FASTQ <-> record -----------------------------------------------------------------------
 
 Status FastqToBam(const FastqRecord& rec, uint16_t flag, const std::string& read_group,
-                  bam1_t* b, std::string& scratch) {
+                  bam1_t* b, std::string& scratch, NameRule rule) {
   std::string_view name(rec.header.data() + 1, rec.name_length);
+  if (rule == NameRule::kStripMateSuffix) name.remove_suffix(2);
   size_t len = rec.seq.size();
   scratch.resize(len);
   for (size_t i = 0; i < len; ++i) scratch[i] = static_cast<char>(rec.qual[i] - 33);
@@ -231,6 +232,11 @@ Status FastqToBam(const FastqRecord& rec, uint16_t flag, const std::string& read
   if (exotic) {
     if (AppendTextTag(b, "zs", rec.seq) < 0) return Internal("aux append failed");
   }
+  if (rule == NameRule::kVerbatimMarked) {
+    const char verbatim = 'v';
+    if (bam_aux_append(b, "zn", 'A', 1, reinterpret_cast<const uint8_t*>(&verbatim)) < 0)
+      return Internal("aux append failed");
+  }
   if (!read_group.empty()) {
     if (bam_aux_append(b, "RG", 'Z', static_cast<int>(read_group.size() + 1),
                        reinterpret_cast<const uint8_t*>(read_group.c_str())) < 0)
@@ -239,11 +245,39 @@ Status FastqToBam(const FastqRecord& rec, uint16_t flag, const std::string& read
   return Status::Ok();
 }
 
-void FormatFastq(const bam1_t* b, std::string& out) {
+std::vector<std::string> MateSuffixGroups(const sam_hdr_t* header) {
+  std::vector<std::string> groups;
+  sam_hdr_t* h = const_cast<sam_hdr_t*>(header);  // htslib's lookups take a non-const header
+  const int n = sam_hdr_count_lines(h, "RG");
+  kstring_t id = KS_INITIALIZE, ms = KS_INITIALIZE;
+  for (int i = 0; i < n; ++i) {
+    if (sam_hdr_find_tag_pos(h, "RG", i, "ms", &ms) == 0 && std::string_view(ms.s, ms.l) == "/1/2" &&
+        sam_hdr_find_tag_pos(h, "RG", i, "ID", &id) == 0)
+      groups.emplace_back(id.s, id.l);
+  }
+  ks_free(&id);
+  ks_free(&ms);
+  return groups;
+}
+
+bool InMateSuffixGroup(const bam1_t* b, const std::vector<std::string>& groups) {
+  if (groups.empty() || !(b->core.flag & BAM_FPAIRED)) return false;
+  const uint8_t* rg = bam_aux_get(b, "RG");
+  if (!rg) return false;
+  const char* id = bam_aux2Z(rg);
+  if (!id) return false;
+  for (const auto& g : groups)
+    if (g == id) return true;
+  return false;
+}
+
+void FormatFastq(const bam1_t* b, std::string& out, bool mate_suffix) {
   const bool reverse = b->core.flag & BAM_FREVERSE;
   const int len = b->core.l_qseq;
   out.push_back('@');
   out.append(bam_get_qname(b));
+  if (mate_suffix && (b->core.flag & BAM_FPAIRED) && !bam_aux_get(b, "zn"))
+    out.append(b->core.flag & BAM_FREAD2 ? "/2" : "/1");
   std::string text;
   if (GetTextTag(b, "zc", text)) {
     out.append(text);

@@ -147,6 +147,7 @@ class FastqSource : public ReadSource {
     std::string r1, r2;  // r2 empty for single-end or interleaved
     bool interleaved = false;
     std::string group;
+    bool mate_suffix = false;  // the first pair is named X/1, X/2: names stored without it
   };
 
   Status Init(const ReadOptions& o) {
@@ -168,9 +169,13 @@ class FastqSource : public ReadSource {
       u.group = UnitGroupId(u.r1, used);
       std::string files = BaseName(u.r1) + (u.r2.empty() ? "" : "," + BaseName(u.r2));
       std::string layout = o.paired ? "paired" : o.interleaved ? "interleaved" : "single";
+      u.mate_suffix = (o.paired || o.interleaved) && FirstPairHasMateSuffix(u);
       if (sam_hdr_add_line(header_.get(), "RG", "ID", u.group.c_str(), "SM", sample.c_str(),
                            "DS", ("cramjet:fastq:" + layout + ":" + files).c_str(), nullptr) < 0)
         return Internal("cannot add @RG to header");
+      if (u.mate_suffix &&
+          sam_hdr_update_line(header_.get(), "RG", "ID", u.group.c_str(), "ms", "/1/2", nullptr) < 0)
+        return Internal("cannot add ms to @RG");
       units_.push_back(std::move(u));
     }
     return Status::Ok();
@@ -178,6 +183,28 @@ class FastqSource : public ReadSource {
 
   sam_hdr_t* header() override { return header_.get(); }
   InputFormat format() const override { return InputFormat::kFastq; }
+
+  // The header is written before any record, so the unit's first pair is read ahead to decide.
+  // A file that cannot be read here is reported when it is read for real.
+  static bool FirstPairHasMateSuffix(const Unit& u) {
+    FastqFile f1, f2;
+    FastqRecord a, b;
+    if (!f1.Open(u.r1, nullptr).ok()) return false;
+    auto got_a = f1.Next(a);
+    if (!got_a.ok() || !*got_a) return false;
+    FastqFile& second = u.r2.empty() ? f1 : f2;
+    if (!u.r2.empty() && !f2.Open(u.r2, nullptr).ok()) return false;
+    auto got_b = second.Next(b);
+    if (!got_b.ok() || !*got_b) return false;
+    return HasMateSuffixes(a, b);
+  }
+  static bool HasMateSuffixes(const FastqRecord& a, const FastqRecord& b) {
+    std::string_view n1(a.header.data() + 1, a.name_length), n2(b.header.data() + 1, b.name_length);
+    // The stem must stay a valid, non-empty QNAME that is not "*".
+    return n1.size() > 2 && n1.size() == n2.size() && n1.substr(n1.size() - 2) == "/1" &&
+           n2.substr(n2.size() - 2) == "/2" && n1.substr(0, n1.size() - 2) == n2.substr(0, n2.size() - 2) &&
+           n1.substr(0, n1.size() - 2) != "*";
+  }
   uint64_t bytes_read() const override {
     return done_bytes_ + (r1_ ? r1_->bytes_read() : 0) + (r2_ ? r2_->bytes_read() : 0);
   }
@@ -275,8 +302,11 @@ class FastqSource : public ReadSource {
 
   StatusOr<bool> EmitPair(ReadBatch& batch, size_t& n, const std::string& rg) {
     constexpr uint16_t kBoth = BAM_FPAIRED | BAM_FUNMAP | BAM_FMUNMAP;
-    CRAMJET_RETURN_IF_ERROR(FastqToBam(rec1_, kBoth | BAM_FREAD1, rg, batch[n], scratch_));
-    CRAMJET_RETURN_IF_ERROR(FastqToBam(rec2_, kBoth | BAM_FREAD2, rg, batch[n + 1], scratch_));
+    NameRule rule = NameRule::kVerbatim;
+    if (current_->mate_suffix)
+      rule = HasMateSuffixes(rec1_, rec2_) ? NameRule::kStripMateSuffix : NameRule::kVerbatimMarked;
+    CRAMJET_RETURN_IF_ERROR(FastqToBam(rec1_, kBoth | BAM_FREAD1, rg, batch[n], scratch_, rule));
+    CRAMJET_RETURN_IF_ERROR(FastqToBam(rec2_, kBoth | BAM_FREAD2, rg, batch[n + 1], scratch_, rule));
     n += 2;
     return true;
   }

@@ -11,6 +11,10 @@
 //   bases that BAM's 4-bit code cannot hold (lower case, '.') -> the original string in zs:Z
 //   pairing -> FLAG PAIRED|READ1 / PAIRED|READ2 (+ UNMAP, MUNMAP); single-end -> UNMAP
 //   each input file or pair -> its own @RG (ID, SM, PU from Illumina names, DS = file names)
+//   pairs named "X/1" and "X/2" -> QNAME "X" for both (as `samtools import` does), when the
+//              unit's first pair is named so; its @RG then carries `ms:/1/2` and a later pair
+//              of that unit without the suffixes keeps its names verbatim with zn:A:v. Equal
+//              mate names let CRAM store the name once and derive the mate fields.
 // FormatFastq() is the exact inverse.
 #pragma once
 
@@ -70,7 +74,13 @@ class ReadSource {
 
 // Appends the FASTQ text of `record` (4 lines, '\n' ends) to `out`, reversing the FASTQ->record
 // mapping above exactly. Records of aligned input (reverse strand) are complemented back.
-void FormatFastq(const bam1_t* record, std::string& out);
+// `mate_suffix`: the record's read group carries `ms:/1/2` (see MateSuffixGroups).
+void FormatFastq(const bam1_t* record, std::string& out, bool mate_suffix = false);
+
+// Read groups of `header` whose pairs had "/1" "/2" name suffixes removed (`@RG ms:/1/2`).
+std::vector<std::string> MateSuffixGroups(const sam_hdr_t* header);
+// True when `record` belongs to one of `groups` (its RG:Z).
+bool InMateSuffixGroup(const bam1_t* record, const std::vector<std::string>& groups);
 
 // Splits "sample_S1_L001_R1_001.fastq.gz" style names; empty sample when the name has no pattern.
 struct IlluminaFileName {

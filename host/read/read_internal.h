@@ -55,7 +55,10 @@ class FastqFile {
 };
 
 // Fills `b` from a FASTQ record (mapping in read.h). `scratch` is reused between calls.
+// NameRule: kVerbatim keeps the name; kStripMateSuffix drops its last two bytes ("/1", "/2");
+// kVerbatimMarked keeps it and adds zn:A:v (a pair without suffixes in a unit whose names had them).
+enum class NameRule { kVerbatim, kStripMateSuffix, kVerbatimMarked };
 [[nodiscard]] Status FastqToBam(const FastqRecord& rec, uint16_t flag, const std::string& read_group,
-                                bam1_t* b, std::string& scratch);
+                                bam1_t* b, std::string& scratch, NameRule rule = NameRule::kVerbatim);
 
 }  // namespace cramjet

@@ -11,16 +11,20 @@ using testing::TempDir;
 using testing::WriteFile;
 
 // Reads every record of `files` and returns the FASTQ text FormatFastq makes of them.
-StatusOr<std::string> RoundTrip(const ReadOptions& o, std::vector<uint16_t>* flags = nullptr) {
+// `names`, when given, receives the stored QNAMEs.
+StatusOr<std::string> RoundTrip(const ReadOptions& o, std::vector<uint16_t>* flags = nullptr,
+                                std::vector<std::string>* names = nullptr) {
   CRAMJET_ASSIGN_OR_RETURN(auto src, OpenReads(o));
+  const std::vector<std::string> suffix_groups = MateSuffixGroups(src->header());
   ReadBatch batch;
   std::string out;
   for (;;) {
     CRAMJET_ASSIGN_OR_RETURN(size_t n, src->NextBatch(batch, 3));
     if (n == 0) break;
     for (size_t i = 0; i < n; ++i) {
-      FormatFastq(batch[i], out);
+      FormatFastq(batch[i], out, InMateSuffixGroup(batch[i], suffix_groups));
       if (flags) flags->push_back(batch[i]->core.flag);
+      if (names) names->push_back(bam_get_qname(batch[i]));
     }
   }
   return out;
@@ -67,6 +71,58 @@ TEST(Fastq, ReadsGzipAndPairsWithFlags) {
   ASSERT_EQ(flags.size(), 4u);
   EXPECT_EQ(flags[0], BAM_FPAIRED | BAM_FUNMAP | BAM_FMUNMAP | BAM_FREAD1);
   EXPECT_EQ(flags[1], BAM_FPAIRED | BAM_FUNMAP | BAM_FMUNMAP | BAM_FREAD2);
+}
+
+// "X/1" "X/2" pairs are stored as "X" (one name for CRAM to keep, mate fields derived), decided
+// per input unit from its first pair; pairs that break the unit's pattern keep their names.
+TEST(Fastq, MateSuffixesAreStoredOnceAndComeBack) {
+  TempDir dir;
+  struct Case {
+    std::string r1, r2;
+    std::vector<std::string> stored;
+    bool marked_group;
+  } cases[] = {
+      // Suffixes throughout: stripped.
+      {"@a/1 x\nA\n+\nI\n@b/1\nC\n+\nI\n", "@a/2 y\nG\n+\nI\n@b/2\nT\n+\nI\n", {"a", "a", "b", "b"}, true},
+      // First pair suffixed, a later one not: that pair kept verbatim (and marked zn:A:v).
+      {"@a/1\nA\n+\nI\n@b\nC\n+\nI\n@c/1\nA\n+\nI\n", "@a/2\nG\n+\nI\n@b\nT\n+\nI\n@c/2\nA\n+\nI\n",
+       {"a", "a", "b", "b", "c", "c"}, true},
+      // First pair without suffixes: every name verbatim, suffixes of later pairs included.
+      {"@a\nA\n+\nI\n@b/1\nC\n+\nI\n", "@a\nG\n+\nI\n@b/2\nT\n+\nI\n", {"a", "a", "b/1", "b/2"}, false},
+      // "*/1" would leave "*", SAM's "no name": verbatim.
+      {"@*/1\nA\n+\nI\n", "@*/2\nG\n+\nI\n", {"*/1", "*/2"}, false},
+      // Only the last "/1" "/2" goes.
+      {"@x/1/1\nA\n+\nI\n", "@x/1/2\nG\n+\nI\n", {"x/1", "x/1"}, true},
+  };
+  for (const auto& c : cases) {
+    WriteFile(dir / "r1.fq", c.r1);
+    WriteFile(dir / "r2.fq", c.r2);
+    ReadOptions o;
+    o.inputs = {dir / "r1.fq", dir / "r2.fq"};
+    o.paired = true;
+    std::vector<std::string> names;
+    auto out = RoundTrip(o, nullptr, &names);
+    ASSERT_TRUE(out.ok()) << out.status().ToString();
+    EXPECT_EQ(names, c.stored) << c.r1;
+    // Interleave the inputs record by record: the expected FASTQ of the pair stream.
+    std::string expected;
+    for (size_t i = 0, j = 0; i < c.r1.size();) {
+      for (int line = 0; line < 4; ++line) {
+        size_t e = c.r1.find('\n', i) + 1;
+        expected += c.r1.substr(i, e - i);
+        i = e;
+      }
+      for (int line = 0; line < 4; ++line) {
+        size_t e = c.r2.find('\n', j) + 1;
+        expected += c.r2.substr(j, e - j);
+        j = e;
+      }
+    }
+    EXPECT_EQ(*out, expected) << c.r1;
+    auto src = OpenReads(o);
+    ASSERT_TRUE(src.ok());
+    EXPECT_EQ(MateSuffixGroups((*src)->header()).size(), c.marked_group ? 1u : 0u) << c.r1;
+  }
 }
 
 TEST(Fastq, EachInputUnitGetsItsOwnReadGroup) {
