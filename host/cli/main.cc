@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <string_view>
 
 #include <htslib/hts_log.h>
 
@@ -53,9 +54,17 @@ int main(int argc, char** argv) {
   app.fallthrough(false);
 
   Context ctx;
+  // The command line goes into @PG CL. Thread counts are left out: they never change the
+  // records, and the same input must give the same CRAM bytes whatever -@ is.
   for (int i = 0; i < argc; ++i) {
-    if (i) ctx.command_line += ' ';
-    ctx.command_line += argv[i];
+    std::string_view arg = argv[i];
+    if ((arg == "-@" || arg == "--threads") && i + 1 < argc) {
+      ++i;
+      continue;
+    }
+    if ((arg.size() > 2 && arg.substr(0, 2) == "-@") || arg.substr(0, 10) == "--threads=") continue;
+    if (!ctx.command_line.empty()) ctx.command_line += ' ';
+    ctx.command_line += arg;
   }
   RegisterCompressCommands(app, ctx);
   RegisterVerifyCommand(app, ctx);

@@ -1,6 +1,7 @@
 // The encode stage: reference checks, @PG, and the htslib CRAM writer.
 #include "encode/encode.h"
 
+#include <htslib/hfile.h>
 #include <htslib/faidx.h>
 #include <htslib/kstring.h>
 #include <limits.h>
@@ -127,8 +128,15 @@ StatusOr<std::unique_ptr<CramWriter>> CramWriter::Open(const std::string& path, 
   std::unique_ptr<CramWriter> w(new CramWriter());
   w->path_ = path;
   w->header_ = header;
-  w->fp_ = sam_open(path.c_str(), "wc");
-  if (!w->fp_) return IoErrorFromErrno("'" + path + "': cannot create", errno);
+  hFILE* raw = hopen(path.c_str(), "w");
+  if (!raw) return IoErrorFromErrno("'" + path + "': cannot create", errno);
+  const std::string id_name = options.file_name.empty() ? BaseName(path) : options.file_name;
+  w->fp_ = hts_hopen(raw, id_name.c_str(), "wc");
+  if (!w->fp_) {
+    const int e = errno;
+    hclose_abruptly(raw);
+    return IoErrorFromErrno("'" + path + "': cannot create", e ? e : EIO);
+  }
   hts_set_opt(w->fp_, CRAM_OPT_VERSION, options.cram_version.c_str());
   hts_set_opt(w->fp_, HTS_OPT_PROFILE, static_cast<int>(options.profile) + HTS_PROFILE_FAST -
                                            static_cast<int>(CramProfile::kFast));
@@ -138,7 +146,8 @@ StatusOr<std::unique_ptr<CramWriter>> CramWriter::Open(const std::string& path, 
   if (hts_set_fai_filename(w->fp_, options.reference.c_str()) != 0)
     return BadInput("'" + options.reference + "': cannot use as the CRAM reference");
   if (options.pool) {
-    htsThreadPool p = {options.pool, 0};
+    w->own_pool_.reset(hts_tpool_init(1));
+    htsThreadPool p = {w->own_pool_.get(), 0};
     hts_set_opt(w->fp_, HTS_OPT_THREAD_POOL, &p);
   }
   std::string cl = options.command_line.empty() ? "cramjet" : options.command_line;

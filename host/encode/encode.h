@@ -20,6 +20,9 @@ struct EncodeOptions {
   CramProfile profile = CramProfile::kNormal;
   std::string command_line;
   hts_tpool* pool = nullptr;
+  // Name written into the CRAM's 20-byte file ID (htslib takes the name it opens, here a random
+  // temporary; the final name keeps the bytes reproducible). Empty: the path's base name.
+  std::string file_name;
 };
 
 // Checks the reference against the header: exists, readable, `.fai` present (built if missing).
@@ -52,6 +55,11 @@ class CramWriter {
 
  private:
   CramWriter() = default;
+  // htslib re-tries codecs every so many blocks and counts them across containers as they finish;
+  // with several encoding threads that order varies and so do the chosen codecs (same records,
+  // other bytes). One encoding thread of its own keeps the bytes the same whatever -@ is, while
+  // reading, mapping and verifying use the shared pool. Declared first: destroyed after fp_.
+  ThreadPoolPtr own_pool_;
   htsFile* fp_ = nullptr;
   sam_hdr_t* header_ = nullptr;
   std::string path_;

@@ -153,6 +153,7 @@ class CompressJob {
     eo.profile = o_.profile;
     eo.command_line = o_.command_line;
     eo.pool = pool_.get();
+    eo.file_name = BaseName(o_.output);
     CRAMJET_ASSIGN_OR_RETURN(auto writer, CramWriter::Open(cram_->temp_path(), header_.get(), eo));
     ReadBatch batch;
     auto start = std::chrono::steady_clock::now();

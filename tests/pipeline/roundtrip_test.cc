@@ -254,13 +254,17 @@ TEST_P(MappedRoundTrip, MapSortVerifyRestoreOrder) {
   ASSERT_EQ(RunShell("zcat -f " + ShellQuote(SharedPath(d.reference)) + " > " + ShellQuote(ref)).exit_code, 0);
   auto idx = RunCramjet("index " + ShellQuote(ref));
   ASSERT_EQ(idx.exit_code, 0) << idx.err;
-  std::string out = dir / "m.cram";
+  // The same command in two folders (same relative -o, so the same @PG CL) with 1 and 2 threads.
+  std::string out = dir / "t1/m.cram";
   for (int threads : {1, 2}) {
-    std::string o = threads == 1 ? out : dir / "m2.cram";
-    auto c = RunCramjet("compress -q --keep-order --mem 1M -@ " + std::to_string(threads) +
-                        " -T " + ShellQuote(ref) + " -o " + ShellQuote(o) + Files(d));
+    std::string sub = dir / ("t" + std::to_string(threads));
+    auto c = RunShell("mkdir -p " + ShellQuote(sub) + " && cd " + ShellQuote(sub) + " && " +
+                      ShellQuote(testing::CramjetBinary()) + " compress -q --keep-order --mem 1M -@ " +
+                      std::to_string(threads) + " -T " + ShellQuote(ref) + " -o m.cram" + Files(d));
     ASSERT_EQ(c.exit_code, 0) << c.err;
   }
+  // Deterministic: byte-identical CRAMs whatever the thread count.
+  EXPECT_EQ(RunShell("cmp " + ShellQuote(out) + " " + ShellQuote(dir / "t2/m.cram")).exit_code, 0);
   EXPECT_EQ(RunShell("samtools quickcheck " + ShellQuote(out)).exit_code, 0);
   // Sorted, mostly placed, and the same records whatever the thread count.
   EXPECT_EQ(RunShell("samtools view -H " + ShellQuote(out) + " | grep -c 'SO:coordinate'").out, "1\n");
@@ -278,8 +282,6 @@ TEST_P(MappedRoundTrip, MapSortVerifyRestoreOrder) {
   } else {
     EXPECT_GT(placed * 10, total * 5) << placed << " of " << total << " placed";
   }
-  EXPECT_EQ(RunShell("cmp <(samtools view " + ShellQuote(out) + ") <(samtools view " +
-                     ShellQuote(dir / "m2.cram") + ")").exit_code, 0);
   auto v = RunCramjet("verify " + ShellQuote(out));
   EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
   std::string olist = d.files.size() == 2
