@@ -101,12 +101,128 @@ class FlatCounter {
     for (size_t i = 0; i < keys_.size(); ++i)
       if (keys_[i]) f(keys_[i], counts_[i]);
   }
+  // Adds one to the count of `key` and doubles the slots when more than half are taken, so a
+  // table that starts small costs only what it holds.
+  void CountGrowing(uint64_t key) {
+    ++*Find(key, true);
+    if (size_ * 2 > slots()) *this = Compacted(slots() * 2);
+  }
+  // A copy in the fewest slots (at least `min_slots`, a power of two) with at most half taken.
+  FlatCounter Compacted(size_t min_slots) const {
+    size_t slots = min_slots;
+    while (slots < 2 * size_) slots *= 2;
+    FlatCounter copy(slots);
+    ForEach([&](uint64_t key, uint32_t count) { *copy.Find(key, true) = count; });
+    return copy;
+  }
 
  private:
   std::vector<uint64_t> keys_;
   std::vector<uint32_t> counts_;
   size_t mask_;
   size_t size_ = 0;
+};
+
+// Duplication by hash sampling: every copy of a fragment has the same hash, so keeping only hashes
+// whose low bits are zero keeps every copy of a sequence or none, and the rate among kept fragments
+// is an unbiased estimate while at most `cap` distinct fragments are held (docs/qc.md).
+class DupSampler {
+ public:
+  // `slots`: the table's size to start with (a power of two); it doubles as needed up to 2 * cap.
+  DupSampler(size_t cap, size_t slots) : cap_(cap), counts_(slots) {}
+  // Unconditional: the slot of a fragment left out of the sample is loaded for nothing, but GCC 12
+  // dropped the prefetch altogether when it was under `(h & mask_) == 0` (seen in the binary).
+  void Prefetch(uint64_t h) const { counts_.Prefetch(h); }
+  void Add(uint64_t h) {
+    if ((h & mask_) != 0) return;
+    ++sampled_;
+    ++*counts_.Find(h, true);
+    if (counts_.size() > cap_) {
+      // Keep half of the hash space: every copy of a kept sequence stays, so the rate stays fair.
+      mask_ = (mask_ << 1) | 1;
+      FlatCounter kept(counts_.slots());
+      sampled_ = 0;
+      counts_.ForEach([&](uint64_t key, uint32_t count) {
+        if (key & mask_) return;
+        *kept.Find(key, true) = count;
+        sampled_ += count;
+      });
+      counts_ = std::move(kept);
+    } else if (counts_.size() * 2 > counts_.slots()) {
+      counts_ = counts_.Compacted(counts_.slots() * 2);
+    }
+  }
+  // The same state in the fewest slots (at least `min_slots`).
+  DupSampler Compacted(size_t min_slots) const {
+    DupSampler copy(*this, counts_.Compacted(min_slots));
+    return copy;
+  }
+  uint64_t sampled() const { return sampled_; }
+  uint64_t distinct() const { return counts_.size(); }
+  double sampling_fraction() const { return 1.0 / double(mask_ + 1); }
+  template <typename F>
+  void ForEachCount(F&& f) const {
+    counts_.ForEach([&](uint64_t, uint32_t count) { f(count); });
+  }
+
+ private:
+  DupSampler(const DupSampler& from, FlatCounter counts)
+      : cap_(from.cap_), counts_(std::move(counts)), mask_(from.mask_), sampled_(from.sampled_) {}
+  size_t cap_;
+  FlatCounter counts_;
+  uint64_t mask_ = 0;
+  uint64_t sampled_ = 0;
+};
+
+// Reference bases covered by aligned read bases, per kCoverageBin bases of each contig. Counts are
+// 32-bit (4 bytes per bin); a bin passes 2^32 - 1 only above a mean depth of 4.29 million, and a
+// contig where one would is moved to 64-bit counts, so the sums stay exact.
+class CoverageBins {
+ public:
+  void Add(int tid, int64_t start, int64_t length) {
+    if (tid < 0) return;
+    if (contigs_.size() <= size_t(tid)) contigs_.resize(size_t(tid) + 1);
+    Contig& c = contigs_[size_t(tid)];
+    const int64_t end = start + length;
+    const size_t last_bin = size_t((end - 1) / kCoverageBin);
+    if (c.size() <= last_bin) c.Resize(last_bin + 1);
+    for (int64_t p = start; p < end;) {
+      const int64_t bin = p / kCoverageBin;
+      const int64_t bin_end = std::min(end, (bin + 1) * kCoverageBin);
+      c.Add(size_t(bin), uint64_t(bin_end - p));
+      p = bin_end;
+    }
+  }
+  size_t contigs() const { return contigs_.size(); }
+  // Bins held for contig `tid` (0: no placed read there); bins past the last covered one are not held.
+  size_t bins(int tid) const { return size_t(tid) < contigs_.size() ? contigs_[size_t(tid)].size() : 0; }
+  uint64_t at(int tid, size_t bin) const { return contigs_[size_t(tid)].at(bin); }
+
+ private:
+  struct Contig {
+    std::vector<uint32_t> narrow;
+    std::vector<uint64_t> wide;  // replaces `narrow` once a bin would pass 2^32 - 1
+    bool is_wide = false;
+    size_t size() const { return is_wide ? wide.size() : narrow.size(); }
+    uint64_t at(size_t i) const { return is_wide ? wide[i] : narrow[i]; }
+    void Resize(size_t n) {
+      if (is_wide) wide.resize(n, 0);
+      else narrow.resize(n, 0);
+    }
+    void Add(size_t i, uint64_t n) {  // n <= kCoverageBin
+      if (!is_wide) {
+        if (narrow[i] <= std::numeric_limits<uint32_t>::max() - n) {
+          narrow[i] += uint32_t(n);
+          return;
+        }
+        wide.assign(narrow.begin(), narrow.end());
+        std::vector<uint32_t>().swap(narrow);
+        is_wide = true;
+      }
+      wide[i] += n;
+    }
+  };
+  std::vector<Contig> contigs_;
 };
 
 // Per-cycle and per-read accumulators of one read group and one mate (single, R1 or R2).
@@ -190,10 +306,19 @@ struct MateAcc {
 enum Mate { kSingle = 0, kRead1 = 1, kRead2 = 2 };
 constexpr const char* kMateNames[3] = {"single", "read1", "read2"};
 
+constexpr size_t kGroupTableSlots = 1024;  // a read group's hash tables start here (12 kB) and double
+
 struct GroupAcc {
   std::string id;
   std::string sample;
   std::array<MateAcc, 3> mates;
+  // The sample-level metrics for this read group alone, counted only once the input has a second
+  // read group (with one, they are the sample's). Bounds per read group: docs/qc.md "Cost".
+  DupSampler dup = DupSampler(kDuplicationSampleCap, kGroupTableSlots);
+  FlatCounter overrep = FlatCounter(kGroupTableSlots);  // prefixes the sample's table tracks
+  std::vector<uint64_t> insert_hist;                    // kMaxInsert + 1 once a pair is counted
+  CoverageBins coverage;
+  uint64_t reads() const { return mates[0].reads + mates[1].reads + mates[2].reads; }
 };
 
 double Percent(double part, double whole) { return whole > 0 ? 100.0 * part / whole : 0.0; }
@@ -239,42 +364,48 @@ struct QcCollector::Impl {
   std::vector<uint64_t> insert_hist = std::vector<uint64_t>(kMaxInsert + 1, 0);
 
   // Duplication: hash sampling keeps every copy of a sequence or none, so the sampled rate is an
-  // unbiased estimate while memory stays bounded (docs/qc.md).
-  FlatCounter dup_counts = FlatCounter(2 * kDuplicationSampleCap);
-  uint64_t dup_mask = 0;
-  uint64_t dup_sampled_reads = 0;
+  // unbiased estimate while memory stays bounded (docs/qc.md). The sample's table is allocated
+  // whole (6 MB) so that lookups never wait for a rehash.
+  DupSampler dup = DupSampler(kDuplicationSampleCap, 2 * kDuplicationSampleCap);
   struct StringHash {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
-  std::unordered_map<std::string, uint64_t, StringHash, std::equal_to<>> pending_mates;
+  struct PendingMate {
+    uint64_t hash;
+    size_t group;
+  };
+  std::unordered_map<std::string, PendingMate, StringHash, std::equal_to<>> pending_mates;
   std::string previous_mate_name;  // the last unjoined mate, kept out of the table
   uint64_t previous_mate_hash = 0;
+  size_t previous_mate_group = 0;
   int previous_mate = 0;
   bool has_previous_mate = false;
-  void SampleFragment(uint64_t h) {
-    if ((h & dup_mask) != 0) return;
-    ++dup_sampled_reads;
-    ++*dup_counts.Find(h, true);
-    if (dup_counts.size() > kDuplicationSampleCap) {
-      // Keep half of the hash space: every copy of a kept sequence stays, so the rate stays fair.
-      dup_mask = (dup_mask << 1) | 1;
-      FlatCounter kept(dup_counts.slots());
-      dup_sampled_reads = 0;
-      dup_counts.ForEach([&](uint64_t key, uint32_t count) {
-        if (key & dup_mask) return;
-        *kept.Find(key, true) = count;
-        dup_sampled_reads += count;
-      });
-      dup_counts = std::move(kept);
-    }
+  // A fragment whose last read is in read group `group` (a pair split across read groups counts
+  // in its second read's group).
+  void CountFragment(uint64_t h, size_t group) {
+    dup.Add(h);
+    if (per_group) groups[group].dup.Add(h);
   }
   // Overrepresented prefixes: the first kOverrepresentedCap distinct ones are counted to the end.
   FlatCounter overrep_counts = FlatCounter(1u << 18);  // 100,000 of 262,144 slots at most (3 MB)
   std::unordered_map<uint64_t, std::string> overrep_sequences;
 
   // Coverage: reference bases covered by aligned read bases, in bins.
-  std::vector<std::vector<uint64_t>> coverage_bins;
+  CoverageBins coverage;
+
+  // Per-read-group duplication, overrepresented sequences, insert size and coverage: off while the
+  // input has one read group (its figures are the sample's), on from the second one's first read.
+  bool per_group = false;
+  void StartPerGroupMetrics() {
+    // Everything counted so far belongs to the first read group.
+    GroupAcc& first = groups[0];
+    first.dup = dup.Compacted(kGroupTableSlots);
+    first.overrep = overrep_counts.Compacted(kGroupTableSlots);
+    first.insert_hist = insert_hist;
+    first.coverage = coverage;
+    per_group = true;
+  }
 
   // Reference for mismatch-per-cycle, loaded contig by contig when placed reads arrive.
   faidx_t* fai = nullptr;
@@ -389,6 +520,7 @@ struct QcCollector::Impl {
       }
       groups.push_back(std::move(g));
       it = group_index.emplace(last_rg, groups.size() - 1).first;
+      if (groups.size() == 2) StartPerGroupMetrics();
     }
     last_group = it->second;
     return last_group;
@@ -428,23 +560,8 @@ struct QcCollector::Impl {
     return true;
   }
 
-  void AddCoverage(int tid, int64_t start, int64_t length) {
-    if (tid < 0) return;
-    if (coverage_bins.size() <= size_t(tid)) coverage_bins.resize(size_t(tid) + 1);
-    auto& bins = coverage_bins[size_t(tid)];
-    const int64_t end = start + length;
-    const size_t last_bin = size_t((end - 1) / kCoverageBin);
-    if (bins.size() <= last_bin) bins.resize(last_bin + 1, 0);
-    for (int64_t p = start; p < end;) {
-      const int64_t bin = p / kCoverageBin;
-      const int64_t bin_end = std::min(end, (bin + 1) * kCoverageBin);
-      bins[size_t(bin)] += uint64_t(bin_end - p);
-      p = bin_end;
-    }
-  }
-
   void Add(const bam1_t* b);
-  void AddPlacement(const bam1_t* b, MateAcc& m, size_t len, bool reverse);
+  void AddPlacement(const bam1_t* b, GroupAcc& g, MateAcc& m, size_t len, bool reverse);
   void BuildDocument();
 };
 
@@ -463,7 +580,9 @@ void QcCollector::Impl::Add(const bam1_t* b) {
     last_pos = b->core.pos;
   }
   const Mate mate = (flag & BAM_FPAIRED) ? ((flag & BAM_FREAD2) ? kRead2 : kRead1) : kSingle;
-  MateAcc& m = groups[GroupFor(b)].mates[mate];
+  const size_t group = GroupFor(b);
+  GroupAcc& g = groups[group];
+  MateAcc& m = g.mates[mate];
   ++m.reads;
   m.bases += len;
   if (len >= m.length_hist.size()) m.length_hist.resize(len + 1, 0);
@@ -500,6 +619,7 @@ void QcCollector::Impl::Add(const bam1_t* b) {
     const size_t prefix = std::min(len, kOverrepresentedPrefix);
     const uint64_t ph = prefix == len ? h : HashCodes(codes.data(), prefix, mate);
     overrep_counts.Prefetch(ph);
+    if (per_group) g.overrep.Prefetch(ph);
     uint64_t fragment_hash = h;
     bool fragment_ready = mate == kSingle;
     if (mate != kSingle) {
@@ -515,16 +635,18 @@ void QcCollector::Impl::Add(const bam1_t* b) {
         joined = true;
         has_previous_mate = false;
       } else {
-        if (has_previous_mate) pending_mates.emplace(previous_mate_name, previous_mate_hash);
+        if (has_previous_mate)
+          pending_mates.emplace(previous_mate_name, PendingMate{previous_mate_hash, previous_mate_group});
         auto waiting = pending_mates.find(name);
         if (waiting != pending_mates.end()) {
-          other = waiting->second;
+          other = waiting->second.hash;
           joined = true;
           pending_mates.erase(waiting);
           has_previous_mate = false;
         } else {
           previous_mate_name.assign(name);
           previous_mate_hash = h;
+          previous_mate_group = group;
           previous_mate = mate;
           has_previous_mate = true;
         }
@@ -535,7 +657,10 @@ void QcCollector::Impl::Add(const bam1_t* b) {
         fragment_ready = true;
       }
     }
-    if (fragment_ready && (fragment_hash & dup_mask) == 0) dup_counts.Prefetch(fragment_hash);
+    if (fragment_ready) {
+      dup.Prefetch(fragment_hash);
+      if (per_group) g.dup.Prefetch(fragment_hash);
+    }
     m.Grow(std::min(len, kMaxCycles));
     const size_t cycles = std::min(len, kMaxCycles);
     ReadBaseSummary s;
@@ -597,13 +722,15 @@ void QcCollector::Impl::Add(const bam1_t* b) {
       if (found[0] && found[1]) break;
     }
 
-    if (fragment_ready) SampleFragment(fragment_hash);
+    if (fragment_ready) CountFragment(fragment_hash, group);
     if (uint32_t* count = overrep_counts.Find(ph, overrep_counts.size() < kOverrepresentedCap)) {
       if ((*count)++ == 0) {
         std::string& seq = overrep_sequences[ph ? ph : 1];
         seq.resize(prefix);
         for (size_t i = 0; i < prefix; ++i) seq[i] = kCodeChar[codes[i]];
       }
+      // A read group counts the prefixes the sample's table tracks, so its sequences are there.
+      if (per_group) g.overrep.CountGrowing(ph);
     }
   }
 
@@ -612,10 +739,10 @@ void QcCollector::Impl::Add(const bam1_t* b) {
     if (!(flag & BAM_FUNMAP) && !(flag & BAM_FMUNMAP)) ++mapped_and_paired;
     if ((flag & BAM_FPROPER_PAIR) && !(flag & BAM_FUNMAP) && !(flag & BAM_FMUNMAP)) ++properly_paired;
   }
-  if (!(flag & BAM_FUNMAP)) AddPlacement(b, m, len, reverse);
+  if (!(flag & BAM_FUNMAP)) AddPlacement(b, g, m, len, reverse);
 }
 
-void QcCollector::Impl::AddPlacement(const bam1_t* b, MateAcc& m, size_t len, bool reverse) {
+void QcCollector::Impl::AddPlacement(const bam1_t* b, GroupAcc& g, MateAcc& m, size_t len, bool reverse) {
   const uint16_t flag = b->core.flag;
   ++m.placed;
   bases_mapped += len;
@@ -626,7 +753,12 @@ void QcCollector::Impl::AddPlacement(const bam1_t* b, MateAcc& m, size_t len, bo
     if (b->core.mtid != b->core.tid) {
       ++pairs_other_chromosome;
     } else if (flag & BAM_FREAD1) {
-      ++insert_hist[size_t(std::min<int64_t>(std::llabs(b->core.isize), kMaxInsert))];
+      const size_t size = size_t(std::min<int64_t>(std::llabs(b->core.isize), kMaxInsert));
+      ++insert_hist[size];
+      if (per_group) {
+        if (g.insert_hist.empty()) g.insert_hist.assign(kMaxInsert + 1, 0);
+        ++g.insert_hist[size];
+      }
       const int64_t mate_offset = b->core.mpos - b->core.pos;
       const bool forward = !reverse, mate_forward = !(flag & BAM_FMREVERSE);
       if (forward == mate_forward) ++other_orientation;
@@ -646,7 +778,8 @@ void QcCollector::Impl::AddPlacement(const bam1_t* b, MateAcc& m, size_t len, bo
     const int type = bam_cigar_type(op);
     if (op == BAM_CMATCH || op == BAM_CEQUAL || op == BAM_CDIFF) {
       bases_mapped_cigar += uint64_t(n);
-      AddCoverage(b->core.tid, ref_pos, n);
+      coverage.Add(b->core.tid, ref_pos, n);
+      if (per_group) g.coverage.Add(b->core.tid, ref_pos, n);
       for (int64_t j = 0; j < n; ++j) {
         const size_t q = qpos + size_t(j);
         if (q >= len) break;  // SEQ '*' or a CIGAR longer than the sequence: nothing to compare
@@ -803,68 +936,60 @@ double GcDeviationPercent(const std::array<uint64_t, 101>& hist) {
   return 100.0 * deviation / n;
 }
 
-}  // namespace
 
-void QcCollector::Impl::BuildDocument() {
+// Duplication figures of one sampler (the sample's or a read group's); `percent` gets the rate
+// (NaN when no fragment was sampled).
+nlohmann::json DuplicationJson(const DupSampler& d, double* percent) {
   using nlohmann::json;
-  // Sample-level accumulators: merge of every read group, mates kept apart, plus "all".
-  std::array<MateAcc, 3> sample_mates;
-  MateAcc all;
-  json groups_json = json::array();
-  for (auto& g : groups) {
-    json gj;
-    gj["id"] = g.id;
-    gj["mates"] = json::object();
-    if (!g.sample.empty()) gj["sample"] = g.sample;
-    for (size_t k = 0; k < 3; ++k) {
-      if (g.mates[k].reads == 0) continue;
-      gj["mates"][kMateNames[k]] = MateJson(g.mates[k], nullptr);
-      sample_mates[k].MergeFrom(g.mates[k]);
-    }
-    groups_json.push_back(gj);
-  }
-  json mates_json = json::object();
-  MateFigures worst;
-  for (size_t k = 0; k < 3; ++k) {
-    if (sample_mates[k].reads == 0) continue;
-    MateFigures f;
-    mates_json[kMateNames[k]] = MateJson(sample_mates[k], &f);
-    auto lower = [](double& a, double b) { if (!std::isnan(b) && (std::isnan(a) || b < a)) a = b; };
-    auto higher = [](double& a, double b) { if (!std::isnan(b) && (std::isnan(a) || b > a)) a = b; };
-    lower(worst.min_lower_quartile, f.min_lower_quartile);
-    lower(worst.min_median, f.min_median);
-    higher(worst.max_n_percent, f.max_n_percent);
-    all.MergeFrom(sample_mates[k]);
-  }
-  const json all_json = MateJson(all, nullptr);
-
-  // Mates whose partner never came count as single fragments.
-  if (has_previous_mate) SampleFragment(previous_mate_hash);
-  has_previous_mate = false;
-  for (const auto& [name, h] : pending_mates) SampleFragment(h);
-  pending_mates.clear();
-  // Duplication from the hash sample; histogram of copy numbers (fastp-like, 1..kDupLevels).
+  // Histogram of copy numbers (fastp-like, 1..kDupLevels).
   constexpr size_t kDupLevels = 100;
   std::vector<uint64_t> dup_levels(kDupLevels + 1, 0);
-  dup_counts.ForEach([&](uint64_t, uint32_t count) { ++dup_levels[std::min<size_t>(count, kDupLevels)]; });
+  d.ForEachCount([&](uint32_t count) { ++dup_levels[std::min<size_t>(count, kDupLevels)]; });
   const double dup_percent =
-      dup_sampled_reads ? 100.0 * (1.0 - double(dup_counts.size()) / double(dup_sampled_reads)) : NaN();
+      d.sampled() ? 100.0 * (1.0 - double(d.distinct()) / double(d.sampled())) : NaN();
+  if (percent) *percent = dup_percent;
+  return {{"sampled_fragments", d.sampled()},
+          {"distinct_sampled", d.distinct()},
+          {"sampling_fraction", d.sampling_fraction()},
+          {"percent", JsonNumberOrNull(dup_percent)},
+          {"copy_number_histogram", json(std::vector<uint64_t>(dup_levels.begin() + 1, dup_levels.end()))}};
+}
 
+// The most frequent prefixes above 0.1 % of `reads` (at most 20); `top` gets the most frequent
+// one's % of reads, listed or not (NaN when none was counted).
+nlohmann::json OverrepresentedJson(const FlatCounter& counts,
+                                   const std::unordered_map<uint64_t, std::string>& sequences,
+                                   uint64_t reads, double* top) {
+  using nlohmann::json;
+  static const std::string kUnknown;
   struct Over { uint64_t count; const std::string* sequence; };
+  // Only prefixes above the limit can be listed: sorting just those keeps Finish() cheap when a
+  // table holds 100,000 prefixes (per read group too).
   std::vector<Over> over;
-  overrep_counts.ForEach([&](uint64_t key, uint32_t count) { over.push_back({count, &overrep_sequences[key]}); });
+  uint64_t top_count = 0;
+  counts.ForEach([&](uint64_t key, uint32_t count) {
+    top_count = std::max<uint64_t>(top_count, count);
+    if (double(count) * 1000.0 <= double(reads)) return;
+    const auto it = sequences.find(key);
+    over.push_back({count, it != sequences.end() ? &it->second : &kUnknown});
+  });
   std::sort(over.begin(), over.end(), [](const Over& a, const Over& b) {
     return a.count != b.count ? a.count > b.count : *a.sequence < *b.sequence;
   });
   json over_json = json::array();
   for (const Over& o : over) {
-    if (over_json.size() >= 20 || double(o.count) * 1000.0 <= double(total_reads)) break;
+    if (over_json.size() >= 20) break;
     over_json.push_back({{"sequence", *o.sequence}, {"count", o.count},
-                         {"percent", Percent(double(o.count), double(total_reads))}});
+                         {"percent", Percent(double(o.count), double(reads))}});
   }
-  const double top_over = over.empty() ? NaN() : Percent(double(over.front().count), double(total_reads));
+  if (top) *top = counts.size() == 0 ? NaN() : Percent(double(top_count), double(reads));
+  return over_json;
+}
 
-  // Insert size; mean and SD over the smallest sizes holding 99% of pairs (samtools stats -m).
+// Insert size of pairs from a histogram (empty: no pairs); mean and SD over the smallest sizes
+// holding 99% of pairs (samtools stats -m).
+nlohmann::json InsertSizeJson(const std::vector<uint64_t>& insert_hist) {
+  using nlohmann::json;
   uint64_t pairs = 0;
   json ins_hist = json::array();
   for (size_t i = 0; i < insert_hist.size(); ++i) {
@@ -886,8 +1011,14 @@ void QcCollector::Impl::BuildDocument() {
     if (insert_hist[i] > ipeak_count) { ipeak_count = insert_hist[i]; ipeak = i; }
     if (!imedian && pairs && (half += insert_hist[i]) * 2 >= pairs) imedian = i;
   }
+  return {{"pairs", pairs}, {"mean", imean}, {"sd", isd}, {"median", imedian},
+          {"peak", ipeak}, {"histogram", ins_hist}};
+}
 
-  // Coverage from the bins.
+// Coverage summary from the bins: over the header's contigs, and over those with placed reads.
+// `with_track` adds a depth track of at most 500 points (the sample's; read groups leave it out).
+nlohmann::json CoverageJson(const CoverageBins& coverage, const sam_hdr_t* header, bool with_track) {
+  using nlohmann::json;
   json cov;
   uint64_t ref_length = 0, covered_bases = 0;
   std::array<uint64_t, 5> bins_at{};  // bins with mean depth >= 1, 10, 15, 30, 100
@@ -899,9 +1030,9 @@ void QcCollector::Impl::BuildDocument() {
     const hts_pos_t tlen = sam_hdr_tid2len(header, tid);
     ref_length += uint64_t(tlen);
     const size_t nb = size_t((tlen + kCoverageBin - 1) / kCoverageBin);
-    const std::vector<uint64_t>* bins = size_t(tid) < coverage_bins.size() ? &coverage_bins[size_t(tid)] : nullptr;
+    const size_t held = coverage.bins(tid);
     for (size_t i = 0; i < nb; ++i) {
-      const uint64_t v = bins && i < bins->size() ? (*bins)[i] : 0;
+      const uint64_t v = i < held ? coverage.at(tid, i) : 0;
       covered_bases += v;
       const double width = double(std::min<hts_pos_t>(kCoverageBin, tlen - hts_pos_t(i) * kCoverageBin));
       const double depth = double(v) / width;
@@ -913,27 +1044,27 @@ void QcCollector::Impl::BuildDocument() {
   // a chrM sample on a whole-genome header would otherwise be one spike), and their depths.
   json contigs = json::array();
   uint64_t track_length = 0;
-  for (int tid = 0; tid < n_targets && size_t(tid) < coverage_bins.size(); ++tid) {
-    if (coverage_bins[size_t(tid)].empty()) continue;
+  for (int tid = 0; tid < n_targets && size_t(tid) < coverage.contigs(); ++tid) {
+    if (coverage.bins(tid) == 0) continue;
     const hts_pos_t tlen = sam_hdr_tid2len(header, tid);
     track_length += uint64_t(tlen);
     uint64_t aligned = 0;
-    for (uint64_t v : coverage_bins[size_t(tid)]) aligned += v;
+    for (size_t i = 0; i < coverage.bins(tid); ++i) aligned += coverage.at(tid, i);
     if (contigs.size() < 1000)
       contigs.push_back({{"name", sam_hdr_tid2name(header, tid)}, {"length", tlen},
                          {"aligned_bases", aligned}, {"mean_depth", tlen ? double(aligned) / double(tlen) : 0.0}});
   }
-  if (track_length > 0) {
+  if (with_track && track_length > 0) {
     // Whole bins per point, so every point is a true mean depth.
     const uint64_t total_bins = (track_length + kCoverageBin - 1) / kCoverageBin;
     const uint64_t step = uint64_t(kCoverageBin) * std::max<uint64_t>(1, (total_bins + 499) / 500);
     std::vector<double> track((track_length + step - 1) / step, 0.0);
     uint64_t offset = 0;
-    for (int tid = 0; tid < n_targets && size_t(tid) < coverage_bins.size(); ++tid) {
-      const auto& bins = coverage_bins[size_t(tid)];
-      if (bins.empty()) continue;
-      for (size_t i = 0; i < bins.size(); ++i)
-        track[std::min<size_t>(track.size() - 1, (offset + i * kCoverageBin) / step)] += double(bins[i]);
+    for (int tid = 0; tid < n_targets && size_t(tid) < coverage.contigs(); ++tid) {
+      const size_t nb = coverage.bins(tid);
+      if (nb == 0) continue;
+      for (size_t i = 0; i < nb; ++i)
+        track[std::min<size_t>(track.size() - 1, (offset + i * kCoverageBin) / step)] += double(coverage.at(tid, i));
       offset += uint64_t(sam_hdr_tid2len(header, tid));
     }
     for (size_t i = 0; i < track.size(); ++i) {
@@ -949,7 +1080,63 @@ void QcCollector::Impl::BuildDocument() {
   cov["bin_size"] = kCoverageBin;
   for (size_t d = 0; d < 5; ++d)
     cov["bins_at_least_percent"][std::to_string(kDepths[d]) + "x"] = Percent(double(bins_at[d]), double(n_bins));
-  cov["depth_track"] = depth_track;
+  if (with_track) cov["depth_track"] = depth_track;
+  return cov;
+}
+
+}  // namespace
+
+void QcCollector::Impl::BuildDocument() {
+  using nlohmann::json;
+  // Mates whose partner never came count as single fragments.
+  if (has_previous_mate) CountFragment(previous_mate_hash, previous_mate_group);
+  has_previous_mate = false;
+  for (const auto& [name, pending] : pending_mates) CountFragment(pending.hash, pending.group);
+  pending_mates.clear();
+
+  // Sample-level accumulators: merge of every read group, mates kept apart, plus "all".
+  std::array<MateAcc, 3> sample_mates;
+  MateAcc all;
+  json groups_json = json::array();
+  for (auto& g : groups) {
+    json gj;
+    gj["id"] = g.id;
+    gj["mates"] = json::object();
+    if (!g.sample.empty()) gj["sample"] = g.sample;
+    for (size_t k = 0; k < 3; ++k) {
+      if (g.mates[k].reads == 0) continue;
+      gj["mates"][kMateNames[k]] = MateJson(g.mates[k], nullptr);
+      sample_mates[k].MergeFrom(g.mates[k]);
+    }
+    // With one read group its figures are the sample's (counted once, in the sample's tables).
+    gj["duplication"] = DuplicationJson(per_group ? g.dup : dup, nullptr);
+    gj["overrepresented"] =
+        OverrepresentedJson(per_group ? g.overrep : overrep_counts, overrep_sequences, g.reads(), nullptr);
+    gj["insert_size"] = InsertSizeJson(per_group ? g.insert_hist : insert_hist);
+    gj["coverage"] = CoverageJson(per_group ? g.coverage : coverage, header, false);
+    groups_json.push_back(gj);
+  }
+  json mates_json = json::object();
+  MateFigures worst;
+  for (size_t k = 0; k < 3; ++k) {
+    if (sample_mates[k].reads == 0) continue;
+    MateFigures f;
+    mates_json[kMateNames[k]] = MateJson(sample_mates[k], &f);
+    auto lower = [](double& a, double b) { if (!std::isnan(b) && (std::isnan(a) || b < a)) a = b; };
+    auto higher = [](double& a, double b) { if (!std::isnan(b) && (std::isnan(a) || b > a)) a = b; };
+    lower(worst.min_lower_quartile, f.min_lower_quartile);
+    lower(worst.min_median, f.min_median);
+    higher(worst.max_n_percent, f.max_n_percent);
+    all.MergeFrom(sample_mates[k]);
+  }
+  const json all_json = MateJson(all, nullptr);
+
+  double dup_percent = NaN(), top_over = NaN();
+  json dup_json = DuplicationJson(dup, &dup_percent);
+  dup_json["method"] = "exact match of a fragment's sequence (single read, or both reads of a pair), hash-sampled";
+  const json over_json = OverrepresentedJson(overrep_counts, overrep_sequences, total_reads, &top_over);
+  const json insert_json = InsertSizeJson(insert_hist);
+  const json cov = CoverageJson(coverage, header, true);
 
   // Metrics with verdicts.
   uint64_t placed_reads = all.placed;
@@ -1013,15 +1200,9 @@ void QcCollector::Impl::BuildDocument() {
   doc["all"] = all_json;
   doc["mates"] = mates_json;
   doc["read_groups"] = groups_json;
-  doc["duplication"] = {{"method", "exact match of a fragment's sequence (single read, or both reads of a pair), hash-sampled"},
-                        {"sampled_fragments", dup_sampled_reads},
-                        {"distinct_sampled", dup_counts.size()},
-                        {"sampling_fraction", 1.0 / double(dup_mask + 1)},
-                        {"percent", JsonNumberOrNull(dup_percent)},
-                        {"copy_number_histogram", json(std::vector<uint64_t>(dup_levels.begin() + 1, dup_levels.end()))}};
+  doc["duplication"] = dup_json;
   doc["overrepresented"] = over_json;
-  doc["insert_size"] = {{"pairs", pairs}, {"mean", imean}, {"sd", isd}, {"median", imedian},
-                        {"peak", ipeak}, {"histogram", ins_hist}};
+  doc["insert_size"] = insert_json;
   doc["coverage"] = cov;
   doc["samtools_stats"] = {
       {"raw_total_sequences", total_reads}, {"filtered_sequences", 0}, {"sequences", total_reads},

@@ -203,12 +203,47 @@ std::string RenderQcHtml(const json& qc) {
   o << "</table>\n";
 
   if (qc.contains("read_groups") && qc["read_groups"].size() > 1) {
-    o << "<h2>Read groups</h2>\n<table id=\"read-groups\"><tr><th>read group</th><th>mate</th><th>reads</th><th>bases</th><th>Q30 %</th><th>GC %</th></tr>\n";
-    for (const auto& g : qc["read_groups"])
-      for (const auto& [mate, m] : g["mates"].items())
-        o << "<tr><td>" << Escape(g["id"].get<std::string>()) << "</td><td>" << mate << "</td><td>"
-          << m["reads"].get<uint64_t>() << "</td><td>" << m["bases"].get<uint64_t>() << "</td><td>"
-          << Fmt(m["q30_percent"].get<double>()) << "</td><td>" << Fmt(m["gc_percent"].get<double>()) << "</td></tr>\n";
+    // One row per read group and mate; the read group's own figures (duplication, insert size,
+    // depth) span its mates' rows.
+    o << "<h2>Read groups</h2>\n<table id=\"read-groups\"><tr><th>read group</th><th>mate</th><th>reads</th>"
+         "<th>bases</th><th>Q30 %</th><th>GC %</th><th>duplication %</th><th>insert size median</th>"
+         "<th>insert size mean</th><th>mean depth</th><th>mean depth, contigs with reads</th></tr>\n";
+    for (const auto& g : qc["read_groups"]) {
+      const size_t rows = std::max<size_t>(1, g["mates"].size());
+      const std::string span = rows > 1 ? " rowspan=\"" + std::to_string(rows) + "\"" : "";
+      std::ostringstream group_cells;
+      auto number = [](const json& v, int digits) {
+        return v.is_number() ? Fmt(v.get<double>(), digits) : std::string("n/a");
+      };
+      const json none;
+      const json& dup = g.contains("duplication") ? g["duplication"]["percent"] : none;
+      const bool pairs = g.contains("insert_size") && g["insert_size"]["pairs"].get<uint64_t>() > 0;
+      const bool cov = g.contains("coverage");
+      group_cells << "<td" << span << " class=\"rg-duplication\">" << number(dup, 2) << "</td><td" << span
+                  << " class=\"rg-insert-median\">" << (pairs ? number(g["insert_size"]["median"], 0) : "n/a")
+                  << "</td><td" << span << " class=\"rg-insert-mean\">"
+                  << (pairs ? number(g["insert_size"]["mean"], 1) : "n/a") << "</td><td" << span
+                  << " class=\"rg-depth\">" << (cov ? number(g["coverage"]["mean_depth"], 2) : "n/a") << "</td><td"
+                  << span << " class=\"rg-depth-contigs\">"
+                  << (cov ? number(g["coverage"]["mean_depth_contigs_with_reads"], 2) : "n/a") << "</td>";
+      bool first = true;
+      auto row = [&](const std::string& mate_cells) {
+        o << "<tr>";
+        if (first) o << "<td" << span << ">" << Escape(g["id"].get<std::string>()) << "</td>";
+        o << mate_cells;
+        if (first) o << group_cells.str();
+        o << "</tr>\n";
+        first = false;
+      };
+      for (const auto& [mate, m] : g["mates"].items()) {
+        std::ostringstream cells;
+        cells << "<td>" << mate << "</td><td>" << m["reads"].get<uint64_t>() << "</td><td>"
+              << m["bases"].get<uint64_t>() << "</td><td>" << Fmt(m["q30_percent"].get<double>()) << "</td><td>"
+              << Fmt(m["gc_percent"].get<double>()) << "</td>";
+        row(cells.str());
+      }
+      if (first) row("<td>-</td><td>0</td><td>0</td><td>n/a</td><td>n/a</td>");
+    }
     o << "</table>\n";
   }
 

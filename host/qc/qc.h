@@ -27,7 +27,7 @@
 
 namespace cramjet {
 
-inline constexpr int kQcSchemaVersion = 1;
+inline constexpr int kQcSchemaVersion = 2;
 
 // ---- Options and thresholds -----------------------------------------------------------------
 

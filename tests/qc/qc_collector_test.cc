@@ -1,6 +1,10 @@
 // QcCollector on hand-made records whose metrics can be worked out by hand.
 #include <htslib/sam.h>
 
+#include <cmath>
+#include <cstring>
+#include <map>
+
 #include <nlohmann/json.hpp>
 
 #include <gtest/gtest.h>
@@ -55,6 +59,15 @@ BamPtr Make(const Rec& r) {
 HeaderPtr TestHeader() {
   const char* text = "@HD\tVN:1.6\tSO:coordinate\n@SQ\tSN:chrT\tLN:20\n@RG\tID:rg1\tSM:S1\n@RG\tID:rg2\tSM:S1\n";
   return HeaderPtr(sam_hdr_parse(std::strlen(text), text));
+}
+
+json CollectWithHeader(const std::string& header_text, const std::vector<Rec>& recs, const QcOptions& options = {}) {
+  HeaderPtr header(sam_hdr_parse(header_text.size(), header_text.c_str()));
+  auto collector = QcCollector::Create(options, header.get());
+  EXPECT_TRUE(collector.ok()) << collector.status().ToString();
+  for (const auto& r : recs) (*collector)->Add(Make(r).get());
+  EXPECT_TRUE((*collector)->Finish().ok());
+  return (*collector)->Document();
 }
 
 json Collect(const std::vector<Rec>& recs, const QcOptions& options = {}) {
@@ -213,6 +226,295 @@ TEST(QcCollector, WritesTheFiveOutputsAndNothingElse) {
   EXPECT_EQ(json::parse(testing::ReadFile(dir / "S_mqc.json"))["data"]["S1"]["verdict"], qc["verdict"]);
   // An unwritable folder is an error, not a crash, and leaves no file behind.
   EXPECT_FALSE((*collector)->WriteOutputs(dir / "missing-folder/S").ok());
+}
+
+// ---- Per read group: duplication, overrepresented sequences, insert size, coverage ----------
+
+// Two contigs: chrA 2,500 bases (bins of 1,000, 1,000, 500), chrB 40 bases (one bin); 2,540 in all.
+const char kTwoContigHeader[] =
+    "@HD\tVN:1.6\tSO:unsorted\n@SQ\tSN:chrA\tLN:2500\n@SQ\tSN:chrB\tLN:40\n"
+    "@RG\tID:rgA\tSM:S1\n@RG\tID:rgB\tSM:S1\n";
+
+// READ1 of a placed pair (both mates forward, on contig `tid`): R1 at pos1, R2 at pos2.
+Rec Mate1(const std::string& name, const std::string& rg, int32_t tid, int64_t pos1, const std::string& seq1,
+          int64_t pos2, size_t len2) {
+  Rec r(name, BAM_FPAIRED | BAM_FPROPER_PAIR | BAM_FREAD1, seq1, {}, rg, tid, pos1,
+        std::to_string(seq1.size()) + "M");
+  r.mtid = tid;
+  r.mpos = pos2;
+  r.isize = pos2 + int64_t(len2) - pos1;
+  return r;
+}
+Rec Mate2(const std::string& name, const std::string& rg, int32_t tid, int64_t pos2, const std::string& seq2,
+          int64_t pos1) {
+  Rec r(name, BAM_FPAIRED | BAM_FPROPER_PAIR | BAM_FREAD2, seq2, {}, rg, tid, pos2,
+        std::to_string(seq2.size()) + "M");
+  r.mtid = tid;
+  r.mpos = pos1;
+  r.isize = -(pos2 + int64_t(seq2.size()) - pos1);
+  return r;
+}
+
+const json* FindGroup(const json& qc, const std::string& id) {
+  for (const auto& g : qc["read_groups"])
+    if (g["id"] == id) return &g;
+  return nullptr;
+}
+
+std::map<std::string, uint64_t> OverrepresentedCounts(const json& list) {
+  std::map<std::string, uint64_t> counts;
+  for (const auto& o : list) counts[o["sequence"].get<std::string>()] += o["count"].get<uint64_t>();
+  return counts;
+}
+
+// rgA (6 reads): pairs a1 and a2 are the same fragment (X1, Y1), a3 another: 3 fragments, 2 distinct.
+// Inserts 100, 100, 400. 60 aligned bases in chrA's first bin.
+// rgB (8 reads): no duplicate (b2's R1 is rgA's X1, but its R2 differs), a lone R2 (b5) that waits
+// among rgA's mates and a lone R1 (b4) last: 5 fragments. Inserts 20, 20, 40. 60 aligned bases on
+// chrB (40 bases: depth 1.5).
+// The records come interleaved, rgB appearing only after two rgA pairs, mates not always adjacent.
+std::vector<Rec> TwoReadGroupRecords() {
+  const std::string X1 = "ACGTACGTAA", Y1 = "TTGCATGCAA", X2 = "GGGACCCTTA", Y2 = "CATCATCATC",
+                    X3 = "AAAACCCCGG", Y3 = "TGTGTGTGCA", Y4 = "GCGCATATGC", X4 = "CCAATTGGAC",
+                    Y5 = "ATATCGCGTA", Y6 = "GTCAGTCAGT", X5 = "CAGCAGCAGG";
+  const uint16_t lone1 = BAM_FPAIRED | BAM_FREAD1 | BAM_FUNMAP | BAM_FMUNMAP;
+  const uint16_t lone2 = BAM_FPAIRED | BAM_FREAD2 | BAM_FUNMAP | BAM_FMUNMAP;
+  return {
+      Mate1("a1", "rgA", 0, 0, X1, 90, 10),    Mate2("a1", "rgA", 0, 90, Y1, 0),
+      Mate1("a2", "rgA", 0, 0, X1, 90, 10),    Mate2("a2", "rgA", 0, 90, Y1, 0),
+      Mate1("b1", "rgB", 1, 0, X3, 10, 10),    Mate2("b1", "rgB", 1, 10, Y3, 0),
+      Mate1("a3", "rgA", 0, 100, X2, 490, 10), Rec("b5", lone2, Y6, {}, "rgB"),
+      Mate1("b2", "rgB", 1, 10, X1, 20, 10),   Mate2("a3", "rgA", 0, 490, Y2, 100),
+      Mate2("b2", "rgB", 1, 20, Y4, 10),       Mate1("b3", "rgB", 1, 0, X4, 30, 10),
+      Mate2("b3", "rgB", 1, 30, Y5, 0),        Rec("b4", lone1, X5, {}, "rgB"),
+  };
+}
+
+TEST(QcReadGroups, DuplicationInsertSizeCoverageAndOverrepresentedPerReadGroup) {
+  const json qc = CollectWithHeader(kTwoContigHeader, TwoReadGroupRecords());
+  EXPECT_EQ(qc["schema_version"], 2);
+  ASSERT_EQ(qc["read_groups"].size(), 2u);
+  const json* a = FindGroup(qc, "rgA");
+  const json* b = FindGroup(qc, "rgB");
+  ASSERT_TRUE(a && b);
+
+  // Duplication: fragments per read group.
+  EXPECT_EQ((*a)["duplication"]["sampled_fragments"], 3);
+  EXPECT_EQ((*a)["duplication"]["distinct_sampled"], 2);
+  EXPECT_NEAR((*a)["duplication"]["percent"].get<double>(), 100.0 / 3, 1e-9);
+  EXPECT_DOUBLE_EQ((*a)["duplication"]["sampling_fraction"].get<double>(), 1.0);
+  EXPECT_EQ((*a)["duplication"]["copy_number_histogram"].size(), 100u);
+  EXPECT_EQ((*a)["duplication"]["copy_number_histogram"][0], 1);  // a3 once
+  EXPECT_EQ((*a)["duplication"]["copy_number_histogram"][1], 1);  // a1 = a2
+  EXPECT_EQ((*b)["duplication"]["sampled_fragments"], 5);  // the lone mates count alone
+  EXPECT_EQ((*b)["duplication"]["distinct_sampled"], 5);
+  EXPECT_DOUBLE_EQ((*b)["duplication"]["percent"].get<double>(), 0.0);
+  EXPECT_EQ((*b)["duplication"]["copy_number_histogram"][0], 5);
+  EXPECT_EQ(qc["duplication"]["sampled_fragments"], 8);
+  EXPECT_EQ(qc["duplication"]["distinct_sampled"], 7);
+  EXPECT_DOUBLE_EQ(qc["summary"]["duplication_percent"].get<double>(), 12.5);
+  EXPECT_FALSE((*a)["duplication"].contains("method"));
+  // Duplicates within read groups add up to the sample's.
+  auto duplicates = [](const json& d) {
+    return d["sampled_fragments"].get<uint64_t>() - d["distinct_sampled"].get<uint64_t>();
+  };
+  EXPECT_EQ(duplicates((*a)["duplication"]) + duplicates((*b)["duplication"]), duplicates(qc["duplication"]));
+
+  // Insert size (READ1 of each placed pair).
+  const json& ia = (*a)["insert_size"];
+  EXPECT_EQ(ia["pairs"], 3);
+  EXPECT_EQ(ia["median"], 100);
+  EXPECT_EQ(ia["peak"], 100);
+  EXPECT_DOUBLE_EQ(ia["mean"].get<double>(), 200.0);
+  EXPECT_NEAR(ia["sd"].get<double>(), std::sqrt(20000.0), 1e-9);
+  EXPECT_EQ(ia["histogram"], json({{100, 2}, {400, 1}}));
+  const json& ib = (*b)["insert_size"];
+  EXPECT_EQ(ib["pairs"], 3);
+  EXPECT_EQ(ib["median"], 20);
+  EXPECT_NEAR(ib["mean"].get<double>(), 80.0 / 3, 1e-9);
+  EXPECT_NEAR(ib["sd"].get<double>(), std::sqrt(2400.0 / 3 - 6400.0 / 9), 1e-9);
+  EXPECT_EQ(ib["histogram"], json({{20, 2}, {40, 1}}));
+  EXPECT_EQ(qc["insert_size"]["pairs"], 6);
+  EXPECT_EQ(qc["insert_size"]["median"], 40);
+  EXPECT_NEAR(qc["insert_size"]["mean"].get<double>(), 680.0 / 6, 1e-9);
+
+  // Coverage: each read group's own reads, over the same reference.
+  const json& ca = (*a)["coverage"];
+  EXPECT_EQ(ca["reference_length"], 2540);
+  EXPECT_EQ(ca["aligned_bases"], 60);
+  EXPECT_DOUBLE_EQ(ca["mean_depth"].get<double>(), 60.0 / 2540);
+  EXPECT_DOUBLE_EQ(ca["mean_depth_contigs_with_reads"].get<double>(), 60.0 / 2500);
+  EXPECT_DOUBLE_EQ(ca["bins_at_least_percent"]["1x"].get<double>(), 0.0);
+  ASSERT_EQ(ca["contigs_with_reads"].size(), 1u);
+  EXPECT_EQ(ca["contigs_with_reads"][0]["name"], "chrA");
+  EXPECT_EQ(ca["contigs_with_reads"][0]["aligned_bases"], 60);
+  EXPECT_FALSE(ca.contains("depth_track"));
+  const json& cb = (*b)["coverage"];
+  EXPECT_EQ(cb["aligned_bases"], 60);
+  EXPECT_DOUBLE_EQ(cb["mean_depth_contigs_with_reads"].get<double>(), 1.5);
+  EXPECT_DOUBLE_EQ(cb["bins_at_least_percent"]["1x"].get<double>(), 25.0);  // chrB's bin of 4
+  EXPECT_DOUBLE_EQ(cb["bins_at_least_percent"]["10x"].get<double>(), 0.0);
+  ASSERT_EQ(cb["contigs_with_reads"].size(), 1u);
+  EXPECT_EQ(cb["contigs_with_reads"][0]["name"], "chrB");
+  EXPECT_DOUBLE_EQ(cb["contigs_with_reads"][0]["mean_depth"].get<double>(), 1.5);
+  EXPECT_EQ(qc["coverage"]["aligned_bases"], 120);
+  EXPECT_DOUBLE_EQ(qc["coverage"]["bins_at_least_percent"]["1x"].get<double>(), 25.0);
+  EXPECT_EQ(qc["coverage"]["contigs_with_reads"].size(), 2u);
+  EXPECT_FALSE(qc["coverage"]["depth_track"].empty());
+  EXPECT_DOUBLE_EQ(ca["mean_depth"].get<double>() + cb["mean_depth"].get<double>(),
+                   qc["coverage"]["mean_depth"].get<double>());
+
+  // Overrepresented: % of the read group's reads; a sequence's counts add up to the sample's.
+  const auto oa = OverrepresentedCounts((*a)["overrepresented"]);
+  const auto ob = OverrepresentedCounts((*b)["overrepresented"]);
+  const auto os = OverrepresentedCounts(qc["overrepresented"]);
+  EXPECT_EQ(oa, (std::map<std::string, uint64_t>{{"ACGTACGTAA", 2}, {"TTGCATGCAA", 2}, {"GGGACCCTTA", 1},
+                                                 {"CATCATCATC", 1}}));
+  EXPECT_EQ((*a)["overrepresented"][0]["count"], 2);
+  EXPECT_NEAR((*a)["overrepresented"][0]["percent"].get<double>(), 200.0 / 6, 1e-9);
+  EXPECT_EQ(ob.size(), 8u);
+  EXPECT_NEAR((*b)["overrepresented"][0]["percent"].get<double>(), 100.0 / 8, 1e-9);
+  EXPECT_EQ(ob.at("ACGTACGTAA"), 1u);
+  EXPECT_EQ(os.at("ACGTACGTAA"), 3u);
+  for (const auto& [sequence, count] : os) {
+    const uint64_t in_a = oa.count(sequence) ? oa.at(sequence) : 0, in_b = ob.count(sequence) ? ob.at(sequence) : 0;
+    EXPECT_EQ(in_a + in_b, count) << sequence;
+  }
+
+  // The HTML read-groups table shows them.
+  const std::string html = RenderQcHtml(qc);
+  for (const char* cell : {"<td rowspan=\"2\" class=\"rg-duplication\">33.33</td>",
+                           "<td rowspan=\"2\" class=\"rg-insert-median\">100</td>",
+                           "<td rowspan=\"2\" class=\"rg-insert-mean\">200.0</td>",
+                           "<td rowspan=\"2\" class=\"rg-depth-contigs\">0.02</td>",
+                           "<td rowspan=\"2\" class=\"rg-duplication\">0.00</td>",
+                           "<td rowspan=\"2\" class=\"rg-insert-median\">20</td>",
+                           "<td rowspan=\"2\" class=\"rg-insert-mean\">26.7</td>",
+                           "<td rowspan=\"2\" class=\"rg-depth-contigs\">1.50</td>", "<th>insert size median</th>"})
+    EXPECT_NE(html.find(cell), std::string::npos) << cell;
+}
+
+// With one read group, its figures are the sample's (the sample's depth track and method aside).
+TEST(QcReadGroups, OneReadGroupHasTheSampleFigures) {
+  std::vector<Rec> recs = TwoReadGroupRecords();
+  for (auto& r : recs) r.rg = "rgA";
+  const json qc = CollectWithHeader(kTwoContigHeader, recs);
+  ASSERT_EQ(qc["read_groups"].size(), 1u);
+  const json& g = qc["read_groups"][0];
+  json dup = qc["duplication"], cov = qc["coverage"];
+  dup.erase("method");
+  cov.erase("depth_track");
+  EXPECT_EQ(g["duplication"], dup);
+  EXPECT_EQ(g["overrepresented"], qc["overrepresented"]);
+  EXPECT_EQ(g["insert_size"], qc["insert_size"]);
+  EXPECT_EQ(g["coverage"], cov);
+  EXPECT_EQ(g["duplication"]["distinct_sampled"], 7);
+  EXPECT_EQ(g["insert_size"]["pairs"], 6);
+}
+
+// A fragment repeated in another read group is a duplicate in the sample, in neither group.
+TEST(QcReadGroups, DuplicatesAcrossReadGroupsCountOnlyInTheSample) {
+  const json qc = Collect({{"a", BAM_FUNMAP, "ACGTTGCAAC", {}, "rg1"},
+                           {"b", BAM_FUNMAP, "ACGTTGCAAC", {}, "rg2"},
+                           {"c", BAM_FUNMAP, "ACGTTGCAAC", {}, "rg2"},
+                           {"d", BAM_FUNMAP, "GGGGTTTTAA", {}, "rg1"}});
+  EXPECT_EQ(qc["duplication"]["distinct_sampled"], 2);
+  EXPECT_EQ(qc["duplication"]["sampled_fragments"], 4);
+  const json* g1 = FindGroup(qc, "rg1");
+  const json* g2 = FindGroup(qc, "rg2");
+  ASSERT_TRUE(g1 && g2);
+  EXPECT_DOUBLE_EQ((*g1)["duplication"]["percent"].get<double>(), 0.0);
+  EXPECT_DOUBLE_EQ((*g2)["duplication"]["percent"].get<double>(), 50.0);
+  // Unplaced reads: no pairs, no coverage in either group.
+  EXPECT_EQ((*g1)["insert_size"]["pairs"], 0);
+  EXPECT_EQ((*g1)["coverage"]["aligned_bases"], 0);
+  EXPECT_TRUE((*g1)["coverage"]["contigs_with_reads"].empty());
+  const std::string html = RenderQcHtml(qc);
+  EXPECT_NE(html.find("class=\"rg-insert-median\">n/a</td>"), std::string::npos);
+}
+
+// 32-base sequence number `i` (distinct for distinct i), starting with `lead`.
+std::string NumberedSequence(char lead, uint64_t i) {
+  std::string s(32, 'A');
+  s[0] = lead;
+  for (size_t k = 1; k < s.size(); ++k, i >>= 2) s[k] = "ACGT"[i & 3];
+  return s;
+}
+
+// Above the sampling limit of the sample (262,144 distinct fragments) but not of either read
+// group: each read group still counts exactly, with its own sampling.
+TEST(QcReadGroups, EachReadGroupSamplesOnItsOwn) {
+  HeaderPtr header = TestHeader();
+  auto collector = QcCollector::Create({}, header.get());
+  ASSERT_TRUE(collector.ok());
+  constexpr uint64_t kDistinct = 140000;
+  for (uint64_t i = 0; i < kDistinct; ++i) {
+    (*collector)->Add(Make({"a", BAM_FUNMAP, NumberedSequence('A', i), {}, "rg1"}).get());
+    if (i % 10 == 0) (*collector)->Add(Make({"a", BAM_FUNMAP, NumberedSequence('A', i), {}, "rg1"}).get());
+    (*collector)->Add(Make({"b", BAM_FUNMAP, NumberedSequence('C', i), {}, "rg2"}).get());
+  }
+  ASSERT_TRUE((*collector)->Finish().ok());
+  const json& qc = (*collector)->Document();
+  const json* g1 = FindGroup(qc, "rg1");
+  const json* g2 = FindGroup(qc, "rg2");
+  ASSERT_TRUE(g1 && g2);
+  EXPECT_EQ((*g1)["duplication"]["sampled_fragments"], kDistinct + kDistinct / 10);
+  EXPECT_EQ((*g1)["duplication"]["distinct_sampled"], kDistinct);
+  EXPECT_DOUBLE_EQ((*g1)["duplication"]["sampling_fraction"].get<double>(), 1.0);
+  EXPECT_NEAR((*g1)["duplication"]["percent"].get<double>(), 100.0 / 11, 1e-9);
+  EXPECT_EQ((*g2)["duplication"]["distinct_sampled"], kDistinct);
+  EXPECT_DOUBLE_EQ((*g2)["duplication"]["percent"].get<double>(), 0.0);
+  // The sample is sampled (half the hash space), and its estimate stays near the true rate.
+  EXPECT_DOUBLE_EQ(qc["duplication"]["sampling_fraction"].get<double>(), 0.5);
+  EXPECT_NEAR(qc["summary"]["duplication_percent"].get<double>(), 100.0 * 14000 / 294000, 0.3);
+}
+
+// A read group already past the sampling limit when the second read group appears (e.g. a BAM
+// that holds lane after lane) keeps its sampling: its figures equal those of its reads alone.
+TEST(QcReadGroups, AReadGroupPastTheSamplingLimitKeepsItsFiguresWhenASecondAppears) {
+  HeaderPtr header = TestHeader();
+  auto run = [&](bool second_group) {
+    auto collector = QcCollector::Create({}, header.get());
+    EXPECT_TRUE(collector.ok());
+    for (uint64_t i = 0; i < 280000; ++i) {
+      (*collector)->Add(Make({"a", BAM_FUNMAP, NumberedSequence('A', i), {}, "rg1"}).get());
+      if (i % 10 == 0) (*collector)->Add(Make({"a", BAM_FUNMAP, NumberedSequence('A', i), {}, "rg1"}).get());
+    }
+    if (second_group) (*collector)->Add(Make({"b", BAM_FUNMAP, NumberedSequence('C', 0), {}, "rg2"}).get());
+    EXPECT_TRUE((*collector)->Finish().ok());
+    return (*collector)->Document();
+  };
+  const json alone = run(false), both = run(true);
+  ASSERT_EQ(both["read_groups"].size(), 2u);
+  const json& g1 = both["read_groups"][0];
+  EXPECT_DOUBLE_EQ(g1["duplication"]["sampling_fraction"].get<double>(), 0.5);
+  EXPECT_EQ(g1["duplication"], alone["read_groups"][0]["duplication"]);
+  EXPECT_EQ(g1["overrepresented"], alone["read_groups"][0]["overrepresented"]);
+  EXPECT_NEAR(g1["duplication"]["percent"].get<double>(), 100.0 / 11, 0.3);
+  EXPECT_EQ(both["read_groups"][1]["duplication"]["sampled_fragments"], 1);
+  EXPECT_DOUBLE_EQ(both["read_groups"][1]["duplication"]["sampling_fraction"].get<double>(), 1.0);
+}
+
+// Coverage bins count in 32 bits and move to 64 bits where a bin passes 2^32 - 1: 4,294,968
+// reads of 1,000 aligned bases on one bin (SEQ '*', so each read is cheap).
+TEST(QcReadGroups, CoverageStaysExactPastThirtyTwoBits) {
+  HeaderPtr header(sam_hdr_parse(std::strlen(kTwoContigHeader), kTwoContigHeader));
+  auto collector = QcCollector::Create({}, header.get());
+  ASSERT_TRUE(collector.ok());
+  (*collector)->Add(Make({"b", 0, "ACGTACGTAC", {}, "rgB", 1, 0, "10M"}).get());
+  const BamPtr read = Make({"a", 0, "", {}, "rgA", 0, 0, "1000M"});
+  constexpr uint64_t kReads = 4294968;  // 4,294,968,000 bases > 2^32 - 1
+  for (uint64_t i = 0; i < kReads; ++i) (*collector)->Add(read.get());
+  ASSERT_TRUE((*collector)->Finish().ok());
+  const json& qc = (*collector)->Document();
+  const json* a = FindGroup(qc, "rgA");
+  ASSERT_TRUE(a);
+  EXPECT_EQ((*a)["coverage"]["aligned_bases"].get<uint64_t>(), kReads * 1000);
+  EXPECT_EQ((*a)["coverage"]["contigs_with_reads"][0]["aligned_bases"].get<uint64_t>(), kReads * 1000);
+  EXPECT_DOUBLE_EQ((*a)["coverage"]["bins_at_least_percent"]["100x"].get<double>(), 25.0);
+  EXPECT_EQ(qc["coverage"]["aligned_bases"].get<uint64_t>(), kReads * 1000 + 10);
+  EXPECT_DOUBLE_EQ(qc["coverage"]["contigs_with_reads"][0]["mean_depth"].get<double>(), kReads * 1000 / 2500.0);
+  EXPECT_DOUBLE_EQ(qc["coverage"]["depth_track"][0][1].get<double>(), double(kReads));
 }
 
 }  // namespace

@@ -36,6 +36,7 @@ struct SamtoolsStats {
   std::map<std::string, std::string> sn;
   double q30_percent = 0;
   double gc_percent = 0;
+  uint64_t inserted_bases = 0;  // from the ID section: insertion length x insertions
 };
 
 SamtoolsStats ParseSamtoolsStats(const std::string& text) {
@@ -57,6 +58,8 @@ SamtoolsStats ParseSamtoolsStats(const std::string& text) {
         qall += n;
         if (q >= 30) q30 += n;
       }
+    } else if (f[0] == "ID" && f.size() >= 3) {
+      s.inserted_bases += std::stoull(f[1]) * std::stoull(f[2]);
     } else if (f[0] == "FTC" || f[0] == "LTC") {
       const double a = std::stod(f[1]), c = std::stod(f[2]), g = std::stod(f[3]), t = std::stod(f[4]);
       gc += c + g;
@@ -107,6 +110,56 @@ INSTANTIATE_TEST_SUITE_P(
         std::make_pair(std::string("human-na12878-chr20-21-paired/NA12878.20.21.unmapped.orig.bam"), std::string()),
         std::make_pair(std::string("human-chrM-1000g-lowcov/bam/HG03478.mapped.ILLUMINA.bwa.MSL.low_coverage.20121211.bam"), std::string()),
         std::make_pair(std::string("human-chrM-na12878/hts-specs/cram3.0-level-1.cram"), std::string("human-chrM-na12878/chrM_hg19.fa"))));
+
+// Per read group: each read group's reads through samtools stats (`samtools view -r RG | samtools
+// stats`). Reads and reads mapped exact; coverage's aligned bases exact against samtools' "bases
+// mapped (cigar)" less the inserted bases of its ID section (what is left is M/=/X: the bases that
+// cover the reference); insert size mean and SD within 0.1 (samtools prints one decimal; both use
+// READ1 of pairs on one contig, sizes up to 8,000, the 99 % bulk). And the read groups add up to the
+// sample.
+TEST(QcReadGroupsAgainstSamtools, EachReadGroupMatchesSamtoolsStatsOfItsReads) {
+  const std::string input = "human-chrM-1000g-lowcov/bam/HG03478.mapped.ILLUMINA.bwa.MSL.low_coverage.20121211.bam";
+  CRAMJET_REQUIRE_SHARED_DATA(input);
+  if (!testing::ToolAvailable("samtools")) GTEST_SKIP() << "samtools not installed (scripts/setup-debian.sh)";
+  TempDir dir;
+  const json qc = RunCramjetQc({input}, "", dir);
+  ASSERT_EQ(qc["read_groups"].size(), 4u);
+  uint64_t reads = 0, pairs = 0, aligned = 0, sampled = 0;
+  for (const auto& g : qc["read_groups"]) {
+    const std::string id = g["id"];
+    const auto peer = RunShell("samtools view -u -r " + ShellQuote(id) + " " + ShellQuote(SharedPath(input)) +
+                               " | samtools stats -");
+    ASSERT_EQ(peer.exit_code, 0) << peer.err;
+    const SamtoolsStats want = ParseSamtoolsStats(peer.out);
+    uint64_t group_reads = 0, placed = 0;
+    for (const auto& [mate, m] : g["mates"].items()) {
+      group_reads += m["reads"].get<uint64_t>();
+      placed += m["placed"]["reads"].get<uint64_t>();
+    }
+    EXPECT_EQ(std::to_string(group_reads), want.sn.at("raw total sequences")) << id;
+    EXPECT_EQ(std::to_string(placed), want.sn.at("reads mapped")) << id;
+    EXPECT_EQ(g["coverage"]["aligned_bases"].get<uint64_t>(),
+              std::stoull(want.sn.at("bases mapped (cigar)")) - want.inserted_bases) << id;
+    EXPECT_NEAR(g["insert_size"]["mean"].get<double>(), std::stod(want.sn.at("insert size average")), 0.1) << id;
+    EXPECT_NEAR(g["insert_size"]["sd"].get<double>(), std::stod(want.sn.at("insert size standard deviation")), 0.1) << id;
+    EXPECT_GT(g["insert_size"]["pairs"].get<uint64_t>(), 0u) << id;
+    std::printf("%s %s: reads %llu, mapped %llu, insert size %.2f +- %.2f (samtools %s +- %s), aligned bases %llu, "
+                "duplication %.3f%%\n", input.c_str(), id.c_str(), static_cast<unsigned long long>(group_reads),
+                static_cast<unsigned long long>(placed), g["insert_size"]["mean"].get<double>(),
+                g["insert_size"]["sd"].get<double>(), want.sn.at("insert size average").c_str(),
+                want.sn.at("insert size standard deviation").c_str(),
+                static_cast<unsigned long long>(g["coverage"]["aligned_bases"].get<uint64_t>()),
+                g["duplication"]["percent"].get<double>());
+    reads += group_reads;
+    pairs += g["insert_size"]["pairs"].get<uint64_t>();
+    aligned += g["coverage"]["aligned_bases"].get<uint64_t>();
+    sampled += g["duplication"]["sampled_fragments"].get<uint64_t>();
+  }
+  EXPECT_EQ(reads, qc["summary"]["reads"].get<uint64_t>());
+  EXPECT_EQ(pairs, qc["insert_size"]["pairs"].get<uint64_t>());
+  EXPECT_EQ(aligned, qc["coverage"]["aligned_bases"].get<uint64_t>());
+  EXPECT_EQ(sampled, qc["duplication"]["sampled_fragments"].get<uint64_t>());  // no sampling on this set
+}
 
 struct FastpCase {
   std::vector<std::string> inputs;
