@@ -54,15 +54,17 @@ int main(int argc, char** argv) {
   app.fallthrough(false);
 
   Context ctx;
-  // The command line goes into @PG CL. Thread counts are left out: they never change the
-  // records, and the same input must give the same CRAM bytes whatever -@ is.
+  // The command line goes into @PG CL. Thread counts and the mapper backend are left out: they
+  // never change the records, and the same input must give the same CRAM bytes whatever they are.
   for (int i = 0; i < argc; ++i) {
     std::string_view arg = argv[i];
-    if ((arg == "-@" || arg == "--threads") && i + 1 < argc) {
+    if ((arg == "-@" || arg == "--threads" || arg == "--accel") && i + 1 < argc) {
       ++i;
       continue;
     }
-    if ((arg.size() > 2 && arg.substr(0, 2) == "-@") || arg.substr(0, 10) == "--threads=") continue;
+    if ((arg.size() > 2 && arg.substr(0, 2) == "-@") || arg.substr(0, 10) == "--threads=" ||
+        arg.substr(0, 8) == "--accel=")
+      continue;
     if (!ctx.command_line.empty()) ctx.command_line += ' ';
     ctx.command_line += arg;
   }
