@@ -64,7 +64,7 @@ Status DecompressToFastq(const DecompressOptions& o, ReadSource& src, hts_tpool*
     CRAMJET_RETURN_IF_ERROR(sinks.back()->Open(path, gzip, pool));
   }
   const bool split = sinks.size() == 2;
-  const std::vector<std::string> suffix_groups = MateSuffixGroups(src.header());
+  const FastqRules rules(src.header());
   std::string text;
   uint64_t record = 0;
   // Formats each primary record to its sink; works the same in stored or original order.
@@ -82,7 +82,7 @@ Status DecompressToFastq(const DecompressOptions& o, ReadSource& src, hts_tpool*
       which = (b->core.flag & BAM_FREAD2) ? 1 : 0;
     }
     text.clear();
-    FormatFastq(b, text, InMateSuffixGroup(b, suffix_groups));
+    FormatFastq(b, text, rules.For(b));
     ++result.records;
     return sinks[which]->Write(text);
   };

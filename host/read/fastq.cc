@@ -193,7 +193,7 @@ StatusOr<bool> FastqFile::Next(FastqRecord& rec) {
 // ---- FASTQ <-> record -----------------------------------------------------------------------
 
 Status FastqToBam(const FastqRecord& rec, uint16_t flag, const std::string& read_group,
-                  bam1_t* b, std::string& scratch, NameRule rule) {
+                  bam1_t* b, std::string& scratch, NameRule rule, const std::string& comment_tail) {
   std::string_view name(rec.header.data() + 1, rec.name_length);
   if (rule == NameRule::kStripMateSuffix) name.remove_suffix(2);
   size_t len = rec.seq.size();
@@ -214,9 +214,13 @@ Status FastqToBam(const FastqRecord& rec, uint16_t flag, const std::string& read
   }
   // Comment: after the name comes a separator and free text. A single space + printable text is
   // the common case (CO:Z); anything else keeps the raw bytes, separator included (zc).
-  if (rec.header.size() > rec.name_length + 1) {
-    std::string_view rest(rec.header.data() + 1 + rec.name_length,
-                          rec.header.size() - 1 - rec.name_length);
+  std::string_view rest(rec.header.data() + 1 + rec.name_length, rec.header.size() - 1 - rec.name_length);
+  const bool derivable = !comment_tail.empty() && rest.size() == comment_tail.size() + 2 && rest[0] == ' ' &&
+                         rest[1] == CommentReadDigit(flag) && rest.substr(2) == comment_tail;
+  if (!comment_tail.empty() && rest.empty()) {
+    // No comment in a unit whose comments are implied: say so with an empty zc.
+    if (bam_aux_update_array(b, "zc", 'C', 0, const_cast<char*>("")) < 0) return Internal("aux append failed");
+  } else if (!rest.empty() && !derivable) {
     if (rest.size() > 1 && rest[0] == ' ' && PrintableText(rest.substr(1))) {
       if (AppendTextTag(b, "CO", rest.substr(1)) < 0) return Internal("aux append failed");
     } else {
@@ -245,38 +249,37 @@ Status FastqToBam(const FastqRecord& rec, uint16_t flag, const std::string& read
   return Status::Ok();
 }
 
-std::vector<std::string> MateSuffixGroups(const sam_hdr_t* header) {
-  std::vector<std::string> groups;
+FastqRules::FastqRules(const sam_hdr_t* header) {
   sam_hdr_t* h = const_cast<sam_hdr_t*>(header);  // htslib's lookups take a non-const header
-  const int n = sam_hdr_count_lines(h, "RG");
-  kstring_t id = KS_INITIALIZE, ms = KS_INITIALIZE;
+  const int n = h ? sam_hdr_count_lines(h, "RG") : 0;
+  kstring_t id = KS_INITIALIZE, value = KS_INITIALIZE;
   for (int i = 0; i < n; ++i) {
-    if (sam_hdr_find_tag_pos(h, "RG", i, "ms", &ms) == 0 && std::string_view(ms.s, ms.l) == "/1/2" &&
-        sam_hdr_find_tag_pos(h, "RG", i, "ID", &id) == 0)
-      groups.emplace_back(id.s, id.l);
+    if (sam_hdr_find_tag_pos(h, "RG", i, "ID", &id) != 0) continue;
+    FastqGroupRules r;
+    if (sam_hdr_find_tag_pos(h, "RG", i, "ms", &value) == 0) r.mate_suffix = std::string_view(value.s, value.l) == "/1/2";
+    if (sam_hdr_find_tag_pos(h, "RG", i, "ct", &value) == 0) r.comment_tail.assign(value.s, value.l);
+    if (r.mate_suffix || !r.comment_tail.empty()) groups_.emplace_back(std::string(id.s, id.l), std::move(r));
   }
   ks_free(&id);
-  ks_free(&ms);
-  return groups;
+  ks_free(&value);
 }
 
-bool InMateSuffixGroup(const bam1_t* b, const std::vector<std::string>& groups) {
-  if (groups.empty() || !(b->core.flag & BAM_FPAIRED)) return false;
+const FastqGroupRules* FastqRules::For(const bam1_t* b) const {
+  if (groups_.empty()) return nullptr;
   const uint8_t* rg = bam_aux_get(b, "RG");
-  if (!rg) return false;
-  const char* id = bam_aux2Z(rg);
-  if (!id) return false;
-  for (const auto& g : groups)
-    if (g == id) return true;
-  return false;
+  const char* id = rg ? bam_aux2Z(rg) : nullptr;
+  if (!id) return nullptr;
+  for (const auto& [name, rules] : groups_)
+    if (name == id) return &rules;
+  return nullptr;
 }
 
-void FormatFastq(const bam1_t* b, std::string& out, bool mate_suffix) {
+void FormatFastq(const bam1_t* b, std::string& out, const FastqGroupRules* rules) {
   const bool reverse = b->core.flag & BAM_FREVERSE;
   const int len = b->core.l_qseq;
   out.push_back('@');
   out.append(bam_get_qname(b));
-  if (mate_suffix && (b->core.flag & BAM_FPAIRED) && !bam_aux_get(b, "zn"))
+  if (rules && rules->mate_suffix && (b->core.flag & BAM_FPAIRED) && !bam_aux_get(b, "zn"))
     out.append(b->core.flag & BAM_FREAD2 ? "/2" : "/1");
   std::string text;
   if (GetTextTag(b, "zc", text)) {
@@ -284,6 +287,10 @@ void FormatFastq(const bam1_t* b, std::string& out, bool mate_suffix) {
   } else if (GetTextTag(b, "CO", text)) {
     out.push_back(' ');
     out.append(text);
+  } else if (rules && !rules->comment_tail.empty()) {
+    out.push_back(' ');
+    out.push_back(CommentReadDigit(b->core.flag));
+    out.append(rules->comment_tail);
   }
   out.push_back('\n');
   if (GetTextTag(b, "zs", text)) {

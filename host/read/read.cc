@@ -148,6 +148,7 @@ class FastqSource : public ReadSource {
     bool interleaved = false;
     std::string group;
     bool mate_suffix = false;  // the first pair is named X/1, X/2: names stored without it
+    std::string comment_tail;  // Illumina comment after the read number, implied per record
   };
 
   Status Init(const ReadOptions& o) {
@@ -169,13 +170,17 @@ class FastqSource : public ReadSource {
       u.group = UnitGroupId(u.r1, used);
       std::string files = BaseName(u.r1) + (u.r2.empty() ? "" : "," + BaseName(u.r2));
       std::string layout = o.paired ? "paired" : o.interleaved ? "interleaved" : "single";
-      u.mate_suffix = (o.paired || o.interleaved) && FirstPairHasMateSuffix(u);
+      LearnNameRules(u, o.paired || o.interleaved);
       if (sam_hdr_add_line(header_.get(), "RG", "ID", u.group.c_str(), "SM", sample.c_str(),
                            "DS", ("cramjet:fastq:" + layout + ":" + files).c_str(), nullptr) < 0)
         return Internal("cannot add @RG to header");
       if (u.mate_suffix &&
           sam_hdr_update_line(header_.get(), "RG", "ID", u.group.c_str(), "ms", "/1/2", nullptr) < 0)
         return Internal("cannot add ms to @RG");
+      if (!u.comment_tail.empty() &&
+          sam_hdr_update_line(header_.get(), "RG", "ID", u.group.c_str(), "ct", u.comment_tail.c_str(),
+                              nullptr) < 0)
+        return Internal("cannot add ct to @RG");
       units_.push_back(std::move(u));
     }
     return Status::Ok();
@@ -184,19 +189,35 @@ class FastqSource : public ReadSource {
   sam_hdr_t* header() override { return header_.get(); }
   InputFormat format() const override { return InputFormat::kFastq; }
 
-  // The header is written before any record, so the unit's first pair is read ahead to decide.
-  // A file that cannot be read here is reported when it is read for real.
-  static bool FirstPairHasMateSuffix(const Unit& u) {
+  // The header is written before any record, so the unit's first record (pair) is read ahead to
+  // learn its naming (read.h: `ms`, `ct`). A file that cannot be read here is reported when it is
+  // read for real.
+  static void LearnNameRules(Unit& u, bool paired) {
     FastqFile f1, f2;
     FastqRecord a, b;
-    if (!f1.Open(u.r1, nullptr).ok()) return false;
+    if (!f1.Open(u.r1, nullptr).ok()) return;
     auto got_a = f1.Next(a);
-    if (!got_a.ok() || !*got_a) return false;
+    if (!got_a.ok() || !*got_a) return;
+    std::string tail = CommentTail(a, '1');
+    if (!paired) {
+      u.comment_tail = tail;
+      return;
+    }
     FastqFile& second = u.r2.empty() ? f1 : f2;
-    if (!u.r2.empty() && !f2.Open(u.r2, nullptr).ok()) return false;
+    if (!u.r2.empty() && !f2.Open(u.r2, nullptr).ok()) return;
     auto got_b = second.Next(b);
-    if (!got_b.ok() || !*got_b) return false;
-    return HasMateSuffixes(a, b);
+    if (!got_b.ok() || !*got_b) return;
+    u.mate_suffix = HasMateSuffixes(a, b);
+    if (!tail.empty() && CommentTail(b, '2') == tail) u.comment_tail = tail;
+  }
+  // "1:N:0:ACGT" after one space (with `digit` first) -> ":N:0:ACGT"; else empty. Printable only,
+  // as it goes into a header line.
+  static std::string CommentTail(const FastqRecord& r, char digit) {
+    std::string_view rest(r.header.data() + 1 + r.name_length, r.header.size() - 1 - r.name_length);
+    if (rest.size() < 4 || rest[0] != ' ' || rest[1] != digit || rest[2] != ':') return std::string();
+    for (unsigned char c : rest.substr(2))
+      if (c < 0x21 || c > 0x7e) return std::string();
+    return std::string(rest.substr(2));
   }
   static bool HasMateSuffixes(const FastqRecord& a, const FastqRecord& b) {
     std::string_view n1(a.header.data() + 1, a.name_length), n2(b.header.data() + 1, b.name_length);
@@ -271,7 +292,8 @@ class FastqSource : public ReadSource {
     }
     if (!r2_) {
       if (!got1) return false;
-      CRAMJET_RETURN_IF_ERROR(FastqToBam(rec1_, BAM_FUNMAP, rg, batch[n], scratch_));
+      CRAMJET_RETURN_IF_ERROR(
+          FastqToBam(rec1_, BAM_FUNMAP, rg, batch[n], scratch_, NameRule::kVerbatim, current_->comment_tail));
       ++n;
       return true;
     }
@@ -305,8 +327,9 @@ class FastqSource : public ReadSource {
     NameRule rule = NameRule::kVerbatim;
     if (current_->mate_suffix)
       rule = HasMateSuffixes(rec1_, rec2_) ? NameRule::kStripMateSuffix : NameRule::kVerbatimMarked;
-    CRAMJET_RETURN_IF_ERROR(FastqToBam(rec1_, kBoth | BAM_FREAD1, rg, batch[n], scratch_, rule));
-    CRAMJET_RETURN_IF_ERROR(FastqToBam(rec2_, kBoth | BAM_FREAD2, rg, batch[n + 1], scratch_, rule));
+    const std::string& tail = current_->comment_tail;
+    CRAMJET_RETURN_IF_ERROR(FastqToBam(rec1_, kBoth | BAM_FREAD1, rg, batch[n], scratch_, rule, tail));
+    CRAMJET_RETURN_IF_ERROR(FastqToBam(rec2_, kBoth | BAM_FREAD2, rg, batch[n + 1], scratch_, rule, tail));
     n += 2;
     return true;
   }

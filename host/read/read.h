@@ -15,6 +15,10 @@
 //              unit's first pair is named so; its @RG then carries `ms:/1/2` and a later pair
 //              of that unit without the suffixes keeps its names verbatim with zn:A:v. Equal
 //              mate names let CRAM store the name once and derive the mate fields.
+//   Illumina comments "<read>:N:<control>:<index>" (the same for the unit but the read number,
+//              1 for READ1 / single-end, 2 for READ2) -> nothing per record; the unit's @RG gets
+//              `ct:` + the part after the read number, taken from its first record. Other
+//              comments of such a unit stay in CO:Z / zc; no comment at all -> empty zc.
 // FormatFastq() is the exact inverse.
 #pragma once
 
@@ -74,13 +78,26 @@ class ReadSource {
 
 // Appends the FASTQ text of `record` (4 lines, '\n' ends) to `out`, reversing the FASTQ->record
 // mapping above exactly. Records of aligned input (reverse strand) are complemented back.
-// `mate_suffix`: the record's read group carries `ms:/1/2` (see MateSuffixGroups).
-void FormatFastq(const bam1_t* record, std::string& out, bool mate_suffix = false);
+// What a read group's @RG says about its FASTQ records (`ms`, `ct`; see above).
+struct FastqGroupRules {
+  bool mate_suffix = false;  // add "/1" "/2" back to pair names
+  std::string comment_tail;  // non-empty: records without CO/zc had "<read>" + this comment
+};
 
-// Read groups of `header` whose pairs had "/1" "/2" name suffixes removed (`@RG ms:/1/2`).
-std::vector<std::string> MateSuffixGroups(const sam_hdr_t* header);
-// True when `record` belongs to one of `groups` (its RG:Z).
-bool InMateSuffixGroup(const bam1_t* record, const std::vector<std::string>& groups);
+// The rules of every read group in `header`, looked up by a record's RG:Z.
+class FastqRules {
+ public:
+  explicit FastqRules(const sam_hdr_t* header);
+  // Rules for `record`'s read group, or nullptr when it has none.
+  const FastqGroupRules* For(const bam1_t* record) const;
+  size_t size() const { return groups_.size(); }
+
+ private:
+  std::vector<std::pair<std::string, FastqGroupRules>> groups_;
+};
+
+// `rules`: those of the record's read group (FastqRules::For), or nullptr.
+void FormatFastq(const bam1_t* record, std::string& out, const FastqGroupRules* rules = nullptr);
 
 // Splits "sample_S1_L001_R1_001.fastq.gz" style names; empty sample when the name has no pattern.
 struct IlluminaFileName {

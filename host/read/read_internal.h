@@ -58,7 +58,12 @@ class FastqFile {
 // NameRule: kVerbatim keeps the name; kStripMateSuffix drops its last two bytes ("/1", "/2");
 // kVerbatimMarked keeps it and adds zn:A:v (a pair without suffixes in a unit whose names had them).
 enum class NameRule { kVerbatim, kStripMateSuffix, kVerbatimMarked };
+// `comment_tail`: the unit's `ct` (empty: none); a comment equal to the read number + it is not
+// stored, and a missing comment is stored as an empty zc.
 [[nodiscard]] Status FastqToBam(const FastqRecord& rec, uint16_t flag, const std::string& read_group,
-                                bam1_t* b, std::string& scratch, NameRule rule = NameRule::kVerbatim);
+                                bam1_t* b, std::string& scratch, NameRule rule = NameRule::kVerbatim,
+                                const std::string& comment_tail = std::string());
+// The read number an Illumina comment starts with for this flag: '2' for READ2, else '1'.
+inline char CommentReadDigit(uint16_t flag) { return (flag & 0x80) ? '2' : '1'; }
 
 }  // namespace cramjet

@@ -20,13 +20,14 @@ inline int CheckFastqProperty(const std::string& path, const std::string& data) 
   o.inputs = {path};
   auto src = OpenReads(o);
   if (!src.ok()) return src.status().code() == StatusCode::kBadInput ? 0 : -1;
+  const FastqRules rules((*src)->header());  // what the unit's @RG implies (ms, ct)
   ReadBatch batch;
   std::string back;
   for (;;) {
     auto n = (*src)->NextBatch(batch, 7);
     if (!n.ok()) return n.status().code() == StatusCode::kBadInput ? 0 : -1;
     if (*n == 0) break;
-    for (size_t i = 0; i < *n; ++i) FormatFastq(batch[i], back);
+    for (size_t i = 0; i < *n; ++i) FormatFastq(batch[i], back, rules.For(batch[i]));
   }
   if (back == data) return 1;
   // Accepted input that lacks its last newline comes back with it.

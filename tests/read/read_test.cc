@@ -15,14 +15,14 @@ using testing::WriteFile;
 StatusOr<std::string> RoundTrip(const ReadOptions& o, std::vector<uint16_t>* flags = nullptr,
                                 std::vector<std::string>* names = nullptr) {
   CRAMJET_ASSIGN_OR_RETURN(auto src, OpenReads(o));
-  const std::vector<std::string> suffix_groups = MateSuffixGroups(src->header());
+  const FastqRules rules(src->header());
   ReadBatch batch;
   std::string out;
   for (;;) {
     CRAMJET_ASSIGN_OR_RETURN(size_t n, src->NextBatch(batch, 3));
     if (n == 0) break;
     for (size_t i = 0; i < n; ++i) {
-      FormatFastq(batch[i], out, InMateSuffixGroup(batch[i], suffix_groups));
+      FormatFastq(batch[i], out, rules.For(batch[i]));
       if (flags) flags->push_back(batch[i]->core.flag);
       if (names) names->push_back(bam_get_qname(batch[i]));
     }
@@ -121,8 +121,52 @@ TEST(Fastq, MateSuffixesAreStoredOnceAndComeBack) {
     EXPECT_EQ(*out, expected) << c.r1;
     auto src = OpenReads(o);
     ASSERT_TRUE(src.ok());
-    EXPECT_EQ(MateSuffixGroups((*src)->header()).size(), c.marked_group ? 1u : 0u) << c.r1;
+    EXPECT_EQ(FastqRules((*src)->header()).size(), c.marked_group ? 1u : 0u) << c.r1;
   }
+}
+
+// Illumina comments that differ only by the read number are implied by the unit's @RG ct:,
+// and every other comment (or none) in such a unit still comes back exactly.
+TEST(Fastq, IlluminaCommentsAreImpliedAndEveryOtherComesBack) {
+  TempDir dir;
+  const std::string r1 = "@a 1:N:0:ACGT+TTGA\nA\n+\nI\n@b 1:N:0:ACGA+TTGA\nC\n+\nI\n@c\nA\n+\nI\n"
+                         "@d 1:Y:0:ACGT+TTGA\nA\n+\nI\n@e\t1:N:0:ACGT+TTGA\nA\n+\nI\n@f 2:N:0:ACGT+TTGA\nA\n+\nI\n";
+  const std::string r2 = "@a 2:N:0:ACGT+TTGA\nG\n+\nI\n@b 2:N:0:ACGA+TTGA\nT\n+\nI\n@c\nA\n+\nI\n"
+                         "@d 2:Y:0:ACGT+TTGA\nA\n+\nI\n@e 2:N:0:ACGT+TTGA\nA\n+\nI\n@f 1:N:0:ACGT+TTGA\nA\n+\nI\n";
+  WriteFile(dir / "r1.fq", r1);
+  WriteFile(dir / "r2.fq", r2);
+  ReadOptions o;
+  o.inputs = {dir / "r1.fq", dir / "r2.fq"};
+  o.paired = true;
+  auto src = OpenReads(o);
+  ASSERT_TRUE(src.ok());
+  FastqRules rules((*src)->header());
+  ReadBatch batch;
+  auto n = (*src)->NextBatch(batch, 100);
+  ASSERT_TRUE(n.ok());
+  ASSERT_EQ(*n, 12u);
+  const FastqGroupRules* r = rules.For(batch[0]);
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(r->comment_tail, ":N:0:ACGT+TTGA");
+  // Only the pair that follows the template is stored without a comment.
+  for (size_t i = 0; i < 12; ++i) {
+    const bool implied = i < 2 || (i == 9);  // a/1, a/2, and e/2 (e/1 has a tab)
+    EXPECT_EQ(bam_aux_get(batch[i], "CO") == nullptr && bam_aux_get(batch[i], "zc") == nullptr, implied) << i;
+  }
+  std::string out;
+  for (size_t i = 0; i < 12; ++i) FormatFastq(batch[i], out, rules.For(batch[i]));
+  std::string expected;
+  for (size_t i = 0, j = 0; i < r1.size();) {
+    for (const std::string* t : {&r1, &r2}) {
+      size_t& pos = t == &r1 ? i : j;
+      for (int line = 0; line < 4; ++line) {
+        size_t e = t->find('\n', pos) + 1;
+        expected += t->substr(pos, e - pos);
+        pos = e;
+      }
+    }
+  }
+  EXPECT_EQ(out, expected);
 }
 
 TEST(Fastq, EachInputUnitGetsItsOwnReadGroup) {
