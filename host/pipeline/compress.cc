@@ -2,12 +2,14 @@
 // full decode of the written CRAM as proof, then sidecars, then the atomic rename.
 #include <htslib/sam.h>
 
+#include <atomic>
 #include <chrono>
 #include <optional>
 
 #include "common/common.h"
 #include "cramjet/checksum.h"
 #include "cramjet/log.h"
+#include "pipeline/batch_pipeline.h"
 #include "encode/encode.h"
 #include "pipeline/pipeline.h"
 #include "map/map.h"
@@ -40,7 +42,10 @@ class CompressJob {
     auto start = std::chrono::steady_clock::now();
     CRAMJET_RETURN_IF_ERROR(timer_.Run("read", [&] { return OpenInputs(); }));
     CRAMJET_RETURN_IF_ERROR(timer_.Run("reference", [&] { return PrepareHeader(); }));
-    CRAMJET_RETURN_IF_ERROR(timer_.Run("encode", [&] { return Stream(); }));
+    // "stream": read, check, checksum, map and feed the sorter (or QC and the encoder directly);
+    // "encode": the sorted records through QC and the encoder.
+    CRAMJET_RETURN_IF_ERROR(timer_.Run("stream", [&] { return Stream(); }));
+    CRAMJET_RETURN_IF_ERROR(timer_.Run("encode", [&] { return EncodeSorted(); }));
     if (o_.verify) CRAMJET_RETURN_IF_ERROR(timer_.Run("verify", [&] { return VerifyOutput(); }));
     if (qc_) CRAMJET_RETURN_IF_ERROR(timer_.Run("qc", [&] { return qc_->Finish(); }));
     if (o_.write_index) CRAMJET_RETURN_IF_ERROR(timer_.Run("index", [&] { return BuildIndex(); }));
@@ -154,55 +159,76 @@ class CompressJob {
     eo.command_line = o_.command_line;
     eo.pool = pool_.get();
     eo.file_name = BaseName(o_.output);
-    CRAMJET_ASSIGN_OR_RETURN(auto writer, CramWriter::Open(cram_->temp_path(), header_.get(), eo));
-    ReadBatch batch;
+    CRAMJET_ASSIGN_OR_RETURN(writer_, CramWriter::Open(cram_->temp_path(), header_.get(), eo));
     auto start = std::chrono::steady_clock::now();
     auto last_progress = start;
-    for (;;) {
+    uint64_t read_records = 0;
+    std::atomic<uint64_t> input_bytes{0};
+    // Read, check and checksum (one thread) -> map (the other threads) -> sort or encode, in input
+    // order (this thread). The encoder has its own thread (encode.h).
+    BatchProducer produce = [&](ReadBatch& batch) -> StatusOr<bool> {
       CRAMJET_ASSIGN_OR_RETURN(size_t n, source_->NextBatch(batch, kBatchRecords));
-      if (n == 0) break;
+      input_bytes = source_->bytes_read();
+      if (n == 0) return false;
       for (size_t i = 0; i < n; ++i) {
         bam1_t* b = batch[i];
         CRAMJET_RETURN_IF_ERROR(
-            CheckRecordReference(b, unusable_contigs_, o_.inputs[0], records_ + i + 1));
+            CheckRecordReference(b, unusable_contigs_, o_.inputs[0], read_records + i + 1));
         if (!o_.drop_tags.empty()) DropTags(b);
         if (in_sums_.Add(b)) result_.bases += static_cast<uint64_t>(b->core.l_qseq);
       }
-      if (mapper_) {
+      read_records += n;
+      return true;
+    };
+    BatchTransform map;
+    if (mapper_) map = [this](ReadBatch& batch) { return mapper_->MapBatch(batch); };
+    BatchConsumer consume = [&](ReadBatch& batch) -> Status {
+      if (sorter_) {
         // Placed records go to the sorter; they reach QC and the encoder in position order.
-        CRAMJET_RETURN_IF_ERROR(mapper_->MapBatch(batch));
         CRAMJET_RETURN_IF_ERROR(sorter_->Add(batch));
       } else {
-        for (size_t i = 0; i < n; ++i) CRAMJET_RETURN_IF_ERROR(Emit(*writer, batch[i]));
+        for (size_t i = 0; i < batch.size; ++i) CRAMJET_RETURN_IF_ERROR(Emit(*writer_, batch[i]));
       }
-      records_ += n;
+      records_ += batch.size;
       if (o_.progress) {
         auto now = std::chrono::steady_clock::now();
         if (now - last_progress > std::chrono::milliseconds(500)) {
           last_progress = now;
           Progress p;
           p.records = records_;
-          p.input_bytes = source_->bytes_read();
+          p.input_bytes = input_bytes;
           p.elapsed_seconds = std::chrono::duration<double>(now - start).count();
           p.stage = "encode";
           o_.progress(p);
         }
       }
-    }
+      return Status::Ok();
+    };
+    // -@ 1 runs it all on this thread; with more, the reader gets a thread of its own and the
+    // mapper the rest (reading alone keeps one core busy on gzip input).
+    const int workers = o_.threads <= 1 ? 0 : std::max(1, o_.threads - 1);
+    CRAMJET_RETURN_IF_ERROR(RunBatchPipeline(workers, produce, map, consume));
     result_.records = in_sums_.count();
+    return Status::Ok();
+  }
+
+  Status EncodeSorted() {
+    ReadBatch batch;
     if (sorter_) {
       CRAMJET_RETURN_IF_ERROR(sorter_->Finish());
       for (;;) {
         CRAMJET_ASSIGN_OR_RETURN(size_t n, sorter_->NextBatch(batch, kBatchRecords));
         if (n == 0) break;
-        for (size_t i = 0; i < n; ++i) CRAMJET_RETURN_IF_ERROR(Emit(*writer, batch[i]));
+        for (size_t i = 0; i < n; ++i) CRAMJET_RETURN_IF_ERROR(Emit(*writer_, batch[i]));
       }
       MapStats ms = mapper_->stats();
       CJ_LOG(kInfo) << "mapped " << ms.placed << " of " << ms.reads << " reads ("
                     << ms.proper_pairs << " in proper pairs), sort peak "
                     << (sorter_->peak_memory_bytes() >> 20) << " MiB";
     }
-    return writer->Close();
+    Status closed = writer_->Close();
+    writer_.reset();
+    return closed;
   }
 
   // The last step of every record: QC, then the encoder.
@@ -269,6 +295,7 @@ class CompressJob {
   std::unique_ptr<ReferenceIndex> index_;
   std::unique_ptr<Backend> backend_;
   std::unique_ptr<Mapper> mapper_;
+  std::unique_ptr<CramWriter> writer_;
   std::unique_ptr<PositionSorter> sorter_;
   uint64_t records_ = 0;
   CompressResult result_;
