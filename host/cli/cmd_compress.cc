@@ -60,6 +60,9 @@ void RegisterCompressCommands(CLI::App& app, Context& ctx) {
   c->add_option("--mem", *mem, "Sort memory budget, e.g. 8G (default 8G)");
   c->add_flag("--keep-order", opts->keep_order,
               "Mapped FASTQ: record input order so `decompress --original-order` restores it");
+  c->add_flag("--parallel-encode", opts->parallel_encode,
+              "Encode CRAM on all threads: faster at small/archive, same records, but the bytes "
+              "may differ between runs (default: one encoding thread, identical bytes whatever -@)");
   c->add_option("--qc-config", opts->qc_config, "QC thresholds (TOML, docs/qc.md)");
   c->add_flag("-q,--quiet", *quiet, "No progress line or summary");
   auto verbose = std::make_shared<bool>(false);

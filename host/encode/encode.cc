@@ -146,8 +146,8 @@ StatusOr<std::unique_ptr<CramWriter>> CramWriter::Open(const std::string& path, 
   if (hts_set_fai_filename(w->fp_, options.reference.c_str()) != 0)
     return BadInput("'" + options.reference + "': cannot use as the CRAM reference");
   if (options.pool) {
-    w->own_pool_.reset(hts_tpool_init(1));
-    htsThreadPool p = {w->own_pool_.get(), 0};
+    if (!options.share_pool) w->own_pool_.reset(hts_tpool_init(1));
+    htsThreadPool p = {options.share_pool ? options.pool : w->own_pool_.get(), 0};
     hts_set_opt(w->fp_, HTS_OPT_THREAD_POOL, &p);
   }
   std::string cl = options.command_line.empty() ? "cramjet" : options.command_line;

@@ -23,6 +23,9 @@ struct EncodeOptions {
   // Name written into the CRAM's 20-byte file ID (htslib takes the name it opens, here a random
   // temporary; the final name keeps the bytes reproducible). Empty: the path's base name.
   std::string file_name;
+  // Encode on `pool` itself instead of one thread of its own (see CramWriter): faster, but the
+  // bytes then depend on thread timing.
+  bool share_pool = false;
 };
 
 // Checks the reference against the header: exists, readable, `.fai` present (built if missing).

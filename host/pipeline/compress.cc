@@ -159,6 +159,7 @@ class CompressJob {
     eo.command_line = o_.command_line;
     eo.pool = pool_.get();
     eo.file_name = BaseName(o_.output);
+    eo.share_pool = o_.parallel_encode;
     CRAMJET_ASSIGN_OR_RETURN(writer_, CramWriter::Open(cram_->temp_path(), header_.get(), eo));
     auto start = std::chrono::steady_clock::now();
     auto last_progress = start;

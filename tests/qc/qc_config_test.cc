@@ -43,7 +43,10 @@ TEST(QcConfig, OverridesReplaceDefaults) {
 
 TEST(QcConfig, RefusesUnknownAndImpossible) {
   TempDir dir;
-  const std::string file = "'" + (dir / "qc.toml") + "'";
+  // Appended step by step: GCC 12's -Wrestrict misfires on "'" + std::string + "'".
+  std::string file = "'";
+  file += dir / "qc.toml";
+  file += "'";
   struct Case { std::string text, message; };
   const std::vector<Case> cases = {
       {"[threshold.q30_percent]\nwarn = 90\n", file + ": unknown key 'threshold' (the QC config has one table, [thresholds])"},
