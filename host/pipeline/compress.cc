@@ -214,14 +214,21 @@ class CompressJob {
   }
 
   Status EncodeSorted() {
-    ReadBatch batch;
     if (sorter_) {
       CRAMJET_RETURN_IF_ERROR(sorter_->Finish());
-      for (;;) {
+      // Merge and QC on one thread, the encoder's per-record work on this one, in order.
+      BatchProducer merge_and_qc = [this](ReadBatch& batch) -> StatusOr<bool> {
         CRAMJET_ASSIGN_OR_RETURN(size_t n, sorter_->NextBatch(batch, kBatchRecords));
-        if (n == 0) break;
-        for (size_t i = 0; i < n; ++i) CRAMJET_RETURN_IF_ERROR(Emit(*writer_, batch[i]));
-      }
+        if (qc_)
+          for (size_t i = 0; i < n; ++i) qc_->Add(batch[i]);
+        return n > 0;
+      };
+      BatchConsumer encode = [this](ReadBatch& batch) -> Status {
+        for (size_t i = 0; i < batch.size; ++i) CRAMJET_RETURN_IF_ERROR(writer_->Write(batch[i]));
+        return Status::Ok();
+      };
+      CRAMJET_RETURN_IF_ERROR(
+          RunBatchPipeline(o_.threads <= 1 ? 0 : 1, merge_and_qc, BatchTransform(), encode));
       MapStats ms = mapper_->stats();
       CJ_LOG(kInfo) << "mapped " << ms.placed << " of " << ms.reads << " reads ("
                     << ms.proper_pairs << " in proper pairs), sort peak "
