@@ -685,17 +685,6 @@ Status Daemon::RunStage(Job& job) {
   return Internal("unknown stage '" + job.stage + "'");
 }
 
-// FASTQ jobs (run folders, FASTQ drops) are the ones the mapper places; BAM/CRAM drops are not.
-static bool IsFastqJob(const Job& job) {
-  for (const auto& in : job.inputs) {
-    for (const char* ext : {".fastq", ".fq", ".fastq.gz", ".fq.gz"}) {
-      const std::string e(ext);
-      if (in.size() >= e.size() && in.compare(in.size() - e.size(), e.size(), e) == 0) return true;
-    }
-  }
-  return false;
-}
-
 Status Daemon::StageCompress(Job& job) {
   std::string dir = DirName(job.output);
   std::error_code ec;
@@ -721,7 +710,7 @@ Status Daemon::StageCompress(Job& job) {
   o.profile = *ParseCramProfile(c_.profile);
   o.threads = c_.threads_per_job;
   o.placement = c_.placement == "unaligned" ? FastqPlacement::kUnaligned : FastqPlacement::kMapped;
-  o.keep_order = c_.keep_order && o.placement == FastqPlacement::kMapped && IsFastqJob(job);
+  o.keep_order = c_.keep_order && o.placement == FastqPlacement::kMapped && job.format == "fastq";
   o.build_index = c_.build_index;
   // Half the job's memory share sorts; the rest holds the index, decoder and QC.
   o.memory_bytes = c_.memory_per_job_mb * (1ull << 20) / 2;
