@@ -221,10 +221,10 @@ class FastqSource : public ReadSource {
   }
   static bool HasMateSuffixes(const FastqRecord& a, const FastqRecord& b) {
     std::string_view n1(a.header.data() + 1, a.name_length), n2(b.header.data() + 1, b.name_length);
-    // The stem must stay a valid, non-empty QNAME that is not "*".
-    return n1.size() > 2 && n1.size() == n2.size() && n1.substr(n1.size() - 2) == "/1" &&
-           n2.substr(n2.size() - 2) == "/2" && n1.substr(0, n1.size() - 2) == n2.substr(0, n2.size() - 2) &&
-           n1.substr(0, n1.size() - 2) != "*";
+    std::string_view stem = MateName(n1);
+    // "X/1" then "X/2"; the stem must stay a valid QNAME (MateName keeps it non-empty), not "*".
+    return stem.size() + 2 == n1.size() && n1.back() == '1' && n2.back() == '2' && MateName(n2) == stem &&
+           MateName(n2).size() + 2 == n2.size() && stem != "*";
   }
   uint64_t bytes_read() const override {
     return done_bytes_ + (r1_ ? r1_->bytes_read() : 0) + (r2_ ? r2_->bytes_read() : 0);
@@ -474,6 +474,20 @@ class HtsSource : public ReadSource {
 };
 
 }  // namespace
+
+StatusOr<std::vector<BamPtr>> ReadRecords(const ReadOptions& options, size_t max_records) {
+  CRAMJET_ASSIGN_OR_RETURN(auto source, OpenReads(options));
+  std::vector<BamPtr> out;
+  ReadBatch batch;
+  while (out.size() < max_records) {
+    CRAMJET_ASSIGN_OR_RETURN(size_t n, source->NextBatch(batch, 4096));
+    if (n == 0) break;
+    // Take the records themselves; the batch makes new ones when it is filled again.
+    for (size_t i = 0; i < n && out.size() < max_records; ++i) out.push_back(std::move(batch.records[i]));
+    batch.records.clear();
+  }
+  return out;
+}
 
 StatusOr<std::unique_ptr<ReadSource>> OpenReads(const ReadOptions& options) {
   if (options.inputs.empty()) return InvalidArgument("no input files given");

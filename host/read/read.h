@@ -76,6 +76,11 @@ class ReadSource {
 
 [[nodiscard]] StatusOr<std::unique_ptr<ReadSource>> OpenReads(const ReadOptions& options);
 
+// Reads the first `max_records` records of `options.inputs` (all of them with SIZE_MAX) into
+// memory, through OpenReads: for tests and benchmarks that need whole record sets. Pairs arrive
+// READ1 then READ2, so an even limit keeps them whole. Errors as OpenReads / NextBatch.
+[[nodiscard]] StatusOr<std::vector<BamPtr>> ReadRecords(const ReadOptions& options, size_t max_records);
+
 // Appends the FASTQ text of `record` (4 lines, '\n' ends) to `out`, reversing the FASTQ->record
 // mapping above exactly. Records of aligned input (reverse strand) are complemented back.
 // What a read group's @RG says about its FASTQ records (`ms`, `ct`; see above).

@@ -183,7 +183,7 @@ void ExpectSameMappingOnEveryTarget(const std::string& folder, const std::string
 
 TEST(CrossTargetTest, RealSingleEndReadsMapIdentically) {
   CRAMJET_REQUIRE_SHARED_DATA("ecoli-mg1655-hiseq/E.coli.allreads.fastq.gz");
-  const auto records = testing::LoadFastq(testing::SharedPath("ecoli-mg1655-hiseq/E.coli.allreads.fastq.gz"), 4000, BAM_FUNMAP);
+  const auto records = testing::LoadFastq(testing::SharedPath("ecoli-mg1655-hiseq/E.coli.allreads.fastq.gz"), 4000);
   ASSERT_EQ(records.size(), 4000u);
   ExpectSameMappingOnEveryTarget("ecoli-mg1655-hiseq", "E.coli.fa", records);
 }
@@ -218,7 +218,7 @@ TEST(OpenClBackendTest, MatchesScalar) {
   const HammingCase c;
   EXPECT_EQ(c.Run(**opencl), c.Run(*backend_internal::MakeScalarBackend()));
   CRAMJET_REQUIRE_SHARED_DATA("ecoli-mg1655-hiseq/E.coli.allreads.fastq.gz");
-  const auto records = testing::LoadFastq(testing::SharedPath("ecoli-mg1655-hiseq/E.coli.allreads.fastq.gz"), 2000, BAM_FUNMAP);
+  const auto records = testing::LoadFastq(testing::SharedPath("ecoli-mg1655-hiseq/E.coli.allreads.fastq.gz"), 2000);
   ExpectSameMappingOnEveryTarget("ecoli-mg1655-hiseq", "E.coli.fa", records, opencl->get());
 }
 

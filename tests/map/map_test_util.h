@@ -2,8 +2,6 @@
 // mapping a set of records with a given backend.
 #pragma once
 
-#include <zlib.h>
-
 #include <cstring>
 #include <random>
 #include <string>
@@ -12,6 +10,7 @@
 #include "common/common.h"
 #include "common/test_util.h"
 #include "map/map.h"
+#include "read/read.h"
 
 namespace cramjet::testing {
 
@@ -76,46 +75,23 @@ inline std::string RecordText(const bam1_t* b) {
          "\t" + aux;
 }
 
-// Reads up to `max_records` FASTQ records (plain or gzip) as unaligned records with `flag`.
-inline std::vector<BamPtr> LoadFastq(const std::string& path, size_t max_records, uint16_t flag) {
-  std::vector<BamPtr> out;
-  gzFile f = gzopen(path.c_str(), "rb");
-  if (!f) return out;
-  std::vector<char> buf(1 << 16);
-  auto line = [&](std::string& s) {
-    s.clear();
-    while (gzgets(f, buf.data(), static_cast<int>(buf.size()))) {
-      s += buf.data();
-      if (!s.empty() && s.back() == '\n') break;
-    }
-    while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
-    return !s.empty();
-  };
-  std::string h, seq, plus, qual;
-  while (out.size() < max_records && line(h) && line(seq) && line(plus) && line(qual)) {
-    std::string name = h.substr(1, h.find_first_of(" \t") == std::string::npos ? std::string::npos
-                                                                               : h.find_first_of(" \t") - 1);
-    BamPtr b = NewBam();
-    for (auto& c : qual) c = static_cast<char>(c - 33);
-    if (bam_set1(b.get(), name.size(), name.c_str(), flag, -1, -1, 0, 0, nullptr, -1, -1, 0, seq.size(),
-                 seq.c_str(), qual.c_str(), 0) < 0)
-      break;
-    out.push_back(std::move(b));
-  }
-  gzclose(f);
-  return out;
+// Up to `max_records` single-end FASTQ records (plain or gzip), through the product's reader.
+inline std::vector<BamPtr> LoadFastq(const std::string& path, size_t max_records) {
+  ReadOptions o;
+  o.inputs = {path};
+  auto records = ReadRecords(o, max_records);
+  EXPECT_TRUE(records.ok()) << records.status().ToString();
+  return records.ok() ? std::move(records).value() : std::vector<BamPtr>();
 }
 
-// Interleaves R1 and R2 records as the lead's reader does (R1 then R2, pair flags).
+// Up to `max_pairs` pairs from R1 and R2 files, READ1 then READ2, as compress reads them.
 inline std::vector<BamPtr> LoadPairs(const std::string& r1, const std::string& r2, size_t max_pairs) {
-  auto a = LoadFastq(r1, max_pairs, BAM_FPAIRED | BAM_FREAD1 | BAM_FUNMAP | BAM_FMUNMAP);
-  auto b = LoadFastq(r2, max_pairs, BAM_FPAIRED | BAM_FREAD2 | BAM_FUNMAP | BAM_FMUNMAP);
-  std::vector<BamPtr> out;
-  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) {
-    out.push_back(std::move(a[i]));
-    out.push_back(std::move(b[i]));
-  }
-  return out;
+  ReadOptions o;
+  o.inputs = {r1, r2};
+  o.paired = true;
+  auto records = ReadRecords(o, max_pairs == SIZE_MAX ? SIZE_MAX : 2 * max_pairs);
+  EXPECT_TRUE(records.ok()) << records.status().ToString();
+  return records.ok() ? std::move(records).value() : std::vector<BamPtr>();
 }
 
 inline ReadBatch CopyToBatch(const std::vector<BamPtr>& records, size_t begin, size_t end) {

@@ -63,7 +63,7 @@ TEST(PlacementRateTest, RealSetsAgainstMinimap2) {
     ASSERT_TRUE(index.ok());
     std::vector<BamPtr> records;
     for (const auto& f : set.single) {
-      auto r = testing::LoadFastq(testing::SharedPath(set.folder + "/" + f), SIZE_MAX, BAM_FUNMAP);
+      auto r = testing::LoadFastq(testing::SharedPath(set.folder + "/" + f), SIZE_MAX);
       for (auto& b : r) records.push_back(std::move(b));
     }
     for (const auto& [r1, r2] : set.pairs) {
