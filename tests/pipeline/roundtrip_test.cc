@@ -43,6 +43,24 @@ uint64_t Count(const std::string& cmd) {
   return std::stoull(r.out.empty() ? "0" : r.out);
 }
 
+// "dir/ref.fa": an indexed copy of a shared reference (plain or gzip). The mapper's index lives
+// beside the FASTA, and ../shared/data is never written. Empty when that failed.
+std::string IndexedReferenceCopy(const TempDir& dir, const std::string& shared_reference) {
+  const std::string ref = dir / "ref.fa";
+  auto copy = RunShell("zcat -f " + ShellQuote(SharedPath(shared_reference)) + " > " + ShellQuote(ref));
+  EXPECT_EQ(copy.exit_code, 0) << copy.err;
+  auto index = RunCramjet("index " + ShellQuote(ref));
+  EXPECT_EQ(index.exit_code, 0) << index.err;
+  return copy.exit_code == 0 && index.exit_code == 0 ? ref : std::string();
+}
+
+// `cramjet compress ARGS -o m.cram` run inside `folder` (made if missing): the same relative -o
+// gives the same @PG CL, so CRAMs made this way in two folders can be compared byte for byte.
+testing::CommandResult CompressIn(const std::string& folder, const std::string& args) {
+  return RunShell("mkdir -p " + ShellQuote(folder) + " && cd " + ShellQuote(folder) + " && " +
+                  ShellQuote(testing::CramjetBinary()) + " compress " + args + " -o m.cram");
+}
+
 class FastqRoundTrip : public ::testing::TestWithParam<DataSet> {};
 
 // --unaligned: reads stored unplaced in input order, so plain `decompress` gives the files back.
@@ -197,10 +215,9 @@ TEST(FastqLayouts, InterleavedLanesAndThreads) {
   CRAMJET_REQUIRE_SHARED_DATA(r1);
   TempDir dir;
   // Through the mapper (the default) with --keep-order: a copy of the reference gets the index.
-  ASSERT_EQ(RunShell("cp " + ShellQuote(SharedPath("human-chrM-paired-binned/chrM_NC_012920.1.fa")) + " " +
-                     ShellQuote(dir / "ref.fa")).exit_code, 0);
-  std::string ref = ShellQuote(dir / "ref.fa");
-  ASSERT_EQ(RunCramjet("index " + ref).exit_code, 0);
+  const std::string ref_path = IndexedReferenceCopy(dir, "human-chrM-paired-binned/chrM_NC_012920.1.fa");
+  ASSERT_FALSE(ref_path.empty());
+  std::string ref = ShellQuote(ref_path);
   // Interleave R1/R2 record by record.
   ASSERT_EQ(RunShell("paste -d '\\n' <(zcat " + ShellQuote(SharedPath(r1)) + " | paste - - - -) <(zcat " +
                      ShellQuote(SharedPath(r2)) + " | paste - - - -) | tr '\\t' '\\n' > " +
@@ -252,18 +269,14 @@ TEST_P(MappedRoundTrip, MapSortVerifyRestoreOrder) {
   const DataSet& d = GetParam();
   RequireSet(d);
   TempDir dir;
-  // The index lives beside the FASTA, and ../shared/data is read-only: work on a copy.
-  std::string ref = dir / "ref.fa";
-  ASSERT_EQ(RunShell("zcat -f " + ShellQuote(SharedPath(d.reference)) + " > " + ShellQuote(ref)).exit_code, 0);
-  auto idx = RunCramjet("index " + ShellQuote(ref));
-  ASSERT_EQ(idx.exit_code, 0) << idx.err;
-  // The same command in two folders (same relative -o, so the same @PG CL) with 1 and 2 threads.
+  const std::string ref = IndexedReferenceCopy(dir, d.reference);
+  ASSERT_FALSE(ref.empty());
+  // The same command in two folders with 1 and 2 threads.
   std::string out = dir / "t1/m.cram";
   for (int threads : {1, 2}) {
-    std::string sub = dir / ("t" + std::to_string(threads));
-    auto c = RunShell("mkdir -p " + ShellQuote(sub) + " && cd " + ShellQuote(sub) + " && " +
-                      ShellQuote(testing::CramjetBinary()) + " compress -q --keep-order --mem 1M -@ " +
-                      std::to_string(threads) + " -T " + ShellQuote(ref) + " -o m.cram" + Files(d));
+    auto c = CompressIn(dir / ("t" + std::to_string(threads)), "-q --keep-order --mem 1M -@ " +
+                                                                     std::to_string(threads) + " -T " +
+                                                                     ShellQuote(ref) + Files(d));
     ASSERT_EQ(c.exit_code, 0) << c.err;
   }
   // Deterministic: byte-identical CRAMs whatever the thread count.
@@ -309,16 +322,13 @@ TEST(MappedCompress, EveryBackendGivesTheSameCramBytes) {
   const char* r2 = "sarscov2-miseq-amplicon/subsample1_2.fastq.gz";
   CRAMJET_REQUIRE_SHARED_DATA(r1);
   TempDir dir;
-  std::string ref = dir / "ref.fa";
-  ASSERT_EQ(RunShell("cp " + ShellQuote(SharedPath("sarscov2-miseq-amplicon/MN908947.3.fasta")) + " " +
-                     ShellQuote(ref)).exit_code, 0);
-  ASSERT_EQ(RunCramjet("index " + ShellQuote(ref)).exit_code, 0);
+  const std::string ref = IndexedReferenceCopy(dir, "sarscov2-miseq-amplicon/MN908947.3.fasta");
+  ASSERT_FALSE(ref.empty());
   std::vector<std::string> made;
   for (const char* accel : {"scalar", "simd", "opencl"}) {
     std::string sub = dir / accel;
-    auto c = RunShell("mkdir -p " + ShellQuote(sub) + " && cd " + ShellQuote(sub) + " && " +
-                      ShellQuote(testing::CramjetBinary()) + " compress -q -@ 2 --accel " + accel + " -T " +
-                      ShellQuote(ref) + " -o m.cram " + ShellQuote(SharedPath(r1)) + " " + ShellQuote(SharedPath(r2)));
+    auto c = CompressIn(sub, std::string("-q -@ 2 --accel ") + accel + " -T " + ShellQuote(ref) + " " +
+                                 ShellQuote(SharedPath(r1)) + " " + ShellQuote(SharedPath(r2)));
     if (std::string(accel) == "opencl" && c.exit_code != 0) {
       std::printf("opencl backend not available here: %s", c.err.c_str());
       continue;
@@ -336,10 +346,8 @@ TEST(MappedCompress, ParallelEncodeKeepsTheRecordsAndVerifies) {
   const char* r1 = "human-exome-novaseq/fastq/Sample1.fastq.gz";
   CRAMJET_REQUIRE_SHARED_DATA(r1);
   TempDir dir;
-  std::string ref = dir / "ref.fa";
-  ASSERT_EQ(RunShell("zcat -f " + ShellQuote(SharedPath("human-exome-novaseq/ref.fa.gz")) + " > " +
-                     ShellQuote(ref)).exit_code, 0);
-  ASSERT_EQ(RunCramjet("index " + ShellQuote(ref)).exit_code, 0);
+  const std::string ref = IndexedReferenceCopy(dir, "human-exome-novaseq/ref.fa.gz");
+  ASSERT_FALSE(ref.empty());
   for (const char* mode : {"", "--parallel-encode"}) {
     auto c = RunCramjet(std::string("compress -q -@ 2 --profile small ") + mode + " -T " + ShellQuote(ref) +
                         " -o " + ShellQuote(dir / (std::string(*mode ? "p" : "d") + ".cram")) + " " +
