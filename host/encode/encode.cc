@@ -1,15 +1,27 @@
 // The encode stage: reference checks, @PG, and the htslib CRAM writer.
 #include "encode/encode.h"
 
-#include <htslib/hfile.h>
+#include <fcntl.h>
 #include <htslib/faidx.h>
+#include <htslib/hfile.h>
 #include <htslib/kstring.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <cctype>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <map>
+#include <mutex>
+#include <thread>
+
+#include "encode/stitch_internal.h"
 
 #include "cramjet/log.h"
 #include "cramjet/version.h"
@@ -120,64 +132,565 @@ Status CheckRecordReference(const bam1_t* record, const std::vector<std::string>
 
 // ---- CramWriter -----------------------------------------------------------------------------
 
+ChunkRule ChunkRuleFor(CramProfile profile) {
+  // htslib's records per container for the profile (seqs_per_slice, one slice per container) and
+  // its bases per slice (500 per record): a chunk is exactly the container a lane's writer makes.
+  size_t records = 10000;
+  if (profile == CramProfile::kSmall) records = 25000;
+  if (profile == CramProfile::kArchive) records = 100000;
+  ChunkRule rule;
+  rule.max_records = records;
+  rule.max_bases = uint64_t{500} * records;
+  return rule;
+}
+
+namespace {
+
+Status WriteAll(int fd, std::string_view data, const std::string& path) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return IoErrorFromErrno("'" + path + "': cannot write", errno);
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return Status::Ok();
+}
+
+// An htslib CRAM writer of its own on an anonymous memory file: one per lane (and one for the rest
+// of the input in streaming mode). What it wrote is read back and its memory released.
+class ChunkEncoder {
+ public:
+  ChunkEncoder() = default;
+  ChunkEncoder(const ChunkEncoder&) = delete;
+  ChunkEncoder& operator=(const ChunkEncoder&) = delete;
+  ~ChunkEncoder() {
+    if (fp_) sam_close(fp_);
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+  // `header` is this encoder's own copy. `preamble` gets the file definition and header container.
+  // `lane`: a lane's writer (see CramWriter) rather than the one of streaming mode.
+  Status Open(HeaderPtr header, const EncodeOptions& o, const std::string& id_name, bool lane,
+              std::string* preamble) {
+    header_ = std::move(header);
+    fd_ = ::memfd_create("cramjet-encode", MFD_CLOEXEC);
+    if (fd_ < 0) return IoErrorFromErrno("cannot create an encoding buffer", errno);
+    int handed = ::dup(fd_);
+    if (handed < 0) return IoErrorFromErrno("cannot create an encoding buffer", errno);
+    raw_ = hdopen(handed, "w");
+    if (!raw_) {
+      ::close(handed);
+      return IoErrorFromErrno("cannot create an encoding buffer", errno);
+    }
+    fp_ = hts_hopen(raw_, id_name.c_str(), "wc");
+    if (!fp_) {
+      hclose_abruptly(raw_);
+      raw_ = nullptr;
+      return Internal("cannot start a CRAM encoder");
+    }
+    hts_set_opt(fp_, CRAM_OPT_VERSION, o.cram_version.c_str());
+    hts_set_opt(fp_, HTS_OPT_PROFILE, static_cast<int>(o.profile) + HTS_PROFILE_FAST -
+                                          static_cast<int>(CramProfile::kFast));
+    // MD/NM exactly as given: never dropped for being derivable, never invented on decode.
+    hts_set_opt(fp_, CRAM_OPT_STORE_MD, 1);
+    hts_set_opt(fp_, CRAM_OPT_STORE_NM, 1);
+    // A lane's containers must end where its chunks do; htslib's automatic multi-reference
+    // containers would run across them (ChunkRule ends a chunk at every new contig instead).
+    if (lane) hts_set_opt(fp_, CRAM_OPT_MULTI_SEQ_PER_SLICE, 0);
+    if (hts_set_fai_filename(fp_, o.reference.c_str()) != 0)
+      return BadInput("'" + o.reference + "': cannot use as the CRAM reference");
+    if (sam_hdr_write(fp_, header_.get()) < 0) return Internal("cannot write the CRAM header");
+    return TakeWritten(preamble);
+  }
+
+  Status Add(const bam1_t* b) {
+    if (sam_write1(fp_, header_.get(), b) < 0)
+      return Internal("cannot encode record '" + std::string(bam_get_qname(b)) + "'" +
+                      HtsErrorHint());
+    return Status::Ok();
+  }
+
+  // The whole containers written since the last call (htslib writes each one when it is full).
+  Status TakeWritten(std::string* out) {
+    if (hflush(raw_) != 0) return IoErrorFromErrno("cannot fill an encoding buffer", errno);
+    return ReadNew(out);
+  }
+
+  // Writes the last container and the EOF container, closes, and returns what is left unread.
+  Status Finish(std::string* tail) {
+    int rc = sam_close(fp_);
+    fp_ = nullptr;
+    raw_ = nullptr;
+    if (rc < 0) return Internal("cannot finish a CRAM encoder" + HtsErrorHint());
+    return ReadNew(tail);
+  }
+
+  bool is_open() const { return fp_ != nullptr; }
+
+ private:
+  Status ReadNew(std::string* out) {
+    struct stat st;
+    if (::fstat(fd_, &st) != 0) return IoErrorFromErrno("cannot read an encoding buffer", errno);
+    const size_t n = static_cast<size_t>(st.st_size - consumed_);
+    out->resize(n);
+    size_t got = 0;
+    while (got < n) {
+      ssize_t r = ::pread(fd_, out->data() + got, n - got, consumed_ + static_cast<off_t>(got));
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) return IoErrorFromErrno("cannot read an encoding buffer", r < 0 ? errno : EIO);
+      got += static_cast<size_t>(r);
+    }
+    // Give the pages back; the writer's offset moves on, so the file only grows in name.
+    if (n > 0)
+      (void)::fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, consumed_,
+                        static_cast<off_t>(n));
+    consumed_ = st.st_size;
+    return Status::Ok();
+  }
+
+  int fd_ = -1;
+  hFILE* raw_ = nullptr;  // owned by fp_
+  htsFile* fp_ = nullptr;
+  HeaderPtr header_;
+  off_t consumed_ = 0;
+};
+
+}  // namespace
+
+class CramWriter::Impl {
+ public:
+  ~Impl() {
+    StopWorkers();
+    if (out_fd_ >= 0) ::close(out_fd_);
+  }
+
+  Status Open(const std::string& path, sam_hdr_t* header, const EncodeOptions& o) {
+    if (o.cram_version != "3.0" && o.cram_version != "3.1")
+      return InvalidArgument("unsupported CRAM version '" + o.cram_version + "' (3.0 or 3.1)");
+    path_ = path;
+    options_ = o;
+    id_name_ = o.file_name.empty() ? BaseName(path) : o.file_name;
+    rule_ = ChunkRuleFor(o.profile);
+    out_fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (out_fd_ < 0) return IoErrorFromErrno("'" + path + "': cannot create", errno);
+    std::string cl = o.command_line.empty() ? "cramjet" : o.command_line;
+    if (sam_hdr_add_pg(header, "cramjet", "VN", Version(), "CL", cl.c_str(), "DS",
+                       LibraryVersions().c_str(), nullptr) < 0)
+      return Internal("cannot add @PG");
+    // Lanes copy the header on worker threads: once its text is built it is only read.
+    if (!sam_hdr_str(header)) return Internal("cannot format the header");
+    header_ = header;
+    // Lane 0 at once: a bad reference or option fails here, and its preamble opens the file.
+    CRAMJET_RETURN_IF_ERROR(OpenLane(0));
+    CRAMJET_RETURN_IF_ERROR(WriteAll(out_fd_, preamble_, path_));
+    threads_ = std::max(1, o.threads);
+    for (int i = 0; threads_ > 1 && i < threads_; ++i) workers_.emplace_back([this] { WorkerLoop(); });
+    return Status::Ok();
+  }
+
+  Status Write(const bam1_t* b) {
+    if (!failed_.ok()) return failed_;
+    if (streaming_) return Stream(b);
+    // Sortedness is a property of the records seen so far, so the switch is deterministic.
+    const std::pair<int64_t, int64_t> key(b->core.tid < 0 ? INT64_MAX : b->core.tid, b->core.pos);
+    const bool in_order = !(key < last_key_);
+    last_key_ = key;
+    if (!in_order) return StartStreaming(b);
+    if (current_ && current_->n > 0 && ChunkEndsBefore(b)) CRAMJET_RETURN_IF_ERROR(Submit());
+    if (!current_) current_ = NewChunk();
+    Chunk& c = *current_;
+    if (c.records.size() <= c.n) c.records.push_back(NewBam());
+    if (!bam_copy1(c.records[c.n].get(), b)) return Internal("cannot copy a record for encoding");
+    ++c.n;
+    c.bases += static_cast<uint64_t>(b->core.l_qseq);
+    c.last_tid = b->core.tid;
+    return Status::Ok();
+  }
+
+  Status Close() {
+    if (failed_.ok() && current_ && current_->n > 0) (void)Submit();
+    std::string eof = stream_eof_;
+    if (failed_.ok() && !streaming_) (void)FinishLanes(&eof);
+    if (failed_.ok() && streaming_) {
+      std::string tail;
+      Status s = streaming_->Finish(&tail);
+      size_t data = 0;
+      if (s.ok()) s = SplitOffEof(tail, &data);
+      if (s.ok()) s = WriteRebased(std::string_view(tail).substr(0, data), stream_delta_, nullptr);
+      if (!s.ok()) failed_ = s;
+    }
+    if (!failed_.ok()) return failed_;
+    CRAMJET_RETURN_IF_ERROR(WriteAll(out_fd_, eof, path_));
+    int fd = out_fd_;
+    out_fd_ = -1;
+    if (::close(fd) != 0) return IoErrorFromErrno("'" + path_ + "': cannot finish writing", errno);
+    return Status::Ok();
+  }
+
+  Stats stats() const { return stats_; }
+
+ private:
+  struct Chunk {
+    int lane = 0;
+    std::vector<BamPtr> records;
+    size_t n = 0;
+    uint64_t bases = 0;
+    int32_t last_tid = -1;
+    int64_t delta = 0;   // record counter shift: records before it in the file minus in its lane
+    std::string bytes;   // its container, once its lane has written it
+    Status status;
+    bool encoded = false;  // its records are in its lane's writer (records may be reused)
+    bool done = false;     // bytes (or status) are final
+  };
+
+  std::unique_ptr<Chunk> NewChunk() {
+    std::unique_ptr<Chunk> c;
+    if (!spare_.empty()) {
+      c = std::move(spare_.back());
+      spare_.pop_back();
+    } else {
+      c = std::make_unique<Chunk>();
+    }
+    {
+      std::unique_lock<std::mutex> lk(mu_, std::defer_lock);
+      if (threads_ > 1) lk.lock();
+      if (c->records.empty() && !free_records_.empty()) {
+        c->records = std::move(free_records_.back());
+        free_records_.pop_back();
+      }
+    }
+    c->n = 0;
+    c->bases = 0;
+    c->encoded = c->done = false;
+    c->status = Status::Ok();
+    c->bytes.clear();
+    return c;
+  }
+
+  // The same rule that ends a container in htslib's writer (cram_put_bam_seq with multi-reference
+  // containers off): full, enough bases, or another contig.
+  bool ChunkEndsBefore(const bam1_t* b) const {
+    const Chunk& c = *current_;
+    return c.n >= rule_.max_records || c.bases >= rule_.max_bases || b->core.tid != c.last_tid;
+  }
+
+  Status OpenEncoder(ChunkEncoder* e, bool lane, std::string* preamble) {
+    HeaderPtr copy;
+    {
+      std::lock_guard<std::mutex> lk(header_mu_);
+      copy.reset(sam_hdr_dup(header_));
+    }
+    if (!copy) return Internal("cannot copy the header");
+    return e->Open(std::move(copy), options_, id_name_, lane, preamble);
+  }
+
+  Status OpenLane(int i) {
+    std::string preamble;
+    CRAMJET_RETURN_IF_ERROR(OpenEncoder(&lanes_[i].encoder, true, &preamble));
+    if (i == 0) preamble_ = preamble;  // set before any worker starts
+    else if (preamble != preamble_) return Internal("CRAM encoders wrote different headers");
+    return Status::Ok();
+  }
+
+  // The tail of a finished writer: `*data` = bytes before its final EOF container.
+  Status SplitOffEof(std::string_view tail, size_t* data) const {
+    size_t pos = 0;
+    for (;;) {
+      auto h = cram_bytes::ParseContainerHeader(tail, pos);
+      if (!h.ok()) return Internal("'" + path_ + "': encoder output: " + h.status().message());
+      const size_t end = pos + h->header_size + static_cast<size_t>(h->length);
+      if (cram_bytes::IsEofContainer(*h)) {
+        if (end != tail.size()) return Internal("'" + path_ + "': data after an EOF container");
+        *data = pos;
+        return Status::Ok();
+      }
+      pos = end;
+    }
+  }
+
+  // One lane's writer and the chunk whose container it still holds: htslib writes a container
+  // when the next record arrives (or at close), so a chunk's bytes appear when the lane starts
+  // its next chunk.
+  struct LaneState {
+    ChunkEncoder encoder;
+    Chunk* holding = nullptr;
+    uint64_t records = 0;  // records given to this lane so far (its record counter)
+  };
+
+  // Runs on a worker (or the caller with -@ 1), one chunk per lane at a time. Returns the chunk
+  // whose bytes are now complete (the lane's previous one) through `completed`.
+  Status EncodeChunk(Chunk& c, Chunk** completed, std::string* completed_bytes) {
+    LaneState& lane = lanes_[c.lane];
+    *completed = nullptr;
+    if (!lane.encoder.is_open()) CRAMJET_RETURN_IF_ERROR(OpenLane(c.lane));
+    for (size_t i = 0; i < c.n; ++i) {
+      CRAMJET_RETURN_IF_ERROR(lane.encoder.Add(c.records[i].get()));
+      if (i == 0 && lane.holding) {
+        // The first record made the writer write the previous chunk's container.
+        CRAMJET_RETURN_IF_ERROR(lane.encoder.TakeWritten(completed_bytes));
+        *completed = lane.holding;
+      }
+    }
+    lane.holding = &c;
+    return Status::Ok();
+  }
+
+  // Its records are in its lane's writer (htslib copied them): the buffers go back for reuse, so
+  // only chunks waiting for a lane hold records (under mu_ when workers run).
+  void Encoded(Chunk* c) {
+    c->encoded = true;
+    free_records_.push_back(std::move(c->records));
+    c->records.clear();
+  }
+
+  // Marks `c` done with `bytes` and `status` (under mu_ when workers run).
+  void Complete(Chunk* c, std::string&& bytes, Status status) {
+    c->bytes = std::move(bytes);
+    c->status = std::move(status);
+    c->done = true;
+  }
+
+  Status Submit() {
+    std::unique_ptr<Chunk> c = std::move(current_);
+    c->lane = static_cast<int>(stats_.chunks % kEncodeLanes);
+    c->delta = static_cast<int64_t>(records_) - static_cast<int64_t>(lane_records_[c->lane]);
+    records_ += c->n;
+    lane_records_[c->lane] += c->n;
+    ++stats_.chunks;
+    Chunk* raw = c.get();
+    if (threads_ <= 1) {
+      held_.push_back(std::move(c));
+      RunChunk(raw);
+      return StitchReady(/*wait_for_front=*/false);
+    }
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      pending_.push_back(raw);
+      held_.push_back(std::move(c));
+      ++unencoded_;
+      stats_.peak_chunks_held = std::max(stats_.peak_chunks_held, held_.size());
+    }
+    work_cv_.notify_one();
+    {
+      // Bound the records held: wait while more chunks wait for a lane than there are threads.
+      std::unique_lock<std::mutex> lk(mu_);
+      done_cv_.wait(lk, [this] { return unencoded_ <= static_cast<size_t>(threads_) + 1 || !first_error_.ok(); });
+    }
+    return StitchReady(false);
+  }
+
+  // Encodes `c` and completes whatever that finished; on error the chunk fails.
+  void RunChunk(Chunk* c) {
+    Chunk* completed = nullptr;
+    std::string bytes;
+    Status s = EncodeChunk(*c, &completed, &bytes);
+    std::unique_lock<std::mutex> lk(mu_, std::defer_lock);
+    if (threads_ > 1) lk.lock();
+    if (completed) Complete(completed, std::move(bytes), Status::Ok());
+    Encoded(c);
+    if (!s.ok()) {
+      Complete(c, std::string(), s);
+      if (first_error_.ok()) first_error_ = s;
+    }
+  }
+
+  // Appends `containers` with their record counters moved by `delta`; `expect` (when given) is
+  // the number of records they must hold.
+  Status WriteRebased(std::string_view containers, int64_t delta, const size_t* expect) {
+    stitched_.clear();
+    auto records = cram_bytes::RebaseContainers(containers, delta, &stitched_);
+    if (!records.ok()) return Internal("joining encoded containers: " + records.status().message());
+    if (expect && *records != *expect)
+      return Internal("an encoded chunk holds " + std::to_string(*records) + " records, not " +
+                      std::to_string(*expect) + " (its container did not end with it)");
+    stats_.containers += CountContainers(stitched_);
+    return WriteAll(out_fd_, stitched_, path_);
+  }
+
+  // Writes the done chunks at the front, in order; with `wait_for_front`, waits for each until
+  // none is held.
+  Status StitchReady(bool wait_for_front) {
+    while (!held_.empty() && failed_.ok()) {
+      Chunk* c = held_.front().get();
+      {
+        std::unique_lock<std::mutex> lk(mu_, std::defer_lock);
+        if (threads_ > 1) lk.lock();
+        if (wait_for_front && threads_ > 1) done_cv_.wait(lk, [c] { return c->done; });
+        if (!c->done) break;
+      }
+      Status s = c->status;
+      if (s.ok()) s = WriteRebased(c->bytes, c->delta, &c->n);
+      std::unique_ptr<Chunk> owned = std::move(held_.front());
+      held_.pop_front();
+      owned->bytes.clear();
+      spare_.push_back(std::move(owned));
+      if (!s.ok()) failed_ = s;
+    }
+    return failed_;
+  }
+
+  // Waits for every submitted chunk to be in its lane, closes the lanes (their last containers
+  // complete their last chunks) and writes everything held. `eof` gets the EOF container.
+  Status FinishLanes(std::string* eof) {
+    if (threads_ > 1) {
+      std::unique_lock<std::mutex> lk(mu_);
+      done_cv_.wait(lk, [this] { return unencoded_ == 0 || !first_error_.ok(); });
+    }
+    StopWorkers();
+    if (!first_error_.ok() && failed_.ok()) {
+      // The earliest failed chunk's error wins: write what came before it, then report it.
+      (void)StitchReady(false);
+      if (failed_.ok()) failed_ = first_error_;
+      return failed_;
+    }
+    for (int i = 0; i < kEncodeLanes; ++i) {
+      LaneState& lane = lanes_[i];
+      if (!lane.encoder.is_open()) continue;
+      std::string tail;
+      Status s = lane.encoder.Finish(&tail);
+      size_t data = 0;
+      if (s.ok()) s = SplitOffEof(tail, &data);
+      if (!s.ok()) {
+        failed_ = s;
+        return s;
+      }
+      eof->assign(tail, data, std::string::npos);
+      if (lane.holding) Complete(lane.holding, tail.substr(0, data), Status::Ok());
+      lane.holding = nullptr;
+    }
+    return StitchReady(false);
+  }
+
+  // Placed records out of order: htslib would load whole contigs into every lane's writer, so
+  // the rest of the input goes through one writer as it arrives (what one encoder always did).
+  Status StartStreaming(const bam1_t* b) {
+    if (current_ && current_->n > 0) CRAMJET_RETURN_IF_ERROR(Submit());
+    CRAMJET_RETURN_IF_ERROR(FinishLanes(&stream_eof_));
+    streaming_ = std::make_unique<ChunkEncoder>();
+    std::string preamble;
+    CRAMJET_RETURN_IF_ERROR(OpenEncoder(streaming_.get(), false, &preamble));
+    if (preamble != preamble_) return Internal("CRAM encoders wrote different headers");
+    stream_delta_ = static_cast<int64_t>(records_);
+    CJ_LOG(kInfo) << "'" << path_ << "': records out of coordinate order from record "
+                  << records_ + 1 << " on; encoding the rest on one thread";
+    return Stream(b);
+  }
+
+  Status Stream(const bam1_t* b) {
+    Status s = streaming_->Add(b);
+    if (s.ok() && ++streamed_ % 4096 == 0) {
+      std::string written;
+      s = streaming_->TakeWritten(&written);
+      if (s.ok()) s = WriteRebased(written, stream_delta_, nullptr);
+    }
+    if (!s.ok()) failed_ = s;
+    return s;
+  }
+
+  static uint64_t CountContainers(std::string_view bytes) {
+    uint64_t n = 0;
+    for (size_t pos = 0; pos < bytes.size(); ++n) {
+      auto h = cram_bytes::ParseContainerHeader(bytes, pos);
+      if (!h.ok()) break;
+      pos += h->header_size + static_cast<size_t>(h->length);
+    }
+    return n;
+  }
+
+  void WorkerLoop() {
+    std::unique_lock<std::mutex> lk(mu_);
+    for (;;) {
+      auto runnable = pending_.end();
+      work_cv_.wait(lk, [&] {
+        if (stop_) return true;
+        runnable = std::find_if(pending_.begin(), pending_.end(),
+                                [this](const Chunk* c) { return !lane_busy_[c->lane]; });
+        return runnable != pending_.end();
+      });
+      if (stop_) return;
+      Chunk* c = *runnable;
+      pending_.erase(runnable);
+      lane_busy_[c->lane] = true;
+      lk.unlock();
+      Chunk* completed = nullptr;
+      std::string bytes;
+      Status s = EncodeChunk(*c, &completed, &bytes);
+      lk.lock();
+      if (completed) Complete(completed, std::move(bytes), Status::Ok());
+      Encoded(c);
+      if (!s.ok()) {
+        Complete(c, std::string(), s);
+        if (first_error_.ok()) first_error_ = s;
+      }
+      --unencoded_;
+      lane_busy_[c->lane] = false;
+      done_cv_.notify_all();
+      work_cv_.notify_all();
+    }
+  }
+
+  void StopWorkers() {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      stop_ = true;
+    }
+    work_cv_.notify_all();
+    for (auto& t : workers_) t.join();
+    workers_.clear();
+  }
+
+  std::string path_;
+  EncodeOptions options_;
+  std::string id_name_;
+  ChunkRule rule_;
+  int out_fd_ = -1;
+  sam_hdr_t* header_ = nullptr;
+  std::mutex header_mu_;  // header copies
+  std::string preamble_;  // file definition and header container, the same from every writer
+  LaneState lanes_[kEncodeLanes];
+  int threads_ = 1;
+
+  // The caller's side.
+  std::unique_ptr<Chunk> current_;
+  std::deque<std::unique_ptr<Chunk>> held_;  // submitted, in chunk order, not yet written
+  std::vector<std::unique_ptr<Chunk>> spare_;
+  std::string stitched_;
+  uint64_t records_ = 0;  // records in submitted chunks
+  uint64_t lane_records_[kEncodeLanes] = {};
+  std::pair<int64_t, int64_t> last_key_{-1, -1};
+  std::unique_ptr<ChunkEncoder> streaming_;
+  std::string stream_eof_;  // from the lanes, finished when streaming started
+  int64_t stream_delta_ = 0;
+  uint64_t streamed_ = 0;
+  Status failed_;
+  Stats stats_;
+
+  // Shared with the workers, under mu_.
+  std::mutex mu_;
+  std::condition_variable work_cv_, done_cv_;
+  std::deque<Chunk*> pending_;
+  size_t unencoded_ = 0;
+  bool lane_busy_[kEncodeLanes] = {};
+  bool stop_ = false;
+  Status first_error_;  // some chunk failed (the one reported is the earliest in order)
+  std::vector<std::vector<BamPtr>> free_records_;  // record buffers of encoded chunks
+  std::vector<std::thread> workers_;
+};
+
+CramWriter::CramWriter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+CramWriter::~CramWriter() = default;
+
 StatusOr<std::unique_ptr<CramWriter>> CramWriter::Open(const std::string& path, sam_hdr_t* header,
                                                        const EncodeOptions& options) {
-  if (options.cram_version != "3.0" && options.cram_version != "3.1") {
-    return InvalidArgument("unsupported CRAM version '" + options.cram_version + "' (3.0 or 3.1)");
-  }
-  std::unique_ptr<CramWriter> w(new CramWriter());
-  w->path_ = path;
-  w->header_ = header;
-  hFILE* raw = hopen(path.c_str(), "w");
-  if (!raw) return IoErrorFromErrno("'" + path + "': cannot create", errno);
-  const std::string id_name = options.file_name.empty() ? BaseName(path) : options.file_name;
-  w->fp_ = hts_hopen(raw, id_name.c_str(), "wc");
-  if (!w->fp_) {
-    const int e = errno;
-    hclose_abruptly(raw);
-    return IoErrorFromErrno("'" + path + "': cannot create", e ? e : EIO);
-  }
-  hts_set_opt(w->fp_, CRAM_OPT_VERSION, options.cram_version.c_str());
-  hts_set_opt(w->fp_, HTS_OPT_PROFILE, static_cast<int>(options.profile) + HTS_PROFILE_FAST -
-                                           static_cast<int>(CramProfile::kFast));
-  // MD/NM exactly as given: never dropped for being derivable, never invented on decode.
-  hts_set_opt(w->fp_, CRAM_OPT_STORE_MD, 1);
-  hts_set_opt(w->fp_, CRAM_OPT_STORE_NM, 1);
-  if (hts_set_fai_filename(w->fp_, options.reference.c_str()) != 0)
-    return BadInput("'" + options.reference + "': cannot use as the CRAM reference");
-  if (options.pool) {
-    if (!options.share_pool) w->own_pool_.reset(hts_tpool_init(1));
-    htsThreadPool p = {options.share_pool ? options.pool : w->own_pool_.get(), 0};
-    hts_set_opt(w->fp_, HTS_OPT_THREAD_POOL, &p);
-  }
-  std::string cl = options.command_line.empty() ? "cramjet" : options.command_line;
-  if (sam_hdr_add_pg(header, "cramjet", "VN", Version(), "CL", cl.c_str(), "DS",
-                     LibraryVersions().c_str(), nullptr) < 0)
-    return Internal("cannot add @PG");
-  if (sam_hdr_write(w->fp_, header) < 0)
-    return IoErrorFromErrno("'" + path + "': cannot write the CRAM header", errno);
-  return w;
+  auto impl = std::make_unique<Impl>();
+  CRAMJET_RETURN_IF_ERROR(impl->Open(path, header, options));
+  return std::unique_ptr<CramWriter>(new CramWriter(std::move(impl)));
 }
 
-CramWriter::~CramWriter() {
-  if (fp_) sam_close(fp_);
-}
-
-Status CramWriter::Write(const bam1_t* record) {
-  if (sam_write1(fp_, header_, record) < 0) {
-    return IoErrorFromErrno("'" + path_ + "': cannot write record '" +
-                                std::string(bam_get_qname(record)) + "'",
-                            errno ? errno : EIO);
-  }
-  return Status::Ok();
-}
-
-Status CramWriter::Close() {
-  errno = 0;
-  int rc = sam_close(fp_);
-  fp_ = nullptr;
-  if (rc < 0) return IoErrorFromErrno("'" + path_ + "': cannot finish writing", errno ? errno : EIO);
-  return Status::Ok();
-}
+Status CramWriter::Write(const bam1_t* record) { return impl_->Write(record); }
+Status CramWriter::Close() { return impl_->Close(); }
+CramWriter::Stats CramWriter::stats() const { return impl_->stats(); }
 
 }  // namespace cramjet

@@ -19,13 +19,11 @@ struct EncodeOptions {
   std::string cram_version = "3.1";
   CramProfile profile = CramProfile::kNormal;
   std::string command_line;
-  hts_tpool* pool = nullptr;
+  // Encoding threads (CramWriter below). The bytes written do not depend on it.
+  int threads = 1;
   // Name written into the CRAM's 20-byte file ID (htslib takes the name it opens, here a random
   // temporary; the final name keeps the bytes reproducible). Empty: the path's base name.
   std::string file_name;
-  // Encode on `pool` itself instead of one thread of its own (see CramWriter): faster, but the
-  // bytes then depend on thread timing.
-  bool share_pool = false;
 };
 
 // Checks the reference against the header: exists, readable, `.fai` present (built if missing).
@@ -45,27 +43,58 @@ struct EncodeOptions {
                                           const std::vector<std::string>& unusable,
                                           const std::string& input_name, uint64_t record_number);
 
+// Deterministic parallel CRAM encoding (docs/design.md, "Encoding on every thread").
+//
+// htslib picks each data series' codec by trial and carries what it learnt from container to
+// container, so one writer fed by several threads writes other bytes each run; and a fresh writer
+// per piece of work would repeat the costly trials every time. Here the sorted record stream is
+// cut into chunks by the rule htslib itself uses to end a container (ChunkRule, looking only at
+// the records), and chunk i goes to lane i mod kEncodeLanes: an htslib writer of its own that sees
+// only its lane's chunks, in order, on one thread at a time, so each chunk becomes exactly one of
+// its containers and every lane's state depends only on the records, whatever the thread count or
+// timing. The lanes' containers are joined in chunk order, with their record counters rewritten
+// (stitch_internal.h), into one file: one header, the containers, one EOF. With `threads` <= 1 the
+// lanes run on the caller's thread, with more on that many threads of the writer's own: the same
+// bytes either way (tested). Records of at most threads + 1 chunks wait for a lane at a time.
+//
+// Placed records out of coordinate order would make every lane's writer load whole contigs; from
+// the first such record on, the rest of the input streams through one writer (what one encoder
+// always did), so unsorted aligned input is encoded on one thread with one copy of the reference.
+constexpr int kEncodeLanes = 8;
+
+struct ChunkRule {
+  size_t max_records = 0;  // a chunk ends at this many records, at this many bases, or where the
+  uint64_t max_bases = 0;  // contig changes
+};
+ChunkRule ChunkRuleFor(CramProfile profile);
+
 class CramWriter {
  public:
-  // Opens `path` (a temporary name; the caller renames) and writes the header.
+  // Opens `path` (a temporary name; the caller renames), adds @PG to `header` and writes it.
   [[nodiscard]] static StatusOr<std::unique_ptr<CramWriter>> Open(const std::string& path,
                                                                   sam_hdr_t* header,
                                                                   const EncodeOptions& options);
   ~CramWriter();
+  CramWriter(const CramWriter&) = delete;
+  CramWriter& operator=(const CramWriter&) = delete;
+  // Takes a copy of `record`. An error (a failed chunk, a write error naming the file) is the
+  // earliest chunk's and is returned by every later call.
   [[nodiscard]] Status Write(const bam1_t* record);
-  // Flushes and writes the EOF container; errors (e.g. disk full) name the file.
+  // Encodes what is left, writes the EOF container and closes; errors (e.g. disk full) name the
+  // file. After an error the file is incomplete: the caller removes it.
   [[nodiscard]] Status Close();
 
+  struct Stats {
+    uint64_t chunks = 0;
+    uint64_t containers = 0;
+    size_t peak_chunks_held = 0;
+  };
+  Stats stats() const;
+
  private:
-  CramWriter() = default;
-  // htslib re-tries codecs every so many blocks and counts them across containers as they finish;
-  // with several encoding threads that order varies and so do the chosen codecs (same records,
-  // other bytes). One encoding thread of its own keeps the bytes the same whatever -@ is, while
-  // reading, mapping and verifying use the shared pool. Declared first: destroyed after fp_.
-  ThreadPoolPtr own_pool_;
-  htsFile* fp_ = nullptr;
-  sam_hdr_t* header_ = nullptr;
-  std::string path_;
+  class Impl;
+  explicit CramWriter(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace cramjet

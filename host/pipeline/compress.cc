@@ -157,16 +157,15 @@ class CompressJob {
     eo.cram_version = o_.cram_version;
     eo.profile = o_.profile;
     eo.command_line = o_.command_line;
-    eo.pool = pool_.get();
+    eo.threads = o_.threads;
     eo.file_name = BaseName(o_.output);
-    eo.share_pool = o_.parallel_encode;
     CRAMJET_ASSIGN_OR_RETURN(writer_, CramWriter::Open(cram_->temp_path(), header_.get(), eo));
     auto start = std::chrono::steady_clock::now();
     auto last_progress = start;
     uint64_t read_records = 0;
     std::atomic<uint64_t> input_bytes{0};
     // Read, check and checksum (one thread) -> map (the other threads) -> sort or encode, in input
-    // order (this thread). The encoder has its own thread (encode.h).
+    // order (this thread). The encoder has threads of its own (encode.h).
     BatchProducer produce = [&](ReadBatch& batch) -> StatusOr<bool> {
       CRAMJET_ASSIGN_OR_RETURN(size_t n, source_->NextBatch(batch, kBatchRecords));
       input_bytes = source_->bytes_read();
