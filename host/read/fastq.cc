@@ -68,7 +68,14 @@ Status FastqFile::Open(const std::string& path, hts_tpool* pool) {
   CRAMJET_RETURN_IF_ERROR(CheckReadableFile(path));
   fp_ = bgzf_open(path.c_str(), "r");
   if (!fp_) return IoErrorFromErrno("'" + path + "': cannot open", errno);
-  if (pool && fp_->is_compressed && !fp_->is_gzip) {
+  if (fp_->is_compressed && fp_->is_gzip) {
+    // Plain gzip: ISA-L's igzip, ahead of the parser on a thread of its own.
+    bgzf_close(fp_);
+    fp_ = nullptr;
+    gz_ = std::make_unique<GzipInflater>();
+    return gz_->Open(path);
+  }
+  if (pool && fp_->is_compressed) {
     // Only true BGZF decompresses in parallel; plain gzip is one inflate stream.
     if (bgzf_thread_pool(fp_, pool, 0) < 0) return IoError("'" + path + "': cannot start threads");
   }
@@ -76,6 +83,7 @@ Status FastqFile::Open(const std::string& path, hts_tpool* pool) {
 }
 
 uint64_t FastqFile::bytes_read() const {
+  if (gz_) return gz_->compressed_bytes();
   if (!fp_) return 0;
   // Compressed offset for BGZF/gzip; for plain files the block address is the byte offset.
   return static_cast<uint64_t>(fp_->block_address);
@@ -89,6 +97,19 @@ std::string FastqFile::At(uint64_t line, uint64_t record) const {
 }
 
 StatusOr<bool> FastqFile::Refill() {
+  if (gz_) {
+    auto more = gz_->Next(buf_);
+    if (!more.ok()) {
+      if (more.status().code() != StatusCode::kBadInput)
+        return IoError("'" + path_ + "': line " + std::to_string(line_no_ + 1) +
+                       ": cannot read: " + more.status().message());
+      return BadInput("'" + path_ + "': line " + std::to_string(line_no_ + 1) +
+                      ": cannot decompress: the file is truncated or corrupt");
+    }
+    buf_pos_ = 0;
+    buf_len_ = buf_.size();
+    return *more;
+  }
   if (buf_.empty()) buf_.resize(1 << 16);
   ssize_t n = bgzf_read(fp_, buf_.data(), buf_.size());
   if (n < 0) {

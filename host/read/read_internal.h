@@ -5,9 +5,11 @@
 #include <htslib/bgzf.h>
 #include <htslib/kstring.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "read/gzip_inflate_internal.h"
 #include "read/read.h"
 
 namespace cramjet {
@@ -46,7 +48,8 @@ class FastqFile {
   // Refills buf_ from the file; false at end of file. Negative bgzf_read = corrupt compression.
   StatusOr<bool> Refill();
   std::string path_;
-  BGZF* fp_ = nullptr;
+  BGZF* fp_ = nullptr;                 // BGZF (parallel on the pool) and uncompressed files
+  std::unique_ptr<GzipInflater> gz_;   // plain gzip: igzip on a thread of its own
   // Our own line splitting (bgzf_getline silently drops '\r', hiding CRLF files).
   std::vector<char> buf_;
   size_t buf_pos_ = 0, buf_len_ = 0;
