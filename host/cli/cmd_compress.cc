@@ -60,9 +60,15 @@ void RegisterCompressCommands(CLI::App& app, Context& ctx) {
   c->add_option("--mem", *mem, "Sort memory budget, e.g. 8G (default 8G)");
   c->add_flag("--keep-order", opts->keep_order,
               "Mapped FASTQ: record input order so `decompress --original-order` restores it");
-  c->add_flag("--parallel-encode", opts->parallel_encode,
-              "Encode CRAM on all threads: faster at small/archive, same records, but the bytes "
-              "may differ between runs (default: one encoding thread, identical bytes whatever -@)");
+  c->add_option("--container-records", opts->container_records,
+                "Records per CRAM container (default: htslib's for the profile: 10000, small 25000, "
+                "archive 100000)")
+      ->check(CLI::Range(1u, 1000000u));
+  // Kept so that existing scripts run: every thread encodes now, with identical bytes.
+  auto parallel_encode = std::make_shared<bool>(false);
+  c->add_flag("--parallel-encode", *parallel_encode,
+              "No effect (kept for old scripts): the CRAM is always encoded on all -@ threads, "
+              "with the same bytes whatever -@ is");
   c->add_option("--qc-config", opts->qc_config, "QC thresholds (TOML, docs/qc.md)");
   c->add_flag("-q,--quiet", *quiet, "No progress line or summary");
   auto verbose = std::make_shared<bool>(false);

@@ -132,12 +132,13 @@ Status CheckRecordReference(const bam1_t* record, const std::vector<std::string>
 
 // ---- CramWriter -----------------------------------------------------------------------------
 
-ChunkRule ChunkRuleFor(CramProfile profile) {
+ChunkRule ChunkRuleFor(CramProfile profile, uint32_t container_records) {
   // htslib's records per container for the profile (seqs_per_slice, one slice per container) and
   // its bases per slice (500 per record): a chunk is exactly the container a lane's writer makes.
   size_t records = 10000;
   if (profile == CramProfile::kSmall) records = 25000;
   if (profile == CramProfile::kArchive) records = 100000;
+  if (container_records) records = container_records;
   ChunkRule rule;
   rule.max_records = records;
   rule.max_bases = uint64_t{500} * records;
@@ -196,6 +197,11 @@ class ChunkEncoder {
     // MD/NM exactly as given: never dropped for being derivable, never invented on decode.
     hts_set_opt(fp_, CRAM_OPT_STORE_MD, 1);
     hts_set_opt(fp_, CRAM_OPT_STORE_NM, 1);
+    if (o.container_records) {
+      // As the profile does for its own figure: bases per slice follow records per slice.
+      hts_set_opt(fp_, CRAM_OPT_SEQS_PER_SLICE, static_cast<int>(o.container_records));
+      hts_set_opt(fp_, CRAM_OPT_BASES_PER_SLICE, static_cast<int>(500 * o.container_records));
+    }
     // A lane's containers must end where its chunks do; htslib's automatic multi-reference
     // containers would run across them (ChunkRule ends a chunk at every new contig instead).
     if (lane) hts_set_opt(fp_, CRAM_OPT_MULTI_SEQ_PER_SLICE, 0);
@@ -272,7 +278,7 @@ class CramWriter::Impl {
     path_ = path;
     options_ = o;
     id_name_ = o.file_name.empty() ? BaseName(path) : o.file_name;
-    rule_ = ChunkRuleFor(o.profile);
+    rule_ = ChunkRuleFor(o.profile, o.container_records);
     out_fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (out_fd_ < 0) return IoErrorFromErrno("'" + path + "': cannot create", errno);
     std::string cl = o.command_line.empty() ? "cramjet" : o.command_line;

@@ -21,6 +21,8 @@ struct EncodeOptions {
   std::string command_line;
   // Encoding threads (CramWriter below). The bytes written do not depend on it.
   int threads = 1;
+  // Records per container; 0: htslib's for the profile.
+  uint32_t container_records = 0;
   // Name written into the CRAM's 20-byte file ID (htslib takes the name it opens, here a random
   // temporary; the final name keeps the bytes reproducible). Empty: the path's base name.
   std::string file_name;
@@ -66,7 +68,8 @@ struct ChunkRule {
   size_t max_records = 0;  // a chunk ends at this many records, at this many bases, or where the
   uint64_t max_bases = 0;  // contig changes
 };
-ChunkRule ChunkRuleFor(CramProfile profile);
+// `container_records`: 0 for the profile's default.
+ChunkRule ChunkRuleFor(CramProfile profile, uint32_t container_records = 0);
 
 class CramWriter {
  public:

@@ -158,6 +158,7 @@ class CompressJob {
     eo.profile = o_.profile;
     eo.command_line = o_.command_line;
     eo.threads = o_.threads;
+    eo.container_records = o_.container_records;
     eo.file_name = BaseName(o_.output);
     CRAMJET_ASSIGN_OR_RETURN(writer_, CramWriter::Open(cram_->temp_path(), header_.get(), eo));
     auto start = std::chrono::steady_clock::now();

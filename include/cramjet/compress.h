@@ -67,11 +67,9 @@ struct CompressOptions {
   // Mapped FASTQ only: record each read's input position so `decompress --original-order`
   // restores sequencer order (docs/sort.md states the cost). Refused for anything else.
   bool keep_order = false;
-  // The CRAM encoder normally runs on one thread of its own, so the file's bytes are the same
-  // whatever `threads` is (htslib's codec choice depends on the order containers finish in).
-  // true: it shares all `threads`: faster at profiles small and archive, same records, but the
-  // bytes may differ from run to run.
-  bool parallel_encode = false;
+  // Records per CRAM container; 0: htslib's for the profile (10,000; small 25,000; archive
+  // 100,000). The CRAM is encoded on all `threads` and its bytes never depend on them.
+  uint32_t container_records = 0;
   bool qc = true;            // QC in the same pass, files beside the CRAM (docs/qc.md)
   std::string qc_config;     // QC thresholds (TOML); empty: defaults
   ProgressCallback progress; // optional
