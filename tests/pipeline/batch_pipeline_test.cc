@@ -90,7 +90,9 @@ TEST(BatchPipeline, TheEarliestBatchsErrorIsReported) {
     // None after the failing batch (the error stops the pass at once, so with workers some of
     // the batches before it may not have been consumed either).
     EXPECT_LE(consumed, 25) << workers;
-    if (workers == 0) EXPECT_EQ(consumed, 25);
+    if (workers == 0) {
+      EXPECT_EQ(consumed, 25);
+    }
   }
   // A consumer error stops the producer: it does not read the whole input first.
   int produced = 0;
