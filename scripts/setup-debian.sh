@@ -7,8 +7,8 @@ export DEBIAN_FRONTEND=noninteractive
 build_deps=(
   build-essential cmake pkg-config ninja-build
   libhts-dev            # htslib: SAM/BAM/CRAM/FASTQ/BGZF I/O (pulls libcurl4-gnutls-dev)
-  libdeflate-dev        # CRC32 of the read checksums; gzip FASTQ inflation (read stage)
-  libisal-dev           # ISA-L igzip: measured against libdeflate for gzip FASTQ inflation (bench)
+  libdeflate-dev        # CRC32 of the read checksums and of rewritten CRAM container headers
+  libisal-dev           # ISA-L igzip: streaming inflation of plain gzip FASTQ (read stage)
   libhwy-dev            # Highway: portable SIMD with runtime dispatch
   libzstd-dev           # zstd: compressed sort spill files
   zlib1g-dev            # gzip output for decompress
