@@ -94,22 +94,26 @@ Status FsyncPath(const std::string& path, bool is_directory) {
   return Status::Ok();
 }
 
+Status WriteAll(int fd, std::string_view data, const std::string& what) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return IoErrorFromErrno(what, errno);
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return Status::Ok();
+}
+
 Status WriteFileAtomically(const std::string& path, std::string_view contents) {
   CRAMJET_ASSIGN_OR_RETURN(AtomicOutput out, AtomicOutput::Create(path));
   int fd = ::open(out.temp_path().c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return IoErrorFromErrno("creating '" + out.temp_path() + "'", errno);
-  const char* p = contents.data();
-  size_t left = contents.size();
-  while (left > 0) {
-    ssize_t n = ::write(fd, p, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      ::close(fd);
-      return IoErrorFromErrno("writing '" + path + "'", err);
-    }
-    p += n;
-    left -= static_cast<size_t>(n);
+  Status written = WriteAll(fd, contents, "writing '" + path + "'");
+  if (!written.ok()) {
+    ::close(fd);
+    return written;
   }
   if (::close(fd) != 0) return IoErrorFromErrno("closing '" + path + "'", errno);
   return out.Commit();

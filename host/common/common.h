@@ -71,6 +71,9 @@ class AtomicOutput {
   bool done_ = false;
 };
 
+// Writes all of `data` to `fd`, through short writes and EINTR; an error is `what` with the
+// errno text.
+[[nodiscard]] Status WriteAll(int fd, std::string_view data, const std::string& what);
 // Writes `contents` to `path` atomically (temporary name, fsync, rename, fsync folder).
 [[nodiscard]] Status WriteFileAtomically(const std::string& path, std::string_view contents);
 [[nodiscard]] StatusOr<std::string> ReadSmallFile(const std::string& path);

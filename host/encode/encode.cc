@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <cctype>
 #include <condition_variable>
 #include <cstring>
@@ -147,18 +146,6 @@ ChunkRule ChunkRuleFor(CramProfile profile, uint32_t container_records) {
 
 namespace {
 
-Status WriteAll(int fd, std::string_view data, const std::string& path) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return IoErrorFromErrno("'" + path + "': cannot write", errno);
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return Status::Ok();
-}
-
 // An htslib CRAM writer of its own on an anonymous memory file: one per lane (and one for the rest
 // of the input in streaming mode). What it wrote is read back and its memory released.
 class ChunkEncoder {
@@ -276,6 +263,7 @@ class CramWriter::Impl {
     if (o.cram_version != "3.0" && o.cram_version != "3.1")
       return InvalidArgument("unsupported CRAM version '" + o.cram_version + "' (3.0 or 3.1)");
     path_ = path;
+    write_error_ = "'" + path + "': cannot write";
     options_ = o;
     id_name_ = o.file_name.empty() ? BaseName(path) : o.file_name;
     rule_ = ChunkRuleFor(o.profile, o.container_records);
@@ -290,7 +278,7 @@ class CramWriter::Impl {
     header_ = header;
     // Lane 0 at once: a bad reference or option fails here, and its preamble opens the file.
     CRAMJET_RETURN_IF_ERROR(OpenLane(0));
-    CRAMJET_RETURN_IF_ERROR(WriteAll(out_fd_, preamble_, path_));
+    CRAMJET_RETURN_IF_ERROR(WriteAll(out_fd_, preamble_, write_error_));
     threads_ = std::max(1, o.threads);
     for (int i = 0; threads_ > 1 && i < threads_; ++i) workers_.emplace_back([this] { WorkerLoop(); });
     return Status::Ok();
@@ -328,7 +316,7 @@ class CramWriter::Impl {
       if (!s.ok()) failed_ = s;
     }
     if (!failed_.ok()) return failed_;
-    CRAMJET_RETURN_IF_ERROR(WriteAll(out_fd_, eof, path_));
+    CRAMJET_RETURN_IF_ERROR(WriteAll(out_fd_, eof, write_error_));
     int fd = out_fd_;
     out_fd_ = -1;
     if (::close(fd) != 0) return IoErrorFromErrno("'" + path_ + "': cannot finish writing", errno);
@@ -347,8 +335,7 @@ class CramWriter::Impl {
     int64_t delta = 0;   // record counter shift: records before it in the file minus in its lane
     std::string bytes;   // its container, once its lane has written it
     Status status;
-    bool encoded = false;  // its records are in its lane's writer (records may be reused)
-    bool done = false;     // bytes (or status) are final
+    bool done = false;   // bytes (or status) are final
   };
 
   std::unique_ptr<Chunk> NewChunk() {
@@ -369,7 +356,7 @@ class CramWriter::Impl {
     }
     c->n = 0;
     c->bases = 0;
-    c->encoded = c->done = false;
+    c->done = false;
     c->status = Status::Ok();
     c->bytes.clear();
     return c;
@@ -402,18 +389,10 @@ class CramWriter::Impl {
 
   // The tail of a finished writer: `*data` = bytes before its final EOF container.
   Status SplitOffEof(std::string_view tail, size_t* data) const {
-    size_t pos = 0;
-    for (;;) {
-      auto h = cram_bytes::ParseContainerHeader(tail, pos);
-      if (!h.ok()) return Internal("'" + path_ + "': encoder output: " + h.status().message());
-      const size_t end = pos + h->header_size + static_cast<size_t>(h->length);
-      if (cram_bytes::IsEofContainer(*h)) {
-        if (end != tail.size()) return Internal("'" + path_ + "': data after an EOF container");
-        *data = pos;
-        return Status::Ok();
-      }
-      pos = end;
-    }
+    auto n = cram_bytes::DataBeforeEof(tail);
+    if (!n.ok()) return Internal("'" + path_ + "': encoder output: " + n.status().message());
+    *data = *n;
+    return Status::Ok();
   }
 
   // One lane's writer and the chunk whose container it still holds: htslib writes a container
@@ -422,7 +401,6 @@ class CramWriter::Impl {
   struct LaneState {
     ChunkEncoder encoder;
     Chunk* holding = nullptr;
-    uint64_t records = 0;  // records given to this lane so far (its record counter)
   };
 
   // Runs on a worker (or the caller with -@ 1), one chunk per lane at a time. Returns the chunk
@@ -441,14 +419,6 @@ class CramWriter::Impl {
     }
     lane.holding = &c;
     return Status::Ok();
-  }
-
-  // Its records are in its lane's writer (htslib copied them): the buffers go back for reuse, so
-  // only chunks waiting for a lane hold records (under mu_ when workers run).
-  void Encoded(Chunk* c) {
-    c->encoded = true;
-    free_records_.push_back(std::move(c->records));
-    c->records.clear();
   }
 
   // Marks `c` done with `bytes` and `status` (under mu_ when workers run).
@@ -476,7 +446,6 @@ class CramWriter::Impl {
       pending_.push_back(raw);
       held_.push_back(std::move(c));
       ++unencoded_;
-      stats_.peak_chunks_held = std::max(stats_.peak_chunks_held, held_.size());
     }
     work_cv_.notify_one();
     {
@@ -487,19 +456,25 @@ class CramWriter::Impl {
     return StitchReady(false);
   }
 
-  // Encodes `c` and completes whatever that finished; on error the chunk fails.
-  void RunChunk(Chunk* c) {
-    Chunk* completed = nullptr;
-    std::string bytes;
-    Status s = EncodeChunk(*c, &completed, &bytes);
-    std::unique_lock<std::mutex> lk(mu_, std::defer_lock);
-    if (threads_ > 1) lk.lock();
+  // After `c` went through its lane (EncodeChunk's results): completes the chunk that finished,
+  // gives `c`'s record buffers back for reuse (htslib copied the records, so only chunks waiting
+  // for a lane hold records), and fails `c` on error. Under mu_ when workers run.
+  void Settle(Chunk* c, Chunk* completed, std::string&& bytes, Status s) {
     if (completed) Complete(completed, std::move(bytes), Status::Ok());
-    Encoded(c);
+    free_records_.push_back(std::move(c->records));
+    c->records.clear();
     if (!s.ok()) {
       Complete(c, std::string(), s);
       if (first_error_.ok()) first_error_ = s;
     }
+  }
+
+  // -@ 1: runs `c` through its lane on this thread.
+  void RunChunk(Chunk* c) {
+    Chunk* completed = nullptr;
+    std::string bytes;
+    Status s = EncodeChunk(*c, &completed, &bytes);
+    Settle(c, completed, std::move(bytes), std::move(s));
   }
 
   // Appends `containers` with their record counters moved by `delta`; `expect` (when given) is
@@ -511,8 +486,7 @@ class CramWriter::Impl {
     if (expect && *records != *expect)
       return Internal("an encoded chunk holds " + std::to_string(*records) + " records, not " +
                       std::to_string(*expect) + " (its container did not end with it)");
-    stats_.containers += CountContainers(stitched_);
-    return WriteAll(out_fd_, stitched_, path_);
+    return WriteAll(out_fd_, stitched_, write_error_);
   }
 
   // Writes the done chunks at the front, in order; with `wait_for_front`, waits for each until
@@ -595,16 +569,6 @@ class CramWriter::Impl {
     return s;
   }
 
-  static uint64_t CountContainers(std::string_view bytes) {
-    uint64_t n = 0;
-    for (size_t pos = 0; pos < bytes.size(); ++n) {
-      auto h = cram_bytes::ParseContainerHeader(bytes, pos);
-      if (!h.ok()) break;
-      pos += h->header_size + static_cast<size_t>(h->length);
-    }
-    return n;
-  }
-
   void WorkerLoop() {
     std::unique_lock<std::mutex> lk(mu_);
     for (;;) {
@@ -624,12 +588,7 @@ class CramWriter::Impl {
       std::string bytes;
       Status s = EncodeChunk(*c, &completed, &bytes);
       lk.lock();
-      if (completed) Complete(completed, std::move(bytes), Status::Ok());
-      Encoded(c);
-      if (!s.ok()) {
-        Complete(c, std::string(), s);
-        if (first_error_.ok()) first_error_ = s;
-      }
+      Settle(c, completed, std::move(bytes), std::move(s));
       --unencoded_;
       lane_busy_[c->lane] = false;
       done_cv_.notify_all();
@@ -648,6 +607,7 @@ class CramWriter::Impl {
   }
 
   std::string path_;
+  std::string write_error_;  // what a failed write of path_ says
   EncodeOptions options_;
   std::string id_name_;
   ChunkRule rule_;

@@ -88,9 +88,7 @@ class CramWriter {
   [[nodiscard]] Status Close();
 
   struct Stats {
-    uint64_t chunks = 0;
-    uint64_t containers = 0;
-    size_t peak_chunks_held = 0;
+    uint64_t chunks = 0;  // chunks cut (the streaming rest counts as one)
   };
   Stats stats() const;
 

@@ -227,6 +227,18 @@ bool IsEofContainer(const ContainerHeader& h) {
   return h.num_records == 0 && h.ref_seq_id == -1 && h.ref_seq_start == 0x454f46;
 }
 
+StatusOr<size_t> DataBeforeEof(std::string_view tail) {
+  for (size_t pos = 0;;) {
+    CRAMJET_ASSIGN_OR_RETURN(ContainerHeader h, ParseContainerHeader(tail, pos));
+    const size_t end = pos + h.header_size + static_cast<size_t>(h.length);
+    if (IsEofContainer(h)) {
+      if (end != tail.size()) return BadInput("data after the EOF container");
+      return pos;
+    }
+    pos = end;
+  }
+}
+
 StatusOr<size_t> PreambleLength(std::string_view b) {
   if (b.size() < kFileDefinitionSize || b.substr(0, 4) != "CRAM" || Byte(b, 4) != 3)
     return BadInput("not a CRAM 3.x file definition");

@@ -51,6 +51,10 @@ void AppendContainerHeader(const ContainerHeader& header, std::string* out);
 // Whether the container is the EOF marker (no records, ref -1, start 0x454f46).
 bool IsEofContainer(const ContainerHeader& header);
 
+// Bytes before the EOF container that ends `tail` (whole containers, then the EOF one); error when
+// `tail` is not that.
+[[nodiscard]] StatusOr<size_t> DataBeforeEof(std::string_view tail);
+
 // Length of the file definition plus the header container at the start of `bytes`; error when
 // `bytes` does not start with a complete CRAM 3.x preamble.
 [[nodiscard]] StatusOr<size_t> PreambleLength(std::string_view bytes);

@@ -119,7 +119,7 @@ Status GzipInflater::Inflate() {
 StatusOr<bool> GzipInflater::Next(std::vector<char>& block) {
   std::unique_lock<std::mutex> lk(mu_);
   cv_.wait(lk, [this] { return !ready_.empty() || finished_; });
-  if (!block.empty() || block.capacity() > 0) spare_.push_back(std::move(block));
+  if (block.capacity() > 0) spare_.push_back(std::move(block));
   block.clear();
   if (!ready_.empty()) {
     block = std::move(ready_.front());
