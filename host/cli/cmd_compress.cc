@@ -75,7 +75,9 @@ void RegisterCompressCommands(CLI::App& app, Context& ctx) {
   c->add_flag("--stats", *stats, "Print the wall time of each stage (and what -v prints)");
   c->add_flag("-v,--verbose", *verbose,
               "Log the mapper backend and SIMD target, mapper and sort statistics");
-  c->callback([&ctx, opts, profile, single, quiet, stats, mem, verbose] {
+  c->callback([&ctx, opts, profile, single, quiet, stats, mem, verbose, parallel_encode] {
+    // parallel_encode is captured so that the flag's storage lives as long as the parser.
+    (void)parallel_encode;
     if (*verbose || *stats) SetLogLevel(LogLevel::kInfo);
     if (!mem->empty()) {
       auto bytes = ParseMemorySize(*mem);
