@@ -59,7 +59,21 @@ bool GetTextTag(const bam1_t* b, const char tag[2], std::string& out) {
 
 // ---- FastqFile ------------------------------------------------------------------------------
 
+namespace {
+constexpr size_t kRecordsPerBlock = 1024;
+constexpr size_t kBlocksAhead = 4;
+}  // namespace
+
 FastqFile::~FastqFile() {
+  if (parser_.joinable()) {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    parser_.join();
+  }
+  gz_.reset();
   if (fp_) bgzf_close(fp_);
 }
 
@@ -69,24 +83,91 @@ Status FastqFile::Open(const std::string& path, hts_tpool* pool) {
   fp_ = bgzf_open(path.c_str(), "r");
   if (!fp_) return IoErrorFromErrno("'" + path + "': cannot open", errno);
   if (fp_->is_compressed && fp_->is_gzip) {
-    // Plain gzip: ISA-L's igzip, ahead of the parser on a thread of its own.
+    // Plain gzip: ISA-L's igzip, ahead of the parser (in parallel when it has several members).
     bgzf_close(fp_);
     fp_ = nullptr;
     gz_ = std::make_unique<GzipInflater>();
-    return gz_->Open(path);
-  }
-  if (pool && fp_->is_compressed) {
-    // Only true BGZF decompresses in parallel; plain gzip is one inflate stream.
+    CRAMJET_RETURN_IF_ERROR(gz_->Open(path, pool));
+  } else if (pool && fp_->is_compressed) {
+    // True BGZF: htslib inflates its blocks in parallel on the pool.
     if (bgzf_thread_pool(fp_, pool, 0) < 0) return IoError("'" + path + "': cannot start threads");
   }
+  if (pool) parser_ = std::thread([this] { ParseAhead(); });
   return Status::Ok();
 }
 
-uint64_t FastqFile::bytes_read() const {
+uint64_t FastqFile::SourceBytes() const {
   if (gz_) return gz_->compressed_bytes();
   if (!fp_) return 0;
-  // Compressed offset for BGZF/gzip; for plain files the block address is the byte offset.
+  // Compressed offset for BGZF; for plain files the block address is the byte offset.
   return static_cast<uint64_t>(fp_->block_address);
+}
+
+uint64_t FastqFile::bytes_read() const {
+  return parser_.joinable() ? bytes_ahead_.load(std::memory_order_relaxed) : SourceBytes();
+}
+
+void FastqFile::ParseAhead() {
+  Status end;
+  for (;;) {
+    RecordBlock block;
+    {
+      std::unique_lock<std::mutex> lk(mu_);
+      cv_.wait(lk, [this] { return stop_ || ready_.size() < kBlocksAhead; });
+      if (stop_) break;
+      if (!spare_.empty()) {
+        block = std::move(spare_.back());
+        spare_.pop_back();
+      }
+    }
+    if (block.records.size() < kRecordsPerBlock) block.records.resize(kRecordsPerBlock);
+    block.size = 0;
+    bool more = true;
+    while (block.size < kRecordsPerBlock) {
+      auto got = Parse(block.records[block.size]);
+      if (!got.ok()) end = got.status();
+      if (!got.ok() || !*got) {
+        more = false;
+        break;
+      }
+      ++block.size;
+    }
+    bytes_ahead_.store(SourceBytes(), std::memory_order_relaxed);
+    std::lock_guard<std::mutex> lk(mu_);
+    if (block.size > 0) ready_.push_back(std::move(block));
+    cv_.notify_all();
+    if (!more) break;
+  }
+  std::lock_guard<std::mutex> lk(mu_);
+  parse_end_ = std::move(end);
+  parse_done_ = true;
+  cv_.notify_all();
+}
+
+StatusOr<bool> FastqFile::Next(FastqRecord& rec) {
+  if (!parser_.joinable()) {
+    CRAMJET_ASSIGN_OR_RETURN(bool got, Parse(rec));
+    if (got) ++delivered_;
+    return got;
+  }
+  if (current_pos_ == current_.size) {
+    std::unique_lock<std::mutex> lk(mu_);
+    cv_.wait(lk, [this] { return !ready_.empty() || parse_done_; });
+    if (current_.records.size() > 0) spare_.push_back(std::move(current_));
+    current_ = RecordBlock();
+    current_pos_ = 0;
+    if (ready_.empty()) {
+      if (!parse_end_.ok()) return parse_end_;
+      return false;
+    }
+    current_ = std::move(ready_.front());
+    ready_.pop_front();
+    cv_.notify_all();
+  }
+  // A swap, so that the caller's old strings go back to the parser with their capacity.
+  std::swap(rec, current_.records[current_pos_++]);
+  ++delivered_;
+  return true;
 }
 
 std::string FastqFile::Where(uint64_t line) const { return At(line, records_ + 1); }
@@ -153,7 +234,7 @@ StatusOr<bool> FastqFile::ReadLine(std::string& out, bool at_record_start) {
   return true;
 }
 
-StatusOr<bool> FastqFile::Next(FastqRecord& rec) {
+StatusOr<bool> FastqFile::Parse(FastqRecord& rec) {
   // Skip nothing: blank lines between records are malformed FASTQ, except at the very end.
   CRAMJET_ASSIGN_OR_RETURN(bool have, ReadLine(rec.header, true));
   if (!have) return false;

@@ -5,7 +5,12 @@
 #include <htslib/bgzf.h>
 #include <htslib/kstring.h>
 
+#include <atomic>
+#include <condition_variable>
+#include <deque>
 #include <memory>
+#include <mutex>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -24,6 +29,11 @@ struct FastqRecord {
 };
 
 // One FASTQ file (plain, gzip or BGZF) read record by record, checking each record's shape.
+//
+// Given a pool (-@ 2 and up) the file is parsed ahead on a thread of its own, in blocks of records
+// handed over in order, so that splitting lines and checking records is off the reader's critical
+// path (it checks pairs, builds records and checksums them). An error found ahead is returned
+// after every good record before it, with the same text: the parser's own counters name it.
 class FastqFile {
  public:
   FastqFile() = default;
@@ -35,26 +45,49 @@ class FastqFile {
   // Next record; false at a clean end of file. Errors name the file, line and record.
   [[nodiscard]] StatusOr<bool> Next(FastqRecord& rec);
   const std::string& path() const { return path_; }
-  uint64_t records() const { return records_; }
-  uint64_t line() const { return line_no_; }
+  // Records returned by Next() so far.
+  uint64_t records() const { return delivered_; }
   uint64_t bytes_read() const;
-  // "'path': line N (record M)" for the record being read.
-  std::string Where(uint64_t line) const;
   // "'path': line N (record M)" for a given record number.
   std::string At(uint64_t line, uint64_t record) const;
 
  private:
+  // A block of parsed records on its way from the parsing thread.
+  struct RecordBlock {
+    std::vector<FastqRecord> records;
+    size_t size = 0;
+  };
+  // The record checks proper, on whichever thread parses.
+  StatusOr<bool> Parse(FastqRecord& rec);
+  // "'path': line N (record M)" for the record being parsed.
+  std::string Where(uint64_t line) const;
   StatusOr<bool> ReadLine(std::string& out, bool at_record_start);
   // Refills buf_ from the file; false at end of file. Negative bgzf_read = corrupt compression.
   StatusOr<bool> Refill();
+  uint64_t SourceBytes() const;
+  void ParseAhead();  // the parsing thread
+
   std::string path_;
   BGZF* fp_ = nullptr;                 // BGZF (parallel on the pool) and uncompressed files
-  std::unique_ptr<GzipInflater> gz_;   // plain gzip: igzip on a thread of its own
+  std::unique_ptr<GzipInflater> gz_;   // plain gzip: igzip ahead of the parser
   // Our own line splitting (bgzf_getline silently drops '\r', hiding CRLF files).
   std::vector<char> buf_;
   size_t buf_pos_ = 0, buf_len_ = 0;
   uint64_t line_no_ = 0;
-  uint64_t records_ = 0;
+  uint64_t records_ = 0;    // parsed (the parser's counter, for its messages)
+  uint64_t delivered_ = 0;  // returned by Next()
+  // Parsing ahead: `ready_` blocks wait for Next(), `spare_` ones go back to the parser.
+  std::thread parser_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<RecordBlock> ready_;
+  std::vector<RecordBlock> spare_;
+  RecordBlock current_;
+  size_t current_pos_ = 0;
+  bool parse_done_ = false;  // the parser stopped; `parse_end_` says why
+  bool stop_ = false;
+  Status parse_end_;
+  std::atomic<uint64_t> bytes_ahead_{0};  // SourceBytes() as the parser last saw it
 };
 
 // Fills `b` from a FASTQ record (mapping in read.h). `scratch` is reused between calls.
