@@ -71,6 +71,11 @@ struct ChunkRule {
 // `container_records`: 0 for the profile's default.
 ChunkRule ChunkRuleFor(CramProfile profile, uint32_t container_records = 0);
 
+// Lanes for an input of `records` records (CramWriter::SetRecordCount): kEncodeLanes, or fewer
+// when there are too few containers to pay for every lane's codec trials (small and archive,
+// whose trials try many codecs): 1 to kEncodeLanes, from the record count and profile only.
+int LanesFor(CramProfile profile, uint32_t container_records, uint64_t records);
+
 class CramWriter {
  public:
   // Opens `path` (a temporary name; the caller renames), adds @PG to `header` and writes it.
@@ -80,6 +85,10 @@ class CramWriter {
   ~CramWriter();
   CramWriter(const CramWriter&) = delete;
   CramWriter& operator=(const CramWriter&) = delete;
+  // When the number of records to come is known before the first Write() (sorted input), the
+  // lanes are planned for it (LanesFor); otherwise all kEncodeLanes are used. The bytes depend on
+  // the count given, never on the thread count. FailedPrecondition after the first Write().
+  [[nodiscard]] Status SetRecordCount(uint64_t records);
   // Takes a copy of `record`. An error (a failed chunk, a write error naming the file) is the
   // earliest chunk's and is returned by every later call.
   [[nodiscard]] Status Write(const bam1_t* record);
@@ -89,6 +98,7 @@ class CramWriter {
 
   struct Stats {
     uint64_t chunks = 0;  // chunks cut (the streaming rest counts as one)
+    int lanes = 0;        // lanes in use
   };
   Stats stats() const;
 

@@ -216,6 +216,8 @@ class CompressJob {
   Status EncodeSorted() {
     if (sorter_) {
       CRAMJET_RETURN_IF_ERROR(sorter_->Finish());
+      // Every record is in the sorter now: the encoder plans its lanes for that many.
+      CRAMJET_RETURN_IF_ERROR(writer_->SetRecordCount(records_));
       // Merge and QC on one thread, the encoder's per-record work on this one, in order.
       BatchProducer merge_and_qc = [this](ReadBatch& batch) -> StatusOr<bool> {
         CRAMJET_ASSIGN_OR_RETURN(size_t n, sorter_->NextBatch(batch, kBatchRecords));

@@ -412,7 +412,7 @@ struct QcCollector::Impl {
   bool reference_failed = false;
   bool missing_contig_warned = false;
   int ref_tid = -1;
-  std::string ref_seq;
+  std::vector<uint8_t> ref_codes;  // the contig in BAM's 4-bit codes (15: N or anything else)
   bool ref_available = false;
 
   // Scratch buffers for one read in sequencing direction.
@@ -530,7 +530,7 @@ struct QcCollector::Impl {
     if (tid == ref_tid) return ref_available;
     ref_tid = tid;
     ref_available = false;
-    ref_seq.clear();
+    ref_codes.clear();
     if (reference_failed || options.reference.empty() || !header) return false;
     if (!fai) {
       fai = fai_load3(options.reference.c_str(), nullptr, nullptr, FAI_CREATE);
@@ -553,9 +553,11 @@ struct QcCollector::Impl {
     hts_pos_t len = 0;
     char* seq = faidx_fetch_seq64(fai, name, 0, HTS_POS_MAX, &len);
     if (!seq) return false;
-    ref_seq.assign(seq, size_t(len));
+    // Coded once per contig, so the per-base compare below is one load, not two.
+    ref_codes.resize(size_t(len));
+    for (size_t i = 0; i < size_t(len); ++i)
+      ref_codes[i] = seq_nt16_table[static_cast<unsigned char>(std::toupper(static_cast<unsigned char>(seq[i])))];
     free(seq);
-    for (char& c : ref_seq) c = char(std::toupper(static_cast<unsigned char>(c)));
     ref_available = true;
     return true;
   }
@@ -780,15 +782,16 @@ void QcCollector::Impl::AddPlacement(const bam1_t* b, GroupAcc& g, MateAcc& m, s
       bases_mapped_cigar += uint64_t(n);
       coverage.Add(b->core.tid, ref_pos, n);
       if (per_group) g.coverage.Add(b->core.tid, ref_pos, n);
-      for (int64_t j = 0; j < n; ++j) {
+      // Compared: bases inside the sequence (SEQ '*' or a CIGAR longer than it: none) and the
+      // contig, in the cycles kept.
+      const int64_t first = have_ref ? std::max<int64_t>(0, -ref_pos) : n;
+      const int64_t last = std::min<int64_t>(
+          {n, int64_t(len) - int64_t(qpos), int64_t(ref_codes.size()) - ref_pos});
+      for (int64_t j = first; j < last; ++j) {
         const size_t q = qpos + size_t(j);
-        if (q >= len) break;  // SEQ '*' or a CIGAR longer than the sequence: nothing to compare
         const size_t cycle = reverse ? len - 1 - q : q;
         if (cycle >= m.stride) continue;
-        if (!have_ref) continue;
-        const int64_t r = ref_pos + j;
-        if (r < 0 || size_t(r) >= ref_seq.size()) continue;
-        const uint8_t ref_base = seq_nt16_table[static_cast<unsigned char>(ref_seq[size_t(r)])];
+        const uint8_t ref_base = ref_codes[size_t(ref_pos + j)];
         if (ref_base == 15) continue;  // N in the reference: not a mismatch, not counted
         ++m.cycle_aligned[cycle];
         ++m.aligned_bases;

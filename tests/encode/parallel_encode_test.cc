@@ -101,7 +101,7 @@ struct Written {
 
 Written WriteWithCramWriter(const TempDir& dir, const Genome& g, const std::vector<BamPtr>& reads,
                             int threads, CramProfile profile, uint32_t container_records,
-                            const std::string& name = "out.cram") {
+                            const std::string& name = "out.cram", bool tell_count = false) {
   Written w;
   HeaderPtr h = MakeHeader(g);
   EncodeOptions o;
@@ -116,6 +116,10 @@ Written WriteWithCramWriter(const TempDir& dir, const Genome& g, const std::vect
   if (!writer.ok()) {
     w.status = writer.status();
     return w;
+  }
+  if (tell_count) {
+    w.status = (*writer)->SetRecordCount(reads.size());
+    if (!w.status.ok()) return w;
   }
   for (const auto& r : reads) {
     w.status = (*writer)->Write(r.get());
@@ -194,6 +198,44 @@ TEST_F(ParallelEncode, SameBytesAtEveryThreadCountAndProfile) {
     EXPECT_EQ(one.stats.chunks, 13u);
     EXPECT_EQ(CheckRecordCounters(one.bytes, reads.size()), 13u) << "one container per chunk";
   }
+}
+
+TEST(EncodeLanes, FewerLanesWhereTheirCodecTrialsWouldCostMoreThanTheyGive) {
+  // normal: a lane from the first container on; small: 16 containers a lane; archive: 32.
+  EXPECT_EQ(LanesFor(CramProfile::kNormal, 0, 0), 1);
+  EXPECT_EQ(LanesFor(CramProfile::kNormal, 0, 30000), 3);
+  EXPECT_EQ(LanesFor(CramProfile::kNormal, 0, 928000), kEncodeLanes);
+  EXPECT_EQ(LanesFor(CramProfile::kFast, 0, 80001), kEncodeLanes);
+  EXPECT_EQ(LanesFor(CramProfile::kSmall, 0, 928000), 2);      // 38 containers
+  EXPECT_EQ(LanesFor(CramProfile::kSmall, 0, 25000ull * 16 * 9), kEncodeLanes);
+  EXPECT_EQ(LanesFor(CramProfile::kArchive, 0, 928000), 1);    // 10 containers
+  EXPECT_EQ(LanesFor(CramProfile::kArchive, 0, 800000000), kEncodeLanes);
+  EXPECT_EQ(LanesFor(CramProfile::kArchive, 1000, 100000), 3);  // --container-records counts
+}
+
+TEST_F(ParallelEncode, ARecordCountPlansTheLanesWithTheSameBytesAtEveryThreadCount) {
+  auto reads = MakeReads(genome_, {40, 21, 5}, 17);  // 66 records: 10 chunks of 7
+  for (CramProfile p : {CramProfile::kNormal, CramProfile::kArchive}) {
+    Written one = WriteWithCramWriter(dir_, genome_, reads, 1, p, 7, "out.cram", true);
+    ASSERT_TRUE(one.status.ok()) << one.status.ToString();
+    EXPECT_EQ(one.stats.lanes, p == CramProfile::kArchive ? 1 : kEncodeLanes);
+    for (int threads : {2, 8}) {
+      Written many = WriteWithCramWriter(dir_, genome_, reads, threads, p, 7, "out.cram", true);
+      ASSERT_TRUE(many.status.ok()) << many.status.ToString();
+      EXPECT_TRUE(many.bytes == one.bytes) << CramProfileName(p) << " at " << threads << " threads";
+      EXPECT_EQ(many.stats.lanes, one.stats.lanes);
+    }
+    EXPECT_EQ(CheckRecordCounters(one.bytes, reads.size()), 13u);
+  }
+  // Told after the first record: refused, not silently ignored.
+  HeaderPtr h = MakeHeader(genome_);
+  EncodeOptions o;
+  o.reference = genome_.path;
+  auto writer = CramWriter::Open(dir_ / "late.cram", h.get(), o);
+  ASSERT_TRUE(writer.ok()) << writer.status().ToString();
+  ASSERT_TRUE((*writer)->Write(reads[0].get()).ok());
+  EXPECT_EQ((*writer)->SetRecordCount(10).code(), StatusCode::kFailedPrecondition);
+  EXPECT_TRUE((*writer)->Close().ok());
 }
 
 TEST_F(ParallelEncode, SamtoolsAndHtslibReadItAsOneWritersFile) {
