@@ -23,10 +23,13 @@ constexpr size_t kBlocksAhead = 4;
 constexpr int kMaxSegmentsAhead = 8;
 
 // pread() all of [offset, offset + size) or up to the end of the file; bytes read, -1 on error.
-ssize_t ReadAt(int fd, uint8_t* data, size_t size, uint64_t offset) {
+// Not seekable (a pipe): plain read() from where the file is, which is `offset` for the one
+// sequential reader such a file gets.
+ssize_t ReadAt(int fd, uint8_t* data, size_t size, uint64_t offset, bool seekable = true) {
   size_t done = 0;
   while (done < size) {
-    ssize_t n = ::pread(fd, data + done, size - done, static_cast<off_t>(offset + done));
+    ssize_t n = seekable ? ::pread(fd, data + done, size - done, static_cast<off_t>(offset + done))
+                         : ::read(fd, data + done, size - done);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return -1;
     if (n == 0) break;
@@ -69,7 +72,10 @@ Status GzipInflater::Open(const std::string& path, hts_tpool* pool, uint64_t seg
   fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd_ < 0) return IoErrorFromErrno("'" + path + "': cannot open", errno);
   struct stat st;
-  if (::fstat(fd_, &st) == 0 && S_ISREG(st.st_mode)) file_size_ = static_cast<uint64_t>(st.st_size);
+  if (::fstat(fd_, &st) == 0 && S_ISREG(st.st_mode)) {
+    file_size_ = static_cast<uint64_t>(st.st_size);
+    seekable_ = true;
+  }
   // Parallel only pays when there are several segments to share out; a pipe has no size.
   if (pool && hts_tpool_size(pool) > 1 && file_size_ > 2 * segment_bytes_) {
     pool_ = pool;
@@ -143,7 +149,7 @@ Status GzipInflater::InflateMembers(uint64_t start, uint64_t stop_at, const Sink
   };
   for (;;) {
     if (state.avail_in == 0 && !eof) {
-      ssize_t n = ReadAt(fd_, in.data(), in.size(), offset);
+      ssize_t n = ReadAt(fd_, in.data(), in.size(), offset, seekable_);
       if (n < 0) return IoErrorFromErrno("read error", errno);
       if (n == 0) {
         eof = true;

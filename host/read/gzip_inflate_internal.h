@@ -88,6 +88,7 @@ class GzipInflater {
   std::string path_;
   int fd_ = -1;
   uint64_t file_size_ = 0;
+  bool seekable_ = false;  // a regular file: pread() at any offset (else one reader, read())
   hts_tpool* pool_ = nullptr;  // set: parallel mode
   int segments_ahead_ = 0;
   uint64_t segment_bytes_ = kSegmentBytes;
