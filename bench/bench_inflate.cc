@@ -7,6 +7,7 @@
 // Data: ~120 MB of simulated FASTQ, gzip -6, made on first run under <build>/bench-data/inflate
 // (one member, and one member per 10,000 reads as `split | gzip` or BCL Convert-style writers do).
 #include <benchmark/benchmark.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <filesystem>
