@@ -2,8 +2,8 @@
 // with ISA-L's igzip ahead of the FASTQ parser (internal to the read stage).
 //
 // One member is one deflate stream: it cannot be split, so a single-member file is inflated on one
-// thread with the fastest streaming inflater there is (bench/bench_inflate: igzip ~3x zlib), off
-// the parser's thread. A file of many members (`cat a.gz b.gz`, tools that flush a member every
+// thread with the fastest streaming inflater there is (igzip, 4.7x zlib: bench/README.md, "Input"),
+// off the parser's thread. A file of many members (`cat a.gz b.gz`, tools that flush a member every
 // few MB) is inflated in parallel on the shared htslib pool, speculatively:
 //   - the file is cut into segments of kSegmentBytes compressed bytes;
 //   - a job per segment looks for the first gzip member header at or after the segment's start
