@@ -64,9 +64,18 @@ struct EncodeOptions {
 // always did), so unsorted aligned input is encoded on one thread with one copy of the reference.
 constexpr int kEncodeLanes = 8;
 
+// htslib trials every codec on a writer's first two containers of each data series (cram_io.c:
+// NTRIALS - 1) and keeps the winner for the next ~35. At small and archive a trial costs ~10
+// times the container's own encoding, so each lane's first kLaneTrialChunks chunks are cut
+// smaller (ChunkRule::trial_records): the trials run on less data, and the choice they make holds
+// for the full-size containers after them.
+constexpr int kLaneTrialChunks = 2;
+
 struct ChunkRule {
   size_t max_records = 0;  // a chunk ends at this many records, at this many bases, or where the
   uint64_t max_bases = 0;  // contig changes
+  size_t trial_records = 0;  // the same for a lane's first kLaneTrialChunks chunks
+  uint64_t trial_bases = 0;
 };
 // `container_records`: 0 for the profile's default.
 ChunkRule ChunkRuleFor(CramProfile profile, uint32_t container_records = 0);

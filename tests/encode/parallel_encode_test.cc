@@ -150,8 +150,10 @@ std::string SamtoolsRecords(const std::string& path, const std::string& extra = 
 }
 
 // Walks the containers after the preamble: each record counter must be the number of records
-// before it; returns the number of data containers (the EOF one excluded).
-size_t CheckRecordCounters(const std::string& bytes, uint64_t expect_records) {
+// before it; returns the number of data containers (the EOF one excluded). `sizes`, when given,
+// gets each data container's record count.
+size_t CheckRecordCounters(const std::string& bytes, uint64_t expect_records,
+                           std::vector<uint64_t>* sizes = nullptr) {
   auto pre = cram_bytes::PreambleLength(bytes);
   EXPECT_TRUE(pre.ok());
   if (!pre.ok()) return 0;
@@ -165,6 +167,7 @@ size_t CheckRecordCounters(const std::string& bytes, uint64_t expect_records) {
     if (cram_bytes::IsEofContainer(*h)) break;
     EXPECT_EQ(h->record_counter, records) << "container " << containers;
     records += h->num_records;
+    if (sizes) sizes->push_back(h->num_records);
     ++containers;
   }
   EXPECT_EQ(pos, bytes.size()) << "bytes after the EOF container";
@@ -211,6 +214,49 @@ TEST(EncodeLanes, FewerLanesWhereTheirCodecTrialsWouldCostMoreThanTheyGive) {
   EXPECT_EQ(LanesFor(CramProfile::kArchive, 0, 928000), 1);    // 10 containers
   EXPECT_EQ(LanesFor(CramProfile::kArchive, 0, 800000000), kEncodeLanes);
   EXPECT_EQ(LanesFor(CramProfile::kArchive, 1000, 100000), 3);  // --container-records counts
+}
+
+TEST(EncodeLanes, EachLanesFirstChunksAreCutSmallerForTheCodecTrials) {
+  // A quarter of the container, no smaller than the normal profile's 10,000 records.
+  EXPECT_EQ(ChunkRuleFor(CramProfile::kNormal).trial_records, 10000u);
+  EXPECT_EQ(ChunkRuleFor(CramProfile::kNormal).max_records, 10000u);
+  EXPECT_EQ(ChunkRuleFor(CramProfile::kSmall).trial_records, 10000u);
+  EXPECT_EQ(ChunkRuleFor(CramProfile::kSmall).max_records, 25000u);
+  EXPECT_EQ(ChunkRuleFor(CramProfile::kArchive).trial_records, 25000u);
+  EXPECT_EQ(ChunkRuleFor(CramProfile::kArchive).trial_bases, 500u * 25000u);
+  EXPECT_EQ(ChunkRuleFor(CramProfile::kArchive).max_records, 100000u);
+  EXPECT_EQ(ChunkRuleFor(CramProfile::kNormal, 7).trial_records, 7u);
+  EXPECT_EQ(ChunkRuleFor(CramProfile::kNormal, 50000).trial_records, 12500u);
+}
+
+TEST_F(ParallelEncode, EachLanesFirstContainersAreTrialSizedWithTheSameBytesAtEveryThreadCount) {
+  // 70,000 records in 40,000-record containers: trial chunks of 10,000.
+  auto reads = MakeReads(genome_, {50000, 20000}, 0);
+  struct Case {
+    CramProfile profile;
+    int lanes;
+    std::vector<uint64_t> containers;
+  };
+  const Case cases[] = {
+      // One lane (2 containers' worth, archive wants 32 a lane): two trial chunks, then full ones;
+      // contig c1 ends after 50,000 records.
+      {CramProfile::kArchive, 1, {10000, 10000, 30000, 20000}},
+      // Two lanes: each lane's first two chunks are trial-sized.
+      {CramProfile::kNormal, 2, {10000, 10000, 10000, 10000, 10000, 20000}},
+  };
+  for (const Case& c : cases) {
+    Written one = WriteWithCramWriter(dir_, genome_, reads, 1, c.profile, 40000, "out.cram", true);
+    ASSERT_TRUE(one.status.ok()) << one.status.ToString();
+    EXPECT_EQ(one.stats.lanes, c.lanes);
+    std::vector<uint64_t> sizes;
+    CheckRecordCounters(one.bytes, reads.size(), &sizes);
+    EXPECT_EQ(sizes, c.containers) << CramProfileName(c.profile);
+    Written two = WriteWithCramWriter(dir_, genome_, reads, 2, c.profile, 40000, "two.cram", true);
+    ASSERT_TRUE(two.status.ok()) << two.status.ToString();
+    EXPECT_TRUE(two.bytes == one.bytes) << CramProfileName(c.profile);
+    WriteWithHtslib(dir_ / "single.cram", genome_, reads);
+    EXPECT_EQ(SamtoolsRecords(dir_ / "out.cram"), SamtoolsRecords(dir_ / "single.cram"));
+  }
 }
 
 TEST_F(ParallelEncode, ARecordCountPlansTheLanesWithTheSameBytesAtEveryThreadCount) {
