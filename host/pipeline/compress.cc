@@ -94,6 +94,7 @@ class CompressJob {
       qo.sample = o_.sample;
       qo.config_path = o_.qc_config;
       qo.reference = o_.reference;
+      qo.threads = o_.threads;
       for (const auto& in : o_.inputs)
         qo.input_description += (qo.input_description.empty() ? "" : ", ") + BaseName(in);
       CRAMJET_ASSIGN_OR_RETURN(qc_, QcCollector::Create(qo, header_.get()));

@@ -321,6 +321,120 @@ struct GroupAcc {
   uint64_t reads() const { return mates[0].reads + mates[1].reads + mates[2].reads; }
 };
 
+// The read group a record counts in: its RG:Z value, or "" without one.
+std::string_view ReadGroupOf(const bam1_t* b) {
+  const uint8_t* rg = bam_aux_get(b, "RG");
+  return (rg && *rg == 'Z') ? std::string_view(reinterpret_cast<const char*>(rg + 1)) : std::string_view();
+}
+
+// The first `prefix` bases of a read in sequencing direction, as text.
+std::string PrefixText(const bam1_t* b, size_t prefix) {
+  const uint8_t* seq = bam_get_seq(b);
+  const size_t len = size_t(b->core.l_qseq);
+  const bool reverse = b->core.flag & BAM_FREVERSE;
+  std::string text(prefix, 'N');
+  for (size_t j = 0; j < prefix; ++j)
+    text[j] = kCodeChar[reverse ? kComplementCode[kNt16ToCode[bam_seqi(seq, len - 1 - j)]]
+                                : kNt16ToCode[bam_seqi(seq, j)]];
+  return text;
+}
+
+// The reference in BAM's 4-bit codes (15: N or anything else), contig by contig, for the
+// mismatch-per-cycle metric. Shared by the workers: in position order they ask for the same
+// contig, which is then loaded and coded once. The last two contigs asked for are kept (a worker
+// may still be on the previous one); a worker keeps its own handle on the contig it is on.
+class ReferenceCodes {
+ public:
+  using Contig = std::shared_ptr<const std::vector<uint8_t>>;
+  ReferenceCodes() = default;
+  ReferenceCodes(const ReferenceCodes&) = delete;
+  ReferenceCodes& operator=(const ReferenceCodes&) = delete;
+  ~ReferenceCodes() {
+    if (fai_) fai_destroy(fai_);
+  }
+  void Configure(const std::string& path, const sam_hdr_t* header) {
+    path_ = path;
+    header_ = header;
+  }
+  // Contig `tid`, or null when there is no reference, it lacks the contig or cannot be read
+  // (warned once).
+  Contig Get(int tid) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [held_tid, codes] : recent_)
+      if (held_tid == tid) return codes;
+    Contig codes = Load(tid);
+    recent_[next_] = {tid, codes};
+    next_ ^= 1;
+    return codes;
+  }
+
+ private:
+  Contig Load(int tid) {
+    if (failed_ || path_.empty() || !header_) return nullptr;
+    if (!fai_) {
+      fai_ = fai_load3(path_.c_str(), nullptr, nullptr, FAI_CREATE);
+      if (!fai_) {
+        CJ_LOG(kWarning) << "'" << path_
+                         << "': cannot load the reference index; QC mismatch rates are left out";
+        failed_ = true;
+        return nullptr;
+      }
+    }
+    const char* name = sam_hdr_tid2name(header_, tid);
+    if (!name || !faidx_has_seq(fai_, name)) {
+      if (!missing_warned_) {
+        CJ_LOG(kWarning) << "'" << path_ << "': has no contig '" << (name ? name : "?")
+                         << "'; QC mismatch rates leave out reads placed there";
+        missing_warned_ = true;
+      }
+      return nullptr;
+    }
+    hts_pos_t len = 0;
+    char* seq = faidx_fetch_seq64(fai_, name, 0, HTS_POS_MAX, &len);
+    if (!seq) return nullptr;
+    // Coded once per contig, so the per-base compare is one load, not two.
+    auto codes = std::make_shared<std::vector<uint8_t>>(size_t(len));
+    for (size_t i = 0; i < size_t(len); ++i)
+      (*codes)[i] = seq_nt16_table[static_cast<unsigned char>(std::toupper(static_cast<unsigned char>(seq[i])))];
+    free(seq);
+    return codes;
+  }
+
+  std::mutex mu_;
+  std::string path_;
+  const sam_hdr_t* header_ = nullptr;
+  faidx_t* fai_ = nullptr;
+  bool failed_ = false;
+  bool missing_warned_ = false;
+  std::array<std::pair<int, Contig>, 2> recent_{{{-2, nullptr}, {-2, nullptr}}};
+  size_t next_ = 0;
+};
+
+// The per-read metrics that add up in any order: per read group (by RG value) and mate, the
+// per-cycle and per-read sums of MateAcc. Each worker has its own and sees any records; Finish()
+// merges them into the read groups. The sums are exact integers, so the figures do not depend on
+// how the records were split among workers (tested).
+struct QcShard {
+  std::unordered_map<std::string, std::array<MateAcc, 3>> groups;  // nodes: references stay valid
+  std::string last_rg;
+  std::array<MateAcc, 3>* last = nullptr;
+  std::vector<uint8_t> codes, quals;  // one read in sequencing direction
+  int ref_tid = -2;
+  ReferenceCodes::Contig ref;
+  std::array<MateAcc, 3>& MatesFor(std::string_view rg) {
+    if (last && last_rg == rg) return *last;
+    last_rg.assign(rg);
+    last = &groups[last_rg];
+    return *last;
+  }
+};
+
+// What a worker's pass over a record hands to the in-order pass.
+struct RecordDigest {
+  uint64_t hash = 0;         // the read's bases (sequencing direction, seeded by mate)
+  uint64_t prefix_hash = 0;  // its first kOverrepresentedPrefix bases
+};
+
 double Percent(double part, double whole) { return whole > 0 ? 100.0 * part / whole : 0.0; }
 double NaN() { return std::numeric_limits<double>::quiet_NaN(); }
 
@@ -408,60 +522,80 @@ struct QcCollector::Impl {
   }
 
   // Reference for mismatch-per-cycle, loaded contig by contig when placed reads arrive.
-  faidx_t* fai = nullptr;
-  bool reference_failed = false;
-  bool missing_contig_warned = false;
-  int ref_tid = -1;
-  std::vector<uint8_t> ref_codes;  // the contig in BAM's 4-bit codes (15: N or anything else)
-  bool ref_available = false;
-
-  // Scratch buffers for one read in sequencing direction.
-  std::vector<uint8_t> codes, quals;
-  std::vector<uint8_t> scratch_code_dummy;
+  ReferenceCodes reference;
 
   bool finished = false;
   nlohmann::json doc;
   QcVerdict overall = QcVerdict::kPass;
   uint64_t total_reads = 0, total_bases = 0;
 
-  // Background accumulation: Add() copies the record into a batch and a worker thread runs the
-  // metrics, so QC overlaps the caller's own work (reading, encoding). Records keep their order;
-  // at most kBatchesInFlight batches wait, so memory stays bounded.
+  // Two passes over each record. The worker pass (ShardAdd: per-base sums, hashes, mismatches,
+  // the bulk of the cost) runs on any worker into its own QcShard; the in-order pass (OrderedAdd:
+  // mate join, duplication, overrepresented sequences, coverage, sortedness, counters) sees the
+  // records in output order, one batch at a time, on whichever worker finds it free: what it
+  // counts depends on order (sampling caps, first-seen tables). Add() only copies the record into
+  // a batch; at most 2 * workers + 2 batches are in flight, so memory stays bounded. Without
+  // workers (one core) both passes run inline in Add().
   static constexpr size_t kBatchRecords = 2048;
-  static constexpr size_t kBatchesInFlight = 4;
   struct Batch {
     std::vector<BamPtr> records;
+    std::vector<RecordDigest> digests;
     size_t size = 0;
+    bool sharded = false;  // the worker pass is done
   };
-  bool background = false;
-  std::thread worker;
+  std::vector<QcShard> shards;  // one per worker; one for the inline passes
+  std::vector<std::thread> workers;
+  size_t max_in_flight = 0;
   std::mutex mu;
   std::condition_variable work_ready, space_ready;
-  std::deque<std::unique_ptr<Batch>> queued;
+  std::deque<std::unique_ptr<Batch>> in_order;  // submitted, not yet through the in-order pass
+  std::deque<Batch*> to_shard;                  // submitted, waiting for the worker pass
+  bool ordered_running = false;                 // a worker is running the in-order pass
   std::vector<std::unique_ptr<Batch>> spare;
   std::unique_ptr<Batch> filling;
   bool stopping = false;
   bool copy_failed = false;
 
-  void StartWorker() {
-    background = true;
-    worker = std::thread([this] {
-      for (;;) {
-        std::unique_ptr<Batch> batch;
-        {
-          std::unique_lock<std::mutex> lock(mu);
-          work_ready.wait(lock, [this] { return stopping || !queued.empty(); });
-          if (queued.empty()) return;  // stopping and drained
-          batch = std::move(queued.front());
-          queued.pop_front();
-        }
+  void StartWorkers(int n) {
+    shards.resize(size_t(n));
+    max_in_flight = 2 * size_t(n) + 2;
+    for (int i = 0; i < n; ++i) workers.emplace_back([this, i] { WorkerLoop(shards[size_t(i)]); });
+  }
+  void WorkerLoop(QcShard& shard) {
+    std::unique_lock<std::mutex> lock(mu);
+    for (;;) {
+      work_ready.wait(lock, [this] { return stopping || !to_shard.empty(); });
+      if (to_shard.empty()) return;  // stopping and drained
+      Batch* batch = to_shard.front();
+      to_shard.pop_front();
+      lock.unlock();
+      for (size_t i = 0; i < batch->size; ++i) ShardAdd(batch->records[i].get(), shard, &batch->digests[i]);
+      lock.lock();
+      batch->sharded = true;
+      if (ordered_running) continue;  // that worker will take this batch when its turn comes
+      // The in-order pass over every worker-passed batch at the front; the check for the next
+      // one and giving the role up happen under one lock, so no batch is left behind.
+      ordered_running = true;
+      while (!in_order.empty() && in_order.front()->sharded) {
+        std::unique_ptr<Batch> front = std::move(in_order.front());
+        in_order.pop_front();
+        lock.unlock();
+        OrderedPass(*front);
+        lock.lock();
+        front->size = 0;
+        front->sharded = false;
+        spare.push_back(std::move(front));
         space_ready.notify_one();
-        for (size_t i = 0; i < batch->size; ++i) Add(batch->records[i].get());
-        batch->size = 0;
-        std::lock_guard<std::mutex> lock(mu);
-        spare.push_back(std::move(batch));
       }
-    });
+      ordered_running = false;
+    }
+  }
+  void OrderedPass(const Batch& batch) {
+    constexpr size_t kAhead = 8;  // table slots start loading this many records ahead
+    for (size_t i = 0; i < batch.size; ++i) {
+      if (i + kAhead < batch.size) overrep_counts.Prefetch(batch.digests[i + kAhead].prefix_hash);
+      OrderedAdd(batch.records[i].get(), batch.digests[i]);
+    }
   }
   void Enqueue(const bam1_t* record) {
     if (!filling) {
@@ -472,7 +606,10 @@ struct QcCollector::Impl {
       }
     }
     if (!filling) filling = std::make_unique<Batch>();
-    if (filling->records.size() <= filling->size) filling->records.push_back(NewBam());
+    if (filling->records.size() <= filling->size) {
+      filling->records.push_back(NewBam());
+      filling->digests.emplace_back();
+    }
     if (!bam_copy1(filling->records[filling->size].get(), record)) {
       copy_failed = true;  // out of memory: Finish() reports it rather than QC silently missing reads
       return;
@@ -482,30 +619,41 @@ struct QcCollector::Impl {
   void Submit() {
     if (!filling || filling->size == 0) return;
     std::unique_lock<std::mutex> lock(mu);
-    space_ready.wait(lock, [this] { return queued.size() < kBatchesInFlight; });
-    queued.push_back(std::move(filling));
+    space_ready.wait(lock, [this] { return in_order.size() < max_in_flight; });
+    to_shard.push_back(filling.get());
+    in_order.push_back(std::move(filling));
     lock.unlock();
     work_ready.notify_one();
   }
-  void StopWorker() {
-    if (!worker.joinable()) return;
+  void StopWorkers() {
+    if (workers.empty()) return;
     Submit();
     {
       std::lock_guard<std::mutex> lock(mu);
       stopping = true;
     }
-    work_ready.notify_one();
-    worker.join();
+    work_ready.notify_all();
+    for (auto& w : workers) w.join();
+    workers.clear();
+  }
+  // The workers' sums into their read groups (every RG value a worker saw has its group: the
+  // in-order pass made it).
+  void MergeShards() {
+    for (QcShard& shard : shards) {
+      for (auto& [rg, mates] : shard.groups) {
+        auto it = group_index.find(rg);
+        if (it == group_index.end()) continue;
+        for (size_t k = 0; k < 3; ++k) groups[it->second].mates[k].MergeFrom(mates[k]);
+      }
+      shard.groups.clear();
+      shard.last = nullptr;
+    }
   }
 
-  ~Impl() {
-    StopWorker();
-    if (fai) fai_destroy(fai);
-  }
+  ~Impl() { StopWorkers(); }
 
   size_t GroupFor(const bam1_t* b) {
-    const uint8_t* rg = bam_aux_get(b, "RG");
-    const char* name = (rg && *rg == 'Z') ? reinterpret_cast<const char*>(rg + 1) : "";
+    const std::string_view name = ReadGroupOf(b);
     if (!groups.empty() && last_rg == name) return last_group;
     last_rg = name;
     auto it = group_index.find(last_rg);
@@ -526,65 +674,24 @@ struct QcCollector::Impl {
     return last_group;
   }
 
-  bool LoadReferenceContig(int tid) {
-    if (tid == ref_tid) return ref_available;
-    ref_tid = tid;
-    ref_available = false;
-    ref_codes.clear();
-    if (reference_failed || options.reference.empty() || !header) return false;
-    if (!fai) {
-      fai = fai_load3(options.reference.c_str(), nullptr, nullptr, FAI_CREATE);
-      if (!fai) {
-        CJ_LOG(kWarning) << "'" << options.reference
-                         << "': cannot load the reference index; QC mismatch rates are left out";
-        reference_failed = true;
-        return false;
-      }
-    }
-    const char* name = sam_hdr_tid2name(header, tid);
-    if (!name || !faidx_has_seq(fai, name)) {
-      if (!missing_contig_warned) {
-        CJ_LOG(kWarning) << "'" << options.reference << "': has no contig '" << (name ? name : "?")
-                         << "'; QC mismatch rates leave out reads placed there";
-        missing_contig_warned = true;
-      }
-      return false;
-    }
-    hts_pos_t len = 0;
-    char* seq = faidx_fetch_seq64(fai, name, 0, HTS_POS_MAX, &len);
-    if (!seq) return false;
-    // Coded once per contig, so the per-base compare below is one load, not two.
-    ref_codes.resize(size_t(len));
-    for (size_t i = 0; i < size_t(len); ++i)
-      ref_codes[i] = seq_nt16_table[static_cast<unsigned char>(std::toupper(static_cast<unsigned char>(seq[i])))];
-    free(seq);
-    ref_available = true;
-    return true;
+  void Add(const bam1_t* b) {
+    RecordDigest digest;
+    ShardAdd(b, shards[0], &digest);
+    OrderedAdd(b, digest);
   }
-
-  void Add(const bam1_t* b);
-  void AddPlacement(const bam1_t* b, GroupAcc& g, MateAcc& m, size_t len, bool reverse);
+  void ShardAdd(const bam1_t* b, QcShard& shard, RecordDigest* digest);
+  void CountMismatches(const bam1_t* b, QcShard& shard, MateAcc& m, size_t len, bool reverse);
+  void OrderedAdd(const bam1_t* b, const RecordDigest& digest);
+  void AddPlacement(const bam1_t* b, GroupAcc& g, bool reverse);
   void BuildDocument();
 };
 
-void QcCollector::Impl::Add(const bam1_t* b) {
+void QcCollector::Impl::ShardAdd(const bam1_t* b, QcShard& shard, RecordDigest* digest) {
   const uint16_t flag = b->core.flag;
-  if (flag & BAM_FSECONDARY) { ++secondary; return; }
-  if (flag & BAM_FSUPPLEMENTARY) { ++supplementary; return; }
+  if (flag & (BAM_FSECONDARY | BAM_FSUPPLEMENTARY)) return;  // counted in the in-order pass
   const size_t len = size_t(b->core.l_qseq);
-  ++total_reads;
-  total_bases += len;
-  if (flag & BAM_FQCFAIL) ++qc_failed;
-  if (flag & BAM_FDUP) { ++duplicates_flagged; duplicate_bases += len; }
-  if (!(flag & BAM_FUNMAP)) {
-    if (b->core.tid < last_tid || (b->core.tid == last_tid && b->core.pos < last_pos)) sorted = false;
-    last_tid = b->core.tid;
-    last_pos = b->core.pos;
-  }
   const Mate mate = (flag & BAM_FPAIRED) ? ((flag & BAM_FREAD2) ? kRead2 : kRead1) : kSingle;
-  const size_t group = GroupFor(b);
-  GroupAcc& g = groups[group];
-  MateAcc& m = g.mates[mate];
+  MateAcc& m = shard.MatesFor(ReadGroupOf(b))[mate];
   ++m.reads;
   m.bases += len;
   if (len >= m.length_hist.size()) m.length_hist.resize(len + 1, 0);
@@ -595,6 +702,8 @@ void QcCollector::Impl::Add(const bam1_t* b) {
 
   if (len > 0) {
     // Sequencing direction: stored reverse-complemented reads are turned back.
+    std::vector<uint8_t>& codes = shard.codes;
+    std::vector<uint8_t>& quals = shard.quals;
     if (codes.size() < len) { codes.resize(len); quals.resize(len); }
     const uint8_t* seq = bam_get_seq(b);
     const uint8_t* qual = bam_get_qual(b);
@@ -616,53 +725,9 @@ void QcCollector::Impl::Add(const bam1_t* b) {
       std::fill_n(quals.data(), len, 0);
       ++m.reads_without_quality;
     }
-    // Hashes first, so the table slots load while the per-base work runs.
-    const uint64_t h = HashCodes(codes.data(), len, mate);
+    digest->hash = HashCodes(codes.data(), len, mate);
     const size_t prefix = std::min(len, kOverrepresentedPrefix);
-    const uint64_t ph = prefix == len ? h : HashCodes(codes.data(), prefix, mate);
-    overrep_counts.Prefetch(ph);
-    if (per_group) g.overrep.Prefetch(ph);
-    uint64_t fragment_hash = h;
-    bool fragment_ready = mate == kSingle;
-    if (mate != kSingle) {
-      // Mates are joined by name; FASTQ names may keep their "/1" and "/2". Straight from FASTQ
-      // the mate is the previous record (no table); in position order few mates wait.
-      std::string_view name(bam_get_qname(b));
-      if (name.size() > 2 && name[name.size() - 2] == '/' && (name.back() == '1' || name.back() == '2'))
-        name.remove_suffix(2);
-      uint64_t other = 0;
-      bool joined = false;
-      if (has_previous_mate && previous_mate != mate && previous_mate_name == name) {
-        other = previous_mate_hash;
-        joined = true;
-        has_previous_mate = false;
-      } else {
-        if (has_previous_mate)
-          pending_mates.emplace(previous_mate_name, PendingMate{previous_mate_hash, previous_mate_group});
-        auto waiting = pending_mates.find(name);
-        if (waiting != pending_mates.end()) {
-          other = waiting->second.hash;
-          joined = true;
-          pending_mates.erase(waiting);
-          has_previous_mate = false;
-        } else {
-          previous_mate_name.assign(name);
-          previous_mate_hash = h;
-          previous_mate_group = group;
-          previous_mate = mate;
-          has_previous_mate = true;
-        }
-      }
-      if (joined) {
-        const uint64_t r1 = mate == kRead1 ? h : other, r2 = mate == kRead1 ? other : h;
-        fragment_hash = Mix(r1 ^ (r2 * 0x9e3779b97f4a7c15ULL));
-        fragment_ready = true;
-      }
-    }
-    if (fragment_ready) {
-      dup.Prefetch(fragment_hash);
-      if (per_group) g.dup.Prefetch(fragment_hash);
-    }
+    digest->prefix_hash = prefix == len ? digest->hash : HashCodes(codes.data(), prefix, mate);
     m.Grow(std::min(len, kMaxCycles));
     const size_t cycles = std::min(len, kMaxCycles);
     ReadBaseSummary s;
@@ -723,14 +788,114 @@ void QcCollector::Impl::Add(const bam1_t* b) {
       ++m.adapter_start[a][std::min(i, m.stride - 1)];
       if (found[0] && found[1]) break;
     }
+  }
+  if (!(flag & BAM_FUNMAP)) CountMismatches(b, shard, m, len, reverse);
+}
 
+// Mismatches per cycle against the reference, over the aligned bases of a placed read.
+void QcCollector::Impl::CountMismatches(const bam1_t* b, QcShard& shard, MateAcc& m, size_t len, bool reverse) {
+  ++m.placed;
+  if (shard.ref_tid != b->core.tid) {
+    shard.ref = reference.Get(b->core.tid);
+    shard.ref_tid = b->core.tid;
+  }
+  if (!shard.ref) return;
+  const std::vector<uint8_t>& ref_codes = *shard.ref;
+  const uint32_t* cigar = bam_get_cigar(b);
+  const uint8_t* seq = bam_get_seq(b);
+  int64_t ref_pos = b->core.pos;
+  size_t qpos = 0;
+  for (uint32_t k = 0; k < b->core.n_cigar; ++k) {
+    const int op = bam_cigar_op(cigar[k]);
+    const int64_t n = bam_cigar_oplen(cigar[k]);
+    const int type = bam_cigar_type(op);
+    if (op == BAM_CMATCH || op == BAM_CEQUAL || op == BAM_CDIFF) {
+      // Compared: bases inside the sequence (SEQ '*' or a CIGAR longer than it: none) and the
+      // contig, in the cycles kept.
+      const int64_t first = std::max<int64_t>(0, -ref_pos);
+      const int64_t last = std::min<int64_t>(
+          {n, int64_t(len) - int64_t(qpos), int64_t(ref_codes.size()) - ref_pos});
+      for (int64_t j = first; j < last; ++j) {
+        const size_t q = qpos + size_t(j);
+        const size_t cycle = reverse ? len - 1 - q : q;
+        if (cycle >= m.stride) continue;
+        const uint8_t ref_base = ref_codes[size_t(ref_pos + j)];
+        if (ref_base == 15) continue;  // N in the reference: not a mismatch, not counted
+        ++m.cycle_aligned[cycle];
+        ++m.aligned_bases;
+        if (bam_seqi(seq, q) != ref_base) {
+          ++m.cycle_mismatch[cycle];
+          ++m.mismatches;
+        }
+      }
+    }
+    if (type & 1) qpos += size_t(n);
+    if (type & 2) ref_pos += n;
+  }
+}
+
+void QcCollector::Impl::OrderedAdd(const bam1_t* b, const RecordDigest& digest) {
+  const uint16_t flag = b->core.flag;
+  if (flag & BAM_FSECONDARY) { ++secondary; return; }
+  if (flag & BAM_FSUPPLEMENTARY) { ++supplementary; return; }
+  const size_t len = size_t(b->core.l_qseq);
+  ++total_reads;
+  total_bases += len;
+  if (flag & BAM_FQCFAIL) ++qc_failed;
+  if (flag & BAM_FDUP) { ++duplicates_flagged; duplicate_bases += len; }
+  if (!(flag & BAM_FUNMAP)) {
+    if (b->core.tid < last_tid || (b->core.tid == last_tid && b->core.pos < last_pos)) sorted = false;
+    last_tid = b->core.tid;
+    last_pos = b->core.pos;
+  }
+  const Mate mate = (flag & BAM_FPAIRED) ? ((flag & BAM_FREAD2) ? kRead2 : kRead1) : kSingle;
+  const size_t group = GroupFor(b);
+  GroupAcc& g = groups[group];
+  const bool reverse = flag & BAM_FREVERSE;
+
+  if (len > 0) {
+    const uint64_t h = digest.hash, ph = digest.prefix_hash;
+    if (per_group) g.overrep.Prefetch(ph);
+    uint64_t fragment_hash = h;
+    bool fragment_ready = mate == kSingle;
+    if (mate != kSingle) {
+      // Mates are joined by name; FASTQ names may keep their "/1" and "/2". Straight from FASTQ
+      // the mate is the previous record (no table); in position order few mates wait.
+      std::string_view name(bam_get_qname(b));
+      if (name.size() > 2 && name[name.size() - 2] == '/' && (name.back() == '1' || name.back() == '2'))
+        name.remove_suffix(2);
+      uint64_t other = 0;
+      bool joined = false;
+      if (has_previous_mate && previous_mate != mate && previous_mate_name == name) {
+        other = previous_mate_hash;
+        joined = true;
+        has_previous_mate = false;
+      } else {
+        if (has_previous_mate)
+          pending_mates.emplace(previous_mate_name, PendingMate{previous_mate_hash, previous_mate_group});
+        auto waiting = pending_mates.find(name);
+        if (waiting != pending_mates.end()) {
+          other = waiting->second.hash;
+          joined = true;
+          pending_mates.erase(waiting);
+          has_previous_mate = false;
+        } else {
+          previous_mate_name.assign(name);
+          previous_mate_hash = h;
+          previous_mate_group = group;
+          previous_mate = mate;
+          has_previous_mate = true;
+        }
+      }
+      if (joined) {
+        const uint64_t r1 = mate == kRead1 ? h : other, r2 = mate == kRead1 ? other : h;
+        fragment_hash = Mix(r1 ^ (r2 * 0x9e3779b97f4a7c15ULL));
+        fragment_ready = true;
+      }
+    }
     if (fragment_ready) CountFragment(fragment_hash, group);
     if (uint32_t* count = overrep_counts.Find(ph, overrep_counts.size() < kOverrepresentedCap)) {
-      if ((*count)++ == 0) {
-        std::string& seq = overrep_sequences[ph ? ph : 1];
-        seq.resize(prefix);
-        for (size_t i = 0; i < prefix; ++i) seq[i] = kCodeChar[codes[i]];
-      }
+      if ((*count)++ == 0) overrep_sequences[ph ? ph : 1] = PrefixText(b, std::min(len, kOverrepresentedPrefix));
       // A read group counts the prefixes the sample's table tracks, so its sequences are there.
       if (per_group) g.overrep.CountGrowing(ph);
     }
@@ -741,12 +906,12 @@ void QcCollector::Impl::Add(const bam1_t* b) {
     if (!(flag & BAM_FUNMAP) && !(flag & BAM_FMUNMAP)) ++mapped_and_paired;
     if ((flag & BAM_FPROPER_PAIR) && !(flag & BAM_FUNMAP) && !(flag & BAM_FMUNMAP)) ++properly_paired;
   }
-  if (!(flag & BAM_FUNMAP)) AddPlacement(b, g, m, len, reverse);
+  if (!(flag & BAM_FUNMAP)) AddPlacement(b, g, reverse);
 }
 
-void QcCollector::Impl::AddPlacement(const bam1_t* b, GroupAcc& g, MateAcc& m, size_t len, bool reverse) {
+void QcCollector::Impl::AddPlacement(const bam1_t* b, GroupAcc& g, bool reverse) {
   const uint16_t flag = b->core.flag;
-  ++m.placed;
+  const size_t len = size_t(b->core.l_qseq);
   bases_mapped += len;
   if (b->core.qual == 0) ++mapq0;
   if (const uint8_t* nm = bam_aux_get(b, "NM")) nm_mismatches += uint64_t(std::max<int64_t>(0, bam_aux2i(nm)));
@@ -769,42 +934,19 @@ void QcCollector::Impl::AddPlacement(const bam1_t* b, GroupAcc& g, MateAcc& m, s
       else ++other_orientation;
     }
   }
-  const bool have_ref = LoadReferenceContig(b->core.tid);
   const uint32_t* cigar = bam_get_cigar(b);
-  const uint8_t* seq = bam_get_seq(b);
   int64_t ref_pos = b->core.pos;
-  size_t qpos = 0;
   for (uint32_t k = 0; k < b->core.n_cigar; ++k) {
     const int op = bam_cigar_op(cigar[k]);
     const int64_t n = bam_cigar_oplen(cigar[k]);
-    const int type = bam_cigar_type(op);
     if (op == BAM_CMATCH || op == BAM_CEQUAL || op == BAM_CDIFF) {
       bases_mapped_cigar += uint64_t(n);
       coverage.Add(b->core.tid, ref_pos, n);
       if (per_group) g.coverage.Add(b->core.tid, ref_pos, n);
-      // Compared: bases inside the sequence (SEQ '*' or a CIGAR longer than it: none) and the
-      // contig, in the cycles kept.
-      const int64_t first = have_ref ? std::max<int64_t>(0, -ref_pos) : n;
-      const int64_t last = std::min<int64_t>(
-          {n, int64_t(len) - int64_t(qpos), int64_t(ref_codes.size()) - ref_pos});
-      for (int64_t j = first; j < last; ++j) {
-        const size_t q = qpos + size_t(j);
-        const size_t cycle = reverse ? len - 1 - q : q;
-        if (cycle >= m.stride) continue;
-        const uint8_t ref_base = ref_codes[size_t(ref_pos + j)];
-        if (ref_base == 15) continue;  // N in the reference: not a mismatch, not counted
-        ++m.cycle_aligned[cycle];
-        ++m.aligned_bases;
-        if (bam_seqi(seq, q) != ref_base) {
-          ++m.cycle_mismatch[cycle];
-          ++m.mismatches;
-        }
-      }
     } else if (op == BAM_CINS) {
       bases_mapped_cigar += uint64_t(n);
     }
-    if (type & 1) qpos += size_t(n);
-    if (type & 2) ref_pos += n;
+    if (bam_cigar_type(op) & 2) ref_pos += n;
   }
 }
 
@@ -1244,20 +1386,23 @@ StatusOr<std::unique_ptr<QcCollector>> QcCollector::Create(const QcOptions& opti
     ks_free(&ks);
   }
   if (impl->options.sample.empty()) impl->options.sample = "sample";
-  // A second core runs QC beside the caller; on one core the work is done inline.
-  if (std::thread::hardware_concurrency() > 1) impl->StartWorker();
+  impl->reference.Configure(impl->options.reference, header);
+  // Workers run QC beside the caller; on one core the work is done inline.
+  if (std::thread::hardware_concurrency() > 1) impl->StartWorkers(std::max(1, options.threads));
+  else impl->shards.resize(1);
   return std::unique_ptr<QcCollector>(new QcCollector(std::move(impl)));
 }
 
 void QcCollector::Add(const bam1_t* record) {
-  if (impl_->background) impl_->Enqueue(record);
+  if (!impl_->workers.empty()) impl_->Enqueue(record);
   else impl_->Add(record);
 }
 
 Status QcCollector::Finish() {
   if (impl_->finished) return FailedPrecondition("QC: Finish() called twice");
-  impl_->StopWorker();
-  if (impl_->copy_failed) return Internal("QC: out of memory copying records for the QC worker");
+  impl_->StopWorkers();
+  if (impl_->copy_failed) return Internal("QC: out of memory copying records for the QC workers");
+  impl_->MergeShards();
   impl_->BuildDocument();
   impl_->finished = true;
   return Status::Ok();

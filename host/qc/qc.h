@@ -36,6 +36,8 @@ struct QcOptions {
   std::string config_path;  // TOML thresholds (optional; docs/qc.md "Configuration")
   std::string reference;    // FASTA for mismatch-per-cycle; needed only when placed reads exist
   std::string input_description;  // file name(s) shown in the reports (optional)
+  int threads = 1;  // worker threads (at least 1; none on a one-core machine): the figures are
+                    // the same at every count
 };
 
 // Metrics that get a pass/warn/fail verdict. `higher_is_better` decides which side warns.
@@ -99,8 +101,8 @@ class QcCollector {
   // Called once per record (primary, secondary and supplementary; the last two are counted as
   // samtools stats does), from one thread, in output order. Placed reverse-strand records are
   // turned back to sequencing direction for the per-cycle metrics. On a machine with two or more
-  // cores the record is copied to a batch that a worker thread of the collector processes (in
-  // order; at most 5 batches of 2048 records wait), so the caller pays only the copy.
+  // cores the record is copied to a batch of 2048 that the collector's workers process
+  // (QcOptions::threads; at most 2 * threads + 2 batches wait), so the caller pays only the copy.
   void Add(const bam1_t* record);
   // Ends collection (waits for the worker), derives quartiles, verdicts, duplication. No Add()
   // after this.

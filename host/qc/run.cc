@@ -120,6 +120,7 @@ StatusOr<QcFileResult> RunQcOnFile(const QcFileOptions& options) {
   qc.config_path = options.config_path;
   qc.reference = options.reference;
   qc.sample = options.sample;
+  qc.threads = options.threads;
   qc.input_description = options.inputs[0] + (options.inputs.size() == 2 ? " + " + options.inputs[1] : "");
   // Refuse a bad config before reading anything.
   CRAMJET_RETURN_IF_ERROR(LoadQcThresholds(options.config_path).status());

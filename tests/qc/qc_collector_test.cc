@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <map>
+#include <random>
 
 #include <nlohmann/json.hpp>
 
@@ -515,6 +516,97 @@ TEST(QcReadGroups, CoverageStaysExactPastThirtyTwoBits) {
   EXPECT_EQ(qc["coverage"]["aligned_bases"].get<uint64_t>(), kReads * 1000 + 10);
   EXPECT_DOUBLE_EQ(qc["coverage"]["contigs_with_reads"][0]["mean_depth"].get<double>(), kReads * 1000 / 2500.0);
   EXPECT_DOUBLE_EQ(qc["coverage"]["depth_track"][0][1].get<double>(), double(kReads));
+}
+
+}  // namespace
+}  // namespace cramjet
+
+namespace cramjet {
+namespace {
+
+// Records of every kind the collector treats apart, in three read groups that take turns: placed
+// pairs (the second mate reverse) with mismatches, reads of two lengths, duplicates, adapters,
+// unplaced pairs, reads without qualities, secondary and supplementary records.
+std::vector<Rec> ManyMixedRecords(const std::string& contig) {
+  std::vector<Rec> recs;
+  auto bases = [&](size_t pos, size_t len, int mismatch_every) {
+    std::string s = contig.substr(pos, len);
+    for (size_t j = size_t(mismatch_every); j < s.size(); j += size_t(mismatch_every))
+      s[j] = s[j] == 'A' ? 'C' : 'A';
+    return s;
+  };
+  auto quals = [](size_t len, int seed) {
+    std::vector<uint8_t> q(len);
+    for (size_t j = 0; j < len; ++j) q[j] = uint8_t(2 + (size_t(seed) * 7 + j * 3) % 40);
+    return q;
+  };
+  for (int i = 0; i < 12000; ++i) {
+    const std::string rg = std::string("rg") + char('A' + (i / 1000) % 3);
+    const int k = i % 10 == 9 ? i - 1 : i;  // every 10th pair a duplicate of the one before
+    const size_t len = k % 7 == 0 ? 150 : 100;
+    const size_t pos = size_t(k) % (contig.size() - 600);
+    const std::string name = "pair" + std::to_string(i);
+    if (i % 50 == 0) {
+      std::string r1 = bases(pos, len, 1000);
+      r1.replace(40, 12, "AGATCGGAAGAG");  // TruSeq adapter
+      recs.push_back({name, BAM_FPAIRED | BAM_FREAD1 | BAM_FUNMAP | BAM_FMUNMAP, r1, quals(len, i), rg});
+      recs.push_back({name, BAM_FPAIRED | BAM_FREAD2 | BAM_FUNMAP | BAM_FMUNMAP, bases(pos + 300, len, 1000), quals(len, i + 1), rg});
+      continue;
+    }
+    Rec r1(name, BAM_FPAIRED | BAM_FPROPER_PAIR | BAM_FREAD1 | BAM_FMREVERSE, bases(pos, len, 23 + k % 5),
+           i % 500 == 1 ? std::vector<uint8_t>(len, 0xff) : quals(len, i), rg, 0, int64_t(pos),
+           std::to_string(len) + "M");
+    r1.mtid = 0;
+    r1.mpos = int64_t(pos + 200);
+    r1.isize = int64_t(200 + len);
+    Rec r2(name, BAM_FPAIRED | BAM_FPROPER_PAIR | BAM_FREAD2 | BAM_FREVERSE, bases(pos + 200, len, 31),
+           quals(len, i + 3), rg, 0, int64_t(pos + 200), "20M1I" + std::to_string(len - 21) + "M");
+    r2.mtid = 0;
+    r2.mpos = int64_t(pos);
+    r2.isize = -r1.isize;
+    recs.push_back(r1);
+    recs.push_back(r2);
+    if (i % 97 == 0) {
+      Rec secondary = r1;
+      secondary.flag |= BAM_FSECONDARY;
+      recs.push_back(secondary);
+    }
+    if (i % 131 == 0) {
+      Rec supplementary = r2;
+      supplementary.flag |= BAM_FSUPPLEMENTARY;
+      recs.push_back(supplementary);
+    }
+  }
+  return recs;
+}
+
+TEST(QcThreads, TheDocumentIsTheSameAtEveryWorkerCount) {
+  TempDir dir;
+  std::mt19937 rng(11);
+  std::string contig;
+  for (int i = 0; i < 20000; ++i) contig.push_back("ACGT"[rng() % 4]);
+  testing::WriteFile(dir / "ref.fa", ">chrT\n" + contig + "\n");
+  const std::string header = "@HD\tVN:1.6\n@SQ\tSN:chrT\tLN:20000\n@RG\tID:rgA\tSM:S1\n"
+                             "@RG\tID:rgB\tSM:S1\n@RG\tID:rgC\tSM:S1\n";
+  const std::vector<Rec> recs = ManyMixedRecords(contig);
+  std::string first;
+  for (int threads : {1, 2, 3, 8}) {
+    QcOptions options;
+    options.reference = dir / "ref.fa";
+    options.threads = threads;
+    const json qc = CollectWithHeader(header, recs, options);
+    if (threads == 1) {
+      // What the comparison rests on: every kind of figure is there and not zero.
+      ASSERT_EQ(qc["read_groups"].size(), 3u);
+      EXPECT_EQ(qc["samtools_stats"]["reads_mapped"].get<uint64_t>() > 0, true);
+      EXPECT_GT(qc["mates"]["read1"]["placed"]["mismatches"].get<uint64_t>(), 0u);
+      EXPECT_GT(qc["mates"]["read2"]["placed"]["mismatches"].get<uint64_t>(), 0u);
+      EXPECT_GT(qc["summary"]["duplication_percent"].get<double>(), 0.0);
+      first = qc.dump();
+      continue;
+    }
+    EXPECT_EQ(qc.dump(), first) << threads << " workers";
+  }
 }
 
 }  // namespace
