@@ -31,6 +31,7 @@ bool StderrIsTerminal();
 
 void RegisterCompressCommands(CLI::App& app, Context& ctx);  // compress, decompress
 void RegisterVerifyCommand(CLI::App& app, Context& ctx);     // verify
+void RegisterInspectCommand(CLI::App& app, Context& ctx);    // inspect
 void RegisterIndexCommand(CLI::App& app, Context& ctx);      // index
 void RegisterQcCommand(CLI::App& app, Context& ctx);         // qc
 void RegisterShipCommand(CLI::App& app, Context& ctx);       // ship

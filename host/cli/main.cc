@@ -70,6 +70,7 @@ int main(int argc, char** argv) {
   }
   RegisterCompressCommands(app, ctx);
   RegisterVerifyCommand(app, ctx);
+  RegisterInspectCommand(app, ctx);
   RegisterIndexCommand(app, ctx);
   RegisterQcCommand(app, ctx);
   RegisterShipCommand(app, ctx);

@@ -32,36 +32,6 @@ bool GetUint32Le(std::string_view b, size_t* pos, uint32_t* v) {
 
 uint8_t Byte(std::string_view b, size_t i) { return static_cast<uint8_t>(b[i]); }
 
-// The parts of a slice header block that the record counter's rewrite touches.
-struct Block {
-  uint8_t method = 0;
-  uint8_t content_type = 0;
-  uint32_t content_id = 0;
-  std::string_view data;  // compressed == raw for the RAW slice header block
-  size_t size = 0;        // whole block, CRC included
-};
-
-bool ParseBlock(std::string_view b, size_t pos, Block* block) {
-  const size_t start = pos;
-  if (b.size() - pos < 2 || pos > b.size()) return false;
-  block->method = Byte(b, pos);
-  block->content_type = Byte(b, pos + 1);
-  pos += 2;
-  uint32_t compressed = 0, raw = 0;
-  if (!GetItf8(b, &pos, &block->content_id) || !GetItf8(b, &pos, &compressed) ||
-      !GetItf8(b, &pos, &raw))
-    return false;
-  if (b.size() - pos < compressed) return false;
-  block->data = b.substr(pos, compressed);
-  pos += compressed;
-  uint32_t crc = 0;
-  const size_t crc_at = pos;
-  if (!GetUint32Le(b, &pos, &crc)) return false;
-  if (crc != Crc32(b.substr(start, crc_at - start))) return false;
-  block->size = pos - start;
-  return true;
-}
-
 void AppendRawBlock(uint8_t content_type, uint32_t content_id, std::string_view data,
                     std::string* out) {
   const size_t start = out->size();
@@ -101,6 +71,27 @@ Status RebaseSlice(std::string_view slice, int64_t delta, std::string* out) {
 }
 
 }  // namespace
+
+bool ParseBlock(std::string_view b, size_t pos, Block* block) {
+  const size_t start = pos;
+  if (b.size() - pos < 2 || pos > b.size()) return false;
+  block->method = Byte(b, pos);
+  block->content_type = Byte(b, pos + 1);
+  pos += 2;
+  uint32_t compressed = 0;
+  if (!GetItf8(b, &pos, &block->content_id) || !GetItf8(b, &pos, &compressed) ||
+      !GetItf8(b, &pos, &block->raw_size))
+    return false;
+  if (b.size() - pos < compressed) return false;
+  block->data = b.substr(pos, compressed);
+  pos += compressed;
+  uint32_t crc = 0;
+  const size_t crc_at = pos;
+  if (!GetUint32Le(b, &pos, &crc)) return false;
+  if (crc != Crc32(b.substr(start, crc_at - start))) return false;
+  block->size = pos - start;
+  return true;
+}
 
 void PutItf8(uint32_t v, std::string* out) {
   if (v < 0x80) {
@@ -177,6 +168,13 @@ bool GetLtf8(std::string_view b, size_t* pos, uint64_t* v) {
 }
 
 StatusOr<ContainerHeader> ParseContainerHeader(std::string_view b, size_t offset) {
+  CRAMJET_ASSIGN_OR_RETURN(ContainerHeader h, ParseContainerHeaderOnly(b, offset));
+  if (h.length < 0 || b.size() - (offset + h.header_size) < static_cast<size_t>(h.length))
+    return BadInput("CRAM container at byte " + std::to_string(offset) + " is cut short");
+  return h;
+}
+
+StatusOr<ContainerHeader> ParseContainerHeaderOnly(std::string_view b, size_t offset) {
   ContainerHeader h;
   size_t pos = offset;
   uint32_t length = 0, ref = 0, n_landmarks = 0;
@@ -204,7 +202,7 @@ StatusOr<ContainerHeader> ParseContainerHeader(std::string_view b, size_t offset
   if (crc != Crc32(b.substr(offset, crc_at - offset)))
     return BadInput("CRAM container at byte " + std::to_string(offset) + ": header CRC32 mismatch");
   h.header_size = pos - offset;
-  if (h.length < 0 || b.size() - pos < static_cast<size_t>(h.length)) return cut();
+  if (h.length < 0) return cut();
   return h;
 }
 

@@ -44,12 +44,28 @@ struct ContainerHeader {
 // Parses the container header at `offset`. Error (kBadInput) when it is cut short, its CRC32 is
 // wrong or its data run past the end of `bytes`.
 [[nodiscard]] StatusOr<ContainerHeader> ParseContainerHeader(std::string_view bytes, size_t offset);
+// The same without the check that its data are in `bytes` (for reading a file container by
+// container).
+[[nodiscard]] StatusOr<ContainerHeader> ParseContainerHeaderOnly(std::string_view bytes, size_t offset);
 
 // Appends the header (with a fresh CRC32) to `out`; `header.header_size` is ignored.
 void AppendContainerHeader(const ContainerHeader& header, std::string* out);
 
 // Whether the container is the EOF marker (no records, ref -1, start 0x454f46).
 bool IsEofContainer(const ContainerHeader& header);
+
+// One block (CRAM 3.x: method, content type, content ID, sizes, data, CRC32).
+struct Block {
+  uint8_t method = 0;        // 0 raw, 1 gzip, 2 bzip2, 3 lzma, 4 rans4x8, 5 rans4x16, 6 arith,
+                             // 7 fqzcomp, 8 name tokeniser
+  uint8_t content_type = 0;  // 0 file header, 1 compression header, 2 slice header, 4 external, 5 core
+  uint32_t content_id = 0;
+  uint32_t raw_size = 0;
+  std::string_view data;     // as stored (compressed unless method 0)
+  size_t size = 0;           // the whole block, CRC32 included
+};
+// Parses the block at `pos`; false when it is cut short or its CRC32 is wrong.
+[[nodiscard]] bool ParseBlock(std::string_view bytes, size_t pos, Block* block);
 
 // Bytes before the EOF container that ends `tail` (whole containers, then the EOF one); error when
 // `tail` is not that.
