@@ -23,6 +23,9 @@
 #        PROFILES ("normal small archive"), CRAM_VERSION (3.1), SKIP_FLOOR=1, SKIP_PEER=1,
 #        RESULTS ($BENCH_DIR/results.tsv: raw medians, one row per set/profile/tool),
 #        CHECK_DETERMINISM=1 (also compress with 1 thread and compare the CRAM bytes)
+# Also writes, per set and profile, where cramjet's bytes differ from the peer's, series by series
+# (`cramjet inspect` of both CRAMs, bench/sim/series_table.py): $BENCH_DIR/SET/series-PROFILE.md,
+# all of them appended to $BENCH_DIR/series.md.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 BENCH_DIR=${BENCH_DIR:-/tmp/cramjet-bench}
@@ -171,6 +174,14 @@ while IFS=$'\t' read -r name ref r1 r2 kind; do
         rows+="$(( r1x > r2x ? (r1x > r3x ? r1x : r3x) : (r2x > r3x ? r2x : r3x) ))"$'\n'
       done
       printf '%s' "$rows" | record "$name" "$profile" floor zcat+view-C+view "$(filesize "$d/floor.cram")" nan
+    fi
+    # ---- where the bytes differ, series by series (cramjet inspect of both CRAMs)
+    if [ -s "$d/cramjet.cram" ] && [ -s "$d/peer.cram" ] && [ $have_cramjet = 1 ]; then
+      if "$CRAMJET" inspect --json "$d/cramjet.cram" >"$d/cj.inspect.json" 2>>"$log" &&
+         "$CRAMJET" inspect --json "$d/peer.cram" >"$d/peer.inspect.json" 2>>"$log"; then
+        python3 "$here/sim/series_table.py" "$name $profile" "$d/cj.inspect.json" "$d/peer.inspect.json" \
+          >"$d/series-$profile.md" && cat "$d/series-$profile.md" >>"$BENCH_DIR/series.md"
+      fi
     fi
   done
 done <"$manifest"
