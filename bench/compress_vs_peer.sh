@@ -176,7 +176,8 @@ while IFS=$'\t' read -r name ref r1 r2 kind; do
       printf '%s' "$rows" | record "$name" "$profile" floor zcat+view-C+view "$(filesize "$d/floor.cram")" nan
     fi
     # ---- where the bytes differ, series by series (cramjet inspect of both CRAMs)
-    if [ -s "$d/cramjet.cram" ] && [ -s "$d/peer.cram" ] && [ $have_cramjet = 1 ]; then
+    # (only when both ran for this profile: peer.cram is overwritten profile by profile)
+    if [ -z "${SKIP_PEER:-}" ] && [ $have_cramjet = 1 ] && [ -s "$d/cramjet.cram" ] && [ -s "$d/peer.cram" ]; then
       if "$CRAMJET" inspect --json "$d/cramjet.cram" >"$d/cj.inspect.json" 2>>"$log" &&
          "$CRAMJET" inspect --json "$d/peer.cram" >"$d/peer.inspect.json" 2>>"$log"; then
         python3 "$here/sim/series_table.py" "$name $profile" "$d/cj.inspect.json" "$d/peer.inspect.json" \
