@@ -94,15 +94,13 @@ if [ "$mode" != --sim-only ]; then
     human-chrM-na12878/hts-specs/NA12878_chrM_htsspecs.allreads.fastq.gz
   order human-na12878-chr22-tiny human-na12878-chr22-tiny/q.fa \
     human-na12878-chr22-tiny/NA12878.chr22.tiny.allreads.fastq.gz
-  # The exome samples: each put into order, then concatenated (one sample after another).
+  # The exome samples as one lane's worth of reads, undemultiplexed: the six samples' reads (one
+  # flow cell) together in flow-cell order. Six sorted files back to back would not be an order a
+  # sequencer writes; a lab compresses each demultiplexed sample's FASTQ on its own.
   exome=$BENCH_DIR/inputs/human-exome-novaseq
-  : >"$exome.fastq.gz"
-  for s in 1 2 3 4 5 6; do
-    python3 "$here/sim/sequencer_order.py" "$BENCH_DIR/inputs/exome-s$s" \
-      "$SHARED_DATA/human-exome-novaseq/fastq/Sample$s.fastq.gz"
-    cat "$BENCH_DIR/inputs/exome-s$s.fastq.gz" >>"$exome.fastq.gz"
-    rm -f "$BENCH_DIR/inputs/exome-s$s.fastq.gz"
-  done
+  cat "$SHARED_DATA"/human-exome-novaseq/fastq/Sample[1-6].fastq.gz >"$exome.unsorted.fastq.gz"
+  python3 "$here/sim/sequencer_order.py" "$exome" "$exome.unsorted.fastq.gz"
+  rm -f "$exome.unsorted.fastq.gz"
   printf '%s\t%s\t%s\t-\treal\n' human-exome-novaseq "$SHARED_DATA/human-exome-novaseq/ref.fa.gz" \
     "$exome.fastq.gz" >>"$tmp_manifest"
 fi

@@ -58,8 +58,10 @@ void RegisterCompressCommands(CLI::App& app, Context& ctx) {
               "(default: refuse and say so)");
   c->add_option("--accel", opts->accel, "Mapper backend: auto, simd, scalar or opencl");
   c->add_option("--mem", *mem, "Sort memory budget, e.g. 8G (default 8G)");
-  c->add_flag("--keep-order", opts->keep_order,
-              "Mapped FASTQ: record input order so `decompress --original-order` restores it");
+  c->add_flag("--keep-order,!--no-keep-order", opts->keep_order,
+              "FASTQ: record the input (sequencer) order so decompress gives the FASTQ back byte "
+              "for byte (default; costs the reads that break the order their names imply, "
+              "docs/sort.md). --no-keep-order: mates are still written in sync");
   c->add_option("--container-records", opts->container_records,
                 "Records per CRAM container (default: htslib's for the profile: 10000, small 25000, "
                 "archive 100000)")
@@ -135,9 +137,18 @@ void RegisterCompressCommands(CLI::App& app, Context& ctx) {
   d->add_option("-O,--output-fmt", *format, "fastq, fastq.gz, sam or bam (default: from the name)")
       ->check(CLI::IsMember({"fastq", "fastq.gz", "sam", "bam"}));
   d->add_option("-@,--threads", dopts->threads, "Threads")->check(CLI::Range(1, 256));
-  d->add_flag("--original-order", dopts->original_order,
-              "Records in input order (CRAMs of FASTQ written with compress --keep-order)");
-  d->callback([&ctx, dopts, format, output, out_r1, out_r2] {
+  auto original = std::make_shared<bool>(false);
+  auto stored = std::make_shared<bool>(false);
+  auto* original_opt = d->add_flag("--original-order", *original,
+                                   "FASTQ in input order, or an error if the CRAM did not record it "
+                                   "(default: input order when recorded, else mates collated by name)");
+  auto* stored_opt = d->add_flag("--stored-order", *stored,
+                                 "FASTQ as stored (position order): faster, one output only, mates "
+                                 "may be far apart");
+  original_opt->excludes(stored_opt);
+  d->callback([&ctx, dopts, format, output, out_r1, out_r2, original, stored] {
+    using Order = DecompressOptions::Order;
+    dopts->order = *original ? Order::kOriginal : *stored ? Order::kStored : Order::kAuto;
     if (output->empty() && out_r1->empty()) {
       ctx.exit_code = ReportError("decompress", InvalidArgument("give -o FILE, or -1 R1 -2 R2"));
       return;

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -87,6 +88,10 @@ std::string Md5Hex(std::string_view data);
 [[nodiscard]] StatusOr<uint64_t> FileSize(const std::string& path);
 // Error naming the path when it does not exist, is a folder, or cannot be opened for reading.
 [[nodiscard]] Status CheckReadableFile(const std::string& path);
+
+// A decimal number from outside input (a header tag, a config value): digits only, no sign or
+// space, no overflow; nullopt otherwise. Never throws.
+std::optional<uint64_t> ParseDecimal(std::string_view text);
 
 // Folder part and file part of a path ("a/b.cram" -> "a", "b.cram"; "b.cram" -> ".").
 std::string DirName(const std::string& path);

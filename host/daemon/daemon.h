@@ -59,7 +59,7 @@ struct DaemonConfig {
   std::string profile = "normal";
   std::string cram_version = "3.1";
   std::string placement = "mapped";  // FASTQ: "mapped" (position-sorted) or "unaligned"
-  bool keep_order = false;           // mapped FASTQ: record sequencer order (decompress --original-order)
+  bool keep_order = true;            // mapped FASTQ: record sequencer order (docs/sort.md); false: --no-keep-order
   bool build_index = true;           // build a missing or stale mapper index beside the reference
   int max_jobs = 2;
   int threads_per_job = 2;

@@ -30,8 +30,8 @@ class CompressJob {
  public:
   explicit CompressJob(const CompressOptions& o) : o_(o), in_sums_(ProofTags(o)) {}
 
-  // Every given tag is proved, except those dropped on purpose and the sorter's input-order tags
-  // (oi/oh), which compress itself adds for --keep-order.
+  // Every given tag is proved, except those dropped on purpose and the input-order tags (oi/oh),
+  // which compress itself adds to the exceptions of the order rule (sort.h).
   static std::string ProofTags(const CompressOptions& o) {
     std::vector<std::string> excluded = o.drop_tags;
     if (o.placement == FastqPlacement::kMapped && o.keep_order) excluded.insert(excluded.end(), {"oi", "oh"});
@@ -82,11 +82,11 @@ class CompressJob {
     header_.reset(sam_hdr_dup(source_->header()));
     if (!header_) return Internal("cannot copy the input header");
     const bool fastq = source_->format() == InputFormat::kFastq;
-    if (o_.keep_order && !(fastq && o_.placement == FastqPlacement::kMapped))
-      return InvalidArgument(fastq ? "--keep-order applies to mapped FASTQ: an unaligned CRAM keeps "
-                                     "the input order already"
-                                   : "--keep-order applies to FASTQ: aligned input keeps its own order");
+    // The input order: mapped FASTQ records it (keep_order); an unaligned CRAM is stored in input
+    // order, and says so; aligned input keeps its own order.
     if (fastq && o_.placement == FastqPlacement::kMapped) CRAMJET_RETURN_IF_ERROR(PrepareMapping());
+    if (fastq && o_.placement == FastqPlacement::kUnaligned)
+      CRAMJET_RETURN_IF_ERROR(WriteStoredOrderRules(header_.get()));
     CRAMJET_RETURN_IF_ERROR(
         PrepareReference(o_.reference, header_.get(), o_.inputs[0], &unusable_contigs_));
     if (o_.qc) {
@@ -115,8 +115,8 @@ class CompressJob {
     if (o_.memory_bytes) so.memory_bytes = o_.memory_bytes;
     so.temp_dir = DirName(o_.output);
     so.threads = o_.threads;
-    so.keep_order = o_.keep_order;
     CRAMJET_ASSIGN_OR_RETURN(sorter_, PositionSorter::Create(so, header_.get()));
+    if (o_.keep_order) recorder_ = std::make_unique<OrderRecorder>(header_.get());
     return Status::Ok();
   }
 
@@ -152,7 +152,9 @@ class CompressJob {
     }
   }
 
-  Status Stream() {
+  // The writer takes the header as it is now: for sorted output it opens after the input was
+  // read, when the order rules are known.
+  Status OpenWriter() {
     EncodeOptions eo;
     eo.reference = o_.reference;
     eo.cram_version = o_.cram_version;
@@ -162,6 +164,11 @@ class CompressJob {
     eo.container_records = o_.container_records;
     eo.file_name = BaseName(o_.output);
     CRAMJET_ASSIGN_OR_RETURN(writer_, CramWriter::Open(cram_->temp_path(), header_.get(), eo));
+    return Status::Ok();
+  }
+
+  Status Stream() {
+    if (!sorter_) CRAMJET_RETURN_IF_ERROR(OpenWriter());
     auto start = std::chrono::steady_clock::now();
     auto last_progress = start;
     uint64_t read_records = 0;
@@ -186,7 +193,10 @@ class CompressJob {
     if (mapper_) map = [this](ReadBatch& batch) { return mapper_->MapBatch(batch); };
     BatchConsumer consume = [&](ReadBatch& batch) -> Status {
       if (sorter_) {
-        // Placed records go to the sorter; they reach QC and the encoder in position order.
+        // Placed records go to the sorter; they reach QC and the encoder in position order. The
+        // recorder sees them in input order, as placed (the stored rule needs the positions).
+        if (recorder_)
+          for (size_t i = 0; i < batch.size; ++i) recorder_->Add(batch[i]);
         CRAMJET_RETURN_IF_ERROR(sorter_->Add(batch));
       } else {
         for (size_t i = 0; i < batch.size; ++i) CRAMJET_RETURN_IF_ERROR(Emit(*writer_, batch[i]));
@@ -217,11 +227,24 @@ class CompressJob {
   Status EncodeSorted() {
     if (sorter_) {
       CRAMJET_RETURN_IF_ERROR(sorter_->Finish());
+      if (recorder_) {
+        recorder_->Finish();
+        CRAMJET_RETURN_IF_ERROR(recorder_->WriteRules(header_.get()));
+        for (const GroupOrder& g : recorder_->groups())
+          CJ_LOG(kInfo) << "input order of read group " << g.id << ": rule " << OrderRuleName(g.rule)
+                        << ", " << g.exceptions << " exceptions";
+      }
+      CRAMJET_RETURN_IF_ERROR(OpenWriter());
       // Every record is in the sorter now: the encoder plans its lanes for that many.
       CRAMJET_RETURN_IF_ERROR(writer_->SetRecordCount(records_));
-      // Merge and QC on one thread, the encoder's per-record work on this one, in order.
-      BatchProducer merge_and_qc = [this](ReadBatch& batch) -> StatusOr<bool> {
-        CRAMJET_ASSIGN_OR_RETURN(size_t n, sorter_->NextBatch(batch, kBatchRecords));
+      // Merge, order tags and QC on one thread, the encoder's per-record work on this one, in order.
+      std::vector<uint64_t> input_index;
+      BatchProducer merge_and_qc = [this, &input_index](ReadBatch& batch) -> StatusOr<bool> {
+        CRAMJET_ASSIGN_OR_RETURN(size_t n, sorter_->NextBatch(batch, kBatchRecords, &input_index));
+        if (recorder_)
+          for (size_t i = 0; i < n; ++i)
+            if (recorder_->IsException(input_index[i]))
+              CRAMJET_RETURN_IF_ERROR(AddOriginalIndexTag(batch[i], input_index[i]));
         if (qc_)
           for (size_t i = 0; i < n; ++i) qc_->Add(batch[i]);
         return n > 0;
@@ -308,6 +331,7 @@ class CompressJob {
   std::unique_ptr<Mapper> mapper_;
   std::unique_ptr<CramWriter> writer_;
   std::unique_ptr<PositionSorter> sorter_;
+  std::unique_ptr<OrderRecorder> recorder_;  // mapped FASTQ with keep_order
   uint64_t records_ = 0;
   CompressResult result_;
 };

@@ -64,35 +64,59 @@ Status DecompressToFastq(const DecompressOptions& o, ReadSource& src, hts_tpool*
     CRAMJET_RETURN_IF_ERROR(sinks.back()->Open(path, gzip, pool));
   }
   const bool split = sinks.size() == 2;
+  using Order = DecompressOptions::Order;
+  if (split && o.order == Order::kStored)
+    return InvalidArgument("R1 and R2 outputs need their mates in sync: they cannot be written in "
+                           "stored order (leave out --stored-order, or write one output)");
+  CRAMJET_ASSIGN_OR_RETURN(auto order_rules, ReadOrderRules(src.header()));
+  const bool recorded = !order_rules.empty();
   const FastqRules rules(src.header());
   std::string text;
   uint64_t record = 0;
-  // Formats each primary record to its sink; works the same in stored or original order.
+  std::string waiting_r1;  // split output: the READ1 whose READ2 must come next
+  // Formats each primary record to its sink; works the same in every order. Two outputs take
+  // pairs only, READ1 then its READ2, so the files stay in sync.
   RecordSink write = [&](const bam1_t* b) -> Status {
     ++record;
     if (b->core.flag & (BAM_FSECONDARY | BAM_FSUPPLEMENTARY)) return Status::Ok();
     int which = 0;
     if (split) {
+      auto where = [&] {
+        return "'" + o.input + "': record " + std::to_string(record) + " ('" + bam_get_qname(b) + "')";
+      };
       if (!(b->core.flag & BAM_FPAIRED)) {
-        return InvalidArgument("'" + o.input + "': record " + std::to_string(record) + " ('" +
-                               bam_get_qname(b) +
-                               "') is not paired, but two FASTQ outputs were given; "
+        return InvalidArgument(where() + " is not paired, but two FASTQ outputs were given; "
                                "write one (single-end) output instead");
       }
       which = (b->core.flag & BAM_FREAD2) ? 1 : 0;
+      if (which == 0) {
+        if (!waiting_r1.empty())
+          return InvalidArgument("'" + o.input + "': read '" + waiting_r1 +
+                                 "' has no READ2 mate, so R1 and R2 outputs cannot stay in sync; "
+                                 "write one (interleaved) output instead");
+        waiting_r1 = bam_get_qname(b);
+      } else {
+        if (waiting_r1 != bam_get_qname(b))
+          return InvalidArgument(where() + " is a READ2 without its READ1 mate, so R1 and R2 "
+                                 "outputs cannot stay in sync; write one (interleaved) output instead");
+        waiting_r1.clear();
+      }
     }
     text.clear();
     FormatFastq(b, text, rules.For(b));
     ++result.records;
     return sinks[which]->Write(text);
   };
-  if (o.original_order) {
-    SortOptions so;
-    if (o.memory_bytes) so.memory_bytes = o.memory_bytes;
-    so.temp_dir = DirName(o.outputs[0] == "-" ? std::string("./x") : o.outputs[0]);
-    so.threads = o.threads;
-    RecordSource read = [&src](ReadBatch& b, size_t max) { return src.NextBatch(b, max); };
-    CRAMJET_RETURN_IF_ERROR(RestoreOriginalOrder(so, o.input, read, write).status());
+  SortOptions so;
+  if (o.memory_bytes) so.memory_bytes = o.memory_bytes;
+  so.temp_dir = DirName(o.outputs[0] == "-" ? std::string("./x") : o.outputs[0]);
+  so.threads = o.threads;
+  RecordSource read = [&src](ReadBatch& b, size_t max) { return src.NextBatch(b, max); };
+  if (o.order == Order::kOriginal || (o.order == Order::kAuto && recorded)) {
+    CRAMJET_RETURN_IF_ERROR(RestoreOriginalOrder(so, o.input, src.header(), read, write).status());
+  } else if (o.order == Order::kAuto) {
+    CJ_LOG(kInfo) << "'" << o.input << "' did not record the input order: writing mates together";
+    CRAMJET_RETURN_IF_ERROR(CollateByName(so, read, write).status());
   } else {
     ReadBatch batch;
     for (;;) {
@@ -101,6 +125,10 @@ Status DecompressToFastq(const DecompressOptions& o, ReadSource& src, hts_tpool*
       for (size_t i = 0; i < n; ++i) CRAMJET_RETURN_IF_ERROR(write(batch[i]));
     }
   }
+  if (!waiting_r1.empty())
+    return InvalidArgument("'" + o.input + "': read '" + waiting_r1 +
+                           "' has no READ2 mate, so R1 and R2 outputs cannot stay in sync; "
+                           "write one (interleaved) output instead");
   for (auto& s : sinks) CRAMJET_RETURN_IF_ERROR(s->Finish());
   return Status::Ok();
 }

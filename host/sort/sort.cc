@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "cramjet/log.h"
+#include "sort/order_internal.h"
 
 namespace cramjet {
 namespace {
@@ -23,20 +24,26 @@ namespace {
 // What the arena and the spill files hold before each record's data bytes. Records are copied
 // with memcpy, so the layout needs no alignment.
 struct RecordHeader {
-  uint64_t major;  // coordinate key, or the original index when restoring
-  uint64_t minor;  // input index: makes the order total
+  uint64_t major_hi;  // high half of the key (order rules); 0 for the coordinate order
+  uint64_t major;     // coordinate key, the original index, or the low half of a rule's key
+  uint64_t minor;     // Add() index: makes the order total
   bam1_core_t core;
   uint32_t l_data;
 };
 
 struct Entry {
+  uint64_t major_hi;
   uint64_t major;
   uint64_t minor;
   const uint8_t* record;  // RecordHeader then data, in the arena
 };
 
+inline bool KeyLess(uint64_t ah, uint64_t am, uint64_t an, uint64_t bh, uint64_t bm, uint64_t bn) {
+  if (ah != bh) return ah < bh;
+  return am != bm ? am < bm : an < bn;
+}
 inline bool EntryLess(const Entry& a, const Entry& b) {
-  return a.major != b.major ? a.major < b.major : a.minor < b.minor;
+  return KeyLess(a.major_hi, a.major, a.minor, b.major_hi, b.major, b.minor);
 }
 
 static_assert(sizeof(RecordHeader) + sizeof(Entry) <= kSortRecordOverheadBytes,
@@ -44,22 +51,6 @@ static_assert(sizeof(RecordHeader) + sizeof(Entry) <= kSortRecordOverheadBytes,
 
 // samtools sort's coordinate order: tid as unsigned (unmapped -1 last), then pos+1 (so pos -1
 // sorts before 0).
-inline uint64_t CoordinateKey(const bam1_t* b) {
-  uint64_t tid = static_cast<uint32_t>(b->core.tid);
-  int64_t pos1 = static_cast<int64_t>(b->core.pos) + 1;
-  uint64_t pos = pos1 < 0 ? 0 : std::min<uint64_t>(static_cast<uint64_t>(pos1), 0xffffffffu);
-  return tid << 32 | pos;
-}
-
-constexpr size_t kTagBytes = 7;  // "oi" 'I' + 4 bytes
-
-void AppendUint32Tag(uint8_t* p, const char* tag, uint32_t value) {
-  p[0] = static_cast<uint8_t>(tag[0]);
-  p[1] = static_cast<uint8_t>(tag[1]);
-  p[2] = 'I';
-  for (int i = 0; i < 4; ++i) p[3 + i] = static_cast<uint8_t>(value >> (8 * i));
-}
-
 // Reads an integer aux tag of any integer type; false when absent or not an integer.
 bool GetIntTag(const bam1_t* b, const char* tag, int64_t* value) {
   const uint8_t* p = bam_aux_get(b, tag);
@@ -335,15 +326,15 @@ class Merger {
 
  private:
   struct HeapItem {
-    uint64_t major, minor;
+    uint64_t major_hi, major, minor;
     size_t index;
     bool operator<(const HeapItem& o) const {  // priority_queue is a max-heap: invert
-      return major != o.major ? major > o.major : minor > o.minor;
+      return KeyLess(o.major_hi, o.major, o.minor, major_hi, major, minor);
     }
   };
   HeapItem Key(size_t i) const {
     const RecordHeader& h = cursors_[i]->header();
-    return {h.major, h.minor, i};
+    return {h.major_hi, h.major, h.minor, i};
   }
   std::vector<std::unique_ptr<Cursor>> cursors_;
   std::priority_queue<HeapItem> heap_;
@@ -385,7 +376,9 @@ void ParallelSort(std::vector<Entry>& entries, int threads) {
   }
 }
 
-enum class SortMode { kCoordinate, kOriginalIndex };
+// kCoordinate: PositionSorter. kOriginalIndex: by the oi/oh tags (exceptions). kGivenKey: the
+// caller gives each record's key (AddKeyed: order rules, name collation).
+enum class SortMode { kCoordinate, kOriginalIndex, kGivenKey };
 
 }  // namespace
 
@@ -402,22 +395,14 @@ class PositionSorter::Impl {
   }
 
   Status Add(ReadBatch& batch) {
-    if (finished_) return Internal("sort: Add() after Finish()");
-    if (!error_.ok()) return error_;
     for (size_t i = 0; i < batch.size; ++i) {
       bam1_t* b = batch[i];
-      uint64_t index = next_index_++;
       uint64_t major;
-      size_t extra = 0;
       if (mode_ == SortMode::kCoordinate) {
-        major = CoordinateKey(b);
-        if (options_.keep_order) {
-          DeleteTag(b, kOriginalIndexTag);
-          DeleteTag(b, kOriginalIndexHighTag);
-          extra = (index >> 32) ? 2 * kTagBytes : kTagBytes;
-        }
+        major = CoordinateSortKey(b);
       } else {
         int64_t low = 0, high = 0;
+        const uint64_t index = next_index_;
         if (!GetIntTag(b, kOriginalIndexTag, &low) || low < 0 || low > 0xffffffffll)
           return BadInput("record " + std::to_string(index + 1) + " ('" + bam_get_qname(b) +
                           "') has no valid oi tag: it was not written with --keep-order");
@@ -428,24 +413,27 @@ class PositionSorter::Impl {
         DeleteTag(b, kOriginalIndexTag);
         DeleteTag(b, kOriginalIndexHighTag);
       }
-      size_t l_data = static_cast<size_t>(b->l_data) + extra;
-      uint64_t cost = l_data + kSortRecordOverheadBytes;
-      if (!entries_.empty() && held_bytes_ + cost > options_.memory_bytes)
-        CRAMJET_RETURN_IF_ERROR(Remember(Spill()));
-      uint8_t* dst = Allocate(sizeof(RecordHeader) + l_data);
-      RecordHeader h{major, index, b->core, static_cast<uint32_t>(l_data)};
-      std::memcpy(dst, &h, sizeof h);
-      std::memcpy(dst + sizeof h, b->data, static_cast<size_t>(b->l_data));
-      if (extra) {
-        uint8_t* tag = dst + sizeof h + b->l_data;
-        AppendUint32Tag(tag, kOriginalIndexTag, static_cast<uint32_t>(index));
-        if (extra > kTagBytes)
-          AppendUint32Tag(tag + kTagBytes, kOriginalIndexHighTag, static_cast<uint32_t>(index >> 32));
-      }
-      entries_.push_back({major, index, dst});
-      held_bytes_ += cost;
-      NotePeak();
+      CRAMJET_RETURN_IF_ERROR(AddKeyed(b, 0, major));
     }
+    return Status::Ok();
+  }
+
+  // Copies one record with the key (major_hi, major); the tie-break is the Add() index.
+  Status AddKeyed(const bam1_t* b, uint64_t major_hi, uint64_t major) {
+    if (finished_) return Internal("sort: Add() after Finish()");
+    if (!error_.ok()) return error_;
+    uint64_t index = next_index_++;
+    size_t l_data = static_cast<size_t>(b->l_data);
+    uint64_t cost = l_data + kSortRecordOverheadBytes;
+    if (!entries_.empty() && held_bytes_ + cost > options_.memory_bytes)
+      CRAMJET_RETURN_IF_ERROR(Remember(Spill()));
+    uint8_t* dst = Allocate(sizeof(RecordHeader) + l_data);
+    RecordHeader h{major_hi, major, index, b->core, static_cast<uint32_t>(l_data)};
+    std::memcpy(dst, &h, sizeof h);
+    std::memcpy(dst + sizeof h, b->data, l_data);
+    entries_.push_back({major_hi, major, index, dst});
+    held_bytes_ += cost;
+    NotePeak();
     return Status::Ok();
   }
 
@@ -500,18 +488,21 @@ class PositionSorter::Impl {
     return Status::Ok();
   }
 
-  // `keys`, when given, receives each record's major key (the original index when restoring).
-  StatusOr<size_t> NextBatch(ReadBatch& out, size_t max_records,
-                             std::vector<uint64_t>* keys = nullptr) {
+  // `keys`, when given, receives each record's major key (the original index when restoring);
+  // `minors` each record's Add() index.
+  StatusOr<size_t> NextBatch(ReadBatch& out, size_t max_records, std::vector<uint64_t>* keys = nullptr,
+                             std::vector<uint64_t>* minors = nullptr) {
     if (!finished_) return Internal("sort: NextBatch() before Finish()");
     if (!error_.ok()) return error_;
     size_t n = 0;
     if (keys) keys->clear();
+    if (minors) minors->clear();
     while (n < max_records && !merger_->empty()) {
       if (out.records.size() <= n) out.records.push_back(NewBam());
       Cursor& c = merger_->top();
       CRAMJET_RETURN_IF_ERROR(Remember(SetRecord(out.records[n].get(), c.header(), c.data())));
       if (keys) keys->push_back(c.header().major);
+      if (minors) minors->push_back(c.header().minor);
       ++n;
       CRAMJET_RETURN_IF_ERROR(Remember(merger_->Pop()));
     }
@@ -619,8 +610,6 @@ class PositionSorter::Impl {
   Status error_;
   std::unique_ptr<Merger> merger_;
 
-  friend StatusOr<RestoreResult> RestoreOriginalOrder(const SortOptions&, const std::string&,
-                                                      const RecordSource&, const RecordSink&);
   friend class PositionSorter;
 };
 
@@ -660,6 +649,13 @@ StatusOr<uint64_t> ParseMemorySize(const std::string& text) {
   return static_cast<uint64_t>(bytes);
 }
 
+uint64_t CoordinateSortKey(const bam1_t* b) {
+  uint64_t tid = static_cast<uint32_t>(b->core.tid);
+  int64_t pos1 = static_cast<int64_t>(b->core.pos) + 1;
+  uint64_t pos = pos1 < 0 ? 0 : std::min<uint64_t>(static_cast<uint64_t>(pos1), 0xffffffffu);
+  return tid << 32 | pos;
+}
+
 int64_t OriginalIndexOf(const bam1_t* record) {
   int64_t low = 0, high = 0;
   if (!GetIntTag(record, kOriginalIndexTag, &low) || low < 0) return -1;
@@ -681,8 +677,9 @@ StatusOr<std::unique_ptr<PositionSorter>> PositionSorter::Create(const SortOptio
 
 Status PositionSorter::Add(ReadBatch& batch) { return impl_->Add(batch); }
 Status PositionSorter::Finish() { return impl_->Finish(); }
-StatusOr<size_t> PositionSorter::NextBatch(ReadBatch& out, size_t max_records) {
-  return impl_->NextBatch(out, max_records);
+StatusOr<size_t> PositionSorter::NextBatch(ReadBatch& out, size_t max_records,
+                                           std::vector<uint64_t>* input_indices) {
+  return impl_->NextBatch(out, max_records, nullptr, input_indices);
 }
 uint64_t PositionSorter::peak_memory_bytes() const { return impl_->peak(); }
 uint64_t PositionSorter::records_added() const { return impl_->records(); }
@@ -691,39 +688,134 @@ uint64_t PositionSorter::spilled_bytes() const { return impl_->spilled_bytes(); 
 
 StatusOr<RestoreResult> RestoreOriginalOrder(const SortOptions& options,
                                              const std::string& source_name,
-                                             const RecordSource& source, const RecordSink& sink) {
+                                             const sam_hdr_t* header, const RecordSource& source,
+                                             const RecordSink& sink) {
   std::string dir = options.temp_dir.empty() ? "." : options.temp_dir;
   CRAMJET_RETURN_IF_ERROR(CheckSpillFolder(dir));
-  PositionSorter::Impl sorter(options, SortMode::kOriginalIndex);
+  auto context = [&source_name](Status s) { return s.WithContext("'" + source_name + "'"); };
+  auto keyer = OrderRuleKeyer::Create(header);
+  if (!keyer.ok()) return context(keyer.status());
+  // Two sorts share the budget: the exceptions by their oi index, the rest by their rule's key.
+  SortOptions half = options;
+  half.memory_bytes = std::max(options.memory_bytes / 2, kMinSortMemoryBytes);
+  PositionSorter::Impl exceptions(half, SortMode::kOriginalIndex);
+  PositionSorter::Impl ruled(half, SortMode::kGivenKey);
+  constexpr size_t kBatch = 4096;
+  ReadBatch batch, one;
+  one.Resize(1);
+  uint64_t stored = 0;
+  while (true) {
+    CRAMJET_ASSIGN_OR_RETURN(size_t n, source(batch, kBatch));
+    if (n == 0) break;
+    for (size_t i = 0; i < n; ++i, ++stored) {
+      bam1_t* b = batch[i];
+      if (bam_aux_get(b, kOriginalIndexTag)) {
+        std::swap(one.records[0], batch.records[i]);
+        Status s = exceptions.Add(one);
+        std::swap(one.records[0], batch.records[i]);
+        if (!s.ok())  // the message counts within the exceptions: name the record in the file
+          return context(Status(s.code(), "record " + std::to_string(stored + 1) + " ('" +
+                                              bam_get_qname(b) + "') has an invalid oi/oh tag"));
+        continue;
+      }
+      auto key = keyer->KeyOf(b);
+      if (!key.ok())
+        return context(Status(key.status().code(), "record " + std::to_string(stored + 1) + " ('" +
+                                                        bam_get_qname(b) + "') " + key.status().message()));
+      CRAMJET_RETURN_IF_ERROR(ruled.AddKeyed(b, key->hi, key->lo));
+    }
+  }
+  CRAMJET_RETURN_IF_ERROR(exceptions.Finish());
+  CRAMJET_RETURN_IF_ERROR(ruled.Finish());
+  // Position p of the input is the exception whose index is p, else the next ruled record.
+  RestoreResult result;
+  ReadBatch exc, rest;
+  std::vector<uint64_t> exc_index;
+  size_t exc_next = 0, exc_size = 0, rest_next = 0, rest_size = 0;
+  uint64_t position = 0;
+  while (true) {
+    if (exc_next == exc_size) {
+      CRAMJET_ASSIGN_OR_RETURN(exc_size, exceptions.NextBatch(exc, kBatch, &exc_index));
+      exc_next = 0;
+    }
+    if (rest_next == rest_size) {
+      CRAMJET_ASSIGN_OR_RETURN(rest_size, ruled.NextBatch(rest, kBatch));
+      rest_next = 0;
+    }
+    const bool have_exc = exc_next < exc_size, have_rest = rest_next < rest_size;
+    if (!have_exc && !have_rest) break;
+    if (have_exc && exc_index[exc_next] < position)
+      return DataLoss("'" + source_name + "': original index " + std::to_string(exc_index[exc_next]) +
+                      " appears more than once (record '" + bam_get_qname(exc[exc_next]) + "')");
+    if (have_exc && exc_index[exc_next] == position) {
+      CRAMJET_RETURN_IF_ERROR(sink(exc[exc_next++]));
+      ++result.exceptions;
+    } else if (have_rest) {
+      CRAMJET_RETURN_IF_ERROR(sink(rest[rest_next++]));
+    } else {
+      return DataLoss("'" + source_name + "': the record with original index " +
+                      std::to_string(position) + " is missing");
+    }
+    ++position;
+  }
+  result.records = position;
+  result.peak_memory_bytes = exceptions.peak() + ruled.peak();
+  result.runs_spilled = exceptions.runs_spilled() + ruled.runs_spilled();
+  return result;
+}
+
+namespace {
+// FNV-1a with a final mix: spreads similar names over the key space. Equal hashes of different
+// names are harmless (CollateByName orders each group by name).
+uint64_t NameHash(const char* name) {
+  uint64_t h = 1469598103934665603ull;
+  for (const char* p = name; *p; ++p) h = (h ^ static_cast<uint8_t>(*p)) * 1099511628211ull;
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  return h;
+}
+}  // namespace
+
+StatusOr<RestoreResult> CollateByName(const SortOptions& options, const RecordSource& source,
+                                      const RecordSink& sink) {
+  std::string dir = options.temp_dir.empty() ? "." : options.temp_dir;
+  CRAMJET_RETURN_IF_ERROR(CheckSpillFolder(dir));
+  PositionSorter::Impl sorter(options, SortMode::kGivenKey);
   constexpr size_t kBatch = 4096;
   ReadBatch batch;
   while (true) {
     CRAMJET_ASSIGN_OR_RETURN(size_t n, source(batch, kBatch));
     if (n == 0) break;
-    Status s = sorter.Add(batch);
-    if (!s.ok()) return s.WithContext("'" + source_name + "'");
+    for (size_t i = 0; i < n; ++i) CRAMJET_RETURN_IF_ERROR(sorter.AddKeyed(batch[i], 0, NameHash(bam_get_qname(batch[i]))));
   }
   CRAMJET_RETURN_IF_ERROR(sorter.Finish());
   RestoreResult result;
-  uint64_t expected = 0;
+  std::vector<BamPtr> group;  // records of one hash, in stored order
+  uint64_t group_key = 0;
+  auto flush = [&]() -> Status {
+    std::stable_sort(group.begin(), group.end(), [](const BamPtr& a, const BamPtr& b) {
+      int c = std::strcmp(bam_get_qname(a.get()), bam_get_qname(b.get()));
+      if (c != 0) return c < 0;
+      return (a->core.flag & BAM_FREAD2) < (b->core.flag & BAM_FREAD2);
+    });
+    for (const auto& r : group) CRAMJET_RETURN_IF_ERROR(sink(r.get()));
+    result.records += group.size();
+    group.clear();
+    return Status::Ok();
+  };
   std::vector<uint64_t> keys;
   while (true) {
     CRAMJET_ASSIGN_OR_RETURN(size_t n, sorter.NextBatch(batch, kBatch, &keys));
     if (n == 0) break;
-    // Records come out by original index; anything but exactly 0, 1, 2, ... is a loss.
     for (size_t i = 0; i < n; ++i) {
-      if (keys[i] != expected) {
-        if (keys[i] < expected)
-          return DataLoss("'" + source_name + "': original index " + std::to_string(keys[i]) +
-                          " appears more than once (record '" + bam_get_qname(batch[i]) + "')");
-        return DataLoss("'" + source_name + "': the record with original index " +
-                        std::to_string(expected) + " is missing");
-      }
-      ++expected;
-      CRAMJET_RETURN_IF_ERROR(sink(batch[i]));
+      if (!group.empty() && keys[i] != group_key) CRAMJET_RETURN_IF_ERROR(flush());
+      group_key = keys[i];
+      group.emplace_back(bam_dup1(batch[i]));
+      if (!group.back()) return Internal("collate: out of memory copying a record");
     }
   }
-  result.records = sorter.records();
+  CRAMJET_RETURN_IF_ERROR(flush());
   result.peak_memory_bytes = sorter.peak();
   result.runs_spilled = sorter.runs_spilled();
   return result;

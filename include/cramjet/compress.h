@@ -64,9 +64,11 @@ struct CompressOptions {
   bool build_index = false;      // build (or rebuild) a missing or stale mapper index first
   std::string accel = "auto";    // mapper backend: auto | simd | scalar | opencl
   uint64_t memory_bytes = 0;     // sort budget; 0: the default (docs/sort.md)
-  // Mapped FASTQ only: record each read's input position so `decompress --original-order`
-  // restores sequencer order (docs/sort.md states the cost). Refused for anything else.
-  bool keep_order = false;
+  // Mapped FASTQ: record the input (sequencer) order so that `decompress` gives the FASTQ back
+  // byte for byte in that order. The order rule goes into each @RG and only the reads that break
+  // it carry their index (docs/sort.md: what it costs, when it falls back). Unaligned FASTQ is
+  // stored in input order whatever this says; aligned input keeps its own order.
+  bool keep_order = true;
   // Records per CRAM container; 0: htslib's for the profile (10,000; small 25,000; archive
   // 100,000). The CRAM is encoded on all `threads` and its bytes never depend on them.
   uint32_t container_records = 0;
@@ -102,8 +104,13 @@ struct DecompressOptions {
   // "-" writes to standard output.
   std::vector<std::string> outputs;
   bool interleaved = false;   // pairs to one FASTQ output, R1 then R2
-  bool original_order = false;  // input order of a `compress --keep-order` CRAM
-  uint64_t memory_bytes = 0;    // budget for restoring the order; 0: default
+  // FASTQ output order. kAuto: the input order when the CRAM recorded it (every cramjet CRAM of
+  // FASTQ unless made with --no-keep-order), else mates collated by name so pairs are in sync.
+  // kOriginal: the input order, an error when it was not recorded. kStored: as stored (position
+  // order; single output only, mates may be far apart). SAM/BAM output is always as stored.
+  enum class Order { kAuto, kOriginal, kStored };
+  Order order = Order::kAuto;
+  uint64_t memory_bytes = 0;    // budget for restoring the order or collating; 0: default
   int threads = 1;
 };
 

@@ -29,7 +29,7 @@ TEST(DaemonConfig, DefaultsAndValues) {
   EXPECT_EQ(c->socket_path, "/run/cramjet/api.sock");
   EXPECT_EQ(c->metrics_listen, "");  // off by default
   EXPECT_EQ(c->placement, "mapped");  // FASTQ is placed by the mapper unless told otherwise
-  EXPECT_FALSE(c->keep_order);
+  EXPECT_TRUE(c->keep_order);  // sequencer order is kept unless the config says otherwise
   EXPECT_TRUE(c->build_index);
   EXPECT_EQ(c->Concurrency(), 2);    // 4 CPUs / 2 threads per job
   c->memory_budget_mb = 3000;

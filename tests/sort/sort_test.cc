@@ -127,13 +127,11 @@ std::vector<std::string> SortAll(PositionSorter& sorter, const std::vector<TestR
   return out;
 }
 
-std::unique_ptr<PositionSorter> MakeSorter(const std::string& dir, uint64_t memory, int threads,
-                                           bool keep_order = false) {
+std::unique_ptr<PositionSorter> MakeSorter(const std::string& dir, uint64_t memory, int threads) {
   SortOptions options;
   options.memory_bytes = memory;
   options.temp_dir = dir;
   options.threads = threads;
-  options.keep_order = keep_order;
   auto sorter = PositionSorter::Create(options, nullptr);
   EXPECT_TRUE(sorter.ok()) << sorter.status().ToString();
   return sorter.ok() ? std::move(sorter).value() : nullptr;
@@ -291,11 +289,13 @@ TEST(PositionSorter, UnusableSpillFolderIsNamed) {
   }
 }
 
-// keep_order: sort (spilling), then restore (spilling) and compare with the input, byte for byte.
+// Every record an exception (what the order rules fall back to, and what older cramjet wrote):
+// sort (spilling), tag each record with its input index, restore (spilling) and compare with the
+// input, byte for byte.
 TEST(KeepOrder, RoundTripRestoresInputOrderExactly) {
   TempDir dir;
   auto reads = RandomReads(12000, 7);
-  auto sorter = MakeSorter(dir.path(), kMinSortMemoryBytes, 2, /*keep_order=*/true);
+  auto sorter = MakeSorter(dir.path(), kMinSortMemoryBytes, 2);
   ASSERT_TRUE(sorter);
   ReadBatch batch;
   for (size_t i = 0; i < reads.size(); i += 1000) {
@@ -307,11 +307,13 @@ TEST(KeepOrder, RoundTripRestoresInputOrderExactly) {
   ASSERT_TRUE(sorter->Finish().ok());
   std::vector<BamPtr> sorted;
   ReadBatch out;
+  std::vector<uint64_t> indices;
   while (true) {
-    auto n = sorter->NextBatch(out, 500);
+    auto n = sorter->NextBatch(out, 500, &indices);
     ASSERT_TRUE(n.ok());
     if (*n == 0) break;
     for (size_t k = 0; k < *n; ++k) {
+      ASSERT_TRUE(AddOriginalIndexTag(out[k], indices[k]).ok());
       sorted.emplace_back(bam_dup1(out[k]));
       int64_t index = OriginalIndexOf(out[k]);
       ASSERT_GE(index, 0);
@@ -336,7 +338,7 @@ TEST(KeepOrder, RoundTripRestoresInputOrderExactly) {
   SortOptions options;
   options.memory_bytes = kMinSortMemoryBytes;
   options.temp_dir = dir.path();
-  auto result = RestoreOriginalOrder(options, "in.cram", source, sink);
+  auto result = RestoreOriginalOrder(options, "in.cram", nullptr, source, sink);
   ASSERT_TRUE(result.ok()) << result.status().ToString();
   EXPECT_EQ(result->records, reads.size());
   EXPECT_GT(result->runs_spilled, 0);
@@ -360,7 +362,8 @@ TEST(KeepOrder, RestoreRejectsMissingTagAndMissingOrDuplicateIndices) {
     };
     SortOptions options;
     options.temp_dir = dir.path();
-    return RestoreOriginalOrder(options, "x.cram", source, [](const bam1_t*) { return Status::Ok(); });
+    return RestoreOriginalOrder(options, "x.cram", nullptr, source,
+                                [](const bam1_t*) { return Status::Ok(); });
   };
   auto tagged = [&](const std::vector<uint32_t>& indices) {
     std::vector<BamPtr> records;
@@ -410,7 +413,7 @@ TEST(KeepOrder, SurvivesCramRoundTrip) {
   std::string sam_header = "@HD\tVN:1.6\tSO:coordinate\n@SQ\tSN:NC_000913\tLN:4639675\n@RG\tID:rg\n";
   HeaderPtr header(sam_hdr_parse(sam_header.size(), sam_header.c_str()));
   ASSERT_TRUE(header);
-  auto sorter = MakeSorter(dir.path(), kMinSortMemoryBytes, 2, /*keep_order=*/true);
+  auto sorter = MakeSorter(dir.path(), kMinSortMemoryBytes, 2);
   ASSERT_TRUE(sorter);
   ReadBatch batch;
   batch.Resize(reads.size());
@@ -425,11 +428,15 @@ TEST(KeepOrder, SurvivesCramRoundTrip) {
     ASSERT_EQ(hts_set_fai_filename(out.get(), ref.c_str()), 0);
     ASSERT_EQ(sam_hdr_write(out.get(), header.get()), 0);
     ReadBatch sorted;
+    std::vector<uint64_t> indices;
     while (true) {
-      auto n = sorter->NextBatch(sorted, 256);
+      auto n = sorter->NextBatch(sorted, 256, &indices);
       ASSERT_TRUE(n.ok());
       if (*n == 0) break;
-      for (size_t k = 0; k < *n; ++k) ASSERT_GE(sam_write1(out.get(), header.get(), sorted[k]), 0);
+      for (size_t k = 0; k < *n; ++k) {
+        ASSERT_TRUE(AddOriginalIndexTag(sorted[k], indices[k]).ok());
+        ASSERT_GE(sam_write1(out.get(), header.get(), sorted[k]), 0);
+      }
     }
   }
   HtsFilePtr in(hts_open(cram.c_str(), "r"));
@@ -464,7 +471,7 @@ TEST(KeepOrder, SurvivesCramRoundTrip) {
   SortOptions options;
   options.memory_bytes = kMinSortMemoryBytes;
   options.temp_dir = dir.path();
-  auto result = RestoreOriginalOrder(options, cram, source, sink);
+  auto result = RestoreOriginalOrder(options, cram, in_header.get(), source, sink);
   ASSERT_TRUE(result.ok()) << result.status().ToString();
   std::vector<std::string> expected;
   for (const auto& r : reads) expected.push_back(summary(MakeBam(r).get()));
