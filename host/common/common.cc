@@ -219,6 +219,67 @@ ThreadPoolPtr MakeThreadPool(int threads) {
   return ThreadPoolPtr(hts_tpool_init(threads));
 }
 
+Status MarkRegeneratedTags(sam_hdr_t* header) {
+  int rc = sam_hdr_count_lines(header, "HD") > 0
+               ? sam_hdr_update_hd(header, kRegeneratedTagsKey, kRegeneratedTagsValue)
+               : sam_hdr_add_line(header, "HD", "VN", "1.6", kRegeneratedTagsKey, kRegeneratedTagsValue, nullptr);
+  if (rc < 0) return Internal("cannot set @HD md");
+  return Status::Ok();
+}
+
+bool HasRegeneratedTags(const sam_hdr_t* header) {
+  kstring_t ks = KS_INITIALIZE;
+  bool yes = sam_hdr_find_tag_hd(const_cast<sam_hdr_t*>(header), kRegeneratedTagsKey, &ks) == 0 &&
+             std::string_view(ks.s, ks.l) == kRegeneratedTagsValue;
+  ks_free(&ks);
+  return yes;
+}
+
+namespace {
+constexpr char kCaseKeptMdTag[3] = "zm";
+}  // namespace
+
+Status PrepareRegeneratedTags(bam1_t* b) {
+  if (bam_aux_get(b, "cF"))
+    return BadInput("carries a cF tag, which CRAM decoders take as their own flags; remove it "
+                    "(--drop-tags cF) to compress this file");
+  if (bam_aux_get(b, kCaseKeptMdTag))
+    return BadInput("carries a zm tag, which cramjet uses for a lower-case MD; remove it "
+                    "(--drop-tags zm) to compress this file");
+  uint8_t* md = bam_aux_get(b, "MD");
+  if (md && md[0] == 'Z') {
+    const char* value = reinterpret_cast<const char*>(md + 1);
+    bool lower = false;
+    for (const char* p = value; *p; ++p) lower |= (*p >= 'a' && *p <= 'z');
+    if (lower) {
+      std::string keep(value);
+      if (bam_aux_del(b, md) < 0 ||
+          bam_aux_append(b, kCaseKeptMdTag, 'Z', static_cast<int>(keep.size() + 1),
+                         reinterpret_cast<const uint8_t*>(keep.c_str())) < 0)
+        return Internal("cannot keep a lower-case MD");
+      md = nullptr;
+    }
+  }
+  // What htslib's decoder regenerates: placed, mapped, with bases (cram_decode.c).
+  if ((b->core.flag & BAM_FUNMAP) || b->core.tid < 0 || b->core.l_qseq == 0) return Status::Ok();
+  uint8_t flags = (md ? 0 : 1) | (bam_aux_get(b, "NM") ? 0 : 2);
+  if (flags && bam_aux_append(b, "cF", 'C', 1, &flags) < 0) return Internal("cannot add cF");
+  return Status::Ok();
+}
+
+Status RestoreRegeneratedTags(bam1_t* b) {
+  uint8_t* kept = bam_aux_get(b, kCaseKeptMdTag);
+  if (!kept || kept[0] != 'Z') return Status::Ok();
+  std::string value(reinterpret_cast<const char*>(kept + 1));
+  if (uint8_t* md = bam_aux_get(b, "MD")) (void)bam_aux_del(b, md);
+  kept = bam_aux_get(b, kCaseKeptMdTag);
+  if (bam_aux_del(b, kept) < 0 ||
+      bam_aux_append(b, "MD", 'Z', static_cast<int>(value.size() + 1),
+                     reinterpret_cast<const uint8_t*>(value.c_str())) < 0)
+    return Internal("cannot restore MD");
+  return Status::Ok();
+}
+
 std::string HtsErrorHint() {
   return errno ? std::string(std::strerror(errno)) : std::string("htslib reported an error");
 }

@@ -103,4 +103,24 @@ ThreadPoolPtr MakeThreadPool(int threads);
 // The last htslib error message text is only on stderr; this captures what we can say.
 std::string HtsErrorHint();
 
+// ---- MD and NM regenerated from the reference (docs/formats.md, "MD and NM") -----------------
+// A CRAM of aligned input leaves out the MD:Z and NM:i that the reference gives back (htslib's
+// store_md/store_nm = 0: it drops a value equal to the one it computes) and says so in the
+// header, `@HD md:regenerated`; decoders then regenerate them (htslib decode_md = 1). So that no
+// decoder invents them where the input had none, a placed record with bases that lacks MD or NM
+// carries htslib's own flag tag cF:C (bit 1: no MD, bit 2: no NM), which htslib's decoder obeys and
+// removes. An MD that is not all upper case (htslib compares case-blind, then gives back upper
+// case) is kept as zm:Z and renamed back after decoding.
+inline constexpr char kRegeneratedTagsKey[3] = "md";
+inline constexpr char kRegeneratedTagsValue[] = "regenerated";
+// Sets `@HD md:regenerated`.
+[[nodiscard]] Status MarkRegeneratedTags(sam_hdr_t* header);
+// Whether `header` has `@HD md:regenerated`.
+bool HasRegeneratedTags(const sam_hdr_t* header);
+// Before encoding, on a record that was checksummed as it came: adds cF / renames MD as above.
+// BadInput when the record carries a cF tag of its own (the decoder would take it as its flags).
+[[nodiscard]] Status PrepareRegeneratedTags(bam1_t* record);
+// After decoding: zm:Z back to MD:Z.
+[[nodiscard]] Status RestoreRegeneratedTags(bam1_t* record);
+
 }  // namespace cramjet

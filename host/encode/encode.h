@@ -1,8 +1,8 @@
 // host/encode/encode.h — stage 4, encode: records in, CRAM out through htslib.
 //
 // Sets the CRAM version and profile, the reference (`.fai` made if missing), `@SQ M5/UR` from the
-// reference, `@PG` with the command line and library versions, and stores MD/NM exactly as given
-// (never invented or dropped) so aligned input is re-encoded as is.
+// reference, `@PG` with the command line and library versions. MD/NM are stored as given, or, with
+// regenerate_md_nm (aligned input), left out where the reference gives them back (common.h).
 #pragma once
 
 #include <memory>
@@ -23,6 +23,9 @@ struct EncodeOptions {
   int threads = 1;
   // Records per container; 0: htslib's for the profile.
   uint32_t container_records = 0;
+  // Leave out MD/NM that the reference regenerates (records prepared with PrepareRegeneratedTags,
+  // header marked with MarkRegeneratedTags). false: stored exactly as given, never invented.
+  bool regenerate_md_nm = false;
   // Name written into the CRAM's 20-byte file ID (htslib takes the name it opens, here a random
   // temporary; the final name keeps the bytes reproducible). Empty: the path's base name.
   std::string file_name;
@@ -70,6 +73,9 @@ constexpr int kEncodeLanes = 8;
 // smaller (ChunkRule::trial_records): the trials run on less data, and the choice they make holds
 // for the full-size containers after them.
 constexpr int kLaneTrialChunks = 2;
+// ... unless SetRecordCount() says the file has at most this many full containers: then every
+// chunk is full-sized (fewer, larger containers compress better, and such a job is short).
+constexpr int kSmallFileContainers = 4;
 
 struct ChunkRule {
   size_t max_records = 0;  // a chunk ends at this many records, at this many bases, or where the
@@ -94,9 +100,11 @@ class CramWriter {
   ~CramWriter();
   CramWriter(const CramWriter&) = delete;
   CramWriter& operator=(const CramWriter&) = delete;
-  // When the number of records to come is known before the first Write() (sorted input), the
-  // lanes are planned for it (LanesFor); otherwise all kEncodeLanes are used. The bytes depend on
-  // the count given, never on the thread count. FailedPrecondition after the first Write().
+  // When the number of records to come is known (sorted input) or estimated (from the input's
+  // size) before the first Write(), the lanes and trial-sized chunks are planned for it
+  // (LanesFor, kSmallFileContainers); otherwise all kEncodeLanes are used, with trial chunks. The
+  // bytes depend on the count given, never on the thread count. FailedPrecondition after the
+  // first Write().
   [[nodiscard]] Status SetRecordCount(uint64_t records);
   // Takes a copy of `record`. An error (a failed chunk, a write error naming the file) is the
   // earliest chunk's and is returned by every later call.

@@ -87,6 +87,9 @@ class CompressJob {
     if (fastq && o_.placement == FastqPlacement::kMapped) CRAMJET_RETURN_IF_ERROR(PrepareMapping());
     if (fastq && o_.placement == FastqPlacement::kUnaligned)
       CRAMJET_RETURN_IF_ERROR(WriteStoredOrderRules(header_.get()));
+    // Aligned input: MD/NM the reference gives back are left out, and the header says so.
+    regenerate_md_nm_ = !fastq;
+    if (regenerate_md_nm_) CRAMJET_RETURN_IF_ERROR(MarkRegeneratedTags(header_.get()));
     CRAMJET_RETURN_IF_ERROR(
         PrepareReference(o_.reference, header_.get(), o_.inputs[0], &unusable_contigs_));
     if (o_.qc) {
@@ -163,12 +166,30 @@ class CompressJob {
     eo.threads = o_.threads;
     eo.container_records = o_.container_records;
     eo.file_name = BaseName(o_.output);
+    eo.regenerate_md_nm = regenerate_md_nm_;
     CRAMJET_ASSIGN_OR_RETURN(writer_, CramWriter::Open(cram_->temp_path(), header_.get(), eo));
     return Status::Ok();
   }
 
+  // Records in the input, from its size, for an encoder that sees the records as they are read
+  // (the sorted path counts them exactly). Bytes per record at the low end of what short-read
+  // files take (exome BAMs 36-86, our CRAMs 8-12, fastq.gz 60+), so the estimate errs high: a
+  // file estimated at a few containers really is that small.
+  uint64_t EstimatedRecords() const {
+    uint64_t per_record = 32;  // BAM, gzip SAM
+    switch (source_->format()) {
+      case InputFormat::kCram: per_record = 8; break;
+      case InputFormat::kFastq: per_record = 40; break;
+      default: break;
+    }
+    return result_.input_bytes / per_record + 1;
+  }
+
   Status Stream() {
-    if (!sorter_) CRAMJET_RETURN_IF_ERROR(OpenWriter());
+    if (!sorter_) {
+      CRAMJET_RETURN_IF_ERROR(OpenWriter());
+      CRAMJET_RETURN_IF_ERROR(writer_->SetRecordCount(EstimatedRecords()));
+    }
     auto start = std::chrono::steady_clock::now();
     auto last_progress = start;
     uint64_t read_records = 0;
@@ -185,6 +206,12 @@ class CompressJob {
             CheckRecordReference(b, unusable_contigs_, o_.inputs[0], read_records + i + 1));
         if (!o_.drop_tags.empty()) DropTags(b);
         if (in_sums_.Add(b)) result_.bases += static_cast<uint64_t>(b->core.l_qseq);
+        if (regenerate_md_nm_) {  // after the checksum: the proof sees the tags as they came
+          Status s = PrepareRegeneratedTags(b);
+          if (!s.ok())
+            return Status(s.code(), "'" + o_.inputs[0] + "': record " + std::to_string(read_records + i + 1) +
+                                        " ('" + bam_get_qname(b) + "') " + s.message());
+        }
       }
       read_records += n;
       return true;
@@ -332,6 +359,7 @@ class CompressJob {
   std::unique_ptr<CramWriter> writer_;
   std::unique_ptr<PositionSorter> sorter_;
   std::unique_ptr<OrderRecorder> recorder_;  // mapped FASTQ with keep_order
+  bool regenerate_md_nm_ = false;  // aligned input: MD/NM left out where the reference gives them
   uint64_t records_ = 0;
   CompressResult result_;
 };

@@ -357,6 +357,8 @@ class HtsSource : public ReadSource {
       if (!h) return BadInput("'" + o.inputs[i] + "': cannot read the header");
       if (i == 0) {
         header_ = std::move(h);
+        // The records come out with MD/NM regenerated: the output header does not say otherwise.
+        sam_hdr_remove_tag_hd(header_.get(), kRegeneratedTagsKey);
       } else {
         CRAMJET_RETURN_IF_ERROR(CheckSameContigs(o.inputs[0], o.inputs[i], h.get()));
         MergeReadGroups(h.get());
@@ -388,6 +390,10 @@ class HtsSource : public ReadSource {
         file_header_.reset(sam_hdr_read(fp_.get()));
         if (!file_header_) return BadInput("'" + current_path_ + "': cannot read the header");
         record_ = 0;
+        // A CRAM that left out MD/NM the reference gives back: regenerate them (common.h).
+        regenerated_ = fp_->format.format == cram && HasRegeneratedTags(file_header_.get());
+        if (regenerated_ && hts_set_opt(fp_.get(), CRAM_OPT_DECODE_MD, 1) != 0)
+          return Internal("'" + current_path_ + "': cannot turn on MD/NM generation");
       }
       int r = sam_read1(fp_.get(), file_header_.get(), batch[n]);
       if (r == -1) {
@@ -401,6 +407,7 @@ class HtsSource : public ReadSource {
                         ": cannot decode: the file is truncated or corrupt");
       }
       if (next_ > 1) CRAMJET_RETURN_IF_ERROR(RemapToFirstHeader(batch[n]));
+      if (regenerated_) CRAMJET_RETURN_IF_ERROR(RestoreRegeneratedTags(batch[n]));
       ++n;
     }
     batch.size = n;
@@ -422,7 +429,8 @@ class HtsSource : public ReadSource {
       if (!options_.reference.empty() &&
           hts_set_opt(fp.get(), CRAM_OPT_REFERENCE, options_.reference.c_str()) != 0)
         return BadInput("'" + options_.reference + "': cannot use as reference");
-      // Never invent MD/NM: aligned input is re-encoded exactly as given.
+      // Never invent MD/NM: aligned input is re-encoded exactly as given. A CRAM that says it
+      // left out regenerable ones turns generation back on once its header is read (NextBatch).
       hts_set_opt(fp.get(), CRAM_OPT_DECODE_MD, 0);
     }
     if (options_.pool) {
@@ -467,6 +475,7 @@ class HtsSource : public ReadSource {
   ReadOptions options_;
   HeaderPtr header_, file_header_;
   HtsFilePtr fp_;
+  bool regenerated_ = false;  // the current file regenerates MD/NM (common.h)
   size_t next_ = 0;
   std::string current_path_;
   uint64_t record_ = 0;

@@ -75,7 +75,8 @@ StatusOr<AlignmentFile> OpenAlignmentFile(const std::string& path, const std::st
     return BadInput(Quoted(path) + ": not SAM/BAM/CRAM (looks like " + what + ")");
   }
   if (format->format == cram) {
-    // Never generate MD/NM: the proof must see exactly the tags that were stored.
+    // No MD/NM generation unless the header asks for it (below): the proof must see exactly the
+    // tags the input had.
     if (hts_set_opt(f.file.get(), CRAM_OPT_DECODE_MD, 0) != 0)
       return Internal(Quoted(path) + ": cannot turn off MD/NM generation");
     if (!reference.empty() && hts_set_opt(f.file.get(), CRAM_OPT_REFERENCE, reference.c_str()) != 0)
@@ -101,12 +102,18 @@ StatusOr<AlignmentFile> OpenAlignmentFile(const std::string& path, const std::st
   if (!f.header)
     return BadInput(Quoted(path) + ": cannot read the header (corrupt or not " +
                     std::string(hts_format_file_extension(format)) + ")");
+  f.regenerated = format->format == cram && HasRegeneratedTags(f.header.get());
+  if (f.regenerated && hts_set_opt(f.file.get(), CRAM_OPT_DECODE_MD, 1) != 0)
+    return Internal(Quoted(path) + ": cannot turn on MD/NM generation");
   return f;
 }
 
 StatusOr<bool> ReadAlignmentRecord(AlignmentFile& f, bam1_t* record, uint64_t records_read) {
   int r = sam_read1(f.file.get(), f.header.get(), record);
-  if (r >= 0) return true;
+  if (r >= 0) {
+    if (f.regenerated) CRAMJET_RETURN_IF_ERROR(RestoreRegeneratedTags(record));
+    return true;
+  }
   if (r == -1) return false;
   std::string message = Quoted(f.path) + ": record " + std::to_string(records_read + 1) +
                          ": cannot decode (corrupt or truncated data";

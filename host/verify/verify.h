@@ -35,14 +35,16 @@ std::string ProofAuxTagsExcluding(const std::vector<std::string>& dropped_tags);
 // ",XX,..." tags to leave out. Tag names are two characters in '0'..'z'.
 [[nodiscard]] Status ValidateAuxTagSpec(std::string_view aux_tags);
 
-// An opened SAM/BAM/CRAM for a full decode: MD/NM are never generated (decode_md=0), the
-// reference (when given) is passed to htslib for CRAM, and a missing EOF block is an error.
+// An opened SAM/BAM/CRAM for a full decode: MD/NM are only generated where the CRAM says it left
+// them out for that (`@HD md:regenerated`, common.h; else decode_md=0), the reference (when given)
+// is passed to htslib for CRAM, and a missing EOF block is an error.
 struct AlignmentFile {
   std::string path;
   std::string reference;  // as given ("" when htslib finds it by @SQ M5/UR)
   ThreadPoolPtr pool;  // declared first so the file is closed before its pool goes
   HtsFilePtr file;
   HeaderPtr header;
+  bool regenerated = false;  // MD/NM regenerated; ReadAlignmentRecord renames zm back
 };
 
 // Opens `path` and reads its header. Errors name the file: missing, not SAM/BAM/CRAM, unreadable

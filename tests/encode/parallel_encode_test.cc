@@ -230,21 +230,27 @@ TEST(EncodeLanes, EachLanesFirstChunksAreCutSmallerForTheCodecTrials) {
 }
 
 TEST_F(ParallelEncode, EachLanesFirstContainersAreTrialSizedWithTheSameBytesAtEveryThreadCount) {
-  // 70,000 records in 40,000-record containers: trial chunks of 10,000.
-  auto reads = MakeReads(genome_, {50000, 20000}, 0);
+  // 40,000-record containers: trial chunks of 10,000, for files of more than 4 containers.
+  auto large = MakeReads(genome_, {130000, 40000}, 0);
+  auto small = MakeReads(genome_, {50000, 20000}, 0);
   struct Case {
     CramProfile profile;
+    const std::vector<BamPtr>* reads;
     int lanes;
     std::vector<uint64_t> containers;
   };
   const Case cases[] = {
-      // One lane (2 containers' worth, archive wants 32 a lane): two trial chunks, then full ones;
-      // contig c1 ends after 50,000 records.
-      {CramProfile::kArchive, 1, {10000, 10000, 30000, 20000}},
-      // Two lanes: each lane's first two chunks are trial-sized.
-      {CramProfile::kNormal, 2, {10000, 10000, 10000, 10000, 10000, 20000}},
+      // One lane (5 containers' worth, archive wants 32 a lane): two trial chunks, then full ones;
+      // contig c1 ends after 130,000 records.
+      {CramProfile::kArchive, &large, 1, {10000, 10000, 40000, 40000, 30000, 40000}},
+      // Five lanes: each lane's first two chunks are trial-sized.
+      {CramProfile::kNormal, &large, 5, {10000, 10000, 10000, 10000, 10000, 10000, 10000, 10000, 10000, 10000,
+                                         30000, 40000}},
+      // Under 4 containers' worth: full containers only (c1 ends after 50,000 records).
+      {CramProfile::kArchive, &small, 1, {40000, 10000, 20000}},
   };
   for (const Case& c : cases) {
+    const auto& reads = *c.reads;
     Written one = WriteWithCramWriter(dir_, genome_, reads, 1, c.profile, 40000, "out.cram", true);
     ASSERT_TRUE(one.status.ok()) << one.status.ToString();
     EXPECT_EQ(one.stats.lanes, c.lanes);
