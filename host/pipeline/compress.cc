@@ -71,6 +71,8 @@ class CompressJob {
     ro.reference = o_.reference;
     ro.sample = o_.sample;
     ro.pool = pool_.get();
+    // SRA names can follow from each read's place only where the CRAM keeps the input order.
+    ro.derive_sra_names = o_.keep_order || o_.placement == FastqPlacement::kUnaligned;
     CRAMJET_ASSIGN_OR_RETURN(source_, OpenReads(ro));
     // Claim every output name's temporary now, so an unwritable folder fails before any work.
     CRAMJET_ASSIGN_OR_RETURN(AtomicOutput cram, AtomicOutput::Create(o_.output));

@@ -70,7 +70,11 @@ Status DecompressToFastq(const DecompressOptions& o, ReadSource& src, hts_tpool*
                            "stored order (leave out --stored-order, or write one output)");
   CRAMJET_ASSIGN_OR_RETURN(auto order_rules, ReadOrderRules(src.header()));
   const bool recorded = !order_rules.empty();
-  const FastqRules rules(src.header());
+  FastqFormatter formatter(src.header());
+  const bool restore = o.order == Order::kOriginal || (o.order == Order::kAuto && recorded);
+  if (formatter.NeedsInputOrder() && !restore)
+    return InvalidArgument("'" + o.input + "' names its SRA reads by their place in the input (@RG sd): "
+                           "it can only be written in the input order (leave out --stored-order)");
   std::string text;
   uint64_t record = 0;
   std::string waiting_r1;  // split output: the READ1 whose READ2 must come next
@@ -103,7 +107,7 @@ Status DecompressToFastq(const DecompressOptions& o, ReadSource& src, hts_tpool*
       }
     }
     text.clear();
-    FormatFastq(b, text, rules.For(b));
+    formatter.Format(b, text);
     ++result.records;
     return sinks[which]->Write(text);
   };
@@ -112,7 +116,7 @@ Status DecompressToFastq(const DecompressOptions& o, ReadSource& src, hts_tpool*
   so.temp_dir = DirName(o.outputs[0] == "-" ? std::string("./x") : o.outputs[0]);
   so.threads = o.threads;
   RecordSource read = [&src](ReadBatch& b, size_t max) { return src.NextBatch(b, max); };
-  if (o.order == Order::kOriginal || (o.order == Order::kAuto && recorded)) {
+  if (restore) {
     CRAMJET_RETURN_IF_ERROR(RestoreOriginalOrder(so, o.input, src.header(), read, write).status());
   } else if (o.order == Order::kAuto) {
     CJ_LOG(kInfo) << "'" << o.input << "' did not record the input order: writing mates together";

@@ -4,6 +4,7 @@
 #include <htslib/kstring.h>
 
 #include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -294,10 +295,66 @@ StatusOr<bool> FastqFile::Parse(FastqRecord& rec) {
 
 // ---- FASTQ <-> record -----------------------------------------------------------------------
 
+bool ValidQname(std::string_view name) {
+  if (name.empty() || name.size() > 254 || name == "*") return false;
+  for (unsigned char c : name)
+    if (c < '!' || c > '~' || c == '@') return false;
+  return true;
+}
+
+bool ParseSraDefline(std::string_view name, std::string_view rest, size_t read_length, SraDefline* out) {
+  // "SRR504956.24": accession (S/E/D RR + digits), '.', spot number.
+  if (name.size() < 5 || (name[0] != 'S' && name[0] != 'E' && name[0] != 'D') || name[1] != 'R' ||
+      name[2] != 'R')
+    return false;
+  size_t dot = name.find('.');
+  if (dot == std::string_view::npos || dot < 4) return false;
+  for (size_t i = 3; i < dot; ++i)
+    if (name[i] < '0' || name[i] > '9') return false;
+  std::optional<uint64_t> spot = ParseDecimal(name.substr(dot + 1));
+  if (!spot || name.size() - dot - 1 > 18 || name[dot + 1] == '0') return false;
+  // " <original name>[ length=<read length>]"
+  if (rest.size() < 2 || rest[0] != ' ') return false;
+  rest.remove_prefix(1);
+  size_t space = rest.find(' ');
+  std::string_view original = rest.substr(0, space);
+  if (!ValidQname(original)) return false;
+  bool length = false;
+  if (space != std::string_view::npos) {
+    if (rest.substr(space) != " length=" + std::to_string(read_length)) return false;
+    length = true;
+  }
+  out->prefix = name.substr(0, dot + 1);
+  out->spot = *spot;
+  out->original = original;
+  out->length = length;
+  return true;
+}
+
+uint64_t NextSraSpot(const FastqGroupRules& rules, std::string_view sra_name, uint64_t expected) {
+  if (sra_name.size() > rules.sra_prefix.size() && sra_name.compare(0, rules.sra_prefix.size(), rules.sra_prefix) == 0) {
+    std::string_view digits = sra_name.substr(rules.sra_prefix.size());
+    std::optional<uint64_t> n = digits.size() <= 18 ? ParseDecimal(digits) : std::nullopt;
+    if (n) return *n + 1;
+  }
+  return expected + 1;
+}
+
 Status FastqToBam(const FastqRecord& rec, uint16_t flag, const std::string& read_group,
-                  bam1_t* b, std::string& scratch, NameRule rule, const std::string& comment_tail) {
+                  bam1_t* b, std::string& scratch, NameRule rule, const FastqGroupRules& rules,
+                  uint64_t spot) {
+  const std::string& comment_tail = rules.comment_tail;
   std::string_view name(rec.header.data() + 1, rec.name_length);
   if (rule == NameRule::kStripMateSuffix) name.remove_suffix(2);
+  std::string_view rest(rec.header.data() + 1 + rec.name_length, rec.header.size() - 1 - rec.name_length);
+  // An SRA defline that fits its unit's rule: the original name is the QNAME, the rest follows.
+  bool sra_fits = false;
+  if (!rules.sra_prefix.empty()) {
+    SraDefline d;
+    sra_fits = ParseSraDefline(name, rest, rec.seq.size(), &d) && d.prefix == rules.sra_prefix &&
+               d.spot == spot && d.length == rules.sra_length;
+    if (sra_fits) name = d.original;
+  }
   size_t len = rec.seq.size();
   scratch.resize(len);
   for (size_t i = 0; i < len; ++i) scratch[i] = static_cast<char>(rec.qual[i] - 33);
@@ -316,7 +373,7 @@ Status FastqToBam(const FastqRecord& rec, uint16_t flag, const std::string& read
   }
   // Comment: after the name comes a separator and free text. A single space + printable text is
   // the common case (CO:Z); anything else keeps the raw bytes, separator included (zc).
-  std::string_view rest(rec.header.data() + 1 + rec.name_length, rec.header.size() - 1 - rec.name_length);
+  if (sra_fits) rest = std::string_view();
   const bool derivable = !comment_tail.empty() && rest.size() == comment_tail.size() + 2 && rest[0] == ' ' &&
                          rest[1] == CommentReadDigit(flag) && rest.substr(2) == comment_tail;
   if (!comment_tail.empty() && rest.empty()) {
@@ -331,9 +388,13 @@ Status FastqToBam(const FastqRecord& rec, uint16_t flag, const std::string& read
         return Internal("aux append failed");
     }
   }
-  if (rec.plus.size() > 1) {
-    if (AppendTextTag(b, "zp", std::string_view(rec.plus).substr(1)) < 0)
+  const std::string_view plus = std::string_view(rec.plus).substr(1);
+  if (rules.plus_repeats) {
+    // Nothing when the '+' line repeats the header; an empty zp for a bare '+'.
+    if (plus != std::string_view(rec.header).substr(1) && AppendTextTag(b, "zp", plus) < 0)
       return Internal("aux append failed");
+  } else if (!plus.empty()) {
+    if (AppendTextTag(b, "zp", plus) < 0) return Internal("aux append failed");
   }
   if (exotic) {
     if (AppendTextTag(b, "zs", rec.seq) < 0) return Internal("aux append failed");
@@ -341,6 +402,11 @@ Status FastqToBam(const FastqRecord& rec, uint16_t flag, const std::string& read
   if (rule == NameRule::kVerbatimMarked) {
     const char verbatim = 'v';
     if (bam_aux_append(b, "zn", 'A', 1, reinterpret_cast<const uint8_t*>(&verbatim)) < 0)
+      return Internal("aux append failed");
+  }
+  if (!rules.sra_prefix.empty() && !sra_fits) {
+    const char verbatim = 'v';  // kept its SRA name and comment as they were
+    if (bam_aux_append(b, "zd", 'A', 1, reinterpret_cast<const uint8_t*>(&verbatim)) < 0)
       return Internal("aux append failed");
   }
   if (!read_group.empty()) {
@@ -360,7 +426,20 @@ FastqRules::FastqRules(const sam_hdr_t* header) {
     FastqGroupRules r;
     if (sam_hdr_find_tag_pos(h, "RG", i, "ms", &value) == 0) r.mate_suffix = std::string_view(value.s, value.l) == "/1/2";
     if (sam_hdr_find_tag_pos(h, "RG", i, "ct", &value) == 0) r.comment_tail.assign(value.s, value.l);
-    if (r.mate_suffix || !r.comment_tail.empty()) groups_.emplace_back(std::string(id.s, id.l), std::move(r));
+    if (sam_hdr_find_tag_pos(h, "RG", i, "pl", &value) == 0) r.plus_repeats = std::string_view(value.s, value.l) == "header";
+    if (sam_hdr_find_tag_pos(h, "RG", i, "sd", &value) == 0) {
+      std::string_view sd(value.s, value.l);
+      size_t dot = sd.rfind('.');
+      std::optional<uint64_t> first = dot == std::string_view::npos ? std::nullopt : ParseDecimal(sd.substr(dot + 1));
+      if (first) {
+        r.sra_prefix.assign(sd.substr(0, dot + 1));
+        r.sra_first = *first;
+      }
+      r.sra_length = sam_hdr_find_tag_pos(h, "RG", i, "sl", &value) == 0 &&
+                     std::string_view(value.s, value.l) == "length";
+    }
+    if (r.mate_suffix || !r.comment_tail.empty() || r.plus_repeats || !r.sra_prefix.empty())
+      groups_.emplace_back(std::string(id.s, id.l), std::move(r));
   }
   ks_free(&id);
   ks_free(&value);
@@ -376,15 +455,24 @@ const FastqGroupRules* FastqRules::For(const bam1_t* b) const {
   return nullptr;
 }
 
-void FormatFastq(const bam1_t* b, std::string& out, const FastqGroupRules* rules) {
+void FormatFastq(const bam1_t* b, std::string& out, const FastqGroupRules* rules, uint64_t spot) {
   const bool reverse = b->core.flag & BAM_FREVERSE;
   const int len = b->core.l_qseq;
+  const size_t header_start = out.size();
   out.push_back('@');
+  const bool sra = rules && !rules->sra_prefix.empty() && !bam_aux_get(b, "zd");
+  if (sra) {
+    out.append(rules->sra_prefix);
+    out.append(std::to_string(spot));
+    out.push_back(' ');
+  }
   out.append(bam_get_qname(b));
   if (rules && rules->mate_suffix && (b->core.flag & BAM_FPAIRED) && !bam_aux_get(b, "zn"))
     out.append(b->core.flag & BAM_FREAD2 ? "/2" : "/1");
   std::string text;
-  if (GetTextTag(b, "zc", text)) {
+  if (sra) {
+    if (rules->sra_length) out.append(" length=" + std::to_string(len));
+  } else if (GetTextTag(b, "zc", text)) {
     out.append(text);
   } else if (GetTextTag(b, "CO", text)) {
     out.push_back(' ');
@@ -394,6 +482,7 @@ void FormatFastq(const bam1_t* b, std::string& out, const FastqGroupRules* rules
     out.push_back(CommentReadDigit(b->core.flag));
     out.append(rules->comment_tail);
   }
+  const size_t header_end = out.size();
   out.push_back('\n');
   if (GetTextTag(b, "zs", text)) {
     out.append(text);
@@ -410,7 +499,12 @@ void FormatFastq(const bam1_t* b, std::string& out, const FastqGroupRules* rules
     }
   }
   out.append("\n+");
-  if (GetTextTag(b, "zp", text)) out.append(text);
+  if (GetTextTag(b, "zp", text)) {
+    out.append(text);
+  } else if (rules && rules->plus_repeats) {
+    text.assign(out, header_start + 1, header_end - header_start - 1);
+    out.append(text);
+  }
   out.push_back('\n');
   const uint8_t* qual = bam_get_qual(b);
   size_t start = out.size();
@@ -423,6 +517,26 @@ void FormatFastq(const bam1_t* b, std::string& out, const FastqGroupRules* rules
       out[start + i] = static_cast<char>((reverse ? qual[len - 1 - i] : qual[i]) + 33);
   }
   out.push_back('\n');
+}
+
+void FastqFormatter::Format(const bam1_t* b, std::string& out) {
+  const FastqGroupRules* rules = rules_.For(b);
+  if (!rules || rules->sra_prefix.empty()) return FormatFastq(b, out, rules);
+  uint64_t* next = nullptr;
+  for (auto& [group, spot] : spots_)
+    if (group == rules) next = &spot;
+  if (!next) {
+    spots_.emplace_back(rules, rules->sra_first);
+    next = &spots_.back().second;
+  }
+  FormatFastq(b, out, rules, *next);
+  // A spot is a single-end read or a pair: it ends with the single read or READ2, and the next
+  // one follows the SRA name it had (derived, or kept with zd).
+  if (!(b->core.flag & BAM_FPAIRED) || (b->core.flag & BAM_FREAD2)) {
+    const std::string name = bam_aux_get(b, "zd") ? std::string(bam_get_qname(b))
+                                                  : rules->sra_prefix + std::to_string(*next);
+    *next = NextSraSpot(*rules, name, *next);
+  }
 }
 
 }  // namespace cramjet

@@ -147,8 +147,8 @@ class FastqSource : public ReadSource {
     std::string r1, r2;  // r2 empty for single-end or interleaved
     bool interleaved = false;
     std::string group;
-    bool mate_suffix = false;  // the first pair is named X/1, X/2: names stored without it
-    std::string comment_tail;  // Illumina comment after the read number, implied per record
+    // What the unit's first record (pair) showed (read.h): `ms`, `ct`, `pl`, `sd`, `sl`.
+    FastqGroupRules rules;
   };
 
   Status Init(const ReadOptions& o) {
@@ -170,17 +170,21 @@ class FastqSource : public ReadSource {
       u.group = UnitGroupId(u.r1, used);
       std::string files = BaseName(u.r1) + (u.r2.empty() ? "" : "," + BaseName(u.r2));
       std::string layout = o.paired ? "paired" : o.interleaved ? "interleaved" : "single";
-      LearnNameRules(u, o.paired || o.interleaved);
+      LearnNameRules(u, o.paired || o.interleaved, o.derive_sra_names);
       if (sam_hdr_add_line(header_.get(), "RG", "ID", u.group.c_str(), "SM", sample.c_str(),
                            "DS", ("cramjet:fastq:" + layout + ":" + files).c_str(), nullptr) < 0)
         return Internal("cannot add @RG to header");
-      if (u.mate_suffix &&
-          sam_hdr_update_line(header_.get(), "RG", "ID", u.group.c_str(), "ms", "/1/2", nullptr) < 0)
-        return Internal("cannot add ms to @RG");
-      if (!u.comment_tail.empty() &&
-          sam_hdr_update_line(header_.get(), "RG", "ID", u.group.c_str(), "ct", u.comment_tail.c_str(),
-                              nullptr) < 0)
-        return Internal("cannot add ct to @RG");
+      auto tag = [&](const char* key, const std::string& value) {
+        if (sam_hdr_update_line(header_.get(), "RG", "ID", u.group.c_str(), key, value.c_str(), nullptr) < 0)
+          return Internal(std::string("cannot add ") + key + " to @RG");
+        return Status::Ok();
+      };
+      const FastqGroupRules& r = u.rules;
+      if (r.mate_suffix) CRAMJET_RETURN_IF_ERROR(tag("ms", "/1/2"));
+      if (!r.comment_tail.empty()) CRAMJET_RETURN_IF_ERROR(tag("ct", r.comment_tail));
+      if (r.plus_repeats) CRAMJET_RETURN_IF_ERROR(tag("pl", "header"));
+      if (!r.sra_prefix.empty()) CRAMJET_RETURN_IF_ERROR(tag("sd", r.sra_prefix + std::to_string(r.sra_first)));
+      if (r.sra_length) CRAMJET_RETURN_IF_ERROR(tag("sl", "length"));
       units_.push_back(std::move(u));
     }
     return Status::Ok();
@@ -192,23 +196,39 @@ class FastqSource : public ReadSource {
   // The header is written before any record, so the unit's first record (pair) is read ahead to
   // learn its naming (read.h: `ms`, `ct`). A file that cannot be read here is reported when it is
   // read for real.
-  static void LearnNameRules(Unit& u, bool paired) {
+  static void LearnNameRules(Unit& u, bool paired, bool derive_sra_names) {
     FastqFile f1, f2;
     FastqRecord a, b;
     if (!f1.Open(u.r1, nullptr).ok()) return;
     auto got_a = f1.Next(a);
     if (!got_a.ok() || !*got_a) return;
+    FastqGroupRules& r = u.rules;
     std::string tail = CommentTail(a, '1');
-    if (!paired) {
-      u.comment_tail = tail;
-      return;
+    r.plus_repeats = a.plus.size() > 1 && std::string_view(a.plus).substr(1) == std::string_view(a.header).substr(1);
+    if (paired) {
+      FastqFile& second = u.r2.empty() ? f1 : f2;
+      if (!u.r2.empty() && !f2.Open(u.r2, nullptr).ok()) return;
+      auto got_b = second.Next(b);
+      if (!got_b.ok() || !*got_b) return;
+      r.mate_suffix = HasMateSuffixes(a, b);
+      if (!tail.empty() && CommentTail(b, '2') == tail) r.comment_tail = tail;
+    } else {
+      r.comment_tail = tail;
     }
-    FastqFile& second = u.r2.empty() ? f1 : f2;
-    if (!u.r2.empty() && !f2.Open(u.r2, nullptr).ok()) return;
-    auto got_b = second.Next(b);
-    if (!got_b.ok() || !*got_b) return;
-    u.mate_suffix = HasMateSuffixes(a, b);
-    if (!tail.empty() && CommentTail(b, '2') == tail) u.comment_tail = tail;
+    // SRA deflines: only where the order is kept (the name follows from the read's place), and
+    // not with the other name rules.
+    SraDefline da, db;
+    auto parse = [](const FastqRecord& x, SraDefline* d) {
+      std::string_view name(x.header.data() + 1, x.name_length);
+      std::string_view rest(x.header.data() + 1 + x.name_length, x.header.size() - 1 - x.name_length);
+      return ParseSraDefline(name, rest, x.seq.size(), d);
+    };
+    if (derive_sra_names && !r.mate_suffix && r.comment_tail.empty() && parse(a, &da) &&
+        (!paired || (parse(b, &db) && db.prefix == da.prefix && db.spot == da.spot && db.length == da.length))) {
+      r.sra_prefix.assign(da.prefix);
+      r.sra_first = da.spot;
+      r.sra_length = da.length;
+    }
   }
   // "1:N:0:ACGT" after one space (with `digit` first) -> ":N:0:ACGT"; else empty. Printable only,
   // as it goes into a header line.
@@ -256,6 +276,7 @@ class FastqSource : public ReadSource {
 
   Status OpenUnit(const Unit& u) {
     current_ = &u;
+    spot_ = u.rules.sra_first;
     r1_ = std::make_unique<FastqFile>();
     CRAMJET_RETURN_IF_ERROR(r1_->Open(u.r1, pool_));
     if (!u.r2.empty()) {
@@ -293,7 +314,8 @@ class FastqSource : public ReadSource {
     if (!r2_) {
       if (!got1) return false;
       CRAMJET_RETURN_IF_ERROR(
-          FastqToBam(rec1_, BAM_FUNMAP, rg, batch[n], scratch_, NameRule::kVerbatim, current_->comment_tail));
+          FastqToBam(rec1_, BAM_FUNMAP, rg, batch[n], scratch_, NameRule::kVerbatim, current_->rules, spot_));
+      EndSpot(rec1_);
       ++n;
       return true;
     }
@@ -325,11 +347,12 @@ class FastqSource : public ReadSource {
   StatusOr<bool> EmitPair(ReadBatch& batch, size_t& n, const std::string& rg) {
     constexpr uint16_t kBoth = BAM_FPAIRED | BAM_FUNMAP | BAM_FMUNMAP;
     NameRule rule = NameRule::kVerbatim;
-    if (current_->mate_suffix)
+    if (current_->rules.mate_suffix)
       rule = HasMateSuffixes(rec1_, rec2_) ? NameRule::kStripMateSuffix : NameRule::kVerbatimMarked;
-    const std::string& tail = current_->comment_tail;
-    CRAMJET_RETURN_IF_ERROR(FastqToBam(rec1_, kBoth | BAM_FREAD1, rg, batch[n], scratch_, rule, tail));
-    CRAMJET_RETURN_IF_ERROR(FastqToBam(rec2_, kBoth | BAM_FREAD2, rg, batch[n + 1], scratch_, rule, tail));
+    const FastqGroupRules& rules = current_->rules;
+    CRAMJET_RETURN_IF_ERROR(FastqToBam(rec1_, kBoth | BAM_FREAD1, rg, batch[n], scratch_, rule, rules, spot_));
+    CRAMJET_RETURN_IF_ERROR(FastqToBam(rec2_, kBoth | BAM_FREAD2, rg, batch[n + 1], scratch_, rule, rules, spot_));
+    EndSpot(rec2_);
     n += 2;
     return true;
   }
@@ -340,6 +363,13 @@ class FastqSource : public ReadSource {
   const Unit* current_ = nullptr;
   std::unique_ptr<FastqFile> r1_, r2_;
   FastqRecord rec1_, rec2_;
+  uint64_t spot_ = 0;  // SRA units: the spot number the next spot's name should have
+
+  // The spot that `last` (a single read, or READ2) ends sets the next one's number.
+  void EndSpot(const FastqRecord& last) {
+    if (current_->rules.sra_prefix.empty()) return;
+    spot_ = NextSraSpot(current_->rules, std::string_view(last.header.data() + 1, last.name_length), spot_);
+  }
   std::string scratch_;
   uint64_t done_bytes_ = 0;
   hts_tpool* pool_ = nullptr;

@@ -19,6 +19,14 @@
 //              1 for READ1 / single-end, 2 for READ2) -> nothing per record; the unit's @RG gets
 //              `ct:` + the part after the read number, taken from its first record. Other
 //              comments of such a unit stay in CO:Z / zc; no comment at all -> empty zc.
+//   '+' lines that repeat the header (SRA dumps) -> nothing per record when the unit's first
+//              record does so; its @RG gets `pl:header`; a bare '+' in such a unit -> empty zp.
+//   SRA deflines "@SRR504956.24 <original name>[ length=<read length>]" (with derive_sra_names,
+//              i.e. when the order is kept): QNAME = the original name (which CRAM's name
+//              tokeniser compresses), and the SRA name follows from the read's place in its unit:
+//              @RG `sd:<accession>.<first spot>` (+ `sl:length`), each spot one past the one
+//              before. A read of such a unit that does not fit keeps its SRA name and comment,
+//              with zd:A:v (and the count goes on from its number).
 // FormatFastq() is the exact inverse.
 #pragma once
 
@@ -44,6 +52,10 @@ struct ReadOptions {
   bool interleaved = false;  // one FASTQ with R1,R2 alternating
   std::string reference;     // for CRAM input
   std::string sample;        // @RG SM; default from the first file name
+  // FASTQ: store SRA deflines by their place in the unit (above). Only when the CRAM keeps the
+  // input order (compress: keep_order or unaligned); verify --against sets it from the CRAM's
+  // @RG (`sd`), so that the inputs are read as compress read them.
+  bool derive_sra_names = false;
   int threads = 1;           // htslib decompression threads for BAM/CRAM/BGZF
   hts_tpool* pool = nullptr; // shared pool (optional; overrides threads)
 };
@@ -83,10 +95,14 @@ class ReadSource {
 
 // Appends the FASTQ text of `record` (4 lines, '\n' ends) to `out`, reversing the FASTQ->record
 // mapping above exactly. Records of aligned input (reverse strand) are complemented back.
-// What a read group's @RG says about its FASTQ records (`ms`, `ct`; see above).
+// What a read group's @RG says about its FASTQ records (`ms`, `ct`, `pl`, `sd`, `sl`; see above).
 struct FastqGroupRules {
   bool mate_suffix = false;  // add "/1" "/2" back to pair names
   std::string comment_tail;  // non-empty: records without CO/zc had "<read>" + this comment
+  bool plus_repeats = false;  // '+' lines without zp repeat the header
+  std::string sra_prefix;     // non-empty: SRA names "<prefix><first + spot>" ("SRR504956.")
+  uint64_t sra_first = 0;     // the unit's first spot number
+  bool sra_length = false;    // the comment ends " length=<read length>"
 };
 
 // The rules of every read group in `header`, looked up by a record's RG:Z.
@@ -96,13 +112,33 @@ class FastqRules {
   // Rules for `record`'s read group, or nullptr when it has none.
   const FastqGroupRules* For(const bam1_t* record) const;
   size_t size() const { return groups_.size(); }
+  bool NeedsInputOrder() const {
+    for (const auto& g : groups_)
+      if (!g.second.sra_prefix.empty()) return true;
+    return false;
+  }
 
  private:
   std::vector<std::pair<std::string, FastqGroupRules>> groups_;
 };
 
-// `rules`: those of the record's read group (FastqRules::For), or nullptr.
-void FormatFastq(const bam1_t* record, std::string& out, const FastqGroupRules* rules = nullptr);
+// `rules`: those of the record's read group (FastqRules::For), or nullptr. `spot`: for groups with
+// SRA names (`sd`), the spot number the record's SRA name has (FastqFormatter keeps count).
+void FormatFastq(const bam1_t* record, std::string& out, const FastqGroupRules* rules = nullptr,
+                 uint64_t spot = 0);
+
+// FormatFastq for records given in input order: counts each read group's spots itself.
+class FastqFormatter {
+ public:
+  explicit FastqFormatter(const sam_hdr_t* header) : rules_(header) {}
+  void Format(const bam1_t* record, std::string& out);
+  // Whether a group names its reads by their place (`sd`): the records must come in input order.
+  bool NeedsInputOrder() const { return rules_.NeedsInputOrder(); }
+
+ private:
+  FastqRules rules_;
+  std::vector<std::pair<const FastqGroupRules*, uint64_t>> spots_;  // next SRA spot per group
+};
 
 // Splits "sample_S1_L001_R1_001.fastq.gz" style names; empty sample when the name has no pattern.
 struct IlluminaFileName {

@@ -94,11 +94,26 @@ class FastqFile {
 // NameRule: kVerbatim keeps the name; kStripMateSuffix drops its last two bytes ("/1", "/2");
 // kVerbatimMarked keeps it and adds zn:A:v (a pair without suffixes in a unit whose names had them).
 enum class NameRule { kVerbatim, kStripMateSuffix, kVerbatimMarked };
-// `comment_tail`: the unit's `ct` (empty: none); a comment equal to the read number + it is not
-// stored, and a missing comment is stored as an empty zc.
+// `rules`: the unit's (read.h): with `ct`, a comment equal to the read number + it is not stored
+// and a missing comment is stored as an empty zc; `pl`, `sd` as read.h says. `spot`: the SRA spot
+// number the record's name must have to follow the rule (NextSraSpot).
 [[nodiscard]] Status FastqToBam(const FastqRecord& rec, uint16_t flag, const std::string& read_group,
-                                bam1_t* b, std::string& scratch, NameRule rule = NameRule::kVerbatim,
-                                const std::string& comment_tail = std::string());
+                                bam1_t* b, std::string& scratch, NameRule rule,
+                                const FastqGroupRules& rules, uint64_t spot);
+
+// The parts of an SRA defline "@SRR504956.24 <original name>[ length=<read length>]".
+struct SraDefline {
+  std::string_view prefix;    // "SRR504956."
+  uint64_t spot = 0;          // 24
+  std::string_view original;  // a valid QNAME
+  bool length = false;        // " length=N" follows, N the read length
+};
+bool ParseSraDefline(std::string_view name, std::string_view rest, size_t read_length, SraDefline* out);
+// The spot number the next spot's SRA name should have: one past the number in `sra_name` (the
+// spot that ended, as the FASTQ named it) when it has the rule's prefix, else `expected` + 1.
+uint64_t NextSraSpot(const FastqGroupRules& rules, std::string_view sra_name, uint64_t expected);
+// [!-?A-~]{1,254} and not "*" (SAM's QNAME).
+bool ValidQname(std::string_view name);
 // The read number an Illumina comment starts with for this flag: '2' for READ2, else '1'.
 inline char CommentReadDigit(uint16_t flag) { return (flag & 0x80) ? '2' : '1'; }
 

@@ -189,6 +189,9 @@ StatusOr<ReadChecksums> ChecksumInputs(const VerifyOptions& options, std::string
   read.interleaved = options.interleaved;
   read.reference = options.reference;
   read.threads = options.threads;
+  // SRA deflines were stored by their place when the CRAM's @RG says so (`sd`): read them so.
+  auto cram = OpenAlignmentFile(options.cram, options.reference, 1);
+  if (cram.ok()) read.derive_sra_names = FastqRules(cram->header.get()).NeedsInputOrder();
   CRAMJET_ASSIGN_OR_RETURN(std::unique_ptr<ReadSource> source, OpenReads(read));
   ReadChecksums sums(aux_tags);
   ReadBatch batch;

@@ -27,7 +27,7 @@ TEST(FastqProperty, CorpusFilesAreReproducedOrRefused) {
     ASSERT_GE(r, 0) << "property broken for:\n" << data;
     accepted += r;
   }
-  EXPECT_EQ(accepted, 3);  // basic, odd, empty_read; bad_length and crlf are refused
+  EXPECT_EQ(accepted, 4);  // basic, odd, empty_read, sra_deflines; bad_length and crlf are refused
 }
 
 TEST(FastqProperty, MutationsAreReproducedOrRefused) {

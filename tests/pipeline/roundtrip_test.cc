@@ -380,6 +380,49 @@ TEST(MatesInSync, WithoutTheRecordedOrderBwaAndMinimap2PairEveryRead) {
   EXPECT_EQ(proper, proper_original);
 }
 
+// SRA deflines (fastq-dump style, made from a real set's Illumina names): stored by their place,
+// so the SRA name, the original name's comment, "length=" and the repeated '+' line cost
+// (almost) nothing over the original names alone; the FASTQ comes back byte for byte, verify
+// --against reads the inputs the same way, and without the order kept they stay as they were.
+TEST(SraDeflinesThroughCompress, CostNothingOverTheOriginalNamesAndComeBackExactly) {
+  const char* fq = "human-chrM-na12878/hts-specs/NA12878_chrM_htsspecs.allreads.fastq.gz";
+  CRAMJET_REQUIRE_SHARED_DATA(fq);
+  if (!testing::ToolAvailable("samtools")) GTEST_SKIP() << "samtools not installed";
+  TempDir dir;
+  const std::string ref = IndexedReferenceCopy(dir, "human-chrM-na12878/chrM_hg19.fa");
+  ASSERT_FALSE(ref.empty());
+  const std::string sra = dir / "sra.fastq", plain = dir / "plain.fastq";
+  // Spot 500 is missing (a gap): the count goes on from the next name.
+  ASSERT_EQ(RunShell("zcat " + ShellQuote(SharedPath(fq)) + " | awk 'NR % 4 == 1 { h = substr($1, 2); next } "
+                     "NR % 4 == 2 { s = $0; next } NR % 4 == 0 { n++; if (n >= 500) m = n + 1; else m = n; "
+                     "d = \"SRR504956.\" m \" \" h \" length=\" length(s); "
+                     "print \"@\" d; print s; print \"+\" d; print $0 }' > " + ShellQuote(sra)).exit_code, 0);
+  ASSERT_EQ(RunShell("zcat " + ShellQuote(SharedPath(fq)) + " > " + ShellQuote(plain)).exit_code, 0);
+  for (const char* f : {"sra", "plain"}) {
+    auto c = RunCramjet("compress -q --no-qc -T " + ShellQuote(ref) + " -o " + ShellQuote(dir / (std::string(f) + ".cram")) +
+                        " " + ShellQuote(dir / (std::string(f) + ".fastq")));
+    ASSERT_EQ(c.exit_code, 0) << c.err;
+  }
+  EXPECT_EQ(RunShell("samtools view -H " + ShellQuote(dir / "sra.cram") + " | grep -c 'pl:header.sd:SRR504956.1.sl:length'").out, "1\n");
+  auto size = [&](const char* f) { return Count("stat -c %s " + ShellQuote(dir / f)); };
+  // 20,000 reads: at most 0.1 byte a read over the CRAM of the same reads with their own names.
+  EXPECT_LE(size("sra.cram"), size("plain.cram") + 2000) << size("sra.cram") << " vs " << size("plain.cram");
+  auto d = RunCramjet("decompress -o " + ShellQuote(dir / "back.fq") + " " + ShellQuote(dir / "sra.cram"));
+  ASSERT_EQ(d.exit_code, 0) << d.err;
+  EXPECT_EQ(RunShell("cmp " + ShellQuote(sra) + " " + ShellQuote(dir / "back.fq")).exit_code, 0);
+  auto v = RunCramjet("verify " + ShellQuote(dir / "sra.cram") + " --against " + ShellQuote(sra));
+  EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+  // --no-keep-order: the names stay SRA names (nothing to derive them from), still lossless.
+  auto n = RunCramjet("compress -q --no-qc --no-keep-order -T " + ShellQuote(ref) + " -o " +
+                      ShellQuote(dir / "nko.cram") + " " + ShellQuote(sra));
+  ASSERT_EQ(n.exit_code, 0) << n.err;
+  EXPECT_EQ(RunShell("samtools view -H " + ShellQuote(dir / "nko.cram") + " | grep -c 'sd:'").out, "0\n");
+  auto nd = RunCramjet("decompress -o " + ShellQuote(dir / "nko.fq") + " " + ShellQuote(dir / "nko.cram"));
+  ASSERT_EQ(nd.exit_code, 0) << nd.err;
+  EXPECT_EQ(RunShell("cmp <(paste - - - - < " + ShellQuote(sra) + " | sort) <(paste - - - - < " +
+                     ShellQuote(dir / "nko.fq") + " | sort)").exit_code, 0);
+}
+
 // Every mapper backend gives the same CRAM bytes (in-process, tests/map compares the records of
 // every compiled SIMD target with the scalar twin).
 TEST(MappedCompress, EveryBackendGivesTheSameCramBytes) {

@@ -15,14 +15,14 @@ using testing::WriteFile;
 StatusOr<std::string> RoundTrip(const ReadOptions& o, std::vector<uint16_t>* flags = nullptr,
                                 std::vector<std::string>* names = nullptr) {
   CRAMJET_ASSIGN_OR_RETURN(auto src, OpenReads(o));
-  const FastqRules rules(src->header());
+  FastqFormatter formatter(src->header());
   ReadBatch batch;
   std::string out;
   for (;;) {
     CRAMJET_ASSIGN_OR_RETURN(size_t n, src->NextBatch(batch, 3));
     if (n == 0) break;
     for (size_t i = 0; i < n; ++i) {
-      FormatFastq(batch[i], out, rules.For(batch[i]));
+      formatter.Format(batch[i], out);
       if (flags) flags->push_back(batch[i]->core.flag);
       if (names) names->push_back(bam_get_qname(batch[i]));
     }
@@ -286,6 +286,71 @@ TEST(IlluminaNames, ParsesSampleLaneRead) {
   EXPECT_EQ(nolane.sample, "S");
   EXPECT_EQ(nolane.lane, 0);
   EXPECT_TRUE(ParseIlluminaFileName("reads1.fastq.gz").sample.empty());
+}
+
+
+// SRA deflines (fastq-dump): with the order kept, the original name becomes the QNAME and the SRA
+// name, "length=", and the '+' line that repeats the header follow from the unit's @RG; reads
+// that do not fit keep what they had. Single-end and split pairs, byte for byte.
+TEST(SraDeflines, StoredByTheirPlaceAndGivenBackExactly) {
+  TempDir dir;
+  auto rec = [](const std::string& header, const std::string& seq, const std::string& plus) {
+    return "@" + header + "\n" + seq + "\n+" + plus + "\n" + std::string(seq.size(), 'I') + "\n";
+  };
+  const std::string h1 = "SRR504956.7 HWI-ST1083:65:D0PJ1ACXX:8:1101:3356:1901 length=6";
+  const std::string h2 = "SRR504956.8 HWI-ST1083:65:D0PJ1ACXX:8:1101:3390:1905 length=6";
+  const std::string gap = "SRR504956.10 HWI-ST1083:65:D0PJ1ACXX:8:1101:3391:1906 length=6";
+  const std::string h4 = "SRR504956.11 HWI-ST1083:65:D0PJ1ACXX:8:1101:3392:1907 length=6";
+  const std::string text = rec(h1, "ACGTAC", h1) + rec(h2, "ACGTAA", "") + rec(gap, "ACGTAG", gap) + rec(h4, "ACGTAT", h4);
+  WriteFile(dir / "s.fq", text);
+  ReadOptions o = Single(dir / "s.fq");
+  o.derive_sra_names = true;
+  std::vector<std::string> names;
+  auto back = RoundTrip(o, nullptr, &names);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, text);
+  // The spot after the gap breaks the rule (9 expected): it keeps its SRA name.
+  EXPECT_EQ(names, (std::vector<std::string>{"HWI-ST1083:65:D0PJ1ACXX:8:1101:3356:1901",
+                                             "HWI-ST1083:65:D0PJ1ACXX:8:1101:3390:1905", "SRR504956.10",
+                                             "HWI-ST1083:65:D0PJ1ACXX:8:1101:3392:1907"}));
+  auto src = OpenReads(o);
+  ASSERT_TRUE(src.ok());
+  kstring_t ks = KS_INITIALIZE;
+  ASSERT_EQ(sam_hdr_find_line_pos((*src)->header(), "RG", 0, &ks), 0);
+  EXPECT_NE(std::string(ks.s).find("\tpl:header\tsd:SRR504956.7\tsl:length"), std::string::npos) << ks.s;
+  ks_free(&ks);
+  ReadBatch batch;
+  ASSERT_EQ(*(*src)->NextBatch(batch, 10), 4u);
+  EXPECT_EQ(bam_aux_get(batch[0], "CO"), nullptr);
+  EXPECT_EQ(bam_aux_get(batch[0], "zp"), nullptr);
+  EXPECT_NE(bam_aux_get(batch[1], "zp"), nullptr);  // the bare '+'
+  EXPECT_NE(bam_aux_get(batch[2], "zd"), nullptr);
+  EXPECT_NE(bam_aux_get(batch[2], "CO"), nullptr);
+  // Without the order kept the names stay as they are (only the '+' rule applies).
+  o.derive_sra_names = false;
+  names.clear();
+  auto plain = RoundTrip(o, nullptr, &names);
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(*plain, text);
+  EXPECT_EQ(names[0], "SRR504956.7");
+
+  // Split pairs: both mates carry the spot's SRA name and the original name.
+  const std::string p1 = "ERR022075.1 HS25_09271:2:1106:6456:17937 length=4";
+  const std::string p2 = "ERR022075.2 HS25_09271:2:1106:6460:17940 length=4";
+  const std::string r1 = rec(p1, "ACGT", "") + rec(p2, "ACGA", "");
+  const std::string r2 = rec(p1, "TTGT", "") + rec(p2, "TTGA", "");
+  WriteFile(dir / "p_1.fq", r1);
+  WriteFile(dir / "p_2.fq", r2);
+  ReadOptions po;
+  po.inputs = {dir / "p_1.fq", dir / "p_2.fq"};
+  po.paired = true;
+  po.derive_sra_names = true;
+  names.clear();
+  auto pairs = RoundTrip(po, nullptr, &names);
+  ASSERT_TRUE(pairs.ok()) << pairs.status().ToString();
+  EXPECT_EQ(*pairs, rec(p1, "ACGT", "") + rec(p1, "TTGT", "") + rec(p2, "ACGA", "") + rec(p2, "TTGA", ""));
+  EXPECT_EQ(names[0], "HS25_09271:2:1106:6456:17937");
+  EXPECT_EQ(names[1], "HS25_09271:2:1106:6456:17937");
 }
 
 }  // namespace
