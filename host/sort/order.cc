@@ -110,18 +110,25 @@ struct Candidate {
   TrackKey last;
   ExceptionBits bits;
   std::vector<uint64_t> per_group;  // exceptions by group slot
+  size_t disorder = 0;  // neighbours in `pending` that are not valid and non-decreasing
+
+  static bool OutOfOrder(const TrackKey& a, const TrackKey& b) { return !a.valid || !b.valid || Less(b, a); }
 
   explicit Candidate(OrderRule r, size_t slots) : rule(r), per_group(slots, 0) {}
 
   void Push(uint64_t index, const TrackKey& key, uint32_t group) {
+    if (!pending.empty() && OutOfOrder(pending.back().key, key)) ++disorder;
     pending.push_back({index, key, group});
     if (pending.size() > kLookahead) DecideFront();
   }
   void DecideFront() {
+    // The front and everything after it in order (the common case): nothing ahead conflicts.
+    const bool in_order = disorder == 0;
     Pending p = pending.front();
     pending.pop_front();
+    if (!pending.empty() && OutOfOrder(p.key, pending.front().key)) --disorder;
     bool exception = !p.key.valid || (has_last && Less(p.key, last));
-    if (!exception) {
+    if (!exception && !in_order) {
       size_t conflict = 0, compatible = 0;
       for (const Pending& next : pending) {
         if (!next.key.valid || (has_last && Less(next.key, last))) continue;
