@@ -78,6 +78,12 @@ Status DecompressToFastq(const DecompressOptions& o, ReadSource& src, hts_tpool*
   std::string text;
   uint64_t record = 0;
   std::string waiting_r1;  // split output: the READ1 whose READ2 must come next
+  // Mates share their name, or differ in a "/1" "/2" suffix (names kept verbatim).
+  auto stem = [](std::string_view name) {
+    if (name.size() > 2 && name[name.size() - 2] == '/' && (name.back() == '1' || name.back() == '2'))
+      name.remove_suffix(2);
+    return std::string(name);
+  };
   // Formats each primary record to its sink; works the same in every order. Two outputs take
   // pairs only, READ1 then its READ2, so the files stay in sync.
   RecordSink write = [&](const bam1_t* b) -> Status {
@@ -98,9 +104,9 @@ Status DecompressToFastq(const DecompressOptions& o, ReadSource& src, hts_tpool*
           return InvalidArgument("'" + o.input + "': read '" + waiting_r1 +
                                  "' has no READ2 mate, so R1 and R2 outputs cannot stay in sync; "
                                  "write one (interleaved) output instead");
-        waiting_r1 = bam_get_qname(b);
+        waiting_r1 = stem(bam_get_qname(b));
       } else {
-        if (waiting_r1 != bam_get_qname(b))
+        if (waiting_r1.empty() || waiting_r1 != stem(bam_get_qname(b)))
           return InvalidArgument(where() + " is a READ2 without its READ1 mate, so R1 and R2 "
                                  "outputs cannot stay in sync; write one (interleaved) output instead");
         waiting_r1.clear();

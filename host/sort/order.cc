@@ -226,11 +226,12 @@ bool PackNameKey(uint32_t group, uint32_t prefix, const NameFields& fields, bool
 class OrderRecorder::Impl {
  public:
   explicit Impl(const sam_hdr_t* header) {
+    // A group's ordinal is its place among the named @RG lines (OrderRuleKeyer counts the same).
     int n = header ? sam_hdr_count_lines(const_cast<sam_hdr_t*>(header), "RG") : 0;
-    for (int i = 0; i < n && static_cast<uint32_t>(i) < kMaxGroups; ++i) {
+    for (int i = 0; i < n && groups_.size() < kMaxGroups; ++i) {
       const char* id = sam_hdr_line_name(const_cast<sam_hdr_t*>(header), "RG", i);
       if (!id) continue;
-      ordinal_.emplace(id, static_cast<uint32_t>(i));
+      ordinal_.emplace(id, static_cast<uint32_t>(groups_.size()));
       GroupOrder g;
       g.id = id;
       groups_.push_back(std::move(g));
@@ -485,9 +486,10 @@ StatusOr<OrderRuleKeyer> OrderRuleKeyer::Create(const sam_hdr_t* header) {
   OrderRuleKeyer keyer;
   auto* h = const_cast<sam_hdr_t*>(header);
   int n = header ? sam_hdr_count_lines(h, "RG") : 0;
-  for (int i = 0; i < n && static_cast<uint32_t>(i) < kMaxGroups; ++i) {
+  uint32_t named = 0;  // the ordinal: place among the named @RG lines, as the recorder counts
+  for (int i = 0; i < n && named < kMaxGroups; ++i) {
     const char* id = sam_hdr_line_name(h, "RG", i);
-    if (id) keyer.groups_[id].ordinal = static_cast<uint32_t>(i);
+    if (id) keyer.groups_[id].ordinal = named++;
   }
   if (!header) return keyer;
   CRAMJET_ASSIGN_OR_RETURN(auto rules, ReadOrderRules(header));

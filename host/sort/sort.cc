@@ -767,9 +767,17 @@ StatusOr<RestoreResult> RestoreOriginalOrder(const SortOptions& options,
 namespace {
 // FNV-1a with a final mix: spreads similar names over the key space. Equal hashes of different
 // names are harmless (CollateByName orders each group by name).
-uint64_t NameHash(const char* name) {
+// Mates are named alike, or "X/1" and "X/2" (FASTQ names kept verbatim): the part they share.
+std::string_view MateStem(const bam1_t* b) {
+  std::string_view name = bam_get_qname(b);
+  if (name.size() > 2 && name[name.size() - 2] == '/' && (name.back() == '1' || name.back() == '2'))
+    name.remove_suffix(2);
+  return name;
+}
+
+uint64_t NameHash(std::string_view name) {
   uint64_t h = 1469598103934665603ull;
-  for (const char* p = name; *p; ++p) h = (h ^ static_cast<uint8_t>(*p)) * 1099511628211ull;
+  for (char c : name) h = (h ^ static_cast<uint8_t>(c)) * 1099511628211ull;
   h ^= h >> 33;
   h *= 0xff51afd7ed558ccdull;
   h ^= h >> 33;
@@ -787,7 +795,7 @@ StatusOr<RestoreResult> CollateByName(const SortOptions& options, const RecordSo
   while (true) {
     CRAMJET_ASSIGN_OR_RETURN(size_t n, source(batch, kBatch));
     if (n == 0) break;
-    for (size_t i = 0; i < n; ++i) CRAMJET_RETURN_IF_ERROR(sorter.AddKeyed(batch[i], 0, NameHash(bam_get_qname(batch[i]))));
+    for (size_t i = 0; i < n; ++i) CRAMJET_RETURN_IF_ERROR(sorter.AddKeyed(batch[i], 0, NameHash(MateStem(batch[i]))));
   }
   CRAMJET_RETURN_IF_ERROR(sorter.Finish());
   RestoreResult result;
@@ -795,8 +803,8 @@ StatusOr<RestoreResult> CollateByName(const SortOptions& options, const RecordSo
   uint64_t group_key = 0;
   auto flush = [&]() -> Status {
     std::stable_sort(group.begin(), group.end(), [](const BamPtr& a, const BamPtr& b) {
-      int c = std::strcmp(bam_get_qname(a.get()), bam_get_qname(b.get()));
-      if (c != 0) return c < 0;
+      const std::string_view sa = MateStem(a.get()), sb = MateStem(b.get());
+      if (sa != sb) return sa < sb;
       return (a->core.flag & BAM_FREAD2) < (b->core.flag & BAM_FREAD2);
     });
     for (const auto& r : group) CRAMJET_RETURN_IF_ERROR(sink(r.get()));

@@ -216,9 +216,9 @@ struct RestoreResult {
                                                            const RecordSource& source,
                                                            const RecordSink& sink);
 
-// Puts records with the same QNAME next to each other (READ1 before READ2), for FASTQ pairs from
-// a CRAM that did not keep the input order: an external sort by a hash of the name, groups of
-// equal hash ordered by (name, READ2 flag, stored order). Same budget and errors as above.
+// Puts mates next to each other (READ1 before READ2), for FASTQ pairs from a CRAM that did not
+// keep the input order: an external sort by a hash of the name without a "/1" "/2" suffix, groups
+// of equal hash ordered by (that name, READ2 flag, stored order). Same budget and errors as above.
 [[nodiscard]] StatusOr<RestoreResult> CollateByName(const SortOptions& options,
                                                     const RecordSource& source,
                                                     const RecordSink& sink);

@@ -392,6 +392,11 @@ TEST(OrderRules, RestoreRefusesWhatTheRulesCannotPlace) {
 TEST(CollateByName, MatesComeTogetherReadOneFirst) {
   TempDir dir;
   auto reads = FlowCellReads(4000, 8, /*paired=*/true);
+  // Every fourth pair named "X/1" "X/2" (FASTQ names kept verbatim): mates all the same.
+  for (size_t i = 0; i < reads.size(); i += 8) {
+    reads[i].name += "/1";
+    reads[i + 1].name += "/2";
+  }
   std::mt19937 rng(9);
   std::shuffle(reads.begin(), reads.end(), rng);
   std::vector<BamPtr> records;
@@ -415,8 +420,12 @@ TEST(CollateByName, MatesComeTogetherReadOneFirst) {
   ASSERT_TRUE(result.ok()) << result.status().ToString();
   EXPECT_GT(result->runs_spilled, 0);
   ASSERT_EQ(out.size(), reads.size());
+  auto stem = [](std::string n) {
+    if (n.size() > 2 && n[n.size() - 2] == '/') n.resize(n.size() - 2);
+    return n;
+  };
   for (size_t i = 0; i < out.size(); i += 2) {
-    EXPECT_EQ(out[i].first, out[i + 1].first) << i;
+    EXPECT_EQ(stem(out[i].first), stem(out[i + 1].first)) << i;
     EXPECT_TRUE(out[i].second & BAM_FREAD1) << i;
     EXPECT_TRUE(out[i + 1].second & BAM_FREAD2) << i;
   }
