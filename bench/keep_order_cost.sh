@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# What `--keep-order` costs per read in the CRAM: the same sorted records encoded with and without
-# an `oi` integer tag holding each record's input index (what host/sort adds with keep_order),
-# at each profile. Records come from minimap2 (input order), the tag is added in input order,
+# What a per-read input index costs in the CRAM: the same sorted records encoded with and without
+# an `oi` integer tag holding each record's input index (what cramjet gave every read before the
+# order rules, and what it still gives the reads that break them: docs/sort.md), at each profile. Records come from minimap2 (input order), the tag is added in input order,
 # then samtools sort and samtools view -C (same htslib as cramjet). In SAM text the tag is typed
 # `i`, which htslib stores in the smallest type (C/S/I); past 65,536 records nearly all values are
 # type I, as cramjet writes them.

@@ -24,7 +24,8 @@ namespace cramjet {
 // ("*"), compared in canonical form (tags sorted by name, integers in their smallest type), so
 // CRAM's reordering of tags and re-typing of integers is not a difference but any changed value
 // is. For FASTQ input this covers the CO/zc/zp/zs tags that hold the comment and oddities, and
-// RG; for aligned input every tag, MD/NM included (cramjet stores them verbatim). When tags are
+// RG; for aligned input every tag, MD/NM included (left out of the CRAM where the reference
+// gives them back, and regenerated before the checksum: common.h, "MD and NM"). When tags are
 // dropped on purpose (`compress --drop-tags`), use ProofAuxTagsExcluding().
 inline constexpr std::string_view kProofAuxTags = "*";
 
