@@ -93,6 +93,14 @@ std::string Md5Hex(std::string_view data);
 // space, no overflow; nullopt otherwise. Never throws.
 std::optional<uint64_t> ParseDecimal(std::string_view text);
 
+// A read name without a "/1" or "/2" mate suffix ("X/1" -> "X"); other names as they are. Mates
+// share this part whether their suffixes were kept or not.
+inline std::string_view StripMateSuffix(std::string_view name) {
+  if (name.size() > 2 && name[name.size() - 2] == '/' && (name.back() == '1' || name.back() == '2'))
+    name.remove_suffix(2);
+  return name;
+}
+
 // Folder part and file part of a path ("a/b.cram" -> "a", "b.cram"; "b.cram" -> ".").
 std::string DirName(const std::string& path);
 std::string BaseName(const std::string& path);

@@ -57,13 +57,7 @@ Status DecompressToFastq(const DecompressOptions& o, ReadSource& src, hts_tpool*
                          DecompressResult& result) {
   if (o.outputs.empty() || o.outputs.size() > 2)
     return InvalidArgument("FASTQ output needs one file (single-end or interleaved) or two (R1 R2)");
-  bool gzip = o.format == DecompressFormat::kFastqGz;
-  std::vector<std::unique_ptr<FastqSink>> sinks;
-  for (const auto& path : o.outputs) {
-    sinks.push_back(std::make_unique<FastqSink>());
-    CRAMJET_RETURN_IF_ERROR(sinks.back()->Open(path, gzip, pool));
-  }
-  const bool split = sinks.size() == 2;
+  const bool split = o.outputs.size() == 2;
   using Order = DecompressOptions::Order;
   if (split && o.order == Order::kStored)
     return InvalidArgument("R1 and R2 outputs need their mates in sync: they cannot be written in "
@@ -75,15 +69,17 @@ Status DecompressToFastq(const DecompressOptions& o, ReadSource& src, hts_tpool*
   if (formatter.NeedsInputOrder() && !restore)
     return InvalidArgument("'" + o.input + "' names its SRA reads by their place in the input (@RG sd): "
                            "it can only be written in the input order (leave out --stored-order)");
+  // Outputs are claimed only once the order is settled: a refusal leaves not even a temporary.
+  bool gzip = o.format == DecompressFormat::kFastqGz;
+  std::vector<std::unique_ptr<FastqSink>> sinks;
+  for (const auto& path : o.outputs) {
+    sinks.push_back(std::make_unique<FastqSink>());
+    CRAMJET_RETURN_IF_ERROR(sinks.back()->Open(path, gzip, pool));
+  }
   std::string text;
   uint64_t record = 0;
-  std::string waiting_r1;  // split output: the READ1 whose READ2 must come next
-  // Mates share their name, or differ in a "/1" "/2" suffix (names kept verbatim).
-  auto stem = [](std::string_view name) {
-    if (name.size() > 2 && name[name.size() - 2] == '/' && (name.back() == '1' || name.back() == '2'))
-      name.remove_suffix(2);
-    return std::string(name);
-  };
+  // Split output: the READ1 whose READ2 must come next, by the name mates share (StripMateSuffix).
+  std::string waiting_r1;
   // Formats each primary record to its sink; works the same in every order. Two outputs take
   // pairs only, READ1 then its READ2, so the files stay in sync.
   RecordSink write = [&](const bam1_t* b) -> Status {
@@ -104,9 +100,9 @@ Status DecompressToFastq(const DecompressOptions& o, ReadSource& src, hts_tpool*
           return InvalidArgument("'" + o.input + "': read '" + waiting_r1 +
                                  "' has no READ2 mate, so R1 and R2 outputs cannot stay in sync; "
                                  "write one (interleaved) output instead");
-        waiting_r1 = stem(bam_get_qname(b));
+        waiting_r1 = StripMateSuffix(bam_get_qname(b));
       } else {
-        if (waiting_r1.empty() || waiting_r1 != stem(bam_get_qname(b)))
+        if (waiting_r1.empty() || waiting_r1 != StripMateSuffix(bam_get_qname(b)))
           return InvalidArgument(where() + " is a READ2 without its READ1 mate, so R1 and R2 "
                                  "outputs cannot stay in sync; write one (interleaved) output instead");
         waiting_r1.clear();

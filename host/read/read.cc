@@ -133,14 +133,6 @@ std::string DefaultSample(const std::string& first_input) {
   return std::regex_replace(StripReadExtensions(BaseName(first_input)), kPairSuffix, "");
 }
 
-// Pair names match when equal after removing a trailing /1 or /2.
-std::string_view MateName(std::string_view name) {
-  if (name.size() > 2 && name[name.size() - 2] == '/' &&
-      (name.back() == '1' || name.back() == '2'))
-    name.remove_suffix(2);
-  return name;
-}
-
 class FastqSource : public ReadSource {
  public:
   struct Unit {
@@ -241,10 +233,10 @@ class FastqSource : public ReadSource {
   }
   static bool HasMateSuffixes(const FastqRecord& a, const FastqRecord& b) {
     std::string_view n1(a.header.data() + 1, a.name_length), n2(b.header.data() + 1, b.name_length);
-    std::string_view stem = MateName(n1);
-    // "X/1" then "X/2"; the stem must stay a valid QNAME (MateName keeps it non-empty), not "*".
-    return stem.size() + 2 == n1.size() && n1.back() == '1' && n2.back() == '2' && MateName(n2) == stem &&
-           MateName(n2).size() + 2 == n2.size() && stem != "*";
+    std::string_view stem = StripMateSuffix(n1);
+    // "X/1" then "X/2"; the stem must stay a valid QNAME (StripMateSuffix keeps it non-empty), not "*".
+    return stem.size() + 2 == n1.size() && n1.back() == '1' && n2.back() == '2' && StripMateSuffix(n2) == stem &&
+           StripMateSuffix(n2).size() + 2 == n2.size() && stem != "*";
   }
   uint64_t bytes_read() const override {
     return done_bytes_ + (r1_ ? r1_->bytes_read() : 0) + (r2_ ? r2_->bytes_read() : 0);
@@ -336,7 +328,7 @@ class FastqSource : public ReadSource {
   Status CheckMates(const FastqFile& f1, const FastqFile& f2) {
     std::string_view n1(rec1_.header.data() + 1, rec1_.name_length);
     std::string_view n2(rec2_.header.data() + 1, rec2_.name_length);
-    if (MateName(n1) != MateName(n2)) {
+    if (StripMateSuffix(n1) != StripMateSuffix(n2)) {
       return BadInput(f2.At(rec2_.first_line, f2.records()) + ": read name '" + std::string(n2) +
                       "' does not match its mate '" + std::string(n1) + "' in '" + f1.path() +
                       "' line " + std::to_string(rec1_.first_line));

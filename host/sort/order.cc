@@ -241,7 +241,6 @@ class OrderRecorder::Impl {
     const size_t slots = groups_.size() + 1;  // the last: records of no known group
     for (OrderRule r : {OrderRule::kStored, OrderRule::kNamesYx, OrderRule::kNames})
       candidates_.push_back(std::make_unique<Candidate>(r, slots));
-    group_records_.assign(slots, 0);
   }
 
   void Add(const bam1_t* b) {
@@ -258,7 +257,6 @@ class OrderRecorder::Impl {
         last_slot_ = slot;
       }
     }
-    ++group_records_[slot];
     if (runs_.empty() || runs_.back().second != slot) runs_.emplace_back(index, slot);
     const bool known = slot < groups_.size();
     TrackKey stored, names, names_yx;
@@ -380,7 +378,6 @@ class OrderRecorder::Impl {
   std::vector<std::unordered_map<std::string, uint32_t>> prefix_maps_;
   std::vector<std::vector<std::string>> prefix_lists_;  // by group: the entries in ordinal order
   std::vector<std::unique_ptr<Candidate>> candidates_;  // stored, names-yx, names
-  std::vector<uint64_t> group_records_;
   std::vector<std::pair<uint64_t, uint32_t>> runs_;  // (first input index, group slot)
   std::vector<size_t> chosen_;
   ExceptionBits final_;

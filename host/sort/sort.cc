@@ -376,17 +376,16 @@ void ParallelSort(std::vector<Entry>& entries, int threads) {
   }
 }
 
-// kCoordinate: PositionSorter. kOriginalIndex: by the oi/oh tags (exceptions). kGivenKey: the
-// caller gives each record's key (AddKeyed: order rules, name collation).
-enum class SortMode { kCoordinate, kOriginalIndex, kGivenKey };
-
 }  // namespace
 
 // ---- PositionSorter::Impl ---------------------------------------------------------------------
 
 class PositionSorter::Impl {
  public:
-  Impl(const SortOptions& options, SortMode mode) : options_(options), mode_(mode) {
+  // One sort by whatever key the records are added with: Add (coordinate, PositionSorter),
+  // AddByOriginalIndex (the oi/oh tags: RestoreOriginalOrder's exceptions) or AddKeyed (order
+  // rules, name collation).
+  explicit Impl(const SortOptions& options) : options_(options) {
     if (options_.temp_dir.empty()) options_.temp_dir = ".";
     options_.memory_bytes = std::max(options_.memory_bytes, kMinSortMemoryBytes);
     options_.threads = std::max(1, options_.threads);
@@ -394,28 +393,25 @@ class PositionSorter::Impl {
     chunk_bytes_ = std::clamp<uint64_t>(options_.memory_bytes / 16, 64u << 10, 8u << 20);
   }
 
+  // kCoordinate (PositionSorter).
   Status Add(ReadBatch& batch) {
-    for (size_t i = 0; i < batch.size; ++i) {
-      bam1_t* b = batch[i];
-      uint64_t major;
-      if (mode_ == SortMode::kCoordinate) {
-        major = CoordinateSortKey(b);
-      } else {
-        int64_t low = 0, high = 0;
-        const uint64_t index = next_index_;
-        if (!GetIntTag(b, kOriginalIndexTag, &low) || low < 0 || low > 0xffffffffll)
-          return BadInput("record " + std::to_string(index + 1) + " ('" + bam_get_qname(b) +
-                          "') has no valid oi tag: it was not written with --keep-order");
-        if (GetIntTag(b, kOriginalIndexHighTag, &high) && (high < 0 || high > 0xffffffffll))
-          return BadInput("record " + std::to_string(index + 1) + " ('" + bam_get_qname(b) +
-                          "') has an invalid oh tag");
-        major = static_cast<uint64_t>(high) << 32 | static_cast<uint64_t>(low);
-        DeleteTag(b, kOriginalIndexTag);
-        DeleteTag(b, kOriginalIndexHighTag);
-      }
-      CRAMJET_RETURN_IF_ERROR(AddKeyed(b, 0, major));
-    }
+    for (size_t i = 0; i < batch.size; ++i)
+      CRAMJET_RETURN_IF_ERROR(AddKeyed(batch[i], 0, CoordinateSortKey(batch[i])));
     return Status::Ok();
+  }
+
+  // kOriginalIndex, for a record that carries oi: its oi (+ oh) is the key, and the tags go.
+  // `record` (1-based, in the file) names it when the tags do not hold an index.
+  Status AddByOriginalIndex(bam1_t* b, uint64_t record) {
+    int64_t low = 0, high = 0;
+    const bool valid_low = GetIntTag(b, kOriginalIndexTag, &low) && low >= 0 && low <= 0xffffffffll;
+    const bool has_high = GetIntTag(b, kOriginalIndexHighTag, &high);
+    if (!valid_low || (has_high && (high < 0 || high > 0xffffffffll)))
+      return BadInput("record " + std::to_string(record) + " ('" + bam_get_qname(b) +
+                      "') has an invalid oi/oh tag");
+    DeleteTag(b, kOriginalIndexTag);
+    DeleteTag(b, kOriginalIndexHighTag);
+    return AddKeyed(b, 0, static_cast<uint64_t>(high) << 32 | static_cast<uint64_t>(low));
   }
 
   // Copies one record with the key (major_hi, major); the tie-break is the Add() index.
@@ -591,7 +587,6 @@ class PositionSorter::Impl {
   }
 
   SortOptions options_;
-  SortMode mode_;
   uint64_t chunk_bytes_;
   std::vector<std::unique_ptr<uint8_t[]>> chunks_;
   size_t chunk_size_ = 0, chunk_used_ = 0;
@@ -672,7 +667,7 @@ StatusOr<std::unique_ptr<PositionSorter>> PositionSorter::Create(const SortOptio
   CRAMJET_RETURN_IF_ERROR(CheckSpillFolder(dir));
   (void)header;
   return std::unique_ptr<PositionSorter>(
-      new PositionSorter(std::make_unique<Impl>(options, SortMode::kCoordinate)));
+      new PositionSorter(std::make_unique<Impl>(options)));
 }
 
 Status PositionSorter::Add(ReadBatch& batch) { return impl_->Add(batch); }
@@ -698,11 +693,10 @@ StatusOr<RestoreResult> RestoreOriginalOrder(const SortOptions& options,
   // Two sorts share the budget: the exceptions by their oi index, the rest by their rule's key.
   SortOptions half = options;
   half.memory_bytes = std::max(options.memory_bytes / 2, kMinSortMemoryBytes);
-  PositionSorter::Impl exceptions(half, SortMode::kOriginalIndex);
-  PositionSorter::Impl ruled(half, SortMode::kGivenKey);
+  PositionSorter::Impl exceptions(half);
+  PositionSorter::Impl ruled(half);
   constexpr size_t kBatch = 4096;
-  ReadBatch batch, one;
-  one.Resize(1);
+  ReadBatch batch;
   uint64_t stored = 0;
   while (true) {
     CRAMJET_ASSIGN_OR_RETURN(size_t n, source(batch, kBatch));
@@ -710,12 +704,8 @@ StatusOr<RestoreResult> RestoreOriginalOrder(const SortOptions& options,
     for (size_t i = 0; i < n; ++i, ++stored) {
       bam1_t* b = batch[i];
       if (bam_aux_get(b, kOriginalIndexTag)) {
-        std::swap(one.records[0], batch.records[i]);
-        Status s = exceptions.Add(one);
-        std::swap(one.records[0], batch.records[i]);
-        if (!s.ok())  // the message counts within the exceptions: name the record in the file
-          return context(Status(s.code(), "record " + std::to_string(stored + 1) + " ('" +
-                                              bam_get_qname(b) + "') has an invalid oi/oh tag"));
+        Status s = exceptions.AddByOriginalIndex(b, stored + 1);
+        if (!s.ok()) return context(s);
         continue;
       }
       auto key = keyer->KeyOf(b);
@@ -768,12 +758,7 @@ namespace {
 // FNV-1a with a final mix: spreads similar names over the key space. Equal hashes of different
 // names are harmless (CollateByName orders each group by name).
 // Mates are named alike, or "X/1" and "X/2" (FASTQ names kept verbatim): the part they share.
-std::string_view MateStem(const bam1_t* b) {
-  std::string_view name = bam_get_qname(b);
-  if (name.size() > 2 && name[name.size() - 2] == '/' && (name.back() == '1' || name.back() == '2'))
-    name.remove_suffix(2);
-  return name;
-}
+std::string_view MateStem(const bam1_t* b) { return StripMateSuffix(bam_get_qname(b)); }
 
 uint64_t NameHash(std::string_view name) {
   uint64_t h = 1469598103934665603ull;
@@ -789,7 +774,7 @@ StatusOr<RestoreResult> CollateByName(const SortOptions& options, const RecordSo
                                       const RecordSink& sink) {
   std::string dir = options.temp_dir.empty() ? "." : options.temp_dir;
   CRAMJET_RETURN_IF_ERROR(CheckSpillFolder(dir));
-  PositionSorter::Impl sorter(options, SortMode::kGivenKey);
+  PositionSorter::Impl sorter(options);
   constexpr size_t kBatch = 4096;
   ReadBatch batch;
   while (true) {
