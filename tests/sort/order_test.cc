@@ -10,6 +10,7 @@
 
 #include "common/common.h"
 #include "common/test_util.h"
+#include "sort/record_source.h"
 #include "sort/sort.h"
 
 namespace cramjet {
@@ -179,14 +180,7 @@ Outcome RecordAndRestore(const std::vector<Read>& reads, const std::vector<std::
   }
   // The decoder sees the header as the CRAM stores it: text, parsed again.
   HeaderPtr decoded(sam_hdr_parse(out.header_text.size(), out.header_text.c_str()));
-  size_t next = 0;
-  RecordSource source = [&](ReadBatch& b, size_t max) -> StatusOr<size_t> {
-    size_t n = std::min(max, stored.size() - next);
-    b.Resize(n);
-    for (size_t k = 0; k < n; ++k) b.records[k].reset(bam_dup1(stored[next + k].get()));
-    next += n;
-    return n;
-  };
+  RecordSource source = testing::CopiesOf(stored);
   RecordSink sink = [&](const bam1_t* r) {
     out.restored.push_back(Describe(r));
     return Status::Ok();
@@ -343,14 +337,7 @@ TEST(OrderRules, RepeatedNamesFlowCellsAndSpotsAndGroups) {
 StatusOr<RestoreResult> RestoreWithHeader(const std::string& header_text, std::vector<BamPtr>& records) {
   TempDir dir;
   HeaderPtr header(sam_hdr_parse(header_text.size(), header_text.c_str()));
-  size_t next = 0;
-  RecordSource source = [&](ReadBatch& b, size_t max) -> StatusOr<size_t> {
-    size_t n = std::min(max, records.size() - next);
-    b.Resize(n);
-    for (size_t k = 0; k < n; ++k) b.records[k].reset(bam_dup1(records[next + k].get()));
-    next += n;
-    return n;
-  };
+  RecordSource source = testing::CopiesOf(records);
   SortOptions so;
   so.temp_dir = dir.path();
   return RestoreOriginalOrder(so, "x.cram", header.get(), source, [](const bam1_t*) { return Status::Ok(); });
@@ -401,14 +388,7 @@ TEST(CollateByName, MatesComeTogetherReadOneFirst) {
   std::shuffle(reads.begin(), reads.end(), rng);
   std::vector<BamPtr> records;
   for (size_t i = 0; i < reads.size(); ++i) records.push_back(MakeRecord(reads[i], i));
-  size_t next = 0;
-  RecordSource source = [&](ReadBatch& b, size_t max) -> StatusOr<size_t> {
-    size_t n = std::min(max, records.size() - next);
-    b.Resize(n);
-    for (size_t k = 0; k < n; ++k) b.records[k].reset(bam_dup1(records[next + k].get()));
-    next += n;
-    return n;
-  };
+  RecordSource source = testing::CopiesOf(records);
   std::vector<std::pair<std::string, uint16_t>> out;
   SortOptions so;
   so.temp_dir = dir.path();

@@ -11,6 +11,7 @@
 
 #include "common/common.h"
 #include "common/test_util.h"
+#include "sort/record_source.h"
 #include "sort/sort.h"
 
 namespace cramjet {
@@ -322,14 +323,7 @@ TEST(KeepOrder, RoundTripRestoresInputOrderExactly) {
   }
   ASSERT_EQ(sorted.size(), reads.size());
 
-  size_t next = 0;
-  RecordSource source = [&](ReadBatch& b, size_t max) -> StatusOr<size_t> {
-    size_t n = std::min(max, sorted.size() - next);
-    b.Resize(n);
-    for (size_t k = 0; k < n; ++k) b.records[k].reset(bam_dup1(sorted[next + k].get()));
-    next += n;
-    return n;
-  };
+  RecordSource source = testing::CopiesOf(sorted);
   std::vector<std::string> restored;
   RecordSink sink = [&](const bam1_t* r) {
     restored.push_back(RecordBytes(r));
@@ -352,14 +346,7 @@ TEST(KeepOrder, RestoreRejectsMissingTagAndMissingOrDuplicateIndices) {
   TempDir dir;
   auto reads = RandomReads(10, 8);
   auto run_restore = [&](std::vector<BamPtr>& records) {
-    size_t next = 0;
-    RecordSource source = [&](ReadBatch& b, size_t max) -> StatusOr<size_t> {
-      size_t n = std::min(max, records.size() - next);
-      b.Resize(n);
-      for (size_t k = 0; k < n; ++k) b.records[k].reset(bam_dup1(records[next + k].get()));
-      next += n;
-      return n;
-    };
+    RecordSource source = testing::CopiesOf(records);
     SortOptions options;
     options.temp_dir = dir.path();
     return RestoreOriginalOrder(options, "x.cram", nullptr, source,
