@@ -29,4 +29,4 @@ cpu=$(awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} END {print u + s}' "$O
 rss=$(awk -F': ' '/Maximum resident/ {printf "%.2f", $2 / 1048576}' "$OUT/index.time")
 bytes=$(stat -c %s "$fa.cjidx")
 printf '| %s bases | index build %s wall, %s s CPU | peak RSS %s GiB | index %s bytes (%.2f per base) |\n' \
-  "$size" "$wall" "$cpu" "$rss" "$bytes" "$(echo "$bytes / $size" | bc -l)"
+  "$size" "$wall" "$cpu" "$rss" "$bytes" "$(awk -v b="$bytes" -v s="$size" 'BEGIN {print b / s}')"
