@@ -238,6 +238,32 @@ TEST(DecompressBadInput, MissingInputAndBadOutputCount) {
   EXPECT_FALSE(testing::PathExists(dir / "x.fq"));
 }
 
+// R1/R2 output of a CRAM whose pairs are not all whole (aligned input with an orphan READ1):
+// refused naming the read, nothing left under either output name, not even a temporary.
+TEST(DecompressBadInput, AnOrphanMateStopsRoneRtwoOutput) {
+  TempDir dir;
+  WriteFile(dir / "ref.fa", kRef);
+  const std::string seq = "ACGTACGTACGTACGTACGT", qual(20, 'I');
+  WriteFile(dir / "in.sam", "@HD\tVN:1.6\tSO:coordinate\n@SQ\tSN:c1\tLN:40\n"
+                            "pair\t99\tc1\t1\t60\t20M\t=\t5\t24\t" + seq + "\t" + qual + "\n"
+                            "orphan\t73\tc1\t3\t60\t20M\t=\t3\t0\t" + seq + "\t" + qual + "\n"
+                            "pair\t147\tc1\t5\t60\t20M\t=\t1\t-24\t" + seq + "\t" + qual + "\n");
+  auto c = RunCramjet("compress -q -T " + ShellQuote(dir / "ref.fa") + " -o " + ShellQuote(dir / "x.cram") + " " +
+                      ShellQuote(dir / "in.sam"));
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  RunShell("mkdir -p " + ShellQuote(dir / "out"));
+  auto r = RunCramjet("decompress -1 " + ShellQuote(dir / "out/r1.fq") + " -2 " + ShellQuote(dir / "out/r2.fq") +
+                      " " + ShellQuote(dir / "x.cram"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, "cramjet decompress: error: '" + dir / "x.cram" +
+                       "': read 'orphan' has no READ2 mate, so R1 and R2 outputs cannot stay in sync; "
+                       "write one (interleaved) output instead\n");
+  EXPECT_TRUE(testing::ListDir(dir / "out").empty());
+  // One output takes it.
+  auto one = RunCramjet("decompress -o " + ShellQuote(dir / "out/all.fq") + " " + ShellQuote(dir / "x.cram"));
+  EXPECT_EQ(one.exit_code, 0) << one.err;
+}
+
 TEST(Usage, UnknownOptionIsAUsageError) {
   auto r = RunCramjet("compress --bogus");
   EXPECT_EQ(r.exit_code, 2);
