@@ -21,12 +21,15 @@ build_deps=(
   libtomlplusplus-dev   # daemon configuration
   libsystemd-dev        # sd_notify for the systemd unit
   libcurl4-gnutls-dev   # WebDAV and S3 shipping (GnuTLS flavour; the OpenSSL one conflicts with htslib)
+  libminimap2-dev       # minimap2 2.24 as a library: the long-read placement path of the map stage
 )
 peer_tools=(
   samtools tabix minimap2 bwa fastp multiqc art-nextgen-simulation-tools
+  pbsim mason           # long-read (PacBio CLR/ONT-like) and short-read simulators with truth
   nginx libnginx-mod-http-dav-ext
   nodejs                # runs s3rver, the S3 server of the ship tests (installed below with npm)
   chromium              # headless browser: the QC HTML report test (draws every plot, no console errors)
+  strace                # kills an index build at an exact system call (interrupted-build test)
   python3 time
 )
 

@@ -28,6 +28,14 @@ struct ContigInfo {
   std::string md5;     // @SQ M5: lower-case hex MD5 of the upper-cased bases (ASCII 33-126)
 };
 
+struct IndexBuildOptions {
+  int threads = 1;
+  // Refuse to build when the projected peak memory exceeds this; 0 = DefaultBuildMemoryLimit().
+  uint64_t max_memory = 0;
+  // Minimizer windows seeded per task (tests make it small to exercise the seams).
+  uint64_t chunk_bases = uint64_t{4} << 20;
+};
+
 // The mapper's reference index, `<fasta>.cjidx` (docs/mapper.md, "Index format"): format
 // version, FASTA size and mtime, contig names/lengths/MD5s, 2-bit packed sequence with N runs,
 // and a minimizer table. Opened with mmap (read-only, shared between processes); immutable and
@@ -41,9 +49,19 @@ class ReferenceIndex {
   // another format version, or not a cramjet index; the message names the files and says to
   // run `cramjet index <fasta>`. BadInput when the index is truncated.
   [[nodiscard]] static StatusOr<std::unique_ptr<ReferenceIndex>> Open(const std::string& fasta_path);
-  // Reads the FASTA (plain, gzip or bgzip) and writes the index atomically beside it.
-  // Errors name the FASTA and line (empty or duplicate contig names, no sequence, > 4 Gb).
+  // Reads the FASTA (plain, gzip or bgzip) and writes the index atomically beside it (hidden
+  // temporary, header last, fsync, rename; temporaries of builds that died are removed).
+  // Errors name the FASTA and line (empty or duplicate contig names, no sequence); more than 4 Gb
+  // of sequence is BadInput and a build projected to need more than `max_memory` is
+  // FailedPrecondition, both found by a first pass that allocates nothing large.
+  [[nodiscard]] static Status Build(const std::string& fasta_path, const IndexBuildOptions& options);
   [[nodiscard]] static Status Build(const std::string& fasta_path, int threads);
+  // 80% of this machine's physical memory.
+  static uint64_t DefaultBuildMemoryLimit();
+  // Peak memory of Build for `total_bases` bases, `n_runs` N runs and `entries` minimizers
+  // (0: the expected 2/(w+1) per base): the index's own arrays plus per-thread seeding buffers.
+  static uint64_t EstimateBuildMemory(uint64_t total_bases, uint64_t n_runs, uint64_t entries,
+                                      const IndexBuildOptions& options);
 
   ~ReferenceIndex();
   ReferenceIndex(const ReferenceIndex&) = delete;
@@ -55,6 +73,7 @@ class ReferenceIndex {
   uint64_t contig_length(size_t tid) const { return contigs_[tid].length; }
   const std::string& contig_md5(size_t tid) const { return contigs_[tid].md5; }
   uint64_t total_length() const { return total_length_; }
+  uint64_t entry_count() const { return entry_count_; }  // minimizers in the seed table
   uint64_t file_size() const { return map_size_; }
   const std::string& path() const { return index_path_; }
 
@@ -91,6 +110,7 @@ class ReferenceIndex {
   size_t map_size_ = 0;
   std::vector<ContigInfo> contigs_;
   uint64_t total_length_ = 0;
+  uint64_t entry_count_ = 0;
   uint32_t bucket_mask_ = 0;  // 2^bucket_bits - 1
   const uint64_t* sequence_ = nullptr;
   const uint64_t* n_blocks_ = nullptr;   // one bit per 1024 bases: block holds a non-ACGT base

@@ -4,6 +4,7 @@
 #include <set>
 #include <sstream>
 
+#include "common/common.h"
 #include "ship/ship.h"
 
 namespace cramjet::ship {
@@ -65,27 +66,6 @@ Status ParseUrl(SinkConfig& config) {
   return InvalidArgument("archive url '" + url + "': expected file://, http://, https:// or s3://");
 }
 
-// "64MiB", "5 MB", "1G", or an integer number of bytes.
-std::optional<uint64_t> ParseSize(std::string_view text) {
-  size_t i = 0;
-  uint64_t value = 0;
-  if (text.empty() || !std::isdigit(static_cast<unsigned char>(text[0]))) return std::nullopt;
-  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
-    value = value * 10 + (text[i] - '0');
-    if (value > (1ull << 50)) return std::nullopt;
-    ++i;
-  }
-  while (i < text.size() && text[i] == ' ') ++i;
-  std::string unit(text.substr(i));
-  for (auto& c : unit) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  uint64_t mult = 1;
-  if (unit.empty() || unit == "b") mult = 1;
-  else if (unit == "k" || unit == "kb" || unit == "kib") mult = 1ull << 10;
-  else if (unit == "m" || unit == "mb" || unit == "mib") mult = 1ull << 20;
-  else if (unit == "g" || unit == "gb" || unit == "gib") mult = 1ull << 30;
-  else return std::nullopt;
-  return value * mult;
-}
 
 }  // namespace
 
@@ -161,7 +141,7 @@ StatusOr<SinkConfig> ParseSinkConfig(const toml::table& table, std::string_view 
         return Status::Ok();
       }
       if (node.is_string()) {
-        auto v = ParseSize(**node.as_string());
+        auto v = ParseByteSize(**node.as_string());
         if (!v || *v == 0) return bad(node, key, "expected a size such as 64MiB or a number of bytes");
         out = *v;
         return Status::Ok();
