@@ -25,7 +25,8 @@ build_deps=(
 )
 peer_tools=(
   samtools tabix minimap2 bwa fastp multiqc art-nextgen-simulation-tools
-  pbsim mason           # long-read (PacBio CLR/ONT-like) and short-read simulators with truth
+  pbsim                 # long-read (PacBio CLR/ONT-like) simulator with truth (MAF)
+  seqan-apps            # mason_simulator: short reads with truth (Debian's "mason" is a firewall tool)
   nginx libnginx-mod-http-dav-ext
   nodejs                # runs s3rver, the S3 server of the ship tests (installed below with npm)
   chromium              # headless browser: the QC HTML report test (draws every plot, no console errors)

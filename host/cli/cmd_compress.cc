@@ -57,6 +57,9 @@ void RegisterCompressCommands(CLI::App& app, Context& ctx) {
               "Build the reference's mapper index first if it is missing or stale "
               "(default: refuse and say so)");
   c->add_option("--accel", opts->accel, "Mapper backend: auto, simd, scalar or opencl");
+  c->add_option("--long-reads", opts->long_reads,
+                "Long reads: ont (Nanopore), hifi or clr (PacBio) place every read with minimap2's "
+                "preset for them; none (default): short reads");
   c->add_option("--mem", *mem, "Sort memory budget, e.g. 8G (default 8G)");
   c->add_flag("--keep-order,!--no-keep-order", opts->keep_order,
               "FASTQ: record the input (sequencer) order so decompress gives the FASTQ back byte "

@@ -13,6 +13,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/common.h"
@@ -126,7 +127,23 @@ class ReferenceIndex {
 [[nodiscard]] Status AddReferenceContigs(sam_hdr_t* header, const ReferenceIndex& index,
                                          const std::string& fasta_path);
 
+// The long-read path (docs/mapper.md, "Long reads"): minimap2's preset for the job's reads.
+enum class LongReadPreset {
+  kNone,  // short reads: cramjet's own mapper
+  kOnt,   // Oxford Nanopore (R9.4.1, R10.4.1): minimap2 -x map-ont
+  kHifi,  // PacBio HiFi (CCS): -x map-hifi
+  kClr,   // PacBio CLR (continuous long reads): -x map-pb
+};
+// "none", "ont", "hifi", "clr"; InvalidArgument naming the choices otherwise.
+[[nodiscard]] StatusOr<LongReadPreset> ParseLongReadPreset(std::string_view name);
+// minimap2's name of the preset ("map-ont", ...); "" for kNone.
+const char* Minimap2PresetName(LongReadPreset preset);
+
 struct MapOptions {
+  // Not kNone: every read of the job is placed by minimap2 with this preset (an index of its own
+  // built from the FASTA at Create, in memory); the short-read rounds are not used.
+  LongReadPreset long_reads = LongReadPreset::kNone;
+  int long_read_index_threads = 1;  // threads for building minimap2's index
   // A diagonal (ungapped) placement may have at most this fraction of mismatching bases; beyond
   // that storing the read whole is about as cheap (docs/mapper.md, "Thresholds").
   double max_mismatch_fraction = 0.10;
@@ -152,8 +169,11 @@ struct MapStats {
   uint64_t proper_pairs = 0;   // records flagged PROPER_PAIR
   uint64_t second_round = 0;   // reads that needed all their seeds (not placed by the first 3+3)
   uint64_t aligned = 0;        // reads sent to the banded alignment
+  uint64_t rescued = 0;        // reads placed or moved next to their mate (pair step)
   double seconds = 0;          // time spent in MapBatch, summed over threads
 };
+
+class LongReadAligner;
 
 class Mapper {
  public:
@@ -167,15 +187,17 @@ class Mapper {
   // concurrent calls on different batches; the result of a record depends only on it and its mate.
   [[nodiscard]] Status MapBatch(ReadBatch& batch);
   MapStats stats() const;
+  ~Mapper();
 
  private:
-  Mapper(const ReferenceIndex& index, Backend& backend, const MapOptions& options)
-      : index_(index), backend_(backend), options_(options) {}
+  Mapper(const ReferenceIndex& index, Backend& backend, const MapOptions& options);
+  [[nodiscard]] Status MapLongBatch(ReadBatch& batch);  // host/map/long_read.cc
   const ReferenceIndex& index_;
+  std::unique_ptr<LongReadAligner> long_reads_;  // set when options_.long_reads != kNone
   Backend& backend_;
   MapOptions options_;
   std::atomic<uint64_t> reads_{0}, placed_{0}, placed_gapped_{0}, proper_pairs_{0}, second_round_{0},
-      aligned_{0}, nanos_{0};
+      aligned_{0}, rescued_{0}, nanos_{0};
 };
 
 }  // namespace cramjet

@@ -5,12 +5,18 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 
 #include "kernel_shape.h"
 #include "map/map.h"
+#include "map/placement.h"
 
 namespace cramjet {
 namespace {
+
+using map_internal::ApplyPlacement;
+using map_internal::Mappable;
+using map_internal::Placement;
 
 constexpr int kR = CJ_BAND_RADIUS;
 
@@ -25,16 +31,6 @@ struct Candidate {
   uint32_t votes;
   int64_t diag() const { return key >> 1; }  // arithmetic shift keeps the sign
   int strand() const { return static_cast<int>(key & 1); }
-};
-
-struct Placement {
-  bool placed = false;
-  bool gapped = false;
-  int strand = 0;
-  uint32_t contig = 0;
-  int64_t ref_start = 0;  // concatenated coordinate of the first aligned base
-  uint8_t mapq = 0;
-  std::vector<uint32_t> cigar;
 };
 
 // Per-read state across the rounds.
@@ -99,6 +95,85 @@ uint32_t ExactMismatches(const ReferenceIndex& index, const uint8_t* codes, uint
   return mm;
 }
 
+// Reference bases covered by a placement's CIGAR.
+int64_t RefSpan(const Placement& p) {
+  int64_t span = 0;
+  for (uint32_t op : p.cigar)
+    if (bam_cigar_type(bam_cigar_op(op)) & 2) span += bam_cigar_oplen(op);
+  return span;
+}
+
+// Same contig, opposite strands, facing each other (FR), template at most `max_insert` long: the
+// test the mate fields apply (and what CRAM stores most cheaply, the mate as a near neighbour).
+bool ProperPair(const Placement& a, const Placement& b, int64_t max_insert) {
+  if (!a.placed || !b.placed || a.contig != b.contig || a.strand == b.strand) return false;
+  const Placement& fwd = a.strand == 0 ? a : b;
+  const Placement& rev = a.strand == 0 ? b : a;
+  const int64_t fwd_end = fwd.ref_start + RefSpan(fwd), rev_end = rev.ref_start + RefSpan(rev);
+  return fwd.ref_start <= rev.ref_start && fwd_end <= rev_end && rev_end - fwd.ref_start <= max_insert;
+}
+
+struct MateHit {
+  int64_t diag = 0;
+  uint32_t mismatches = UINT32_MAX;  // UINT32_MAX: nothing within the limit
+};
+
+// The diagonal, on the strand facing `anchor` and within `max_insert` of it, where `codes` (the
+// read as it would lie on that strand) has the fewest mismatches, at most `limit`; the leftmost
+// of equals. A scan of every diagonal with early exit: the window is ~max_insert long.
+MateHit SearchNearMate(const ReferenceIndex& index, const Placement& anchor, const uint8_t* codes,
+                       uint32_t length, uint32_t limit, int64_t max_insert) {
+  const ContigInfo& contig = index.contigs()[anchor.contig];
+  const int64_t anchor_end = anchor.ref_start + RefSpan(anchor);
+  int64_t lo, hi;
+  if (anchor.strand == 0) {  // the mate is reverse, to the right
+    lo = std::max(anchor.ref_start, anchor_end - static_cast<int64_t>(length));
+    hi = anchor.ref_start + max_insert - length;
+  } else {  // the mate is forward, to the left
+    lo = anchor_end - max_insert;
+    hi = anchor_end - static_cast<int64_t>(length);
+  }
+  lo = std::max(lo, static_cast<int64_t>(contig.start));
+  hi = std::min(hi, static_cast<int64_t>(contig.start + contig.length) - static_cast<int64_t>(length));
+  MateHit best;
+  for (int64_t d = lo; d <= hi; ++d) {
+    const uint32_t cap = best.mismatches == UINT32_MAX ? limit : best.mismatches - 1;
+    const uint32_t mm = ExactMismatches(index, codes, length, d, anchor.contig, cap);
+    if (mm <= cap) {
+      best = {d, mm};
+      if (mm == 0) break;
+    }
+  }
+  return best;
+}
+
+// Byte i of x holds a 2-bit value; returns them packed, value i at bits 2i.
+inline uint64_t Gather2Bits(uint64_t x) {
+  x = (x | (x >> 6)) & 0x000F000F000F000Full;
+  x = (x | (x >> 12)) & 0x000000FF000000FFull;
+  return (x | (x >> 24)) & 0xFFFFull;
+}
+
+
+// Per-thread working memory, reused across batches (MapBatch runs on several threads at once).
+struct MapScratch {
+  std::vector<ReadState> reads;
+  std::vector<uint8_t> codes;
+  std::vector<uint32_t> code_offsets;
+  std::vector<uint64_t> words, n_masks;
+  std::vector<uint32_t> word_offsets, lengths;
+  SeedOutput seeds;
+  std::vector<Candidate> tried, hits, voted;
+  std::vector<uint32_t> tried_mm, r0_begin, r0_end, r1_begin, r1_end, r2_begin, r2_end, job_slot, results;
+  std::vector<uint32_t> vote_begin, vote_end, unresolved_sequences;
+  std::vector<VerifyJob> jobs;
+  std::vector<uint8_t> windows, buffer;
+};
+
+}  // namespace
+
+namespace map_internal {
+
 // Rewrites `b` as placed: CIGAR in, SEQ/QUAL reverse-complemented for the reverse strand; the
 // name and aux data are copied byte for byte.
 Status ApplyPlacement(bam1_t* b, const Placement& p, const ReferenceIndex& index,
@@ -149,42 +224,93 @@ Status ApplyPlacement(bam1_t* b, const Placement& p, const ReferenceIndex& index
   return Status::Ok();
 }
 
-// Byte i of x holds a 2-bit value; returns them packed, value i at bits 2i.
-inline uint64_t Gather2Bits(uint64_t x) {
-  x = (x | (x >> 6)) & 0x000F000F000F000Full;
-  x = (x | (x >> 12)) & 0x000000FF000000FFull;
-  return (x | (x >> 24)) & 0xFFFFull;
-}
-
 bool Mappable(const bam1_t* b) {
   return (b->core.flag & BAM_FUNMAP) && !(b->core.flag & (BAM_FSECONDARY | BAM_FSUPPLEMENTARY)) &&
          b->core.l_qseq > 0;
 }
 
-// Per-thread working memory, reused across batches (MapBatch runs on several threads at once).
-struct MapScratch {
-  std::vector<ReadState> reads;
-  std::vector<uint8_t> codes;
-  std::vector<uint32_t> code_offsets;
-  std::vector<uint64_t> words, n_masks;
-  std::vector<uint32_t> word_offsets, lengths;
-  SeedOutput seeds;
-  std::vector<Candidate> tried, hits, voted;
-  std::vector<uint32_t> tried_mm, r0_begin, r0_end, r1_begin, r1_end, r2_begin, r2_end, job_slot, results;
-  std::vector<uint32_t> vote_begin, vote_end, unresolved_sequences;
-  std::vector<VerifyJob> jobs;
-  std::vector<uint8_t> windows, buffer;
-};
+uint64_t SetMateFields(ReadBatch& batch, const std::vector<bool>& attempted, int64_t max_insert) {
+  uint64_t proper = 0;
+  for (size_t i = 0; i + 1 < batch.size; ++i) {
+    bam1_t* a = batch[i];
+    bam1_t* b = batch[i + 1];
+    const uint16_t fa = a->core.flag, fb = b->core.flag;
+    if (!(fa & BAM_FPAIRED) || !(fb & BAM_FPAIRED) || !(fa & BAM_FREAD1) || !(fb & BAM_FREAD2) ||
+        (fa | fb) & (BAM_FSECONDARY | BAM_FSUPPLEMENTARY))
+      continue;
+    // Only pairs this call mapped (or tried to) are touched.
+    if (!attempted[i] && !attempted[i + 1]) continue;
+    ++i;  // consume the pair
+    const bool ma = !(a->core.flag & BAM_FUNMAP), mb = !(b->core.flag & BAM_FUNMAP);
+    if (!ma && !mb) continue;
+    auto set_mate = [](bam1_t* x, const bam1_t* mate) {
+      x->core.mtid = mate->core.tid;
+      x->core.mpos = mate->core.pos;
+      if (mate->core.flag & BAM_FUNMAP) x->core.flag |= BAM_FMUNMAP; else x->core.flag &= ~BAM_FMUNMAP;
+      if (mate->core.flag & BAM_FREVERSE) x->core.flag |= BAM_FMREVERSE; else x->core.flag &= ~BAM_FMREVERSE;
+    };
+    if (ma && mb) {
+      set_mate(a, b);
+      set_mate(b, a);
+      a->core.isize = b->core.isize = 0;
+      a->core.flag &= ~BAM_FPROPER_PAIR;
+      b->core.flag &= ~BAM_FPROPER_PAIR;
+      if (a->core.tid == b->core.tid) {
+        const int64_t left = std::min(a->core.pos, b->core.pos);
+        const int64_t right = std::max(bam_endpos(a), bam_endpos(b));
+        const int64_t tlen = right - left;
+        const bool a_first = a->core.pos < b->core.pos || (a->core.pos == b->core.pos);
+        a->core.isize = a_first ? tlen : -tlen;
+        b->core.isize = a_first ? -tlen : tlen;
+        const bool ra = a->core.flag & BAM_FREVERSE, rb = b->core.flag & BAM_FREVERSE;
+        bool facing = false;
+        if (ra != rb) {
+          const bam1_t* fwd = ra ? b : a;
+          const bam1_t* rev = ra ? a : b;
+          facing = fwd->core.pos <= rev->core.pos && bam_endpos(fwd) <= bam_endpos(rev);
+        }
+        if (facing && tlen <= max_insert) {
+          a->core.flag |= BAM_FPROPER_PAIR;
+          b->core.flag |= BAM_FPROPER_PAIR;
+          proper += 2;
+        }
+      }
+    } else {
+      // SAM recommended practice: the unplaced mate takes the placed mate's RNAME and POS.
+      bam1_t* on = ma ? a : b;
+      bam1_t* off = ma ? b : a;
+      off->core.tid = on->core.tid;
+      off->core.pos = on->core.pos;
+      off->core.bin = hts_reg2bin(off->core.pos, off->core.pos + 1, 14, 5);
+      set_mate(on, off);
+      set_mate(off, on);
+      on->core.isize = off->core.isize = 0;
+    }
+  }
+  return proper;
+}
 
-}  // namespace
+}  // namespace map_internal
 
 StatusOr<std::unique_ptr<Mapper>> Mapper::Create(const ReferenceIndex& index, Backend& backend,
                                                  const MapOptions& options) {
   if (options.max_mismatch_fraction < 0 || options.max_mismatch_fraction > 0.5)
     return InvalidArgument("mapper: max_mismatch_fraction must be within [0, 0.5]");
   if (options.max_candidates == 0) return InvalidArgument("mapper: max_candidates must be at least 1");
-  return std::unique_ptr<Mapper>(new Mapper(index, backend, options));
+  std::unique_ptr<Mapper> mapper(new Mapper(index, backend, options));
+  if (options.long_reads != LongReadPreset::kNone) {
+    // The index sits beside its FASTA: "<fasta>.cjidx".
+    const std::string& index_path = index.path();
+    const std::string fasta = index_path.substr(0, index_path.size() - std::string_view(".cjidx").size());
+    CRAMJET_ASSIGN_OR_RETURN(mapper->long_reads_, LongReadAligner::Create(index, fasta, options.long_reads,
+                                                                          options.long_read_index_threads));
+  }
+  return mapper;
 }
+
+Mapper::Mapper(const ReferenceIndex& index, Backend& backend, const MapOptions& options)
+    : index_(index), backend_(backend), options_(options) {}
+Mapper::~Mapper() = default;
 
 MapStats Mapper::stats() const {
   MapStats s;
@@ -194,11 +320,13 @@ MapStats Mapper::stats() const {
   s.proper_pairs = proper_pairs_.load();
   s.second_round = second_round_.load();
   s.aligned = aligned_.load();
+  s.rescued = rescued_.load();
   s.seconds = static_cast<double>(nanos_.load()) * 1e-9;
   return s;
 }
 
 Status Mapper::MapBatch(ReadBatch& batch) {
+  if (long_reads_) return MapLongBatch(batch);
   const auto started = std::chrono::steady_clock::now();
   const ReferenceIndex& index = index_;
   const PackedReference reference = index.packed();
@@ -561,6 +689,68 @@ Status Mapper::MapBatch(ReadBatch& batch) {
     p.mapq = second == a.score ? 0 : 60;
   }
 
+  // ---- Pairs: a mate placed no worse next to its partner. ----
+  // Where a pair is not proper, its reads are searched for near each other (facing, within
+  // max_insert). A read that was unplaced is placed there if it fits the mismatch budget (mate
+  // rescue); a read placed on a diagonal moves there if it has no more mismatches than where it
+  // was (equal cost for its own bases, and the pair then costs CRAM least: mate as neighbour).
+  // Preference when both could move: fewer mismatches in total, then moving a read whose place
+  // was a tie, then moving READ2. Depends only on the pair, never on the batch.
+  std::vector<int> read_of(batch.size, -1);
+  for (size_t r = 0; r < reads.size(); ++r) read_of[reads[r].record] = static_cast<int>(r);
+  uint64_t rescued = 0;
+  for (size_t i = 0; i + 1 < batch.size; ++i) {
+    const uint16_t fa = batch[i]->core.flag, fb = batch[i + 1]->core.flag;
+    if (!(fa & BAM_FPAIRED) || !(fb & BAM_FPAIRED) || !(fa & BAM_FREAD1) || !(fb & BAM_FREAD2)) continue;
+    const int ia = read_of[i], ib = read_of[i + 1];
+    ++i;
+    if (ia < 0 || ib < 0) continue;
+    Placement& pa = placements[static_cast<size_t>(ia)];
+    Placement& pb = placements[static_cast<size_t>(ib)];
+    if (ProperPair(pa, pb, options_.max_insert) || (!pa.placed && !pb.placed)) continue;
+    struct Move {
+      size_t read;
+      MateHit hit;
+      int64_t gain;  // mismatches saved (placing an unplaced read counts as the whole budget)
+      bool tie;
+    };
+    std::optional<Move> choice;
+    auto consider = [&](size_t y, const Placement& anchor, const Placement& current) {
+      if (!anchor.placed || current.gapped) return;
+      const ReadState& st = reads[y];
+      const uint32_t limit = current.placed ? st.best_mm : st.budget;
+      const int strand = 1 - anchor.strand;
+      const MateHit hit = SearchNearMate(index, anchor, codes.data() + code_offsets[2 * y + strand], st.length,
+                                         limit, options_.max_insert);
+      if (hit.mismatches == UINT32_MAX) return;
+      const Move m{y, hit, static_cast<int64_t>(limit) - hit.mismatches + (current.placed ? 0 : 1 + int64_t{st.budget}),
+                   current.placed && st.second_mm == st.best_mm};
+      if (!choice || m.gain > choice->gain || (m.gain == choice->gain && m.tie && !choice->tie)) choice = m;
+    };
+    consider(static_cast<size_t>(ib), pa, pb);  // READ2 first: it wins full ties
+    consider(static_cast<size_t>(ia), pb, pa);
+    if (!choice) continue;
+    const size_t y = choice->read;
+    const ReadState& st = reads[y];
+    const Placement& anchor = y == static_cast<size_t>(ia) ? pb : pa;
+    Placement moved;
+    moved.strand = 1 - anchor.strand;
+    moved.contig = anchor.contig;
+    const uint8_t* c = codes.data() + code_offsets[2 * y + moved.strand];
+    const Segment seg = choice->hit.mismatches == 0
+                            ? Segment{static_cast<int>(st.length), 0, st.length}
+                            : BestDiagonalSegment(index, c, st.length, choice->hit.diag, moved.contig);
+    if (seg.score <= 0) continue;
+    moved.placed = true;
+    moved.ref_start = choice->hit.diag + seg.begin;
+    if (seg.begin) moved.cigar.push_back(seg.begin << 4 | BAM_CSOFT_CLIP);
+    moved.cigar.push_back((seg.end - seg.begin) << 4 | BAM_CMATCH);
+    if (seg.end < st.length) moved.cigar.push_back((st.length - seg.end) << 4 | BAM_CSOFT_CLIP);
+    moved.mapq = choice->hit.mismatches < std::min(st.best_mm, st.second_mm) ? 60 : 0;
+    placements[y] = std::move(moved);
+    ++rescued;
+  }
+
   // ---- Write the records, then mate fields. ----
   auto& buffer = scratch.buffer;
   std::vector<int> placed_of(batch.size, -1);
@@ -574,66 +764,11 @@ Status Mapper::MapBatch(ReadBatch& batch) {
   }
   std::vector<bool> attempted(batch.size, false);
   for (const ReadState& st : reads) attempted[st.record] = true;
-  uint64_t proper = 0;
-  for (size_t i = 0; i + 1 < batch.size; ++i) {
-    bam1_t* a = batch[i];
-    bam1_t* b = batch[i + 1];
-    const uint16_t fa = a->core.flag, fb = b->core.flag;
-    if (!(fa & BAM_FPAIRED) || !(fb & BAM_FPAIRED) || !(fa & BAM_FREAD1) || !(fb & BAM_FREAD2) ||
-        (fa | fb) & (BAM_FSECONDARY | BAM_FSUPPLEMENTARY))
-      continue;
-    // Only pairs this call mapped (or tried to) are touched.
-    if (!attempted[i] && !attempted[i + 1]) continue;
-    ++i;  // consume the pair
-    const bool ma = !(a->core.flag & BAM_FUNMAP), mb = !(b->core.flag & BAM_FUNMAP);
-    if (!ma && !mb) continue;
-    auto set_mate = [](bam1_t* x, const bam1_t* mate) {
-      x->core.mtid = mate->core.tid;
-      x->core.mpos = mate->core.pos;
-      if (mate->core.flag & BAM_FUNMAP) x->core.flag |= BAM_FMUNMAP; else x->core.flag &= ~BAM_FMUNMAP;
-      if (mate->core.flag & BAM_FREVERSE) x->core.flag |= BAM_FMREVERSE; else x->core.flag &= ~BAM_FMREVERSE;
-    };
-    if (ma && mb) {
-      set_mate(a, b);
-      set_mate(b, a);
-      a->core.isize = b->core.isize = 0;
-      a->core.flag &= ~BAM_FPROPER_PAIR;
-      b->core.flag &= ~BAM_FPROPER_PAIR;
-      if (a->core.tid == b->core.tid) {
-        const int64_t left = std::min(a->core.pos, b->core.pos);
-        const int64_t right = std::max(bam_endpos(a), bam_endpos(b));
-        const int64_t tlen = right - left;
-        const bool a_first = a->core.pos < b->core.pos || (a->core.pos == b->core.pos);
-        a->core.isize = a_first ? tlen : -tlen;
-        b->core.isize = a_first ? -tlen : tlen;
-        const bool ra = a->core.flag & BAM_FREVERSE, rb = b->core.flag & BAM_FREVERSE;
-        bool facing = false;
-        if (ra != rb) {
-          const bam1_t* fwd = ra ? b : a;
-          const bam1_t* rev = ra ? a : b;
-          facing = fwd->core.pos <= rev->core.pos && bam_endpos(fwd) <= bam_endpos(rev);
-        }
-        if (facing && tlen <= options_.max_insert) {
-          a->core.flag |= BAM_FPROPER_PAIR;
-          b->core.flag |= BAM_FPROPER_PAIR;
-          proper += 2;
-        }
-      }
-    } else {
-      // SAM recommended practice: the unplaced mate takes the placed mate's RNAME and POS.
-      bam1_t* on = ma ? a : b;
-      bam1_t* off = ma ? b : a;
-      off->core.tid = on->core.tid;
-      off->core.pos = on->core.pos;
-      off->core.bin = hts_reg2bin(off->core.pos, off->core.pos + 1, 14, 5);
-      set_mate(on, off);
-      set_mate(off, on);
-      on->core.isize = off->core.isize = 0;
-    }
-  }
+  const uint64_t proper = map_internal::SetMateFields(batch, attempted, options_.max_insert);
   placed_ += placed;
   placed_gapped_ += gapped;
   proper_pairs_ += proper;
+  rescued_ += rescued;
   nanos_ += static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started).count());
   return Status::Ok();

@@ -115,7 +115,10 @@ class CompressJob {
     CRAMJET_RETURN_IF_ERROR(AddReferenceContigs(header_.get(), *index_, o_.reference));
     if (sam_hdr_update_hd(header_.get(), "SO", "coordinate") < 0) return Internal("cannot set @HD SO");
     sam_hdr_remove_tag_hd(header_.get(), "GO");
-    CRAMJET_ASSIGN_OR_RETURN(mapper_, Mapper::Create(*index_, *backend_, MapOptions{}));
+    MapOptions mo;
+    CRAMJET_ASSIGN_OR_RETURN(mo.long_reads, ParseLongReadPreset(o_.long_reads));
+    mo.long_read_index_threads = o_.threads;
+    CRAMJET_ASSIGN_OR_RETURN(mapper_, Mapper::Create(*index_, *backend_, mo));
     SortOptions so;
     if (o_.memory_bytes) so.memory_bytes = o_.memory_bytes;
     so.temp_dir = DirName(o_.output);

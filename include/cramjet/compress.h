@@ -63,6 +63,9 @@ struct CompressOptions {
   FastqPlacement placement = FastqPlacement::kMapped;
   bool build_index = false;      // build (or rebuild) a missing or stale mapper index first
   std::string accel = "auto";    // mapper backend: auto | simd | scalar | opencl
+  // Mapped FASTQ from a long-read instrument: "ont", "hifi" or "clr" places every read with
+  // minimap2's map-ont / map-hifi / map-pb (docs/mapper.md, "Long reads"); "none": short reads.
+  std::string long_reads = "none";
   uint64_t memory_bytes = 0;     // sort budget; 0: the default (docs/sort.md)
   // Mapped FASTQ: record the input (sequencer) order so that `decompress` gives the FASTQ back
   // byte for byte in that order. The order rule goes into each @RG and only the reads that break

@@ -119,4 +119,23 @@ inline std::vector<std::string> MapAll(const ReferenceIndex& index, Backend& bac
   return out;
 }
 
+// Calls fn(header, record) for every primary record of a SAM/BAM/CRAM file.
+template <typename Fn>
+void ForEachPrimary(const std::string& sam_path, Fn&& fn) {
+  samFile* in = sam_open(sam_path.c_str(), "r");
+  ASSERT_NE(in, nullptr) << sam_path;
+  sam_hdr_t* header = sam_hdr_read(in);
+  ASSERT_NE(header, nullptr) << sam_path;
+  bam1_t* b = bam_init1();
+  int r;
+  while ((r = sam_read1(in, header, b)) >= 0) {
+    if (b->core.flag & (BAM_FSECONDARY | BAM_FSUPPLEMENTARY)) continue;
+    fn(header, b);
+  }
+  EXPECT_EQ(r, -1) << sam_path;
+  bam_destroy1(b);
+  sam_hdr_destroy(header);
+  sam_close(in);
+}
+
 }  // namespace cramjet::testing

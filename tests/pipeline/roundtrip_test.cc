@@ -549,3 +549,77 @@ TEST(DropTags, RemovesOnlyTheNamedTags) {
 
 }  // namespace
 }  // namespace cramjet
+
+namespace cramjet {
+namespace {
+
+using testing::RunCramjet;
+using testing::RunShell;
+using testing::ShellQuote;
+using testing::SharedPath;
+using testing::TempDir;
+
+// Long reads as MinKNOW and Dorado write them (issue 11, item 4): MinKNOW's "key=value" header
+// words (runid=, read=, ch=, start_time=, flow_cell_id=, parent_read_id=), Dorado's tab-separated
+// SAM tags after the read id, reads of 100 bp to 120 kb, qualities up to Q93 ('~'); placed by the
+// long-read path and given back byte for byte.
+TEST(LongReadFastq, MinknowAndDoradoHeadersComeBackByteForByte) {
+  const char* chr2 = "human-chr2-grch38-2mb/hg38_chr2_1-2333275.fa.gz";
+  CRAMJET_REQUIRE_SHARED_DATA(chr2);
+  if (!testing::ToolAvailable("samtools")) GTEST_SKIP() << "samtools not installed";
+  TempDir dir;
+  const std::string ref = dir / "chr2.fa", fq = dir / "ont.fastq";
+  ASSERT_EQ(RunShell("zcat " + ShellQuote(SharedPath(chr2)) + " > " + ShellQuote(ref)).exit_code, 0);
+  ASSERT_EQ(RunCramjet("index " + ShellQuote(ref)).exit_code, 0);
+  const char* generator = R"PY(
+import random, sys
+random.seed(11)
+seq = "".join(l.strip() for l in open(sys.argv[1]) if not l.startswith(">")).upper()
+comp = str.maketrans("ACGTN", "TGCAN")
+out = open(sys.argv[2], "w")
+lengths = [100, 150, 800, 2000, 15000, 48000, 120000, 5000]
+for i, n in enumerate(lengths):
+    start = random.randrange(0, len(seq) - n)
+    s = list(seq[start:start + n])
+    r = []
+    for c in s:  # ~8% errors, R9.4.1-like: more deletions and insertions than substitutions
+        x = random.random()
+        if x < 0.02: r.append(random.choice("ACGT"))
+        elif x < 0.05: r.extend([c, random.choice("ACGT")])
+        elif x < 0.08: pass
+        else: r.append(c)
+    read = "".join(r)
+    if i % 2: read = read.translate(comp)[::-1]
+    if i == 7: read = "".join(random.choice("ACGT") for _ in range(n))  # from nothing in chr2
+    qual = "".join(chr(33 + min(93, int(random.expovariate(1 / 14)))) for _ in read)
+    qual = "~" + qual[1:-1] + "!"
+    rid = "%08x-%04x-%04x-%04x-%012x" % tuple(random.getrandbits(b) for b in (32, 16, 16, 16, 48))
+    if i < 4:
+        h = "@%s runid=4f1a9b7c2e0d8a6b5c3e1f0a9b8c7d6e5f4a3b2c read=%d ch=%d start_time=2026-11-30T09:%02d:17.512345+00:00 flow_cell_id=PAQ12345 protocol_group_id=run42 sample_id=NA12878 barcode=barcode07 barcode_alias=barcode07" % (rid, 1000 + i, 17 + 40 * i, i)
+        if i == 3: h += " parent_read_id=" + rid.replace("-", "")[::-1][:8] + rid[8:]
+    else:
+        h = "@%s\tqs:i:%d\tdu:f:%.4f\tns:i:%d\tts:i:%d\tmx:i:1\tch:i:%d\tst:Z:2026-11-30T10:0%d:00.000+00:00\trn:i:%d\tfn:Z:PAQ12345_pass_4f1a9b7c_0.pod5\tsm:f:93.3\tsd:f:11.1\tsv:Z:quantile\tdx:i:0\tRG:Z:4f1a9b7c_dna_r10.4.1_e8.2_400bps_sup@v4.3.0\tpi:Z:%s" % (rid, 12 + i, n / 400.0, n * 10, 120, 300 + i, i, 2000 + i, rid)
+    out.write(h + "\n" + read + "\n+\n" + qual + "\n")
+)PY";
+  testing::WriteFile(dir / "gen.py", generator);
+  ASSERT_EQ(RunShell("python3 " + ShellQuote(dir / "gen.py") + " " + ShellQuote(ref) + " " + ShellQuote(fq)).exit_code, 0);
+  const std::string cram = dir / "ont.cram";
+  auto c = RunCramjet("compress -q --long-reads ont -T " + ShellQuote(ref) + " -o " + ShellQuote(cram) + " " + ShellQuote(fq));
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  // Seven reads come from chr2 and are placed; the random one is stored unplaced.
+  EXPECT_EQ(RunShell("samtools view -c -F 4 " + ShellQuote(cram)).out, "7\n");
+  EXPECT_EQ(RunShell("samtools view -c -f 4 " + ShellQuote(cram)).out, "1\n");
+  auto d = RunCramjet("decompress -o " + ShellQuote(dir / "back.fastq") + " " + ShellQuote(cram));
+  ASSERT_EQ(d.exit_code, 0) << d.err;
+  EXPECT_EQ(RunShell("cmp " + ShellQuote(fq) + " " + ShellQuote(dir / "back.fastq")).exit_code, 0);
+  auto v = RunCramjet("verify " + ShellQuote(cram) + " --against " + ShellQuote(fq));
+  EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+  // A preset that does not exist is a usage error naming the choices.
+  auto bad = RunCramjet("compress -q --long-reads nanopore -T " + ShellQuote(ref) + " -o " + ShellQuote(dir / "x.cram") + " " + ShellQuote(fq));
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_EQ(bad.err, "cramjet compress: error: --long-reads 'nanopore': expected none, ont, hifi or clr\n");
+  EXPECT_FALSE(testing::PathExists(dir / "x.cram"));
+}
+
+}  // namespace
+}  // namespace cramjet

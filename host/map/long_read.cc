@@ -1,0 +1,175 @@
+// The long-read path of the map stage: minimap2 2.24 (libminimap2) places ONT and PacBio reads,
+// whose 1-15% error rates (mostly indels) defeat the short-read rounds' Hamming checks and narrow
+// band. Why minimap2 rather than our own: its chaining of minimizer anchors over kilobases and
+// ksw2's extension are what the long-read field uses and measures itself against, and Debian
+// ships it as a library; re-deriving them would only approach it (docs/mapper.md, "Long reads").
+// The short-read hot loops stay ours, behind the backend interface.
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <unordered_map>
+
+#include <minimap.h>
+
+#include "cramjet/log.h"
+#include "map/placement.h"
+
+namespace cramjet {
+
+StatusOr<LongReadPreset> ParseLongReadPreset(std::string_view name) {
+  if (name == "none") return LongReadPreset::kNone;
+  if (name == "ont") return LongReadPreset::kOnt;
+  if (name == "hifi") return LongReadPreset::kHifi;
+  if (name == "clr") return LongReadPreset::kClr;
+  return InvalidArgument("--long-reads '" + std::string(name) + "': expected none, ont, hifi or clr");
+}
+
+const char* Minimap2PresetName(LongReadPreset preset) {
+  switch (preset) {
+    case LongReadPreset::kOnt: return "map-ont";
+    case LongReadPreset::kHifi: return "map-hifi";
+    case LongReadPreset::kClr: return "map-pb";
+    case LongReadPreset::kNone: break;
+  }
+  return "";
+}
+
+namespace {
+
+struct TbufDeleter {
+  void operator()(mm_tbuf_t* b) const { mm_tbuf_destroy(b); }
+};
+
+// minimap2's per-thread buffer, one per thread for the life of the thread (MapBatch runs on the
+// pipeline's map threads; a buffer is independent of the index it serves).
+mm_tbuf_t* ThreadBuffer() {
+  thread_local std::unique_ptr<mm_tbuf_t, TbufDeleter> buffer(mm_tbuf_init());
+  return buffer.get();
+}
+
+// A BAM 4-bit code as the letter minimap2 reads (it treats anything but ACGT as N).
+constexpr char kNt16Letter[] = "=ACMGRSVTWYHKDBN";
+
+}  // namespace
+
+struct LongReadAligner::Impl {
+  mm_idx_t* index = nullptr;
+  mm_mapopt_t map_options{};
+  std::vector<uint32_t> contig_of;           // minimap2 rid -> our contig
+  std::vector<uint64_t> contig_start;        // our contig -> concatenated start
+  ~Impl() {
+    if (index) mm_idx_destroy(index);
+  }
+};
+
+LongReadAligner::LongReadAligner(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+LongReadAligner::~LongReadAligner() = default;
+
+StatusOr<std::unique_ptr<LongReadAligner>> LongReadAligner::Create(const ReferenceIndex& index,
+                                                                   const std::string& fasta_path,
+                                                                   LongReadPreset preset, int threads) {
+  if (preset == LongReadPreset::kNone) return InvalidArgument("long-read aligner: no preset");
+  const auto started = std::chrono::steady_clock::now();
+  auto impl = std::make_unique<Impl>();
+  mm_idxopt_t index_options;
+  mm_set_opt(nullptr, &index_options, &impl->map_options);
+  if (mm_set_opt(Minimap2PresetName(preset), &index_options, &impl->map_options) != 0)
+    return Internal(std::string("minimap2 does not know preset ") + Minimap2PresetName(preset));
+  impl->map_options.flag |= MM_F_CIGAR;
+  // One index part whatever the reference size (minimap2 -I): a read is aligned against all of it.
+  index_options.batch_size = UINT64_MAX >> 1;
+  mm_idx_reader_t* reader = mm_idx_reader_open(fasta_path.c_str(), &index_options, nullptr);
+  if (!reader) return BadInput("'" + fasta_path + "': minimap2 cannot open it");
+  impl->index = mm_idx_reader_read(reader, std::max(1, threads));
+  mm_idx_reader_close(reader);
+  if (!impl->index) return BadInput("'" + fasta_path + "': minimap2 read no sequence from it");
+  mm_mapopt_update(&impl->map_options, impl->index);
+
+  // Same FASTA, same contigs; matched by name so that tid i stays contig i of our index.
+  std::unordered_map<std::string, uint32_t> by_name;
+  for (size_t t = 0; t < index.contig_count(); ++t) by_name.emplace(index.contig_name(t), static_cast<uint32_t>(t));
+  for (size_t t = 0; t < index.contig_count(); ++t) impl->contig_start.push_back(index.contigs()[t].start);
+  for (uint32_t rid = 0; rid < impl->index->n_seq; ++rid) {
+    const mm_idx_seq_t& s = impl->index->seq[rid];
+    const auto it = by_name.find(s.name);
+    if (it == by_name.end() || index.contig_length(it->second) != s.len)
+      return FailedPrecondition("'" + fasta_path + "': contig '" + s.name + "' as minimap2 reads it (" +
+                                std::to_string(s.len) + " bases) is not in the index beside it: run `cramjet index " +
+                                fasta_path + "`");
+    impl->contig_of.push_back(it->second);
+  }
+  CJ_LOG(kInfo) << "long reads: minimap2 -x " << Minimap2PresetName(preset) << " index of '"
+                << fasta_path << "' built in "
+                << std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() << " s";
+  return std::unique_ptr<LongReadAligner>(new LongReadAligner(std::move(impl)));
+}
+
+map_internal::Placement LongReadAligner::Align(const bam1_t* b) const {
+  map_internal::Placement p;
+  const int length = b->core.l_qseq;
+  thread_local std::string bases;
+  bases.resize(static_cast<size_t>(length));
+  const uint8_t* seq = bam_get_seq(b);
+  for (int i = 0; i < length; ++i) bases[static_cast<size_t>(i)] = kNt16Letter[bam_seqi(seq, i)];
+  int n_regs = 0;
+  mm_reg1_t* regs = mm_map(impl_->index, length, bases.data(), &n_regs, ThreadBuffer(), &impl_->map_options,
+                           bam_get_qname(b));
+  const mm_reg1_t* primary = nullptr;
+  for (int j = 0; j < n_regs && !primary; ++j)
+    if (regs[j].sam_pri && regs[j].p) primary = &regs[j];
+  if (primary) {
+    const mm_reg1_t& r = *primary;
+    // Our SEQ is reverse-complemented for the reverse strand, so the clips swap ends there.
+    const uint32_t lead = static_cast<uint32_t>(r.rev ? length - r.qe : r.qs);
+    const uint32_t trail = static_cast<uint32_t>(r.rev ? r.qs : length - r.qe);
+    if (lead) p.cigar.push_back(lead << 4 | BAM_CSOFT_CLIP);
+    // minimap2's CIGAR ops use BAM's encoding (M I D N S H P = X).
+    p.cigar.insert(p.cigar.end(), r.p->cigar, r.p->cigar + r.p->n_cigar);
+    if (trail) p.cigar.push_back(trail << 4 | BAM_CSOFT_CLIP);
+    int64_t query = 0;
+    for (uint32_t op : p.cigar)
+      if (bam_cigar_type(bam_cigar_op(op)) & 1) query += bam_cigar_oplen(op);
+    if (query == length) {
+      const uint32_t contig = impl_->contig_of[static_cast<size_t>(r.rid)];
+      p.placed = true;
+      p.gapped = true;
+      p.strand = r.rev ? 1 : 0;
+      p.contig = contig;
+      p.ref_start = static_cast<int64_t>(impl_->contig_start[contig]) + r.rs;
+      p.mapq = static_cast<uint8_t>(r.mapq);
+    } else {
+      p.cigar.clear();  // never a record whose CIGAR disagrees with its bases: store it unplaced
+    }
+  }
+  for (int j = 0; j < n_regs; ++j) std::free(regs[j].p);
+  std::free(regs);
+  return p;
+}
+
+Status Mapper::MapLongBatch(ReadBatch& batch) {
+  const auto started = std::chrono::steady_clock::now();
+  thread_local std::vector<uint8_t> buffer;
+  std::vector<bool> attempted(batch.size, false);
+  uint64_t reads = 0, placed = 0;
+  for (size_t i = 0; i < batch.size; ++i) {
+    bam1_t* b = batch[i];
+    if (!map_internal::Mappable(b)) continue;
+    attempted[i] = true;
+    ++reads;
+    const map_internal::Placement p = long_reads_->Align(b);
+    if (!p.placed) continue;
+    CRAMJET_RETURN_IF_ERROR(map_internal::ApplyPlacement(b, p, index_, buffer));
+    ++placed;
+  }
+  const uint64_t proper = map_internal::SetMateFields(batch, attempted, options_.max_insert);
+  reads_ += reads;
+  placed_ += placed;
+  placed_gapped_ += placed;
+  aligned_ += reads;
+  proper_pairs_ += proper;
+  nanos_ += static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started).count());
+  return Status::Ok();
+}
+
+}  // namespace cramjet

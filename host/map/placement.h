@@ -1,0 +1,68 @@
+// host/map/placement.h — internal to the map stage: a read's place on the reference, as both
+// placement paths (the short-read mapper and the long-read aligner) produce it, and the one
+// function that writes it into a record.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <htslib/sam.h>
+
+#include "cramjet/status.h"
+#include "map/map.h"
+
+namespace cramjet::map_internal {
+
+struct Placement {
+  bool placed = false;
+  bool gapped = false;
+  int strand = 0;
+  uint32_t contig = 0;
+  int64_t ref_start = 0;  // concatenated coordinate of the first aligned base
+  uint8_t mapq = 0;
+  std::vector<uint32_t> cigar;  // BAM-encoded, soft clips included: covers the whole read
+};
+
+// An unmapped primary record with bases: what the map stage places.
+bool Mappable(const bam1_t* b);
+
+// Rewrites `b` as placed: CIGAR in, SEQ/QUAL reverse-complemented for the reverse strand; the
+// name and aux data are copied byte for byte. `buffer` is scratch. Internal error only when the
+// record cannot grow.
+[[nodiscard]] Status ApplyPlacement(bam1_t* b, const Placement& p, const ReferenceIndex& index,
+                                    std::vector<uint8_t>& buffer);
+
+// Mate fields of the pairs in `batch` (adjacent READ1, READ2) of which this call tried to place
+// at least one record (`attempted`, by record): MTID/MPOS/mate flags, TLEN, PROPER_PAIR (same
+// contig, facing, template <= max_insert), and SAM's convention for an unplaced mate. Returns
+// the records flagged PROPER_PAIR.
+uint64_t SetMateFields(ReadBatch& batch, const std::vector<bool>& attempted, int64_t max_insert);
+
+}  // namespace cramjet::map_internal
+
+namespace cramjet {
+
+// minimap2 (2.24, libminimap2) behind the map stage for long reads: its own index of the FASTA,
+// built in memory at Create with the preset's k/w, and its primary alignment of each read.
+class LongReadAligner {
+ public:
+  // Builds minimap2's index of `fasta_path` (the FASTA behind `index`; contig names and lengths
+  // must agree with it, FailedPrecondition otherwise). BadInput when minimap2 cannot read it.
+  [[nodiscard]] static StatusOr<std::unique_ptr<LongReadAligner>> Create(const ReferenceIndex& index,
+                                                                         const std::string& fasta_path,
+                                                                         LongReadPreset preset, int threads);
+  ~LongReadAligner();
+  LongReadAligner(const LongReadAligner&) = delete;
+  LongReadAligner& operator=(const LongReadAligner&) = delete;
+  // minimap2's primary alignment of `b`'s bases as a placement (soft clips for the unaligned
+  // ends; `placed` false when minimap2 finds none). Thread-safe: per-thread minimap2 buffers.
+  map_internal::Placement Align(const bam1_t* b) const;
+
+ private:
+  struct Impl;
+  explicit LongReadAligner(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace cramjet
