@@ -247,6 +247,12 @@ struct MateAcc {
   std::array<uint64_t, 2> adapter_reads{};
   uint64_t placed = 0, aligned_bases = 0, mismatches = 0;
   std::vector<uint64_t> cycle_aligned, cycle_mismatch;
+  // Per read, whole read (long reads too, past kMaxCycles): mean Phred of its bases, and for
+  // placed reads the identity matches / (aligned columns + inserted + deleted bases), per mille.
+  std::array<uint64_t, kQualityBins> read_mean_quality_hist{};
+  std::array<uint64_t, 1001> identity_hist{};
+  uint64_t identity_reads = 0;
+  uint64_t identity_sum_ppm = 0;  // integer, so the sum is the same in any shard order
 
   void Flush() {
     for (size_t i = 0; i < block_quality_sum.size(); ++i) cycle_quality_sum[i] += block_quality_sum[i];
@@ -300,6 +306,10 @@ struct MateAcc {
     for (size_t i = 0; i < gc_hist.size(); ++i) gc_hist[i] += o.gc_hist[i];
     for (size_t a = 0; a < 2; ++a) adapter_reads[a] += o.adapter_reads[a];
     placed += o.placed; aligned_bases += o.aligned_bases; mismatches += o.mismatches;
+    for (size_t i = 0; i < read_mean_quality_hist.size(); ++i) read_mean_quality_hist[i] += o.read_mean_quality_hist[i];
+    for (size_t i = 0; i < identity_hist.size(); ++i) identity_hist[i] += o.identity_hist[i];
+    identity_reads += o.identity_reads;
+    identity_sum_ppm += o.identity_sum_ppm;
   }
 };
 
@@ -745,6 +755,7 @@ void QcCollector::Impl::ShardAdd(const bam1_t* b, QcShard& shard, RecordDigest* 
       m.q20 += s.q20;
       m.q30 += s.q30;
       m.quality_sum += s.quality_sum;
+      ++m.read_mean_quality_hist[std::min<size_t>(kQualityBins - 1, s.quality_sum / len)];
       uint32_t* hist = m.block_quality_hist.data();
       const size_t stride = m.stride;
       for (size_t i = 0; i < cycles; ++i)
@@ -805,6 +816,7 @@ void QcCollector::Impl::CountMismatches(const bam1_t* b, QcShard& shard, MateAcc
   const uint8_t* seq = bam_get_seq(b);
   int64_t ref_pos = b->core.pos;
   size_t qpos = 0;
+  uint64_t columns = 0, matches = 0;  // for the read's identity
   for (uint32_t k = 0; k < b->core.n_cigar; ++k) {
     const int op = bam_cigar_op(cigar[k]);
     const int64_t n = bam_cigar_oplen(cigar[k]);
@@ -818,19 +830,30 @@ void QcCollector::Impl::CountMismatches(const bam1_t* b, QcShard& shard, MateAcc
       for (int64_t j = first; j < last; ++j) {
         const size_t q = qpos + size_t(j);
         const size_t cycle = reverse ? len - 1 - q : q;
-        if (cycle >= m.stride) continue;
         const uint8_t ref_base = ref_codes[size_t(ref_pos + j)];
         if (ref_base == 15) continue;  // N in the reference: not a mismatch, not counted
+        const bool differs = bam_seqi(seq, q) != ref_base;
+        ++columns;
+        matches += !differs;
+        if (cycle >= m.stride) continue;  // per-cycle figures stop at kMaxCycles
         ++m.cycle_aligned[cycle];
         ++m.aligned_bases;
-        if (bam_seqi(seq, q) != ref_base) {
+        if (differs) {
           ++m.cycle_mismatch[cycle];
           ++m.mismatches;
         }
       }
+    } else if (op == BAM_CINS || op == BAM_CDEL) {
+      columns += uint64_t(n);
     }
     if (type & 1) qpos += size_t(n);
     if (type & 2) ref_pos += n;
+  }
+  if (columns > 0) {
+    const double identity = double(matches) / double(columns);
+    ++m.identity_hist[size_t(std::lround(1000 * identity))];
+    ++m.identity_reads;
+    m.identity_sum_ppm += uint64_t(std::llround(1e6 * identity));
   }
 }
 
@@ -985,7 +1008,31 @@ nlohmann::json MateJson(MateAcc& m, MateFigures* figures) {
   for (size_t l = 0; l < m.length_hist.size(); ++l)
     if (m.length_hist[l]) lengths.push_back({l, m.length_hist[l]});
   j["length_histogram"] = lengths;
+  // N50: the length L such that reads of length >= L hold at least half of the bases.
+  uint64_t n50 = 0, cumulative = 0;
+  for (size_t l = m.length_hist.size(); l-- > 0 && 2 * cumulative < m.bases;) {
+    cumulative += uint64_t(l) * m.length_hist[l];
+    n50 = l;
+  }
+  j["n50_length"] = n50;
   j["gc_histogram"] = m.gc_hist;
+  // Per read: the arithmetic mean Phred of its bases (FastQC's per-sequence quality), bin = floor.
+  j["read_mean_quality_histogram"] = m.read_mean_quality_hist;
+  {
+    json identity;
+    identity["reads"] = m.identity_reads;
+    identity["mean_percent"] = JsonNumberOrNull(m.identity_reads ? 1e-4 * double(m.identity_sum_ppm) / double(m.identity_reads) : NaN());
+    uint64_t seen = 0;
+    double median = NaN();
+    json hist = json::array();
+    for (size_t i = 0; i < m.identity_hist.size(); ++i) {
+      if (m.identity_hist[i]) hist.push_back({i / 10.0, m.identity_hist[i]});
+      if (std::isnan(median) && m.identity_reads && 2 * (seen += m.identity_hist[i]) >= m.identity_reads) median = i / 10.0;
+    }
+    identity["median_percent"] = JsonNumberOrNull(median);
+    identity["histogram"] = hist;  // [percent (0.1 steps), reads]
+    j["identity"] = identity;
+  }
 
   const size_t cycles = std::min<size_t>(m.max_length, m.stride);
   json mean = json::array(), q1 = json::array(), med = json::array(), q3 = json::array();
@@ -1334,6 +1381,8 @@ void QcCollector::Impl::BuildDocument() {
   s["n_percent"] = all_json["n_percent"];
   s["mean_quality"] = all_json["mean_quality"];
   s["mean_length"] = all_json["mean_length"];
+  s["n50_length"] = all_json["n50_length"];
+  s["identity_mean_percent"] = all_json["identity"]["mean_percent"];
   s["duplication_percent"] = JsonNumberOrNull(dup_percent);
   s["adapter_percent"] = {{"truseq", all_json["adapter"]["truseq"]["percent"]},
                           {"nextera", all_json["adapter"]["nextera"]["percent"]}};

@@ -27,7 +27,7 @@
 
 namespace cramjet {
 
-inline constexpr int kQcSchemaVersion = 2;
+inline constexpr int kQcSchemaVersion = 3;
 
 // ---- Options and thresholds -----------------------------------------------------------------
 

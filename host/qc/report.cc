@@ -314,6 +314,9 @@ std::string RenderMultiqcCustom(const json& qc) {
   if (!s["mismatch_percent"].is_null()) row["mismatch_percent"] = s["mismatch_percent"];
   row["mean_depth"] = s["mean_depth"];
   row["insert_size_median"] = qc["insert_size"]["median"];
+  // Long-read figures (NanoPlot's headline numbers): read-length N50 and mean identity of placed reads.
+  row["read_length_n50"] = s["n50_length"];
+  if (!s["identity_mean_percent"].is_null()) row["identity_mean_percent"] = s["identity_mean_percent"];
   for (const auto& m : qc["metrics"]) row[m["key"].get<std::string>() + "_verdict"] = m["verdict"];
   out["data"][sample] = row;
   return out.dump(1, ' ', false, json::error_handler_t::replace) + "\n";

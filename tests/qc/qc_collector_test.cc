@@ -293,7 +293,7 @@ std::vector<Rec> TwoReadGroupRecords() {
 
 TEST(QcReadGroups, DuplicationInsertSizeCoverageAndOverrepresentedPerReadGroup) {
   const json qc = CollectWithHeader(kTwoContigHeader, TwoReadGroupRecords());
-  EXPECT_EQ(qc["schema_version"], 2);
+  EXPECT_EQ(qc["schema_version"], 3);
   ASSERT_EQ(qc["read_groups"].size(), 2u);
   const json* a = FindGroup(qc, "rgA");
   const json* b = FindGroup(qc, "rgB");

@@ -76,6 +76,74 @@ TEST(QcOutputs, MultiqcReportsTheSampleValues) {
   EXPECT_NE(testing::ReadFile(dir / "report/multiqc_report.html").find("Sample1"), std::string::npos);
 }
 
+// Long reads (issue 11, item 5): read-length N50, per-read mean quality and identity in qc.json,
+// each checked against an independent computation (Python over the FASTQ; identity against
+// pbsim's true alignments), and the N50 in MultiQC's table.
+TEST(QcOutputs, LongReadN50MeanQualityAndIdentity) {
+  const char* chr2 = "human-chr2-grch38-2mb/hg38_chr2_1-2333275.fa.gz";
+  CRAMJET_REQUIRE_SHARED_DATA(chr2);
+  if (!testing::ToolAvailable("pbsim") || !testing::ToolAvailable("multiqc"))
+    GTEST_SKIP() << "pbsim or multiqc not installed (scripts/setup-debian.sh)";
+  TempDir dir;
+  const std::string ref = dir / "chr2.fa";
+  ASSERT_EQ(RunShell("zcat " + ShellQuote(SharedPath(chr2)) + " | grep -v '^$' > " + ShellQuote(ref)).exit_code, 0);
+  ASSERT_EQ(RunCramjet("index " + ShellQuote(ref)).exit_code, 0);
+  ASSERT_EQ(RunShell("cd " + ShellQuote(dir.path()) + " && pbsim --prefix ont --data-type CLR --depth 1 --length-min 100 "
+                     "--length-mean 6000 --length-sd 5000 --length-max 60000 --accuracy-mean 0.90 --accuracy-sd 0.04 "
+                     "--accuracy-min 0.80 --difference-ratio 23:31:46 --model_qc /usr/share/pbsim/models/model_qc_clr "
+                     "--seed 5 chr2.fa").exit_code, 0);
+  RunShell("mkdir -p " + ShellQuote(dir / "qc"));
+  const auto c = RunCramjet("compress -q --long-reads ont -T " + ShellQuote(ref) + " -o " + ShellQuote(dir / "qc/ont.cram") +
+                            " " + ShellQuote(dir / "ont_0001.fastq"));
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  const json qc = json::parse(testing::ReadFile(dir / "qc/ont.qc.json"));
+  const json& single = qc["mates"]["single"];
+
+  // Independent figures: N50 and per-read floor(mean Phred) from the FASTQ, identity from the MAF
+  // (matching columns / alignment columns of each true alignment).
+  const char* expected_py = R"PY(
+import json, sys
+lines = open(sys.argv[1]).read().split("\n")
+lengths = [len(lines[i]) for i in range(1, len(lines) - 1, 4)]
+quals = [lines[i] for i in range(3, len(lines), 4)]
+total, cum = sum(lengths), 0
+for n50 in sorted(lengths, reverse=True):
+    cum += n50
+    if 2 * cum >= total: break
+hist = [0] * 94
+for q in quals: hist[min(93, sum(ord(c) - 33 for c in q) // len(q))] += 1
+ids, ref = [], None
+for line in open(sys.argv[2]):
+    if not line.startswith("s "): continue
+    aln = line.split()[6]
+    if ref is None: ref = aln; continue
+    cols = len(aln)
+    ids.append(sum(1 for a, b in zip(ref.upper(), aln.upper()) if a == b and a != "-") / cols)
+    ref = None
+print(json.dumps({"n50": n50, "hist": hist, "identity": 100 * sum(ids) / len(ids)}))
+)PY";
+  testing::WriteFile(dir / "expected.py", expected_py);
+  const auto e = RunShell("python3 " + ShellQuote(dir / "expected.py") + " " + ShellQuote(dir / "ont_0001.fastq") + " " +
+                          ShellQuote(dir / "ont_0001.maf"));
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  const json expected = json::parse(e.out);
+  EXPECT_EQ(single["n50_length"], expected["n50"]);
+  EXPECT_EQ(qc["summary"]["n50_length"], expected["n50"]);
+  EXPECT_EQ(single["read_mean_quality_histogram"], expected["hist"]);
+  // The placed alignment is minimap2's, a little better than the simulator's own: within 1.5 points.
+  EXPECT_EQ(single["identity"]["reads"], single["placed"]["reads"]);
+  EXPECT_NEAR(single["identity"]["mean_percent"].get<double>(), expected["identity"].get<double>(), 1.5);
+  EXPECT_GE(single["identity"]["mean_percent"].get<double>(), expected["identity"].get<double>() - 0.5);
+
+  const auto mqc = RunShell("multiqc -q -f --no-ansi -o " + ShellQuote(dir / "report") + " " + ShellQuote(dir / "qc"));
+  ASSERT_EQ(mqc.exit_code, 0) << mqc.err;
+  const std::string custom = testing::ReadFile(dir / "report/multiqc_data/multiqc_cramjet_qc_table.txt");
+  const std::string sample = qc["sample"];
+  EXPECT_EQ(std::stod(MultiqcValue(custom, sample, "read_length_n50")), expected["n50"].get<double>()) << custom;
+  EXPECT_NEAR(std::stod(MultiqcValue(custom, sample, "identity_mean_percent")),
+              single["identity"]["mean_percent"].get<double>(), 1e-6);
+}
+
 TEST(QcOutputs, HtmlReportDrawsEveryPlotInHeadlessChromium) {
   CRAMJET_REQUIRE_SHARED_DATA(kChrMBam);
   if (!testing::ToolAvailable("chromium")) GTEST_SKIP() << "chromium not installed (scripts/setup-debian.sh)";
