@@ -74,8 +74,29 @@ Fixture& Data() {
   return *fixture;
 }
 
-void MapReads(benchmark::State& state, AccelKind kind, bool simulated) {
-  Fixture& data = Data();
+// A genome-size reference and reads simulated from it, named by the environment (issue 11:
+// bench/mapper_genome.sh makes them from bench/synthetic_genome.sh's 3.1 Gb genome):
+//   CRAMJET_BENCH_GENOME_FASTA  indexed FASTA      CRAMJET_BENCH_GENOME_READS  single-end FASTQ
+Fixture& GenomeData() {
+  static Fixture* fixture = [] {
+    auto* f = new Fixture();
+    SetLogLevel(LogLevel::kWarning);
+    const char* fasta = std::getenv("CRAMJET_BENCH_GENOME_FASTA");
+    const char* reads = std::getenv("CRAMJET_BENCH_GENOME_READS");
+    if (!fasta || !reads) {
+      f->error = "set CRAMJET_BENCH_GENOME_FASTA and CRAMJET_BENCH_GENOME_READS (bench/mapper_genome.sh)";
+      return f;
+    }
+    f->fasta = fasta;
+    auto index = ReferenceIndex::Open(f->fasta);
+    if (index.ok()) f->index = std::move(index).value(); else f->error = index.status().ToString();
+    f->simulated = LoadFastq(reads);
+    return f;
+  }();
+  return *fixture;
+}
+
+void MapReadsOf(benchmark::State& state, AccelKind kind, Fixture& data, bool simulated) {
   const auto& reads = simulated ? data.simulated : data.real;
   if (!data.error.empty() || reads.empty()) {
     state.SkipWithError(data.error.empty() ? "no reads" : data.error.c_str());
@@ -118,6 +139,8 @@ void MapReads(benchmark::State& state, AccelKind kind, bool simulated) {
   state.SetLabel((*backend)->Name());
 }
 
+void MapReads(benchmark::State& state, AccelKind kind, bool simulated) { MapReadsOf(state, kind, Data(), simulated); }
+
 void BM_MapSimulatedEcoli(benchmark::State& state, AccelKind kind) { MapReads(state, kind, true); }
 void BM_MapRealEcoli(benchmark::State& state, AccelKind kind) { MapReads(state, kind, false); }
 BENCHMARK_CAPTURE(BM_MapSimulatedEcoli, simd, AccelKind::kSimd)->Unit(benchmark::kMillisecond)->UseRealTime();
@@ -125,6 +148,8 @@ BENCHMARK_CAPTURE(BM_MapSimulatedEcoli, scalar, AccelKind::kScalar)->Unit(benchm
 BENCHMARK_CAPTURE(BM_MapRealEcoli, simd, AccelKind::kSimd)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_MapRealEcoli, scalar, AccelKind::kScalar)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_MapRealEcoli, opencl, AccelKind::kOpenCL)->Unit(benchmark::kMillisecond)->UseRealTime();
+void BM_MapSimulatedGenome(benchmark::State& state, AccelKind kind) { MapReadsOf(state, kind, GenomeData(), true); }
+BENCHMARK_CAPTURE(BM_MapSimulatedGenome, simd, AccelKind::kSimd)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void BM_IndexBuildEcoli(benchmark::State& state) {
   Fixture& data = Data();

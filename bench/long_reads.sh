@@ -17,7 +17,7 @@ DEPTH=${DEPTH:-5}
 threads=$(nproc)
 mkdir -p "$OUT"
 fa=${1:-$OUT/chr2.fa}
-if [ $# -eq 0 ]; then
+if [ $# -eq 0 ] && [ ! -f "$fa" ]; then
   zcat "$SHARED_DATA/human-chr2-grch38-2mb/hg38_chr2_1-2333275.fa.gz" | grep -v '^$' >"$fa"
 fi
 [ -f "$fa.cjidx" ] || "$CRAMJET" index -@ "$threads" "$fa" 2>/dev/null
@@ -43,8 +43,8 @@ for kind in ont_r9 ont_r10 hifi clr; do
   rm -f "$w"/*.cram*
   "$CRAMJET" compress -q -@ "$threads" --no-qc --long-reads "$p" -T "$fa" -o "$w/long.cram" "$fq"
   "$CRAMJET" compress -q -@ "$threads" --no-qc -T "$fa" -o "$w/short.cram" "$fq"
-  ours=$(samtools view "$w/long.cram" | python3 "$here/sim/long_read_judge.py" "$maf")
-  short=$(samtools view "$w/short.cram" | python3 "$here/sim/long_read_judge.py" "$maf")
+  ours=$(samtools view -T "$fa" "$w/long.cram" | python3 "$here/sim/long_read_judge.py" "$maf")
+  short=$(samtools view -T "$fa" "$w/short.cram" | python3 "$here/sim/long_read_judge.py" "$maf")
   minimap2 -a -x "${mm[$p]}" -t "$threads" "$fa" "$fq" 2>/dev/null >"$w/mm.sam"
   peer=$(python3 "$here/sim/long_read_judge.py" "$maf" <"$w/mm.sam")
   samtools sort -@ "$threads" -o - "$w/mm.sam" 2>/dev/null | samtools view -C -T "$fa" -o "$w/peer.cram" -

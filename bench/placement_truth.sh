@@ -20,7 +20,7 @@ mkdir -p "$OUT"
 refs=("$@")
 if ((${#refs[@]} == 0)); then
   # Without its trailing blank line, which mason_simulator's FASTA index rejects.
-  zcat "$SHARED_DATA/human-chr2-grch38-2mb/hg38_chr2_1-2333275.fa.gz" | grep -v '^$' >"$OUT/chr2.fa"
+  [ -f "$OUT/chr2.fa" ] || zcat "$SHARED_DATA/human-chr2-grch38-2mb/hg38_chr2_1-2333275.fa.gz" | grep -v '^$' >"$OUT/chr2.fa"
   refs=("$OUT/chr2.fa")
   [ -f /tmp/cramjet-bench/synthetic/syn300M.fa ] && refs+=(/tmp/cramjet-bench/synthetic/syn300M.fa)
 fi

@@ -47,7 +47,10 @@ class ScalarBackend final : public Backend {
   }
   void VerifyHamming(const PackedReference& reference, const PackedSequences& reads,
                      const VerifyJob* jobs, size_t count, uint32_t* mismatches) const override {
-    for (size_t j = 0; j < count; ++j) mismatches[j] = HammingScalar(reference, reads, jobs[j]);
+    for (size_t j = 0; j < count; ++j) {
+      PrefetchVerifyJob(reference, jobs, count, j);
+      mismatches[j] = HammingScalar(reference, reads, jobs[j]);
+    }
   }
   void AlignBanded(const AlignJob* jobs, size_t count, AlignOutput& out) const override {
     out.results.assign(count, AlignResult{});

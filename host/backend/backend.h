@@ -51,6 +51,17 @@ void ExtractSeedsOneScalar(const uint8_t* codes, size_t length, std::vector<Seed
 void TraceBack(const int16_t* tb, size_t lanes, size_t lane, int best_i, int best_d, int score,
                AlignResult& result, std::vector<uint32_t>& cigar);
 
+// Jobs of a batch compare against random places of a genome-size reference, each a DRAM (and
+// TLB) miss: the Hamming loops touch the reference words of the job this many ahead first. No
+// effect on results.
+inline constexpr size_t kVerifyPrefetchAhead = 8;
+inline void PrefetchVerifyJob(const PackedReference& reference, const VerifyJob* jobs, size_t count, size_t j) {
+  if (j + kVerifyPrefetchAhead >= count) return;
+  const uint64_t* ref = reference.words + jobs[j + kVerifyPrefetchAhead].ref_start / CJ_BASES_PER_WORD;
+  __builtin_prefetch(ref);
+  __builtin_prefetch(ref + 8);  // a 150-base read spans 5-6 words, often two cache lines
+}
+
 // ---- Scalar kernels --------------------------------------------------------------------------
 uint32_t HammingScalar(const PackedReference& reference, const PackedSequences& reads,
                        const VerifyJob& job);

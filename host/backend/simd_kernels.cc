@@ -74,6 +74,7 @@ void VerifyHammingKernel(const PackedReference& reference, const PackedSequences
   const auto low_bits = hn::Set(d, 0x5555555555555555ull);
   const auto all_ones = hn::Set(d, ~0ull);
   for (size_t j = 0; j < count; ++j) {
+    PrefetchVerifyJob(reference, jobs, count, j);
     const VerifyJob& job = jobs[j];
     const uint32_t length = reads.lengths[job.sequence];
     const uint64_t* read = reads.words + reads.word_offsets[job.sequence];

@@ -95,6 +95,15 @@ StatusOr<std::unique_ptr<ReferenceIndex>> ReferenceIndex::Open(const std::string
                                          r.start, std::string(r.md5, 32)});
   }
   index->total_length_ = h.total_length;
+  // Contig of a position in two loads: the contig at each 1 Mb block start, then a search only
+  // within blocks that hold a contig boundary (every seed hit asks; see ContigOf).
+  for (const ContigInfo& c : index->contigs_) index->contig_starts_.push_back(c.start);
+  const uint64_t blocks = (h.total_length >> kContigBlockBits) + 2;
+  index->contig_at_block_.resize(blocks);
+  for (uint64_t b = 0, c = 0; b < blocks; ++b) {
+    while (c + 1 < index->contig_starts_.size() && index->contig_starts_[c + 1] <= (b << kContigBlockBits)) ++c;
+    index->contig_at_block_[b] = static_cast<uint32_t>(c);
+  }
   index->entry_count_ = h.entry_count;
   index->bucket_mask_ = static_cast<uint32_t>((uint64_t{1} << h.bucket_bits) - 1);
   index->n_runs_ = reinterpret_cast<const uint64_t*>(base + layout.n_runs);
@@ -113,9 +122,11 @@ ReferenceIndex::~ReferenceIndex() {
 }
 
 size_t ReferenceIndex::ContigOf(uint64_t position) const {
-  auto it = std::upper_bound(contigs_.begin(), contigs_.end(), position,
-                             [](uint64_t p, const ContigInfo& c) { return p < c.start; });
-  return static_cast<size_t>(it - contigs_.begin()) - 1;
+  const uint64_t block = position >> kContigBlockBits;
+  const uint32_t first = contig_at_block_[block], last = contig_at_block_[block + 1];
+  if (first == last) return first;
+  const auto begin = contig_starts_.begin() + first, end = contig_starts_.begin() + last + 1;
+  return static_cast<size_t>(std::upper_bound(begin, end, position) - contig_starts_.begin()) - 1;
 }
 
 bool ReferenceIndex::IsN(uint64_t position) const {

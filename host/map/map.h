@@ -110,6 +110,9 @@ class ReferenceIndex {
   void* map_ = nullptr;
   size_t map_size_ = 0;
   std::vector<ContigInfo> contigs_;
+  static constexpr int kContigBlockBits = 20;
+  std::vector<uint64_t> contig_starts_;    // contigs_[i].start, contiguous for the search
+  std::vector<uint32_t> contig_at_block_;  // contig holding base (block << kContigBlockBits)
   uint64_t total_length_ = 0;
   uint64_t entry_count_ = 0;
   uint32_t bucket_mask_ = 0;  // 2^bucket_bits - 1
@@ -156,6 +159,9 @@ struct MapOptions {
   double min_score_fraction = 0.25;
   // Seeds occurring more often than this (repeats) are not followed.
   uint32_t max_seed_occurrences = 500;
+  // Seed hits gathered per read for the second round's vote, the rarest seeds first (reads in
+  // repeats would otherwise sort thousands of hits). At least one seed is always used.
+  uint32_t max_hits_per_read = 256;
   // Candidates verified per read in the second round (by seed votes).
   uint32_t max_candidates = 8;
   // Proper pair: same contig, facing each other (FR), template length at most this.

@@ -155,6 +155,12 @@ inline uint64_t Gather2Bits(uint64_t x) {
 }
 
 
+// One seed's hits in the index and the pick (read, strand, seed) they belong to.
+struct SeedSpan {
+  std::span<const uint32_t> found;
+  uint32_t pick;
+};
+
 // Per-thread working memory, reused across batches (MapBatch runs on several threads at once).
 struct MapScratch {
   std::vector<ReadState> reads;
@@ -164,6 +170,7 @@ struct MapScratch {
   std::vector<uint32_t> word_offsets, lengths;
   SeedOutput seeds;
   std::vector<Candidate> tried, hits, voted;
+  std::vector<SeedSpan> spans;
   std::vector<uint32_t> tried_mm, r0_begin, r0_end, r1_begin, r1_end, r2_begin, r2_end, job_slot, results;
   std::vector<uint32_t> vote_begin, vote_end, unresolved_sequences;
   std::vector<VerifyJob> jobs;
@@ -496,20 +503,39 @@ Status Mapper::MapBatch(ReadBatch& batch) {
   auto& hits = scratch.hits;
   hits.clear();
   constexpr size_t kAhead = 16;
-  auto lookup_all = [&](auto&& on_read_done) {
+  // Hits of one read's seeds, rarest seed first when they exceed `hit_budget`: seeds in repeats
+  // (hundreds of copies) would otherwise cost a sort of thousands of hits for a vote that the
+  // read's rarer seeds decide anyway. Seeds with more than `max_occurrences` hits are skipped.
+  auto& spans = scratch.spans;
+  auto push_hits = [&](size_t hit_budget) {
+    size_t total = 0;
+    for (const SeedSpan& sp : spans) total += sp.found.size();
+    if (total > hit_budget)
+      std::stable_sort(spans.begin(), spans.end(),
+                       [](const SeedSpan& a, const SeedSpan& b) { return a.found.size() < b.found.size(); });
+    for (const SeedSpan& sp : spans) {
+      if (!hits.empty() && hits.size() + sp.found.size() > hit_budget) break;
+      const Pick& pk = picks[sp.pick];
+      for (uint32_t p : sp.found) {
+        const int64_t diag = static_cast<int64_t>(p) - pk.seed.position;
+        hits.push_back({diag * 2 + pk.strand, static_cast<uint32_t>(index.ContigOf(p)), 1});
+      }
+    }
+    spans.clear();
+  };
+  auto lookup_all = [&](size_t max_occurrences, size_t hit_budget, auto&& on_read_done) {
+    spans.clear();
     for (size_t i = 0; i < std::min(picks.size(), kAhead); ++i) index.PrefetchBucket(picks[i].seed.hash);
     for (size_t i = 0; i < picks.size(); ++i) {
       if (i + kAhead < picks.size()) index.PrefetchBucket(picks[i + kAhead].seed.hash);
       if (i + kAhead / 2 < picks.size()) index.PrefetchEntries(picks[i + kAhead / 2].seed.hash);
       const Pick& pk = picks[i];
       const auto found = index.Lookup(pk.seed.hash);
-      if (found.size() <= options_.max_seed_occurrences) {
-        for (uint32_t p : found) {
-          const int64_t diag = static_cast<int64_t>(p) - pk.seed.position;
-          hits.push_back({diag * 2 + pk.strand, static_cast<uint32_t>(index.ContigOf(p)), 1});
-        }
+      if (!found.empty() && found.size() <= max_occurrences) spans.push_back({found, static_cast<uint32_t>(i)});
+      if (i + 1 == picks.size() || picks[i + 1].read != pk.read) {
+        push_hits(hit_budget);
+        on_read_done(pk.read);
       }
-      if (i + 1 == picks.size() || picks[i + 1].read != pk.read) on_read_done(pk.read);
     }
   };
 
@@ -543,7 +569,10 @@ Status Mapper::MapBatch(ReadBatch& batch) {
     auto& begin = pass == 0 ? r0_begin : r1_begin;
     auto& end = pass == 0 ? r0_end : r1_end;
     seed_unresolved(pass == 0 ? SeedSample::kMiddleWindow : SeedSample::kEndWindows);
-    lookup_all([&](uint32_t r) {
+    // A sampled seed with more copies than round 1 may try gives an arbitrary subset of them:
+    // such reads go to the vote of round 2 instead.
+    const size_t round1_cap = std::min<size_t>(options_.max_seed_occurrences, 2 * options_.max_candidates);
+    lookup_all(round1_cap, SIZE_MAX, [&](uint32_t r) {
       std::sort(hits.begin(), hits.end(), by_key);
       hits.erase(std::unique(hits.begin(), hits.end(), same), hits.end());
       begin[r] = static_cast<uint32_t>(tried.size());
@@ -569,7 +598,7 @@ Status Mapper::MapBatch(ReadBatch& batch) {
   vote_end.assign(reads.size(), 0);
   seed_unresolved(SeedSample::kAll);
   size_t second_round_reads = 0;
-  lookup_all([&](uint32_t r) {
+  lookup_all(options_.max_seed_occurrences, options_.max_hits_per_read, [&](uint32_t r) {
     std::sort(hits.begin(), hits.end(), by_key);
     vote_begin[r] = static_cast<uint32_t>(voted.size());
     for (const Candidate& h : hits) {

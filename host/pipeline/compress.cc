@@ -289,8 +289,10 @@ class CompressJob {
           RunBatchPipeline(o_.threads <= 1 ? 0 : 1, merge_and_qc, BatchTransform(), encode));
       MapStats ms = mapper_->stats();
       CJ_LOG(kInfo) << "mapped " << ms.placed << " of " << ms.reads << " reads ("
-                    << ms.proper_pairs << " in proper pairs), sort peak "
-                    << (sorter_->peak_memory_bytes() >> 20) << " MiB";
+                    << ms.proper_pairs << " in proper pairs, " << ms.rescued
+                    << " placed or moved next to their mate), "
+                    << (ms.seconds > 0 ? static_cast<uint64_t>(ms.reads / ms.seconds) : 0)
+                    << " reads/s per mapping thread, sort peak " << (sorter_->peak_memory_bytes() >> 20) << " MiB";
     }
     Status closed = writer_->Close();
     writer_.reset();
