@@ -55,8 +55,8 @@ constexpr char kNt16Letter[] = "=ACMGRSVTWYHKDBN";
 struct LongReadAligner::Impl {
   mm_idx_t* index = nullptr;
   mm_mapopt_t map_options{};
+  const ReferenceIndex* reference = nullptr;  // ours: contig starts in concatenated coordinates
   std::vector<uint32_t> contig_of;           // minimap2 rid -> our contig
-  std::vector<uint64_t> contig_start;        // our contig -> concatenated start
   ~Impl() {
     if (index) mm_idx_destroy(index);
   }
@@ -88,7 +88,7 @@ StatusOr<std::unique_ptr<LongReadAligner>> LongReadAligner::Create(const Referen
   // Same FASTA, same contigs; matched by name so that tid i stays contig i of our index.
   std::unordered_map<std::string, uint32_t> by_name;
   for (size_t t = 0; t < index.contig_count(); ++t) by_name.emplace(index.contig_name(t), static_cast<uint32_t>(t));
-  for (size_t t = 0; t < index.contig_count(); ++t) impl->contig_start.push_back(index.contigs()[t].start);
+  impl->reference = &index;
   for (uint32_t rid = 0; rid < impl->index->n_seq; ++rid) {
     const mm_idx_seq_t& s = impl->index->seq[rid];
     const auto it = by_name.find(s.name);
@@ -135,7 +135,7 @@ map_internal::Placement LongReadAligner::Align(const bam1_t* b) const {
       p.gapped = true;
       p.strand = r.rev ? 1 : 0;
       p.contig = contig;
-      p.ref_start = static_cast<int64_t>(impl_->contig_start[contig]) + r.rs;
+      p.ref_start = static_cast<int64_t>(impl_->reference->contigs()[contig].start) + r.rs;
       p.mapq = static_cast<uint8_t>(r.mapq);
     } else {
       p.cigar.clear();  // never a record whose CIGAR disagrees with its bases: store it unplaced

@@ -81,6 +81,26 @@ Segment BestDiagonalSegment(const ReferenceIndex& index, const uint8_t* codes, u
   return best;
 }
 
+// A read placed on diagonal `diag` of `contig` with `mismatches` Hamming mismatches: the best
+// clipped segment (soft clips for mismatch clusters at the ends); not placed when no segment
+// scores above zero.
+Placement DiagonalPlacement(const ReferenceIndex& index, const uint8_t* codes, uint32_t length, int64_t diag,
+                            uint32_t contig, int strand, uint32_t mismatches, uint8_t mapq) {
+  Placement p;
+  const Segment seg = mismatches == 0 ? Segment{static_cast<int>(length), 0, length}
+                                      : BestDiagonalSegment(index, codes, length, diag, contig);
+  if (seg.score <= 0) return p;
+  p.placed = true;
+  p.strand = strand;
+  p.contig = contig;
+  p.ref_start = diag + seg.begin;
+  if (seg.begin) p.cigar.push_back(seg.begin << 4 | BAM_CSOFT_CLIP);
+  p.cigar.push_back((seg.end - seg.begin) << 4 | BAM_CMATCH);
+  if (seg.end < length) p.cigar.push_back((length - seg.end) << 4 | BAM_CSOFT_CLIP);
+  p.mapq = mapq;
+  return p;
+}
+
 uint32_t ExactMismatches(const ReferenceIndex& index, const uint8_t* codes, uint32_t length,
                          int64_t diag, uint32_t contig, uint32_t max_mismatches) {
   const ContigInfo& c = index.contigs()[contig];
@@ -633,20 +653,9 @@ Status Mapper::MapBatch(ReadBatch& batch) {
     const bool can_align = options_.banded_alignment && st.length <= CJ_MAX_ALIGN_LENGTH;
     const bool diagonal = st.best_mm <= st.accept || (!can_align && st.best_mm <= st.budget);
     if (diagonal) {
-      Placement& p = placements[r];
-      const uint8_t* c = codes.data() + code_offsets[2 * r + st.best.strand()];
-      const Segment seg = st.best_mm == 0
-                              ? Segment{static_cast<int>(st.length), 0, st.length}
-                              : BestDiagonalSegment(index, c, st.length, st.best.diag(), st.best.contig);
-      if (seg.score <= 0) continue;
-      p.placed = true;
-      p.strand = st.best.strand();
-      p.contig = st.best.contig;
-      p.ref_start = st.best.diag() + seg.begin;
-      if (seg.begin) p.cigar.push_back(seg.begin << 4 | BAM_CSOFT_CLIP);
-      p.cigar.push_back((seg.end - seg.begin) << 4 | BAM_CMATCH);
-      if (seg.end < st.length) p.cigar.push_back((st.length - seg.end) << 4 | BAM_CSOFT_CLIP);
-      p.mapq = st.second_mm == st.best_mm ? 0 : 60;
+      placements[r] = DiagonalPlacement(index, codes.data() + code_offsets[2 * r + st.best.strand()], st.length,
+                                        st.best.diag(), st.best.contig, st.best.strand(), st.best_mm,
+                                        st.second_mm == st.best_mm ? 0 : 60);
       continue;
     }
     if (!can_align) continue;
@@ -762,37 +771,26 @@ Status Mapper::MapBatch(ReadBatch& batch) {
     const size_t y = choice->read;
     const ReadState& st = reads[y];
     const Placement& anchor = y == static_cast<size_t>(ia) ? pb : pa;
-    Placement moved;
-    moved.strand = 1 - anchor.strand;
-    moved.contig = anchor.contig;
-    const uint8_t* c = codes.data() + code_offsets[2 * y + moved.strand];
-    const Segment seg = choice->hit.mismatches == 0
-                            ? Segment{static_cast<int>(st.length), 0, st.length}
-                            : BestDiagonalSegment(index, c, st.length, choice->hit.diag, moved.contig);
-    if (seg.score <= 0) continue;
-    moved.placed = true;
-    moved.ref_start = choice->hit.diag + seg.begin;
-    if (seg.begin) moved.cigar.push_back(seg.begin << 4 | BAM_CSOFT_CLIP);
-    moved.cigar.push_back((seg.end - seg.begin) << 4 | BAM_CMATCH);
-    if (seg.end < st.length) moved.cigar.push_back((st.length - seg.end) << 4 | BAM_CSOFT_CLIP);
-    moved.mapq = choice->hit.mismatches < std::min(st.best_mm, st.second_mm) ? 60 : 0;
+    const int strand = 1 - anchor.strand;
+    Placement moved = DiagonalPlacement(index, codes.data() + code_offsets[2 * y + strand], st.length,
+                                        choice->hit.diag, anchor.contig, strand, choice->hit.mismatches,
+                                        choice->hit.mismatches < std::min(st.best_mm, st.second_mm) ? 60 : 0);
+    if (!moved.placed) continue;
     placements[y] = std::move(moved);
     ++rescued;
   }
 
   // ---- Write the records, then mate fields. ----
   auto& buffer = scratch.buffer;
-  std::vector<int> placed_of(batch.size, -1);
   uint64_t placed = 0, gapped = 0;
   for (size_t r = 0; r < reads.size(); ++r) {
     if (!placements[r].placed) continue;
     CRAMJET_RETURN_IF_ERROR(ApplyPlacement(batch[reads[r].record], placements[r], index, buffer));
-    placed_of[reads[r].record] = static_cast<int>(r);
     ++placed;
     gapped += placements[r].gapped;
   }
-  std::vector<bool> attempted(batch.size, false);
-  for (const ReadState& st : reads) attempted[st.record] = true;
+  std::vector<bool> attempted(batch.size);
+  for (size_t i = 0; i < batch.size; ++i) attempted[i] = read_of[i] >= 0;
   const uint64_t proper = map_internal::SetMateFields(batch, attempted, options_.max_insert);
   placed_ += placed;
   placed_gapped_ += gapped;

@@ -49,6 +49,7 @@ class LongReadAligner {
  public:
   // Builds minimap2's index of `fasta_path` (the FASTA behind `index`; contig names and lengths
   // must agree with it, FailedPrecondition otherwise). BadInput when minimap2 cannot read it.
+  // `index` must outlive the aligner.
   [[nodiscard]] static StatusOr<std::unique_ptr<LongReadAligner>> Create(const ReferenceIndex& index,
                                                                          const std::string& fasta_path,
                                                                          LongReadPreset preset, int threads);
