@@ -111,7 +111,7 @@ StatusOr<std::unique_ptr<ReferenceIndex>> ReferenceIndex::Open(const std::string
   index->n_blocks_ = reinterpret_cast<const uint64_t*>(base + layout.n_blocks);
   index->sequence_ = reinterpret_cast<const uint64_t*>(base + layout.sequence);
   index->offsets_ = reinterpret_cast<const uint32_t*>(base + layout.offsets);
-  index->entries_ = reinterpret_cast<const uint32_t*>(base + layout.entries);
+  index->entries_ = reinterpret_cast<const SeedEntry*>(base + layout.entries);
   if (index->offsets_[uint64_t{1} << h.bucket_bits] != h.entry_count)
     return BadInput("'" + path + "' is corrupt (seed table)" + RebuildHint(fasta_path));
   return index;

@@ -417,7 +417,7 @@ uint64_t ReferenceIndex::EstimateBuildMemory(uint64_t total_bases, uint64_t n_ru
   // codes (1 B) + k-mer hashes and window minima (4 + 4 B) per base, seeds (8 B) at 2/(w+1).
   const uint64_t per_thread = chunk_windows * 9 + chunk_windows * 2 / (CJ_SEED_W + 1) * 8 * 2 + (8 << 20);
   return SequenceWords(total_bases) * 8 + n_runs * 16 + ((uint64_t{1} << BucketBits(total_bases)) + 1) * 4 +
-         entries * 4 + static_cast<uint64_t>(std::max(1, options.threads)) * per_thread;
+         entries * sizeof(SeedEntry) + static_cast<uint64_t>(std::max(1, options.threads)) * per_thread;
 }
 
 Status ReferenceIndex::Build(const std::string& fasta_path, int threads) {
@@ -478,10 +478,11 @@ Status ReferenceIndex::Build(const std::string& fasta_path, const IndexBuildOpti
   timer.Done("count");
 
   // 4. place: offsets[b] serves as bucket b's cursor, ending at the start of bucket b + 1.
-  std::vector<uint32_t> entries(entry_count);
+  std::vector<SeedEntry> entries(entry_count);
   ForEachChunk(chunks.size(), threads, [&](size_t i, SeedScratch& scratch) {
     SeedOneChunk(packed, chunks[i], scratch, [&](uint32_t hash, uint32_t position) {
-      entries[std::atomic_ref<uint32_t>(offsets[hash & mask]).fetch_add(1, std::memory_order_relaxed)] = position;
+      entries[std::atomic_ref<uint32_t>(offsets[hash & mask]).fetch_add(1, std::memory_order_relaxed)] = {
+          position, ReferenceFlanks(packed.words.data(), position)};
     });
   });
   std::memmove(offsets.data() + 1, offsets.data(), buckets * sizeof(uint32_t));
@@ -492,7 +493,9 @@ Status ReferenceIndex::Build(const std::string& fasta_path, const IndexBuildOpti
     auto sort_buckets = [&] {
       for (uint64_t t; (t = next.fetch_add(kBucketsPerTask)) < buckets;) {
         for (uint64_t b = t; b < std::min(buckets, t + kBucketsPerTask); ++b) {
-          if (offsets[b + 1] - offsets[b] > 1) std::sort(entries.begin() + offsets[b], entries.begin() + offsets[b + 1]);
+          if (offsets[b + 1] - offsets[b] > 1)
+            std::sort(entries.begin() + offsets[b], entries.begin() + offsets[b + 1],
+                      [](const SeedEntry& x, const SeedEntry& y) { return x.position < y.position; });
         }
       }
     };
@@ -558,7 +561,7 @@ Status ReferenceIndex::Build(const std::string& fasta_path, const IndexBuildOpti
       {layout.n_blocks, Bytes(n_blocks.data(), n_blocks.size() * 8)},
       {layout.sequence, Bytes(packed.words.data(), packed.words.size() * 8)},
       {layout.offsets, Bytes(offsets.data(), offsets.size() * 4)},
-      {layout.entries, Bytes(entries.data(), entries.size() * 4)},
+      {layout.entries, Bytes(entries.data(), entries.size() * sizeof(SeedEntry))},
   };
   for (const auto& [offset, data] : sections) {
     CRAMJET_RETURN_IF_ERROR(PadTo(fd, written, offset, what));

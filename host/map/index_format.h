@@ -7,6 +7,7 @@
 
 #include "cramjet/status.h"
 #include "kernel_shape.h"
+#include "map/map.h"
 
 namespace cramjet::index_format {
 
@@ -15,6 +16,29 @@ inline constexpr uint64_t kSectionAlign = 64;
 inline constexpr uint64_t kSequencePadWords = 16;  // kernels read up to a vector past a window's end
 // Positions are 32-bit; the last 64 are kept free so that end-of-window arithmetic never wraps.
 inline constexpr uint64_t kMaxReferenceBases = (uint64_t{1} << 32) - 64;
+static_assert(sizeof(SeedEntry) == 8);
+
+// The flanks of a minimizer at `position` of the 2-bit sequence `words` (SeedEntry::flanks):
+// bases [position - 8, position) and [position + k, position + k + 8). Bases before the start
+// of the sequence read as A (0); `words` must hold at least one word past the last flank base
+// (the sequence section has kSequencePadWords).
+inline uint32_t ReferenceFlanks(const uint64_t* words, uint64_t position) {
+  auto eight_bases = [words](uint64_t first) {  // bases [first, first + 8), base i at bits 2i
+    const uint64_t bit = 2 * first, word = bit / 64, shift = bit % 64;
+    uint64_t v = words[word] >> shift;
+    if (shift > 48) v |= words[word + 1] << (64 - shift);
+    return static_cast<uint32_t>(v & 0xFFFF);
+  };
+  constexpr uint64_t kFlank = kSeedFlankBases;
+  uint32_t left;
+  if (position >= kFlank) {
+    left = eight_bases(position - kFlank);
+  } else {
+    left = eight_bases(0) << (2 * (kFlank - position));
+    left &= 0xFFFF;
+  }
+  return left | eight_bases(position + CJ_SEED_K) << 16;
+}
 
 // Fixed-size header at offset 0 (little-endian, as written by this machine). The builder writes
 // it last, after every section is on disk: a file cut short at any point has no magic.
@@ -64,15 +88,17 @@ inline Layout ComputeLayout(const IndexHeader& h) {
   l.sequence = AlignUp(l.n_blocks + NBlockWords(h.total_length) * 8);
   l.offsets = AlignUp(l.sequence + SequenceWords(h.total_length) * 8);
   l.entries = AlignUp(l.offsets + ((uint64_t{1} << h.bucket_bits) + 1) * 4);
-  l.end = l.entries + h.entry_count * 4;
+  l.end = l.entries + h.entry_count * sizeof(SeedEntry);
   return l;
 }
 
-// Seed-table buckets for a reference of `total_length` bases: about one bucket per expected
-// minimizer (density 2/(w+1)), 2^10..2^30. Minimizers are window minima, so their high hash bits
-// are mostly zero: buckets take the low bits.
+// Seed-table buckets for a reference of `total_length` bases: about one bucket per two expected
+// minimizers (density 2/(w+1)), 2^10..2^30. Minimizers are window minima, so their high hash bits
+// are mostly zero: buckets take the low bits. Bucket mates of another k-mer cost nothing to drop:
+// their flanks disagree with the read's (SeedEntry), so fewer, fuller buckets keep the offsets
+// table (4 bytes per bucket) at half the entry count.
 inline uint32_t BucketBits(uint64_t total_length) {
-  const uint64_t expected = total_length * 2 / (CJ_SEED_W + 1) + 1;
+  const uint64_t expected = (total_length * 2 / (CJ_SEED_W + 1)) / 2 + 1;
   int bits = 0;
   while (bits < 30 && (uint64_t{1} << bits) < expected) ++bits;
   return static_cast<uint32_t>(bits < 10 ? 10 : bits);

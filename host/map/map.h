@@ -29,6 +29,17 @@ struct ContigInfo {
   std::string md5;     // @SQ M5: lower-case hex MD5 of the upper-cased bases (ASCII 33-126)
 };
 
+// One entry of the seed table: where a minimizer sits and the bases around it, so that a seed hit
+// whose surroundings disagree with the read's is dropped before the reference is touched (at
+// genome size most 15-mer hits are chance matches, and each check of one is a DRAM miss).
+inline constexpr int kSeedFlankBases = 8;
+struct SeedEntry {
+  uint32_t position;  // concatenated coordinates of the minimizer's first base
+  // 2 bits per base (A,C,G,T = 0..3; a reference N reads as A): bits 2i..2i+1 hold base
+  // position - 8 + i, bits 16 + 2i.. hold base position + k + i (i = 0..7).
+  uint32_t flanks;
+};
+
 struct IndexBuildOptions {
   int threads = 1;
   // Refuse to build when the projected peak memory exceeds this; 0 = DefaultBuildMemoryLimit().
@@ -80,9 +91,9 @@ class ReferenceIndex {
 
   // ---- Used by the mapper ----
   PackedReference packed() const { return {sequence_, total_length_}; }
-  // Reference positions (concatenated coordinates, ascending) of minimizers whose hash shares
-  // this hash's bucket; may include other k-mers (the Hamming check sorts them out).
-  std::span<const uint32_t> Lookup(uint32_t hash) const {
+  // Minimizers whose hash shares this hash's bucket, by position ascending; may include other
+  // k-mers (their flanks and the Hamming check sort them out).
+  std::span<const SeedEntry> Lookup(uint32_t hash) const {
     const uint32_t bucket = hash & bucket_mask_;
     return {entries_ + offsets_[bucket], entries_ + offsets_[bucket + 1]};
   }
@@ -121,7 +132,7 @@ class ReferenceIndex {
   const uint64_t* n_runs_ = nullptr;     // (start, length) pairs, ascending
   uint64_t n_run_count_ = 0;
   const uint32_t* offsets_ = nullptr;    // 2^bucket_bits + 1
-  const uint32_t* entries_ = nullptr;
+  const SeedEntry* entries_ = nullptr;
 };
 
 // Adds @SQ SN/LN/M5/UR for every contig of the index, in FASTA order, so that tid i is contig i
@@ -157,7 +168,7 @@ struct MapOptions {
   // max(min_score, min_score_fraction * read length).
   int min_score = 30;
   double min_score_fraction = 0.25;
-  // Seeds occurring more often than this (repeats) are not followed.
+  // Seeds whose index bucket holds more minimizers than this (repeats) are not followed.
   uint32_t max_seed_occurrences = 500;
   // Seed hits gathered per read for the second round's vote, the rarest seeds first (reads in
   // repeats would otherwise sort thousands of hits). At least one seed is always used.

@@ -17,13 +17,43 @@ namespace {
 using map_internal::ApplyPlacement;
 using map_internal::Mappable;
 using map_internal::Placement;
+using map_internal::Segment;
+using map_internal::DiagonalSegment;
 
 constexpr int kR = CJ_BAND_RADIUS;
 
 // BAM 4-bit code -> base code (0..3 for A/C/G/T, 4 otherwise).
 constexpr uint8_t kNt16ToCode[16] = {4, 0, 1, 4, 2, 4, 4, 4, 3, 4, 4, 4, 4, 4, 4, 4};
+// A BAM sequence byte (two 4-bit codes, first base high) -> the two base codes, first in byte 0.
+// Complement of a base code (N stays N).
+constexpr uint8_t kCodeComplement[5] = {3, 2, 1, 0, 4};
+// reverse_complement: the complements of the two in reverse order (second base's in byte 0).
+struct BamByteToCodes {
+  uint8_t pair[256][2];
+  uint8_t reverse_complement[256][2];
+  constexpr BamByteToCodes() : pair{}, reverse_complement{} {
+    for (int b = 0; b < 256; ++b) {
+      pair[b][0] = kNt16ToCode[b >> 4];
+      pair[b][1] = kNt16ToCode[b & 15];
+      reverse_complement[b][0] = kCodeComplement[pair[b][1]];
+      reverse_complement[b][1] = kCodeComplement[pair[b][0]];
+    }
+  }
+};
+constexpr BamByteToCodes kBamByteToCodes;
 // Complement of a BAM 4-bit code (IUPAC codes map to their complements).
 constexpr uint8_t kNt16Complement[16] = {0, 8, 4, 12, 2, 10, 6, 14, 1, 9, 5, 13, 3, 11, 7, 15};
+// A BAM sequence byte with both halves complemented, in the same order and swapped.
+struct BamByteComplement {
+  uint8_t same_order[256], swapped[256];
+  constexpr BamByteComplement() : same_order{}, swapped{} {
+    for (int b = 0; b < 256; ++b) {
+      same_order[b] = static_cast<uint8_t>(kNt16Complement[b >> 4] << 4 | kNt16Complement[b & 15]);
+      swapped[b] = static_cast<uint8_t>(kNt16Complement[b & 15] << 4 | kNt16Complement[b >> 4]);
+    }
+  }
+};
+constexpr BamByteComplement kBamByteComplement;
 
 struct Candidate {
   int64_t key;      // diag * 2 + strand (diag may be negative: a read overhanging a contig start)
@@ -44,43 +74,6 @@ struct ReadState {
   bool resolved = false;
 };
 
-// Scores of the diagonal alignment with the same scoring as the banded kernel, choosing the best
-// clipped segment (end bonuses, barrier at the contig ends). Returns score, [begin, end).
-struct Segment {
-  int score = 0;
-  uint32_t begin = 0, end = 0;
-};
-Segment BestDiagonalSegment(const ReferenceIndex& index, const uint8_t* codes, uint32_t length,
-                            int64_t diag, uint32_t contig) {
-  const ContigInfo& c = index.contigs()[contig];
-  const int64_t lo = static_cast<int64_t>(c.start), hi = static_cast<int64_t>(c.start + c.length);
-  Segment best{CJ_SCORE_NEG_INF, 0, 0};
-  int cur = 0;
-  uint32_t cur_begin = 0;
-  for (uint32_t i = 0; i < length; ++i) {
-    const int64_t g = diag + i;
-    int s;
-    if (g < lo || g >= hi) {
-      s = CJ_SCORE_BARRIER;
-    } else {
-      const int f = index.BaseCode(static_cast<uint64_t>(g));
-      s = (codes[i] == f && f < 4) ? CJ_SCORE_MATCH : CJ_SCORE_MISMATCH;
-    }
-    if (i == 0) {
-      cur = CJ_SCORE_END_BONUS + s;
-      cur_begin = 0;
-    } else if (s > cur + s) {
-      cur = s;
-      cur_begin = i;
-    } else {
-      cur += s;
-    }
-    const int end_value = cur + (i + 1 == length ? CJ_SCORE_END_BONUS : 0);
-    if (end_value > best.score) best = {end_value, cur_begin, i + 1};
-  }
-  return best;
-}
-
 // A read placed on diagonal `diag` of `contig` with `mismatches` Hamming mismatches: the best
 // clipped segment (soft clips for mismatch clusters at the ends); not placed when no segment
 // scores above zero.
@@ -88,7 +81,7 @@ Placement DiagonalPlacement(const ReferenceIndex& index, const uint8_t* codes, u
                             uint32_t contig, int strand, uint32_t mismatches, uint8_t mapq) {
   Placement p;
   const Segment seg = mismatches == 0 ? Segment{static_cast<int>(length), 0, length}
-                                      : BestDiagonalSegment(index, codes, length, diag, contig);
+                                      : DiagonalSegment(index, codes, length, diag, contig);
   if (seg.score <= 0) return p;
   p.placed = true;
   p.strand = strand;
@@ -175,11 +168,47 @@ inline uint64_t Gather2Bits(uint64_t x) {
 }
 
 
-// One seed's hits in the index and the pick (read, strand, seed) they belong to.
+// One seed's bucket in the index and the pick (read, strand, seed) it was looked up for.
 struct SeedSpan {
-  std::span<const uint32_t> found;
+  std::span<const SeedEntry> found;
   uint32_t pick;
 };
+
+// The read's side of SeedEntry::flanks for a seed at `position` of a strand's codes (same
+// layout), and which of those bases the read has (2 bits set per base inside the read and not N).
+struct ReadFlanks {
+  uint32_t bases = 0, present = 0;
+  bool left_judged = false, right_judged = false;  // at least kMinJudgedBases present on that side
+};
+constexpr int kMinJudgedBases = 4;
+ReadFlanks FlanksOfRead(const uint8_t* codes, uint32_t length, uint32_t position) {
+  ReadFlanks f;
+  auto take = [&](int64_t j, int bit) {
+    if (j < 0 || j >= static_cast<int64_t>(length) || codes[j] > 3) return;
+    f.bases |= uint32_t{codes[j]} << bit;
+    f.present |= uint32_t{3} << bit;
+  };
+  for (int i = 0; i < kSeedFlankBases; ++i) {
+    take(static_cast<int64_t>(position) - kSeedFlankBases + i, 2 * i);
+    take(static_cast<int64_t>(position) + CJ_SEED_K + i, 16 + 2 * i);
+  }
+  f.left_judged = __builtin_popcount(f.present & 0x5555u) >= kMinJudgedBases;
+  f.right_judged = __builtin_popcount(f.present & 0x55550000u) >= kMinJudgedBases;
+  return f;
+}
+
+// Whether a seed hit may be where the read comes from: on at least one side whose bases the read
+// has (4 to 8 of them), the reference differs in at most one. A chance 15-mer match passes with
+// probability ~0.08% (8 bases a side), a true one fails only with two errors within 8 bases on
+// both sides; an indel beside the seed shifts one side only. Hits of reads too short to judge pass.
+inline bool FlanksAgree(uint32_t reference, const ReadFlanks& read) {
+  if (!read.left_judged && !read.right_judged) return true;
+  const uint32_t x = (reference ^ read.bases) & read.present;
+  const uint32_t differ = (x | (x >> 1)) & 0x55555555u;
+  const uint32_t left = differ & 0xFFFFu, right = differ >> 16;
+  // v & (v - 1) clears the lowest set bit: zero when at most one base differs.
+  return (read.left_judged && (left & (left - 1)) == 0) || (read.right_judged && (right & (right - 1)) == 0);
+}
 
 // Per-thread working memory, reused across batches (MapBatch runs on several threads at once).
 struct MapScratch {
@@ -191,6 +220,7 @@ struct MapScratch {
   SeedOutput seeds;
   std::vector<Candidate> tried, hits, voted;
   std::vector<SeedSpan> spans;
+  std::vector<uint32_t> agreeing;
   std::vector<uint32_t> tried_mm, r0_begin, r0_end, r1_begin, r1_end, r2_begin, r2_end, job_slot, results;
   std::vector<uint32_t> vote_begin, vote_end, unresolved_sequences;
   std::vector<VerifyJob> jobs;
@@ -200,6 +230,109 @@ struct MapScratch {
 }  // namespace
 
 namespace map_internal {
+
+// Scores of the diagonal alignment (base by base; DiagonalSegment is the fast path) with the same scoring as the banded kernel, choosing the best
+// clipped segment (end bonuses, barrier at the contig ends). Returns score, [begin, end).
+Segment DiagonalSegmentBaseByBase(const ReferenceIndex& index, const uint8_t* codes, uint32_t length,
+                            int64_t diag, uint32_t contig) {
+  const ContigInfo& c = index.contigs()[contig];
+  const int64_t lo = static_cast<int64_t>(c.start), hi = static_cast<int64_t>(c.start + c.length);
+  Segment best{CJ_SCORE_NEG_INF, 0, 0};
+  int cur = 0;
+  uint32_t cur_begin = 0;
+  for (uint32_t i = 0; i < length; ++i) {
+    const int64_t g = diag + i;
+    int s;
+    if (g < lo || g >= hi) {
+      s = CJ_SCORE_BARRIER;
+    } else {
+      const int f = index.BaseCode(static_cast<uint64_t>(g));
+      s = (codes[i] == f && f < 4) ? CJ_SCORE_MATCH : CJ_SCORE_MISMATCH;
+    }
+    if (i == 0) {
+      cur = CJ_SCORE_END_BONUS + s;
+      cur_begin = 0;
+    } else if (s > cur + s) {
+      cur = s;
+      cur_begin = i;
+    } else {
+      cur += s;
+    }
+    const int end_value = cur + (i + 1 == length ? CJ_SCORE_END_BONUS : 0);
+    if (end_value > best.score) best = {end_value, cur_begin, i + 1};
+  }
+  return best;
+}
+
+namespace {
+// Read positions whose code differs from reference base diag + position (read N included),
+// ascending, appended to `out`. The window must lie inside one contig and hold only A/C/G/T.
+// Eight bases at a time: the read's codes and the reference's 2-bit bases compared as 16 bits.
+void DiagonalMismatches(const PackedReference& reference, const uint8_t* codes, uint32_t length, uint64_t diag,
+                        std::vector<uint32_t>& out) {
+  for (uint32_t j = 0; j < length; j += 8) {
+    const uint32_t n = std::min<uint32_t>(8, length - j);
+    uint64_t eight = 0;
+    std::memcpy(&eight, codes + j, n);
+    const uint64_t read_bases = Gather2Bits(eight & 0x0303030303030303ull);
+    const uint64_t read_n = Gather2Bits((eight >> 2) & 0x0101010101010101ull);
+    const uint64_t bit = 2 * (diag + j), word = bit / 64, shift = bit % 64;
+    uint64_t ref_bases = reference.words[word] >> shift;
+    if (shift > 48) ref_bases |= reference.words[word + 1] << (64 - shift);
+    const uint64_t x = (ref_bases ^ read_bases) & 0xFFFF;
+    uint64_t differ = ((x | (x >> 1)) & 0x5555) | read_n;
+    if (n < 8) differ &= (uint64_t{1} << (2 * n)) - 1;
+    for (; differ; differ &= differ - 1) out.push_back(j + static_cast<uint32_t>(__builtin_ctzll(differ)) / 2);
+  }
+}
+}  // namespace
+
+Segment DiagonalSegment(const ReferenceIndex& index, const uint8_t* codes, uint32_t length, int64_t diag,
+                        uint32_t contig) {
+  const ContigInfo& c = index.contigs()[contig];
+  if (diag < static_cast<int64_t>(c.start) || diag + length > static_cast<int64_t>(c.start + c.length) ||
+      !index.AllAcgt(static_cast<uint64_t>(diag), length))
+    return DiagonalSegmentBaseByBase(index, codes, length, diag, contig);
+  thread_local std::vector<uint32_t> mismatches;
+  mismatches.clear();
+  DiagonalMismatches(index.packed(), codes, length, static_cast<uint64_t>(diag), mismatches);
+  // The base-by-base recurrence, one step per mismatch and one per run of matches: within a run
+  // the running score only grows (it restarts at most at the run's first base), so the run's
+  // last base is the only place the best can change.
+  Segment best{CJ_SCORE_NEG_INF, 0, 0};
+  int cur = 0;
+  uint32_t cur_begin = 0;
+  auto first_step = [&](uint32_t i, int s) {
+    if (i == 0) {
+      cur = CJ_SCORE_END_BONUS + s;
+      cur_begin = 0;
+    } else if (cur < 0) {
+      cur = s;
+      cur_begin = i;
+    } else {
+      cur += s;
+    }
+  };
+  auto offer = [&](uint32_t end) {
+    const int end_value = cur + (end == length ? CJ_SCORE_END_BONUS : 0);
+    if (end_value > best.score) best = {end_value, cur_begin, end};
+  };
+  uint32_t next = 0;
+  auto matches_until = [&](uint32_t stop) {
+    if (stop <= next) return;
+    first_step(next, CJ_SCORE_MATCH);
+    cur += static_cast<int>(stop - next - 1) * CJ_SCORE_MATCH;
+    offer(stop);
+  };
+  for (const uint32_t m : mismatches) {
+    matches_until(m);
+    first_step(m, CJ_SCORE_MISMATCH);
+    offer(m + 1);
+    next = m + 1;
+  }
+  matches_until(length);
+  return best;
+}
 
 // Rewrites `b` as placed: CIGAR in, SEQ/QUAL reverse-complemented for the reverse strand; the
 // name and aux data are copied byte for byte.
@@ -219,12 +352,21 @@ Status ApplyPlacement(bam1_t* b, const Placement& p, const ReferenceIndex& index
   const uint8_t* old_seq = bam_get_seq(b);
   const uint8_t* old_qual = bam_get_qual(b);
   if (p.strand == 1) {
-    std::memset(seq, 0, seq_bytes);
-    for (int32_t i = 0; i < length; ++i) {
-      const uint8_t c = kNt16Complement[bam_seqi(old_seq, length - 1 - i)];
-      seq[i >> 1] |= static_cast<uint8_t>(c << ((~i & 1) << 2));
-      qual[i] = old_qual[length - 1 - i];
+    // Byte j of the reverse complement holds old bases length - 1 - 2j (high) and length - 2 - 2j.
+    // Even length: both sit in old byte k = (length - 2 - 2j) / 2, swapped. Odd length: the high
+    // one is old byte k's high half and the low one old byte k - 1's low half.
+    const int32_t bytes = static_cast<int32_t>(seq_bytes);
+    if (length % 2 == 0) {
+      for (int32_t j = 0; j < bytes; ++j) seq[j] = kBamByteComplement.swapped[old_seq[bytes - 1 - j]];
+    } else {
+      for (int32_t j = 0; j < bytes; ++j) {
+        const int32_t k = bytes - 1 - j;
+        const uint8_t low = k > 0 ? old_seq[k - 1] & 0x0F : 0;
+        seq[j] = kBamByteComplement.same_order[(old_seq[k] & 0xF0) | low];
+      }
+      seq[bytes - 1] &= 0xF0;  // the pad half stays zero
     }
+    std::reverse_copy(old_qual, old_qual + length, qual);
   } else {
     std::memcpy(seq, old_seq, seq_bytes);
     std::memcpy(qual, old_qual, length);
@@ -379,7 +521,18 @@ Status Mapper::MapBatch(ReadBatch& batch) {
   codes.reserve(2 * total_bases + 8);
   words.reserve(total_bases / 16 + 2 * batch.size + 16);
   n_masks.reserve(words.capacity());
+  // Records were written by the reader thread and are cold here: each record's fields (one
+  // allocation) and then its name and bases (another) are fetched a few records ahead.
+  constexpr size_t kRecordsAhead = 4;
+  for (size_t i = 0; i < std::min(batch.size, kRecordsAhead); ++i) __builtin_prefetch(batch[i]->data);
   for (size_t i = 0; i < batch.size; ++i) {
+    if (i + 2 * kRecordsAhead < batch.size) __builtin_prefetch(batch[i + 2 * kRecordsAhead]);
+    if (i + kRecordsAhead < batch.size) {
+      const bam1_t* ahead = batch[i + kRecordsAhead];
+      __builtin_prefetch(ahead->data);
+      __builtin_prefetch(ahead->data + 64);
+      __builtin_prefetch(ahead->data + 128);
+    }
     const bam1_t* b = batch[i];
     if (!Mappable(b)) continue;
     ReadState st;
@@ -392,17 +545,16 @@ Status Mapper::MapBatch(ReadBatch& batch) {
     const uint32_t n = static_cast<uint32_t>(b->core.l_qseq);
     const size_t fwd = codes.size();
     codes.resize(fwd + 2 * size_t{n} + 8);  // 8 bytes of slack for the packer, trimmed below
-    // Two bases per BAM byte.
-    uint8_t* out = codes.data() + fwd;
-    for (uint32_t j = 0; j + 1 < n; j += 2) {
-      out[j] = kNt16ToCode[seq[j >> 1] >> 4];
-      out[j + 1] = kNt16ToCode[seq[j >> 1] & 15];
-    }
+    // Two bases per BAM byte, through a table of byte -> two codes.
+    uint8_t* __restrict out = codes.data() + fwd;
+    for (uint32_t j = 0; j + 1 < n; j += 2) std::memcpy(out + j, &kBamByteToCodes.pair[seq[j >> 1]], 2);
     if (n & 1) out[n - 1] = kNt16ToCode[bam_seqi(seq, n - 1)];
-    for (uint32_t j = 0; j < n; ++j) {
-      const uint8_t c = codes[fwd + n - 1 - j];
-      codes[fwd + n + j] = c < 4 ? static_cast<uint8_t>(3 - c) : 4;
-    }
+    // The reverse complement from the same bytes: byte b holds bases 2b and 2b + 1, which land at
+    // n - 1 - 2b and n - 2 - 2b.
+    uint8_t* __restrict reverse = out + n;
+    for (uint32_t j = 0; j + 1 < n; j += 2)
+      std::memcpy(reverse + n - 2 - j, &kBamByteToCodes.reverse_complement[seq[j >> 1]], 2);
+    if (n & 1) reverse[0] = kCodeComplement[out[n - 1]];
     code_offsets.push_back(static_cast<uint32_t>(fwd + n));
     code_offsets.push_back(static_cast<uint32_t>(fwd + 2 * n));
     for (int strand = 0; strand < 2; ++strand) {
@@ -518,32 +670,42 @@ Status Mapper::MapBatch(ReadBatch& batch) {
     uint32_t read;
     uint32_t strand;
     Seed seed;
+    ReadFlanks flanks;
   };
   std::vector<Pick> picks;
   auto& hits = scratch.hits;
   hits.clear();
-  constexpr size_t kAhead = 16;
-  // Hits of one read's seeds, rarest seed first when they exceed `hit_budget`: seeds in repeats
-  // (hundreds of copies) would otherwise cost a sort of thousands of hits for a vote that the
-  // read's rarer seeds decide anyway. Seeds with more than `max_occurrences` hits are skipped.
+  constexpr size_t kAhead = 32;
+  // Hits of one read's seeds whose flanks agree with the read's (FlanksAgree). A seed keeping
+  // more than `max_hits_per_seed` of them is dropped. With a `hit_budget`, the seeds go rarest
+  // (smallest bucket) first and stop before the hits would exceed it: seeds in repeats (hundreds
+  // of copies) would otherwise cost a scan and a sort of thousands of hits for a vote that the
+  // read's rarer seeds decide anyway. The first seed that keeps any hit is always used.
   auto& spans = scratch.spans;
-  auto push_hits = [&](size_t hit_budget) {
-    size_t total = 0;
-    for (const SeedSpan& sp : spans) total += sp.found.size();
-    if (total > hit_budget)
+  auto& agreeing = scratch.agreeing;
+  auto push_hits = [&](size_t max_hits_per_seed, size_t hit_budget) {
+    if (hit_budget != SIZE_MAX)
       std::stable_sort(spans.begin(), spans.end(),
                        [](const SeedSpan& a, const SeedSpan& b) { return a.found.size() < b.found.size(); });
     for (const SeedSpan& sp : spans) {
-      if (!hits.empty() && hits.size() + sp.found.size() > hit_budget) break;
       const Pick& pk = picks[sp.pick];
-      for (uint32_t p : sp.found) {
+      agreeing.clear();
+      for (const SeedEntry& e : sp.found) {
+        if (!FlanksAgree(e.flanks, pk.flanks)) continue;
+        agreeing.push_back(e.position);
+        if (agreeing.size() > max_hits_per_seed) break;
+      }
+      if (agreeing.size() > max_hits_per_seed) continue;
+      if (!hits.empty() && hits.size() + agreeing.size() > hit_budget) break;  // the rest are commoner still
+      for (const uint32_t p : agreeing) {
         const int64_t diag = static_cast<int64_t>(p) - pk.seed.position;
         hits.push_back({diag * 2 + pk.strand, static_cast<uint32_t>(index.ContigOf(p)), 1});
       }
     }
     spans.clear();
   };
-  auto lookup_all = [&](size_t max_occurrences, size_t hit_budget, auto&& on_read_done) {
+  // Seeds whose bucket holds more than `max_entries` minimizers are not followed (repeats).
+  auto lookup_all = [&](size_t max_entries, size_t max_hits_per_seed, size_t hit_budget, auto&& on_read_done) {
     spans.clear();
     for (size_t i = 0; i < std::min(picks.size(), kAhead); ++i) index.PrefetchBucket(picks[i].seed.hash);
     for (size_t i = 0; i < picks.size(); ++i) {
@@ -551,9 +713,9 @@ Status Mapper::MapBatch(ReadBatch& batch) {
       if (i + kAhead / 2 < picks.size()) index.PrefetchEntries(picks[i + kAhead / 2].seed.hash);
       const Pick& pk = picks[i];
       const auto found = index.Lookup(pk.seed.hash);
-      if (!found.empty() && found.size() <= max_occurrences) spans.push_back({found, static_cast<uint32_t>(i)});
+      if (!found.empty() && found.size() <= max_entries) spans.push_back({found, static_cast<uint32_t>(i)});
       if (i + 1 == picks.size() || picks[i + 1].read != pk.read) {
-        push_hits(hit_budget);
+        push_hits(max_hits_per_seed, hit_budget);
         on_read_done(pk.read);
       }
     }
@@ -574,8 +736,9 @@ Status Mapper::MapBatch(ReadBatch& batch) {
                           seeds);
     for (size_t i = 0; i < unresolved_sequences.size(); ++i) {
       const uint32_t r = unresolved_sequences[i] / 2, strand = unresolved_sequences[i] % 2;
+      const uint8_t* strand_codes = codes.data() + code_offsets[unresolved_sequences[i]];
       for (uint32_t k = seeds.seed_offsets[i]; k < seeds.seed_offsets[i + 1]; ++k)
-        picks.push_back({r, strand, seeds.seeds[k]});
+        picks.push_back({r, strand, seeds.seeds[k], FlanksOfRead(strand_codes, reads[r].length, seeds.seeds[k].position)});
     }
   };
   auto tried_before = [&](size_t r, const Candidate& c) {
@@ -589,10 +752,9 @@ Status Mapper::MapBatch(ReadBatch& batch) {
     auto& begin = pass == 0 ? r0_begin : r1_begin;
     auto& end = pass == 0 ? r0_end : r1_end;
     seed_unresolved(pass == 0 ? SeedSample::kMiddleWindow : SeedSample::kEndWindows);
-    // A sampled seed with more copies than round 1 may try gives an arbitrary subset of them:
-    // such reads go to the vote of round 2 instead.
-    const size_t round1_cap = std::min<size_t>(options_.max_seed_occurrences, 2 * options_.max_candidates);
-    lookup_all(round1_cap, SIZE_MAX, [&](uint32_t r) {
+    // A sampled seed with more agreeing hits than round 1 may try gives an arbitrary subset of
+    // a repeat's copies: such reads go to the vote of round 2 instead.
+    lookup_all(options_.max_seed_occurrences, 2 * options_.max_candidates, SIZE_MAX, [&](uint32_t r) {
       std::sort(hits.begin(), hits.end(), by_key);
       hits.erase(std::unique(hits.begin(), hits.end(), same), hits.end());
       begin[r] = static_cast<uint32_t>(tried.size());
@@ -618,7 +780,7 @@ Status Mapper::MapBatch(ReadBatch& batch) {
   vote_end.assign(reads.size(), 0);
   seed_unresolved(SeedSample::kAll);
   size_t second_round_reads = 0;
-  lookup_all(options_.max_seed_occurrences, options_.max_hits_per_read, [&](uint32_t r) {
+  lookup_all(options_.max_seed_occurrences, SIZE_MAX, options_.max_hits_per_read, [&](uint32_t r) {
     std::sort(hits.begin(), hits.end(), by_key);
     vote_begin[r] = static_cast<uint32_t>(voted.size());
     for (const Candidate& h : hits) {

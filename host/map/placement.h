@@ -24,6 +24,20 @@ struct Placement {
   std::vector<uint32_t> cigar;  // BAM-encoded, soft clips included: covers the whole read
 };
 
+// The best-scoring clipped stretch [begin, end) of a read laid ungapped on diagonal `diag` of
+// `contig` (scores of kernel_shape.h, end bonuses, a barrier at the contig ends), so that a
+// cluster of mismatches at a read end becomes a soft clip. Ties: the earliest end.
+struct Segment {
+  int score = 0;
+  uint32_t begin = 0, end = 0;
+};
+// Over the mismatch positions (found eight bases at a time) where the window lies inside the
+// contig and holds only A/C/G/T, base by base otherwise; both give the same result.
+Segment DiagonalSegment(const ReferenceIndex& index, const uint8_t* codes, uint32_t length, int64_t diag,
+                        uint32_t contig);
+Segment DiagonalSegmentBaseByBase(const ReferenceIndex& index, const uint8_t* codes, uint32_t length,
+                                  int64_t diag, uint32_t contig);
+
 // An unmapped primary record with bases: what the map stage places.
 bool Mappable(const bam1_t* b);
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <fstream>
+#include <random>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -14,6 +15,7 @@
 #include "cramjet/backend.h"
 #include "map/map.h"
 #include "map_test_util.h"
+#include "map/placement.h"
 
 namespace cramjet {
 namespace {
@@ -149,20 +151,35 @@ TEST_F(MapperTest, SmallInsertionsAndDeletionsGetBandedAlignment) {
   }
 }
 
+// Even and odd lengths (BAM packs two bases a byte), IUPAC codes complemented as IUPAC.
 TEST_F(MapperTest, ReverseStrandStoresReverseComplementAndReversedQualities) {
-  const std::string forward = chr_b_.substr(8000, 150);
-  BamPtr original = MakeRead("rev", ReverseComplement(forward));
-  std::vector<uint8_t> qual(bam_get_qual(original.get()), bam_get_qual(original.get()) + 150);
-  std::vector<BamPtr> v;
-  v.push_back(std::move(original));
-  ReadBatch batch = Map(std::move(v));
-  const bam1_t* b = batch[0];
-  EXPECT_EQ(b->core.flag, BAM_FREVERSE);
-  EXPECT_EQ(b->core.tid, 1);
-  EXPECT_EQ(b->core.pos, 8000);
-  EXPECT_EQ(CigarOf(b), "150M");
-  EXPECT_EQ(SeqOf(b), forward);
-  for (int i = 0; i < 150; ++i) ASSERT_EQ(bam_get_qual(b)[i], qual[149 - i]);
+  auto complement = [](char c) {
+    const std::string from = "ACGTRYKMSWBDHVN", to = "TGCAYRMKSWVHDBN";
+    return to[from.find(c)];
+  };
+  for (const int length : {150, 151}) {
+    std::string forward = chr_b_.substr(8000, length);
+    forward[20] = 'R';
+    forward[75] = 'K';
+    forward[length - 3] = 'N';
+    std::string read(forward.rbegin(), forward.rend());
+    for (char& c : read) c = complement(c);
+    BamPtr original = MakeRead("rev", read);
+    std::vector<uint8_t> qual(bam_get_qual(original.get()), bam_get_qual(original.get()) + length);
+    std::vector<BamPtr> v;
+    v.push_back(std::move(original));
+    ReadBatch batch = Map(std::move(v));
+    const bam1_t* b = batch[0];
+    EXPECT_EQ(b->core.flag, BAM_FREVERSE) << length;
+    EXPECT_EQ(b->core.tid, 1);
+    EXPECT_EQ(b->core.pos, 8000);
+    EXPECT_EQ(CigarOf(b), std::to_string(length) + "M");
+    EXPECT_EQ(SeqOf(b), forward);
+    if (length % 2) {
+      EXPECT_EQ(bam_get_seq(b)[length / 2] & 0x0F, 0) << "the pad half of the last byte";
+    }
+    for (int i = 0; i < length; ++i) ASSERT_EQ(bam_get_qual(b)[i], qual[length - 1 - i]);
+  }
 }
 
 TEST_F(MapperTest, ReadSpanningTwoContigsIsClippedAtTheBoundary) {
@@ -180,6 +197,44 @@ TEST_F(MapperTest, ReadSpanningTwoContigsIsClippedAtTheBoundary) {
   EXPECT_EQ(b2->core.pos, static_cast<int64_t>(chr_a_.size() - 100));
   EXPECT_EQ(CigarOf(b2), "100M50S");
   EXPECT_LE(bam_endpos(b2), static_cast<int64_t>(chr_a_.size()));
+}
+
+// The fast diagonal segment (over mismatch positions, eight bases at a time) against the
+// base-by-base recurrence: random reads with mismatch clusters, read Ns, every length 1..300
+// at random offsets, windows inside contigs, across the N run and over contig ends.
+TEST_F(MapperTest, DiagonalSegmentFastPathEqualsBaseByBase) {
+  std::mt19937 rng(11);
+  const uint64_t chr_b_start = chr_a_.size();
+  uint64_t compared_fast = 0;
+  for (int trial = 0; trial < 20000; ++trial) {
+    const uint32_t length = 1 + rng() % 300;
+    const uint32_t contig = rng() % 3;
+    const ContigInfo& c = index_->contigs()[contig];
+    // Mostly inside; sometimes overhanging either end or over chrB's N run.
+    int64_t diag = static_cast<int64_t>(c.start) + static_cast<int64_t>(rng() % (c.length - 1));
+    if (trial % 7 == 0) diag = static_cast<int64_t>(c.start) - static_cast<int64_t>(rng() % 20);
+    if (trial % 11 == 0) diag = static_cast<int64_t>(chr_b_start + 5000) - static_cast<int64_t>(rng() % length);
+    std::vector<uint8_t> codes(length);
+    for (uint32_t i = 0; i < length; ++i) {
+      const int64_t g = diag + i;
+      const bool inside = g >= 0 && static_cast<uint64_t>(g) < index_->total_length();
+      codes[i] = inside && index_->BaseCode(static_cast<uint64_t>(g)) < 4 ? static_cast<uint8_t>(index_->BaseCode(g)) : rng() % 4;
+      const uint32_t roll = rng() % 100;
+      if (roll < 8) codes[i] = static_cast<uint8_t>(rng() % 4);  // mismatch (or not)
+      else if (roll < 9) codes[i] = 4;                            // read N
+    }
+    if (trial % 3 == 0)  // a cluster at one end
+      for (uint32_t i = 0; i < std::min<uint32_t>(length, 12); ++i) codes[trial % 2 ? i : length - 1 - i] = rng() % 5;
+    const bool fast = diag >= static_cast<int64_t>(c.start) && diag + length <= static_cast<int64_t>(c.start + c.length) &&
+                      index_->AllAcgt(static_cast<uint64_t>(diag), length);
+    compared_fast += fast;
+    const map_internal::Segment a = map_internal::DiagonalSegment(*index_, codes.data(), length, diag, contig);
+    const map_internal::Segment b = map_internal::DiagonalSegmentBaseByBase(*index_, codes.data(), length, diag, contig);
+    ASSERT_EQ(a.score, b.score) << "trial " << trial << " length " << length << " diag " << diag;
+    ASSERT_EQ(a.begin, b.begin) << "trial " << trial;
+    ASSERT_EQ(a.end, b.end) << "trial " << trial;
+  }
+  EXPECT_GT(compared_fast, 10000u);  // the fast path was exercised, not only the fallback
 }
 
 TEST_F(MapperTest, AllNReadAndReadShorterThanASeedStayUnmapped) {
