@@ -10,19 +10,20 @@ void ComputeKmers(const uint8_t* codes, size_t length, uint32_t* kmers) {
   const size_t count = KmerCount(length);
   if (count == 0) return;
   constexpr uint32_t kMask = (1u << (2 * CJ_SEED_K)) - 1;
-  uint32_t value = 0;
+  uint32_t value = 0, reverse = 0;  // the k-mer and its reverse complement
   int since_bad = 0;  // valid bases since the last non-ACGT base
   for (size_t i = 0; i < length; ++i) {
     const uint8_t c = codes[i];
     if (c > 3) {
       since_bad = 0;
-      value = 0;
+      value = reverse = 0;
     } else {
       ++since_bad;
       value = ((value << 2) | c) & kMask;
+      reverse = (reverse >> 2) | (uint32_t{3u - c} << (2 * (CJ_SEED_K - 1)));
     }
     if (i + 1 >= static_cast<size_t>(CJ_SEED_K)) {
-      kmers[i + 1 - CJ_SEED_K] = since_bad >= CJ_SEED_K ? value : CJ_SEED_INVALID;
+      kmers[i + 1 - CJ_SEED_K] = since_bad >= CJ_SEED_K ? std::min(value, reverse) : CJ_SEED_INVALID;
     }
   }
 }

@@ -18,26 +18,30 @@ inline constexpr uint64_t kSequencePadWords = 16;  // kernels read up to a vecto
 inline constexpr uint64_t kMaxReferenceBases = (uint64_t{1} << 32) - 64;
 static_assert(sizeof(SeedEntry) == 8);
 
-// The flanks of a minimizer at `position` of the 2-bit sequence `words` (SeedEntry::flanks):
-// bases [position - 8, position) and [position + k, position + k + 8). Bases before the start
-// of the sequence read as A (0); `words` must hold at least one word past the last flank base
-// (the sequence section has kSequencePadWords).
+// SeedEntry::flanks of a minimizer at `position` of the 2-bit sequence `words`: bases
+// [position - 7, position) and [position + k, position + k + 7), and the k-mer's orientation.
+// Bases before the start of the sequence read as A (0); `words` must hold at least one word past
+// the last flank base (the sequence section has kSequencePadWords).
 inline uint32_t ReferenceFlanks(const uint64_t* words, uint64_t position) {
-  auto eight_bases = [words](uint64_t first) {  // bases [first, first + 8), base i at bits 2i
+  auto bases_at = [words](uint64_t first, int count) {  // bases [first, first + count), base i at bits 2i
     const uint64_t bit = 2 * first, word = bit / 64, shift = bit % 64;
     uint64_t v = words[word] >> shift;
-    if (shift > 48) v |= words[word + 1] << (64 - shift);
-    return static_cast<uint32_t>(v & 0xFFFF);
+    if (shift > 64 - 2 * static_cast<uint64_t>(count)) v |= words[word + 1] << (64 - shift);
+    return static_cast<uint32_t>(v & ((uint64_t{1} << (2 * count)) - 1));
   };
-  constexpr uint64_t kFlank = kSeedFlankBases;
-  uint32_t left;
-  if (position >= kFlank) {
-    left = eight_bases(position - kFlank);
-  } else {
-    left = eight_bases(0) << (2 * (kFlank - position));
-    left &= 0xFFFF;
-  }
-  return left | eight_bases(position + CJ_SEED_K) << 16;
+  constexpr int kFlank = kSeedFlankBases;
+  constexpr uint32_t kFlankMask = (1u << (2 * kFlank)) - 1;
+  const uint32_t left = position >= kFlank ? bases_at(position - kFlank, kFlank)
+                                           : (bases_at(0, kFlank) << (2 * (kFlank - position))) & kFlankMask;
+  // The k-mer with its first base lowest; its reverse complement in the kernels' order (first
+  // base highest) is the complement of exactly these bits, and the k-mer itself is these 2-bit
+  // groups reversed.
+  const uint32_t raw = bases_at(position, CJ_SEED_K);
+  uint32_t reversed_groups = ((raw >> 2) & 0x33333333u) | ((raw & 0x33333333u) << 2);
+  reversed_groups = ((reversed_groups >> 4) & 0x0F0F0F0Fu) | ((reversed_groups & 0x0F0F0F0Fu) << 4);
+  const uint32_t value = __builtin_bswap32(reversed_groups) >> (32 - 2 * CJ_SEED_K);
+  const uint32_t reverse_complement = ~raw & ((1u << (2 * CJ_SEED_K)) - 1);
+  return left | bases_at(position + CJ_SEED_K, kFlank) << 16 | (value > reverse_complement ? kSeedEntryReverse : 0);
 }
 
 // Fixed-size header at offset 0 (little-endian, as written by this machine). The builder writes

@@ -29,14 +29,18 @@ struct ContigInfo {
   std::string md5;     // @SQ M5: lower-case hex MD5 of the upper-cased bases (ASCII 33-126)
 };
 
-// One entry of the seed table: where a minimizer sits and the bases around it, so that a seed hit
-// whose surroundings disagree with the read's is dropped before the reference is touched (at
-// genome size most 15-mer hits are chance matches, and each check of one is a DRAM miss).
-inline constexpr int kSeedFlankBases = 8;
+// One entry of the seed table: where a minimizer sits, which orientation its k-mer has there,
+// and the bases around it, so that a seed hit whose surroundings disagree with the read's is
+// dropped before the reference is touched (at genome size most 15-mer hits are chance matches,
+// and each check of one is a DRAM miss).
+inline constexpr int kSeedFlankBases = 7;
+inline constexpr uint32_t kSeedEntryReverse = 1u << 31;
 struct SeedEntry {
-  uint32_t position;  // concatenated coordinates of the minimizer's first base
+  uint32_t position;  // concatenated coordinates of the minimizer's first base (forward strand)
   // 2 bits per base (A,C,G,T = 0..3; a reference N reads as A): bits 2i..2i+1 hold base
-  // position - 8 + i, bits 16 + 2i.. hold base position + k + i (i = 0..7).
+  // position - 7 + i, bits 16 + 2i.. hold base position + k + i (i = 0..6); bit 31
+  // (kSeedEntryReverse): the forward-strand k-mer is the larger of it and its reverse complement
+  // (SeedIsReverse), so the seed hashed its reverse complement.
   uint32_t flanks;
 };
 
@@ -188,6 +192,7 @@ struct MapStats {
   uint64_t aligned = 0;        // reads sent to the banded alignment
   uint64_t rescued = 0;        // reads placed or moved next to their mate (pair step)
   double seconds = 0;          // time spent in MapBatch, summed over threads
+  double cpu_seconds = 0;      // CPU time of the threads in MapBatch (per-core speed on a busy machine)
 };
 
 class LongReadAligner;
@@ -208,13 +213,14 @@ class Mapper {
 
  private:
   Mapper(const ReferenceIndex& index, Backend& backend, const MapOptions& options);
+  [[nodiscard]] Status MapShortBatch(ReadBatch& batch);
   [[nodiscard]] Status MapLongBatch(ReadBatch& batch);  // host/map/long_read.cc
   const ReferenceIndex& index_;
   std::unique_ptr<LongReadAligner> long_reads_;  // set when options_.long_reads != kNone
   Backend& backend_;
   MapOptions options_;
   std::atomic<uint64_t> reads_{0}, placed_{0}, placed_gapped_{0}, proper_pairs_{0}, second_round_{0},
-      aligned_{0}, rescued_{0}, nanos_{0};
+      aligned_{0}, rescued_{0}, nanos_{0}, cpu_nanos_{0};
 };
 
 }  // namespace cramjet

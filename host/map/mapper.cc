@@ -3,6 +3,7 @@
 // round; everything else here is per read and independent of the batch it sits in.
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cstdlib>
 #include <cstring>
 #include <optional>
@@ -220,7 +221,7 @@ struct MapScratch {
   SeedOutput seeds;
   std::vector<Candidate> tried, hits, voted;
   std::vector<SeedSpan> spans;
-  std::vector<uint32_t> agreeing;
+  std::vector<std::pair<uint32_t, int>> agreeing;  // position, strand
   std::vector<uint32_t> tried_mm, r0_begin, r0_end, r1_begin, r1_end, r2_begin, r2_end, job_slot, results;
   std::vector<uint32_t> vote_begin, vote_end, unresolved_sequences;
   std::vector<VerifyJob> jobs;
@@ -491,12 +492,29 @@ MapStats Mapper::stats() const {
   s.aligned = aligned_.load();
   s.rescued = rescued_.load();
   s.seconds = static_cast<double>(nanos_.load()) * 1e-9;
+  s.cpu_seconds = static_cast<double>(cpu_nanos_.load()) * 1e-9;
   return s;
 }
 
+namespace {
+uint64_t ThreadCpuNanos() {
+  timespec ts;
+  if (::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) return 0;
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000u + static_cast<uint64_t>(ts.tv_nsec);
+}
+}  // namespace
+
 Status Mapper::MapBatch(ReadBatch& batch) {
-  if (long_reads_) return MapLongBatch(batch);
   const auto started = std::chrono::steady_clock::now();
+  const uint64_t cpu_started = ThreadCpuNanos();
+  Status status = long_reads_ ? MapLongBatch(batch) : MapShortBatch(batch);
+  nanos_ += static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started).count());
+  cpu_nanos_ += ThreadCpuNanos() - cpu_started;
+  return status;
+}
+
+Status Mapper::MapShortBatch(ReadBatch& batch) {
   const ReferenceIndex& index = index_;
   const PackedReference reference = index.packed();
 
@@ -666,11 +684,14 @@ Status Mapper::MapBatch(ReadBatch& batch) {
 
   // Seed lookups are cache misses on a large reference: they are issued in a pipeline that
   // prefetches the bucket a few lookups ahead, then its entries.
+  // A seed of a read's forward strand. Its k-mer is canonical, so its hits lie on either strand:
+  // a hit whose k-mer orientation differs from the read's is the reverse strand's, where the
+  // same k-mer starts at length - k - position of the reverse-complemented read.
   struct Pick {
     uint32_t read;
-    uint32_t strand;
+    bool reverse;  // SeedIsReverse of the read's k-mer
     Seed seed;
-    ReadFlanks flanks;
+    ReadFlanks flanks[2];  // around the k-mer on the forward and on the reverse strand
   };
   std::vector<Pick> picks;
   auto& hits = scratch.hits;
@@ -691,15 +712,18 @@ Status Mapper::MapBatch(ReadBatch& batch) {
       const Pick& pk = picks[sp.pick];
       agreeing.clear();
       for (const SeedEntry& e : sp.found) {
-        if (!FlanksAgree(e.flanks, pk.flanks)) continue;
-        agreeing.push_back(e.position);
+        const int strand = ((e.flanks & kSeedEntryReverse) != 0) != pk.reverse;
+        if (!FlanksAgree(e.flanks, pk.flanks[strand])) continue;
+        agreeing.push_back({e.position, strand});
         if (agreeing.size() > max_hits_per_seed) break;
       }
       if (agreeing.size() > max_hits_per_seed) continue;
       if (!hits.empty() && hits.size() + agreeing.size() > hit_budget) break;  // the rest are commoner still
-      for (const uint32_t p : agreeing) {
-        const int64_t diag = static_cast<int64_t>(p) - pk.seed.position;
-        hits.push_back({diag * 2 + pk.strand, static_cast<uint32_t>(index.ContigOf(p)), 1});
+      const uint32_t length = reads[pk.read].length;
+      for (const auto& [p, strand] : agreeing) {
+        const int64_t on_strand = strand ? length - CJ_SEED_K - pk.seed.position : pk.seed.position;
+        const int64_t diag = static_cast<int64_t>(p) - on_strand;
+        hits.push_back({diag * 2 + strand, static_cast<uint32_t>(index.ContigOf(p)), 1});
       }
     }
     spans.clear();
@@ -722,23 +746,26 @@ Status Mapper::MapBatch(ReadBatch& batch) {
   };
 
   auto& unresolved_sequences = scratch.unresolved_sequences;
-  // Seeds (sampled as `sample`) of both strands of every read not yet resolved, into `picks`.
+  // Seeds (sampled as `sample`) of the forward strand of every read not yet resolved, into
+  // `picks` (canonical seeds: they find the reverse strand's hits too).
   auto seed_unresolved = [&](SeedSample sample) {
     picks.clear();
     unresolved_sequences.clear();
-    for (size_t r = 0; r < reads.size(); ++r) {
-      if (reads[r].resolved) continue;
-      unresolved_sequences.push_back(static_cast<uint32_t>(2 * r));
-      unresolved_sequences.push_back(static_cast<uint32_t>(2 * r + 1));
-    }
+    for (size_t r = 0; r < reads.size(); ++r)
+      if (!reads[r].resolved) unresolved_sequences.push_back(static_cast<uint32_t>(2 * r));
     backend_.ExtractSeeds(SeedInput{codes.data(), code_offsets.data(), unresolved_sequences.size(),
                                     unresolved_sequences.data(), sample},
                           seeds);
     for (size_t i = 0; i < unresolved_sequences.size(); ++i) {
-      const uint32_t r = unresolved_sequences[i] / 2, strand = unresolved_sequences[i] % 2;
-      const uint8_t* strand_codes = codes.data() + code_offsets[unresolved_sequences[i]];
-      for (uint32_t k = seeds.seed_offsets[i]; k < seeds.seed_offsets[i + 1]; ++k)
-        picks.push_back({r, strand, seeds.seeds[k], FlanksOfRead(strand_codes, reads[r].length, seeds.seeds[k].position)});
+      const uint32_t r = unresolved_sequences[i] / 2, length = reads[r].length;
+      const uint8_t* forward = codes.data() + code_offsets[2 * r];
+      const uint8_t* reverse = codes.data() + code_offsets[2 * r + 1];
+      for (uint32_t k = seeds.seed_offsets[i]; k < seeds.seed_offsets[i + 1]; ++k) {
+        const Seed& seed = seeds.seeds[k];
+        picks.push_back({r, SeedIsReverse(forward + seed.position), seed,
+                         {FlanksOfRead(forward, length, seed.position),
+                          FlanksOfRead(reverse, length, length - CJ_SEED_K - seed.position)}});
+      }
     }
   };
   auto tried_before = [&](size_t r, const Candidate& c) {
@@ -958,8 +985,6 @@ Status Mapper::MapBatch(ReadBatch& batch) {
   placed_gapped_ += gapped;
   proper_pairs_ += proper;
   rescued_ += rescued;
-  nanos_ += static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started).count());
   return Status::Ok();
 }
 

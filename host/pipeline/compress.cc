@@ -292,7 +292,9 @@ class CompressJob {
                     << ms.proper_pairs << " in proper pairs, " << ms.rescued
                     << " placed or moved next to their mate), "
                     << (ms.seconds > 0 ? static_cast<uint64_t>(ms.reads / ms.seconds) : 0)
-                    << " reads/s per mapping thread, sort peak " << (sorter_->peak_memory_bytes() >> 20) << " MiB";
+                    << " reads/s per mapping thread ("
+                    << (ms.cpu_seconds > 0 ? static_cast<uint64_t>(ms.reads / ms.cpu_seconds) : 0)
+                    << " per CPU second), sort peak " << (sorter_->peak_memory_bytes() >> 20) << " MiB";
     }
     Status closed = writer_->Close();
     writer_.reset();

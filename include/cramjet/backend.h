@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "cramjet/status.h"
+#include "kernel_shape.h"
 
 namespace cramjet {
 
@@ -50,11 +51,25 @@ struct SeedInput {
   const uint32_t* select = nullptr;
   SeedSample sample = SeedSample::kAll;
 };
-// A (w,k)-minimizer: hash of the k-mer (never kSeedInvalid) and its start in the sequence.
+// A (w,k)-minimizer of canonical k-mers: the hash of the smaller (as a 2k-bit value, first
+// base highest) of the k-mer and its reverse complement (never kSeedInvalid), and the k-mer's
+// start in the sequence. A sequence and its reverse complement have the same minimizers (at
+// mirrored positions), so one strand's seeds find hits on both: SeedIsReverse says which
+// orientation a seed's k-mer has, and a hit whose orientation differs is on the other strand.
 struct Seed {
   uint32_t hash;
   uint32_t position;
 };
+// Whether the k-mer of A/C/G/T codes at `codes` (k = CJ_SEED_K bases) is larger than its reverse
+// complement, i.e. its hash is that of its reverse complement. k is odd: never equal.
+inline bool SeedIsReverse(const uint8_t* codes) {
+  uint32_t value = 0, reverse = 0;
+  for (int i = 0; i < CJ_SEED_K; ++i) {
+    value = (value << 2) | codes[i];
+    reverse |= uint32_t{3u - codes[i]} << (2 * i);
+  }
+  return value > reverse;
+}
 // Seeds of the i-th seeded sequence are seeds[seed_offsets[i] .. seed_offsets[i+1]), in
 // increasing position.
 struct SeedOutput {

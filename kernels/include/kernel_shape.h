@@ -7,11 +7,12 @@
 #ifndef CRAMJET_KERNEL_SHAPE_H_
 #define CRAMJET_KERNEL_SHAPE_H_
 
-/* Seeds: (w,k)-minimizers of the forward strand, k-mers hashed with an invertible 32-bit mix. */
+/* Seeds: (w,k)-minimizers of canonical k-mers (the smaller of a k-mer and its reverse complement),
+ * hashed with an invertible 32-bit mix. */
 #define CJ_SEED_K 15                 /* k-mer length (2k = 30 bits fit one 32-bit lane) */
 #define CJ_SEED_W 10                 /* consecutive k-mers per minimizer window */
 #define CJ_SEED_INVALID 0xFFFFFFFFu  /* k-mer value/hash of a k-mer that holds a non-ACGT base */
-#define CJ_INDEX_FORMAT_VERSION 2u
+#define CJ_INDEX_FORMAT_VERSION 3u
 
 /* Base codes. Reads: 0..3 = A,C,G,T, 4 = anything else. Reference windows: 0..3, 4 = non-ACGT
  * reference base, 5 = outside the contig (an alignment may never cross it). */

@@ -74,12 +74,28 @@ TEST(IndexBuildTest, ChunkedParallelBuildHoldsExactlyTheWholeContigMinimizers) {
   auto index = ReferenceIndex::Open(fasta);
   ASSERT_TRUE(index.ok()) << index.status().ToString();
   std::map<uint32_t, std::vector<uint32_t>> expected;  // hash -> positions
+  std::map<uint32_t, uint32_t> expected_flanks;         // position -> SeedEntry::flanks
+  std::vector<uint8_t> all;                             // the concatenated reference, N as A
+  for (const auto& [name, seq] : contigs)
+    for (uint8_t c : Codes(seq)) all.push_back(c > 3 ? 0 : c);
   uint64_t start = 0, expected_count = 0;
   for (const auto& [name, seq] : contigs) {
     const std::vector<uint8_t> codes = Codes(seq);
     std::vector<Seed> seeds;
     backend_internal::ExtractSeedsOneScalar(codes.data(), codes.size(), seeds);
-    for (const Seed& s : seeds) expected[s.hash].push_back(static_cast<uint32_t>(start + s.position));
+    for (const Seed& s : seeds) {
+      const uint64_t p = start + s.position;
+      expected[s.hash].push_back(static_cast<uint32_t>(p));
+      // The flanks, written out base by base (bases outside the reference read as A).
+      uint32_t flanks = SeedIsReverse(codes.data() + s.position) ? kSeedEntryReverse : 0;
+      for (int i = 0; i < kSeedFlankBases; ++i) {
+        const int64_t before = static_cast<int64_t>(p) - kSeedFlankBases + i;
+        const uint64_t after = p + CJ_SEED_K + i;
+        if (before >= 0) flanks |= uint32_t{all[before]} << (2 * i);
+        if (after < all.size()) flanks |= uint32_t{all[after]} << (16 + 2 * i);
+      }
+      expected_flanks[static_cast<uint32_t>(p)] = flanks;
+    }
     expected_count += seeds.size();
     start += seq.size();
   }
@@ -88,7 +104,12 @@ TEST(IndexBuildTest, ChunkedParallelBuildHoldsExactlyTheWholeContigMinimizers) {
   EXPECT_EQ((*index)->total_length(), start);
   for (const auto& [hash, positions] : expected) {
     std::vector<uint32_t> found;
-    for (const SeedEntry& e : (*index)->Lookup(hash)) found.push_back(e.position);
+    for (const SeedEntry& e : (*index)->Lookup(hash)) {
+      found.push_back(e.position);
+      if (expected_flanks.count(e.position)) {
+        ASSERT_EQ(e.flanks, expected_flanks[e.position]) << "flanks of the minimizer at " << e.position;
+      }
+    }
     EXPECT_TRUE(std::is_sorted(found.begin(), found.end()));
     for (uint32_t p : positions)
       ASSERT_TRUE(std::binary_search(found.begin(), found.end(), p)) << "hash " << hash << " position " << p;
