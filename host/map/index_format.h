@@ -96,13 +96,14 @@ inline Layout ComputeLayout(const IndexHeader& h) {
   return l;
 }
 
-// Seed-table buckets for a reference of `total_length` bases: about one bucket per two expected
+// Seed-table buckets for a reference of `total_length` bases: about one bucket per 16 expected
 // minimizers (density 2/(w+1)), 2^10..2^30. Minimizers are window minima, so their high hash bits
-// are mostly zero: buckets take the low bits. Bucket mates of another k-mer cost nothing to drop:
-// their flanks disagree with the read's (SeedEntry), so fewer, fuller buckets keep the offsets
-// table (4 bytes per bucket) at half the entry count.
+// are mostly zero: buckets take the low bits. Bucket mates of other k-mers cost a flank check
+// each, not a reference access (SeedEntry): full buckets keep the offsets table small (256 MB for
+// 3.1 Gb, 4 bytes a bucket), which on this VM is worth more than the ~8 extra entries scanned per
+// lookup (docs/mapper.md, "Speed on a genome-size index").
 inline uint32_t BucketBits(uint64_t total_length) {
-  const uint64_t expected = (total_length * 2 / (CJ_SEED_W + 1)) / 2 + 1;
+  const uint64_t expected = (total_length * 2 / (CJ_SEED_W + 1)) / 16 + 1;
   int bits = 0;
   while (bits < 30 && (uint64_t{1} << bits) < expected) ++bits;
   return static_cast<uint32_t>(bits < 10 ? 10 : bits);
