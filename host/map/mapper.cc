@@ -18,6 +18,9 @@ namespace {
 using map_internal::ApplyPlacement;
 using map_internal::Mappable;
 using map_internal::Placement;
+using map_internal::FlanksAgree;
+using map_internal::FlanksOfRead;
+using map_internal::ReadFlanks;
 using map_internal::Segment;
 using map_internal::DiagonalSegment;
 
@@ -174,42 +177,6 @@ struct SeedSpan {
   std::span<const SeedEntry> found;
   uint32_t pick;
 };
-
-// The read's side of SeedEntry::flanks for a seed at `position` of a strand's codes (same
-// layout), and which of those bases the read has (2 bits set per base inside the read and not N).
-struct ReadFlanks {
-  uint32_t bases = 0, present = 0;
-  bool left_judged = false, right_judged = false;  // at least kMinJudgedBases present on that side
-};
-constexpr int kMinJudgedBases = 4;
-ReadFlanks FlanksOfRead(const uint8_t* codes, uint32_t length, uint32_t position) {
-  ReadFlanks f;
-  auto take = [&](int64_t j, int bit) {
-    if (j < 0 || j >= static_cast<int64_t>(length) || codes[j] > 3) return;
-    f.bases |= uint32_t{codes[j]} << bit;
-    f.present |= uint32_t{3} << bit;
-  };
-  for (int i = 0; i < kSeedFlankBases; ++i) {
-    take(static_cast<int64_t>(position) - kSeedFlankBases + i, 2 * i);
-    take(static_cast<int64_t>(position) + CJ_SEED_K + i, 16 + 2 * i);
-  }
-  f.left_judged = __builtin_popcount(f.present & 0x5555u) >= kMinJudgedBases;
-  f.right_judged = __builtin_popcount(f.present & 0x55550000u) >= kMinJudgedBases;
-  return f;
-}
-
-// Whether a seed hit may be where the read comes from: on at least one side whose bases the read
-// has (4 to 8 of them), the reference differs in at most one. A chance 15-mer match passes with
-// probability ~0.08% (8 bases a side), a true one fails only with two errors within 8 bases on
-// both sides; an indel beside the seed shifts one side only. Hits of reads too short to judge pass.
-inline bool FlanksAgree(uint32_t reference, const ReadFlanks& read) {
-  if (!read.left_judged && !read.right_judged) return true;
-  const uint32_t x = (reference ^ read.bases) & read.present;
-  const uint32_t differ = (x | (x >> 1)) & 0x55555555u;
-  const uint32_t left = differ & 0xFFFFu, right = differ >> 16;
-  // v & (v - 1) clears the lowest set bit: zero when at most one base differs.
-  return (read.left_judged && (left & (left - 1)) == 0) || (read.right_judged && (right & (right - 1)) == 0);
-}
 
 // Per-thread working memory, reused across batches (MapBatch runs on several threads at once).
 struct MapScratch {

@@ -9,6 +9,8 @@
 
 #include <htslib/sam.h>
 
+#include "kernel_shape.h"
+
 #include "cramjet/status.h"
 #include "map/map.h"
 
@@ -37,6 +39,44 @@ Segment DiagonalSegment(const ReferenceIndex& index, const uint8_t* codes, uint3
                         uint32_t contig);
 Segment DiagonalSegmentBaseByBase(const ReferenceIndex& index, const uint8_t* codes, uint32_t length,
                                   int64_t diag, uint32_t contig);
+
+// The read's side of SeedEntry::flanks for a seed at `position` of one strand's codes (0..3,
+// 4 = N; same bit layout), and which of those bases the read has (2 bits set per base inside the
+// read and not N).
+struct ReadFlanks {
+  uint32_t bases = 0, present = 0;
+  bool left_judged = false, right_judged = false;  // at least kMinJudgedFlankBases present on that side
+};
+inline constexpr int kMinJudgedFlankBases = 4;
+inline ReadFlanks FlanksOfRead(const uint8_t* codes, uint32_t length, uint32_t position) {
+  ReadFlanks f;
+  auto take = [&](int64_t j, int bit) {
+    if (j < 0 || j >= static_cast<int64_t>(length) || codes[j] > 3) return;
+    f.bases |= uint32_t{codes[j]} << bit;
+    f.present |= uint32_t{3} << bit;
+  };
+  for (int i = 0; i < kSeedFlankBases; ++i) {
+    take(static_cast<int64_t>(position) - kSeedFlankBases + i, 2 * i);
+    take(static_cast<int64_t>(position) + CJ_SEED_K + i, 16 + 2 * i);
+  }
+  f.left_judged = __builtin_popcount(f.present & 0x5555u) >= kMinJudgedFlankBases;
+  f.right_judged = __builtin_popcount(f.present & 0x55550000u) >= kMinJudgedFlankBases;
+  return f;
+}
+
+// Whether a seed hit whose entry has `reference` flanks may be where the read comes from: on at
+// least one side whose bases the read has (4 to 7 of them), the reference differs in at most one
+// (docs/mapper.md, "Flank check"). A chance 15-mer match passes with probability ~0.27%, a true
+// one fails only with two errors within 7 bases on both sides; an indel beside the seed shifts one
+// side only. Hits of reads too short to judge either side pass. The orientation bit is ignored.
+inline bool FlanksAgree(uint32_t reference, const ReadFlanks& read) {
+  if (!read.left_judged && !read.right_judged) return true;
+  const uint32_t x = (reference ^ read.bases) & read.present;
+  const uint32_t differ = (x | (x >> 1)) & 0x55555555u;
+  const uint32_t left = differ & 0xFFFFu, right = differ >> 16;
+  // v & (v - 1) clears the lowest set bit: zero when at most one base differs.
+  return (read.left_judged && (left & (left - 1)) == 0) || (read.right_judged && (right & (right - 1)) == 0);
+}
 
 // An unmapped primary record with bases: what the map stage places.
 bool Mappable(const bam1_t* b);

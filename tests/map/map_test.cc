@@ -237,6 +237,60 @@ TEST_F(MapperTest, DiagonalSegmentFastPathEqualsBaseByBase) {
   EXPECT_GT(compared_fast, 10000u);  // the fast path was exercised, not only the fallback
 }
 
+// The flank check against the rule written out: a true hit with one error a side passes, two
+// errors on both sides fail, an indel shifts one side only, chance flanks fail, N and read ends
+// count as missing, and a read without 4 bases on either side is not judged.
+TEST(FlankCheckTest, OneSideWithAtMostOneDifferenceOutOfFourToSevenBases) {
+  std::mt19937 rng(5);
+  const uint32_t length = 60, seed = 20;
+  std::vector<uint8_t> read(length);
+  for (auto& c : read) c = rng() % 4;
+  // The reference flanks of a perfect hit, in SeedEntry's layout (+ the orientation bit, ignored).
+  auto reference_of = [&](const std::vector<uint8_t>& bases) {
+    uint32_t f = kSeedEntryReverse;
+    for (int i = 0; i < kSeedFlankBases; ++i) {
+      f |= uint32_t{bases[seed - kSeedFlankBases + i]} << (2 * i);
+      f |= uint32_t{bases[seed + CJ_SEED_K + i]} << (16 + 2 * i);
+    }
+    return f;
+  };
+  const uint32_t perfect = reference_of(read);
+  const map_internal::ReadFlanks flanks = map_internal::FlanksOfRead(read.data(), length, seed);
+  EXPECT_TRUE(flanks.left_judged && flanks.right_judged);
+  EXPECT_TRUE(map_internal::FlanksAgree(perfect, flanks));
+  auto with = [&](std::vector<int> changed) {  // flank base i (0..6 left, 7..13 right) altered
+    uint32_t f = perfect;
+    for (int i : changed) f ^= 1u << (i < kSeedFlankBases ? 2 * i : 16 + 2 * (i - kSeedFlankBases));
+    return f;
+  };
+  EXPECT_TRUE(map_internal::FlanksAgree(with({0, 8}), flanks));          // one a side
+  EXPECT_TRUE(map_internal::FlanksAgree(with({1, 3}), flanks));          // two left, right clean
+  EXPECT_FALSE(map_internal::FlanksAgree(with({1, 3, 7, 12}), flanks));  // two on both sides
+  // An insertion right after the k-mer: the right side shifted, the left still agrees.
+  std::vector<uint8_t> shifted = read;
+  shifted.insert(shifted.begin() + seed + CJ_SEED_K, static_cast<uint8_t>((read[seed + CJ_SEED_K] + 1) % 4));
+  EXPECT_TRUE(map_internal::FlanksAgree(reference_of(shifted), flanks));
+  // Chance flanks: random references pass about 0.27% of the time (one side <= 1 of 7 differs).
+  int passed = 0;
+  for (int t = 0; t < 100000; ++t) passed += map_internal::FlanksAgree(rng() & 0x3FFF3FFFu, flanks);
+  EXPECT_GT(passed, 150);
+  EXPECT_LT(passed, 450);
+  // Read N and the read's end: missing, not differing. Seed at 2: 2 bases left (not judged).
+  std::vector<uint8_t> with_n = read;
+  with_n[seed - 1] = 4;
+  const map_internal::ReadFlanks n_flanks = map_internal::FlanksOfRead(with_n.data(), length, seed);
+  // Left: base 6 faces the read's N (not counted) and base 2 differs; right: two differ.
+  EXPECT_TRUE(map_internal::FlanksAgree(with({6, 2, 8, 10}), n_flanks)) << "an N counted as a difference";
+  EXPECT_FALSE(map_internal::FlanksAgree(with({6, 2, 8, 10}), flanks));
+  const map_internal::ReadFlanks edge = map_internal::FlanksOfRead(read.data(), length, 2);
+  EXPECT_FALSE(edge.left_judged);
+  EXPECT_TRUE(edge.right_judged);
+  // A read of k + 3 bases: neither side has 4 bases, every hit passes.
+  const map_internal::ReadFlanks tiny = map_internal::FlanksOfRead(read.data(), CJ_SEED_K + 3, 0);
+  EXPECT_FALSE(tiny.left_judged || tiny.right_judged);
+  EXPECT_TRUE(map_internal::FlanksAgree(~0u, tiny));
+}
+
 TEST_F(MapperTest, AllNReadAndReadShorterThanASeedStayUnmapped) {
   ReadBatch h1, h2;
   const bam1_t* n = MapOne(std::string(150, 'N'), h1);
