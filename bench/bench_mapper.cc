@@ -84,7 +84,7 @@ Fixture& GenomeData() {
     const char* fasta = std::getenv("CRAMJET_BENCH_GENOME_FASTA");
     const char* reads = std::getenv("CRAMJET_BENCH_GENOME_READS");
     if (!fasta || !reads) {
-      f->error = "set CRAMJET_BENCH_GENOME_FASTA and CRAMJET_BENCH_GENOME_READS (bench/mapper_genome.sh)";
+      f->error = "set CRAMJET_BENCH_GENOME_FASTA and CRAMJET_BENCH_GENOME_READS (bench/mapper_genome.sh sets both)";
       return f;
     }
     f->fasta = fasta;
