@@ -28,10 +28,10 @@ constexpr int kR = CJ_BAND_RADIUS;
 
 // BAM 4-bit code -> base code (0..3 for A/C/G/T, 4 otherwise).
 constexpr uint8_t kNt16ToCode[16] = {4, 0, 1, 4, 2, 4, 4, 4, 3, 4, 4, 4, 4, 4, 4, 4};
-// A BAM sequence byte (two 4-bit codes, first base high) -> the two base codes, first in byte 0.
 // Complement of a base code (N stays N).
 constexpr uint8_t kCodeComplement[5] = {3, 2, 1, 0, 4};
-// reverse_complement: the complements of the two in reverse order (second base's in byte 0).
+// A BAM sequence byte (two 4-bit codes, first base high) -> the two base codes, first in byte 0
+// (`pair`), and their complements in reverse order, second base's in byte 0 (`reverse_complement`).
 struct BamByteToCodes {
   uint8_t pair[256][2];
   uint8_t reverse_complement[256][2];
@@ -199,10 +199,11 @@ struct MapScratch {
 
 namespace map_internal {
 
-// Scores of the diagonal alignment (base by base; DiagonalSegment is the fast path) with the same scoring as the banded kernel, choosing the best
-// clipped segment (end bonuses, barrier at the contig ends). Returns score, [begin, end).
+// The diagonal alignment's best clipped segment, base by base, with the banded kernel's scoring
+// (end bonuses, barrier at the contig ends): the reference recurrence; DiagonalSegment is the
+// fast path for clean windows.
 Segment DiagonalSegmentBaseByBase(const ReferenceIndex& index, const uint8_t* codes, uint32_t length,
-                            int64_t diag, uint32_t contig) {
+                                  int64_t diag, uint32_t contig) {
   const ContigInfo& c = index.contigs()[contig];
   const int64_t lo = static_cast<int64_t>(c.start), hi = static_cast<int64_t>(c.start + c.length);
   Segment best{CJ_SCORE_NEG_INF, 0, 0};
@@ -329,10 +330,9 @@ Status ApplyPlacement(bam1_t* b, const Placement& p, const ReferenceIndex& index
     } else {
       for (int32_t j = 0; j < bytes; ++j) {
         const int32_t k = bytes - 1 - j;
-        const uint8_t low = k > 0 ? old_seq[k - 1] & 0x0F : 0;
+        const uint8_t low = k > 0 ? old_seq[k - 1] & 0x0F : 0;  // last byte: pad half 0, complement 0
         seq[j] = kBamByteComplement.same_order[(old_seq[k] & 0xF0) | low];
       }
-      seq[bytes - 1] &= 0xF0;  // the pad half stays zero
     }
     std::reverse_copy(old_qual, old_qual + length, qual);
   } else {
@@ -649,8 +649,6 @@ Status Mapper::MapShortBatch(ReadBatch& batch) {
   };
   auto same = [](const Candidate& a, const Candidate& b) { return a.key == b.key && a.contig == b.contig; };
 
-  // Seed lookups are cache misses on a large reference: they are issued in a pipeline that
-  // prefetches the bucket a few lookups ahead, then its entries.
   // A seed of a read's forward strand. Its k-mer is canonical, so its hits lie on either strand:
   // a hit whose k-mer orientation differs from the read's is the reverse strand's, where the
   // same k-mer starts at length - k - position of the reverse-complemented read.
@@ -663,6 +661,8 @@ Status Mapper::MapShortBatch(ReadBatch& batch) {
   std::vector<Pick> picks;
   auto& hits = scratch.hits;
   hits.clear();
+  // Seed lookups are cache misses on a large reference: they are issued in a pipeline that
+  // prefetches the bucket offsets kAhead lookups ahead, then the bucket's entries.
   constexpr size_t kAhead = 32;
   // Hits of one read's seeds whose flanks agree with the read's (FlanksAgree). A seed keeping
   // more than `max_hits_per_seed` of them is dropped. With a `hit_budget`, the seeds go rarest
