@@ -72,8 +72,9 @@ StatusOr<CramProfile> ParseCramProfile(const std::string& name) {
   return InvalidArgument("unknown CRAM profile '" + name + "' (fast, normal, small or archive)");
 }
 
-Status PrepareReference(const std::string& reference, sam_hdr_t* header,
-                        const std::string& input_name, std::vector<std::string>* unusable) {
+Status PrepareReference(const std::string& reference, sam_hdr_t* header, const std::string& input_name,
+                        std::vector<std::string>* unusable,
+                        const std::unordered_map<std::string, std::string>* known_md5s) {
   if (reference.empty()) return InvalidArgument("a reference FASTA is required (-T/--reference)");
   CRAMJET_RETURN_IF_ERROR(CheckReadableFile(reference));
   // fai_load builds the .fai (and .gzi for bgzip) when missing.
@@ -101,11 +102,21 @@ Status PrepareReference(const std::string& reference, sam_hdr_t* header,
             " but the input's header says " + std::to_string(want_len);
       continue;
     }
-    hts_pos_t len = 0;
-    char* seq = faidx_fetch_seq64(fai.get(), name, 0, have_len - 1, &len);
-    if (!seq) return IoError("'" + reference + "': cannot read contig '" + name + "'");
-    std::string md5 = ContigMd5(seq, len);
-    free(seq);
+    const std::string* known = nullptr;
+    if (known_md5s) {
+      const auto it = known_md5s->find(name);
+      if (it != known_md5s->end()) known = &it->second;
+    }
+    std::string md5;
+    if (known) {
+      md5 = *known;
+    } else {
+      hts_pos_t len = 0;
+      char* seq = faidx_fetch_seq64(fai.get(), name, 0, have_len - 1, &len);
+      if (!seq) return IoError("'" + reference + "': cannot read contig '" + name + "'");
+      md5 = ContigMd5(seq, len);
+      free(seq);
+    }
     std::string given = HeaderTag(header, "SQ", "SN", name, "M5");
     if (!given.empty() && given != md5) {
       return FailedPrecondition("'" + reference + "': contig '" + name + "' has MD5 " + md5 +

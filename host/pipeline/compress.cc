@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <optional>
+#include <unordered_map>
 
 #include "common/common.h"
 #include "cramjet/checksum.h"
@@ -92,8 +93,12 @@ class CompressJob {
     // Aligned input: MD/NM the reference gives back are left out, and the header says so.
     regenerate_md_nm_ = !fastq;
     if (regenerate_md_nm_) CRAMJET_RETURN_IF_ERROR(MarkRegeneratedTags(header_.get()));
-    CRAMJET_RETURN_IF_ERROR(
-        PrepareReference(o_.reference, header_.get(), o_.inputs[0], &unusable_contigs_));
+    // The mapper index holds each contig's MD5, taken from this FASTA when it was built.
+    std::unordered_map<std::string, std::string> index_md5s;
+    if (index_)
+      for (const ContigInfo& c : index_->contigs()) index_md5s.emplace(c.name, c.md5);
+    CRAMJET_RETURN_IF_ERROR(PrepareReference(o_.reference, header_.get(), o_.inputs[0], &unusable_contigs_,
+                                             index_ ? &index_md5s : nullptr));
     if (o_.qc) {
       QcOptions qo;
       qo.sample = o_.sample;

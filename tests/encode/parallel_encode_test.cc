@@ -11,6 +11,7 @@
 #include <csignal>
 #include <random>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "common/common.h"
@@ -201,6 +202,44 @@ TEST_F(ParallelEncode, SameBytesAtEveryThreadCountAndProfile) {
     EXPECT_EQ(one.stats.chunks, 13u);
     EXPECT_EQ(CheckRecordCounters(one.bytes, reads.size()), 13u) << "one container per chunk";
   }
+}
+
+// Known digests (the mapper index's) are used as given instead of reading and hashing the
+// contig; contigs without one are hashed; a known digest still has to agree with the header's M5.
+TEST(PrepareReference, KnownDigestsAreUsedAndStillCheckedAgainstTheHeader) {
+  TempDir dir;
+  const Genome g = MakeGenome(dir);
+  auto header_of = [](const std::string& extra) {
+    std::string text = "@HD\tVN:1.6\tSO:coordinate\n";
+    for (const char* name : kContigs)
+      text += std::string("@SQ\tSN:") + name + "\tLN:" + std::to_string(kContigLength) +
+              (std::string(name) == "c2" ? extra : "") + "\n";
+    return HeaderPtr(sam_hdr_parse(text.size(), text.c_str()));
+  };
+  auto m5_of = [](sam_hdr_t* h, const char* name) {
+    kstring_t ks = {0, 0, nullptr};
+    std::string v;
+    if (sam_hdr_find_tag_id(h, "SQ", "SN", name, "M5", &ks) == 0) v = ks.s;
+    free(ks.s);
+    return v;
+  };
+  std::vector<std::string> unusable;
+  HeaderPtr hashed = header_of("");
+  ASSERT_TRUE(PrepareReference(g.path, hashed.get(), "test", &unusable).ok());
+  const std::string real_c1 = m5_of(hashed.get(), "c1"), real_c2 = m5_of(hashed.get(), "c2");
+  ASSERT_EQ(real_c1.size(), 32u);
+  // A digest that is not c1's: taken as given, so the contig was not read again; c2 is hashed.
+  const std::unordered_map<std::string, std::string> known = {{"c1", std::string(32, 'a')}};
+  HeaderPtr trusted = header_of("");
+  ASSERT_TRUE(PrepareReference(g.path, trusted.get(), "test", &unusable, &known).ok());
+  EXPECT_EQ(m5_of(trusted.get(), "c1"), std::string(32, 'a'));
+  EXPECT_EQ(m5_of(trusted.get(), "c2"), real_c2);
+  // The header's own M5 still has to match the (known) digest.
+  const std::unordered_map<std::string, std::string> known_c2 = {{"c2", std::string(32, 'b')}};
+  HeaderPtr mismatch = header_of("\tM5:" + real_c2);
+  const Status refused = PrepareReference(g.path, mismatch.get(), "in.sam", &unusable, &known_c2);
+  EXPECT_EQ(refused.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.message().find("contig 'c2' has MD5 bbbb"), std::string::npos) << refused.message();
 }
 
 TEST(EncodeLanes, FewerLanesWhereTheirCodecTrialsWouldCostMoreThanTheyGive) {
