@@ -72,11 +72,30 @@ StatusOr<CramProfile> ParseCramProfile(const std::string& name) {
   return InvalidArgument("unknown CRAM profile '" + name + "' (fast, normal, small or archive)");
 }
 
+namespace {
+// htslib reads a FASTA through its `.fai` without asking whether the `.fai` still describes it: a
+// FASTA rewritten after `samtools faidx` is read with the old line offsets, i.e. as other bases.
+// A `.fai` older than its FASTA is therefore built again (it is derived data, as when missing).
+Status RefreshStaleFai(const std::string& reference) {
+  struct stat fasta, fai;
+  if (::stat(reference.c_str(), &fasta) != 0 || ::stat((reference + ".fai").c_str(), &fai) != 0)
+    return Status::Ok();  // no .fai: fai_load builds it
+  const bool older = fai.st_mtim.tv_sec < fasta.st_mtim.tv_sec ||
+                     (fai.st_mtim.tv_sec == fasta.st_mtim.tv_sec && fai.st_mtim.tv_nsec < fasta.st_mtim.tv_nsec);
+  if (!older) return Status::Ok();
+  CJ_LOG(kInfo) << "'" << reference << ".fai' is older than '" << reference << "': building it again";
+  if (fai_build(reference.c_str()) != 0)
+    return IoError("'" + reference + ".fai' is older than '" + reference + "' and cannot be built again");
+  return Status::Ok();
+}
+}  // namespace
+
 Status PrepareReference(const std::string& reference, sam_hdr_t* header, const std::string& input_name,
                         std::vector<std::string>* unusable,
                         const std::unordered_map<std::string, std::string>* known_md5s) {
   if (reference.empty()) return InvalidArgument("a reference FASTA is required (-T/--reference)");
   CRAMJET_RETURN_IF_ERROR(CheckReadableFile(reference));
+  CRAMJET_RETURN_IF_ERROR(RefreshStaleFai(reference));
   // fai_load builds the .fai (and .gzi for bgzip) when missing.
   FaiPtr fai(fai_load(reference.c_str()));
   if (!fai) {
@@ -126,6 +145,31 @@ Status PrepareReference(const std::string& reference, sam_hdr_t* header, const s
     if (sam_hdr_update_line(header, "SQ", "SN", name, "M5", md5.c_str(), "UR", ur.c_str(),
                             nullptr) < 0)
       return Internal("cannot update @SQ for '" + std::string(name) + "'");
+  }
+  return Status::Ok();
+}
+
+Status CheckReferenceDigests(const std::string& reference,
+                             const std::unordered_map<std::string, std::string>& expected,
+                             const std::atomic<bool>* cancel) {
+  FaiPtr fai(fai_load(reference.c_str()));
+  if (!fai) return BadInput("'" + reference + "': cannot load as a FASTA reference");
+  // In FASTA order, so that the check reads the file front to back.
+  for (int i = 0; i < faidx_nseq(fai.get()); ++i) {
+    if (cancel && cancel->load()) return Aborted("reference check stopped");
+    const char* name = faidx_iseq(fai.get(), i);
+    const auto want = expected.find(name);
+    if (want == expected.end()) continue;
+    hts_pos_t len = 0;
+    char* seq = faidx_fetch_seq64(fai.get(), name, 0, static_cast<hts_pos_t>(faidx_seq_len(fai.get(), name)) - 1, &len);
+    if (!seq) return IoError("'" + reference + "': cannot read contig '" + name + "'");
+    const std::string md5 = ContigMd5(seq, len);
+    free(seq);
+    if (md5 != want->second)
+      return FailedPrecondition("'" + reference + "': contig '" + name + "' has MD5 " + md5 + ", not the " +
+                                want->second + " its mapper index recorded: the FASTA changed after it was " +
+                                "indexed (its size and modification time did not); run `cramjet index " +
+                                reference + "`");
   }
   return Status::Ok();
 }

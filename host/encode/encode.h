@@ -5,6 +5,7 @@
 // regenerate_md_nm (aligned input), left out where the reference gives them back (common.h).
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -40,13 +41,23 @@ struct EncodeOptions {
 // (indexed by tid) gets the reason, and a record placed on such a contig is refused by
 // CheckRecordReference().
 // `known_md5s` (contig name -> MD5 of its upper-cased bases, may be null): digests already taken
-// from this very reference file (the mapper index's, tied to the FASTA by size and mtime), used
-// instead of reading and hashing the contig again (~30 s for a 3.1 Gb genome). The verification
-// pass still decodes every record against the reference, so a wrong digest cannot go unnoticed.
+// from this reference file (the mapper index's, tied to the FASTA by size and mtime), used instead
+// of reading and hashing the contig here (~30 s for a 3.1 Gb genome). A caller passing them must
+// confirm them with CheckReferenceDigests before it publishes anything: a wrong @SQ M5 makes a
+// CRAM undecodable for anyone who resolves its reference by MD5.
 [[nodiscard]] Status PrepareReference(const std::string& reference, sam_hdr_t* header,
                                       const std::string& input_name,
                                       std::vector<std::string>* unusable,
                                       const std::unordered_map<std::string, std::string>* known_md5s = nullptr);
+
+// Reads every contig named in `expected` (name -> MD5 as @SQ M5 defines it) from `reference` and
+// checks its digest: FailedPrecondition naming the FASTA and contig when one differs (the FASTA
+// changed after the digests were taken), Aborted when `cancel` turns true between contigs. What
+// PrepareReference's `known_md5s` skips, done off the critical path (compress runs it beside the
+// job and waits for it before the commit).
+[[nodiscard]] Status CheckReferenceDigests(const std::string& reference,
+                                           const std::unordered_map<std::string, std::string>& expected,
+                                           const std::atomic<bool>* cancel);
 
 // Error naming the reference, the contig, the record and the input when `record` is placed on a
 // contig that PrepareReference found unusable.
