@@ -172,7 +172,7 @@ inline uint64_t Gather2Bits(uint64_t x) {
 }
 
 
-// One seed's bucket in the index and the pick (read, strand, seed) it was looked up for.
+// One seed's bucket in the index and the pick (read, seed) it was looked up for.
 struct SeedSpan {
   std::span<const SeedEntry> found;
   uint32_t pick;
@@ -477,7 +477,8 @@ Status Mapper::MapBatch(ReadBatch& batch) {
   Status status = long_reads_ ? MapLongBatch(batch) : MapShortBatch(batch);
   nanos_ += static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started).count());
-  cpu_nanos_ += ThreadCpuNanos() - cpu_started;
+  const uint64_t cpu_ended = ThreadCpuNanos();
+  if (cpu_started && cpu_ended >= cpu_started) cpu_nanos_ += cpu_ended - cpu_started;  // 0: no clock
   return status;
 }
 
@@ -531,12 +532,12 @@ Status Mapper::MapShortBatch(ReadBatch& batch) {
     const size_t fwd = codes.size();
     codes.resize(fwd + 2 * size_t{n} + 8);  // 8 bytes of slack for the packer, trimmed below
     // Two bases per BAM byte, through a table of byte -> two codes.
-    uint8_t* __restrict out = codes.data() + fwd;
+    uint8_t* out = codes.data() + fwd;
     for (uint32_t j = 0; j + 1 < n; j += 2) std::memcpy(out + j, &kBamByteToCodes.pair[seq[j >> 1]], 2);
     if (n & 1) out[n - 1] = kNt16ToCode[bam_seqi(seq, n - 1)];
     // The reverse complement from the same bytes: byte b holds bases 2b and 2b + 1, which land at
     // n - 1 - 2b and n - 2 - 2b.
-    uint8_t* __restrict reverse = out + n;
+    uint8_t* reverse = out + n;
     for (uint32_t j = 0; j + 1 < n; j += 2)
       std::memcpy(reverse + n - 2 - j, &kBamByteToCodes.reverse_complement[seq[j >> 1]], 2);
     if (n & 1) reverse[0] = kCodeComplement[out[n - 1]];
@@ -685,7 +686,8 @@ Status Mapper::MapShortBatch(ReadBatch& batch) {
         if (agreeing.size() > max_hits_per_seed) break;
       }
       if (agreeing.size() > max_hits_per_seed) continue;
-      if (!hits.empty() && hits.size() + agreeing.size() > hit_budget) break;  // the rest are commoner still
+      // Over the budget: the seeds left have larger buckets (their agreeing hits may be fewer).
+      if (!hits.empty() && hits.size() + agreeing.size() > hit_budget) break;
       const uint32_t length = reads[pk.read].length;
       for (const auto& [p, strand] : agreeing) {
         const int64_t on_strand = strand ? length - CJ_SEED_K - pk.seed.position : pk.seed.position;
@@ -740,8 +742,8 @@ Status Mapper::MapShortBatch(ReadBatch& batch) {
     for (uint32_t k = r1_begin[r]; k < r1_end[r]; ++k) if (same(tried[k], c)) return true;
     return false;
   };
-  // ---- Round 1: the middle window's minimizer of each strand, then (for reads not placed by
-  // it) the first and last window's. Most reads are placed by two lookups. ----
+  // ---- Round 1: the middle window's minimizer (canonical: one lookup finds both strands), then
+  // (for reads not placed by it) the first and last window's. Most reads are placed by one. ----
   for (int pass = 0; pass < 2; ++pass) {
     auto& begin = pass == 0 ? r0_begin : r1_begin;
     auto& end = pass == 0 ? r0_end : r1_end;

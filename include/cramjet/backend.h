@@ -53,9 +53,11 @@ struct SeedInput {
 };
 // A (w,k)-minimizer of canonical k-mers: the hash of the smaller (as a 2k-bit value, first
 // base highest) of the k-mer and its reverse complement (never kSeedInvalid), and the k-mer's
-// start in the sequence. A sequence and its reverse complement have the same minimizers (at
-// mirrored positions), so one strand's seeds find hits on both: SeedIsReverse says which
-// orientation a seed's k-mer has, and a hit whose orientation differs is on the other strand.
+// start in the sequence. A sequence and its reverse complement have the same minimizer k-mers,
+// at mirrored positions except where a window holds its minimum twice (ties go to the leftmost,
+// which is the other copy on the other strand: tandem repeats), so one strand's seeds find hits
+// on both: SeedIsReverse says which orientation a seed's k-mer has, and a hit whose orientation
+// differs is on the other strand.
 struct Seed {
   uint32_t hash;
   uint32_t position;
