@@ -18,9 +18,9 @@ namespace cramjet::backend_internal {
 // 32-bit invertible mix of a 2k-bit k-mer; never returns CJ_SEED_INVALID.
 inline uint32_t SeedHash(uint32_t x) {
   x ^= x >> 16;
-  x *= 0x7feb352dU;
+  x *= CJ_SEED_HASH_MUL1;
   x ^= x >> 15;
-  x *= 0x846ca68bU;
+  x *= CJ_SEED_HASH_MUL2;
   x ^= x >> 16;
   return x == CJ_SEED_INVALID ? CJ_SEED_INVALID - 1 : x;
 }

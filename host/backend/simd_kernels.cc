@@ -41,9 +41,9 @@ void ExtractSeedsKernel(const SeedInput& input, SeedOutput& out) {
         auto x = hn::LoadU(d, hashes.data() + i);
         const auto bad = hn::Eq(x, invalid);
         x = hn::Xor(x, hn::ShiftRight<16>(x));
-        x = hn::Mul(x, hn::Set(d, 0x7feb352dU));
+        x = hn::Mul(x, hn::Set(d, CJ_SEED_HASH_MUL1));
         x = hn::Xor(x, hn::ShiftRight<15>(x));
-        x = hn::Mul(x, hn::Set(d, 0x846ca68bU));
+        x = hn::Mul(x, hn::Set(d, CJ_SEED_HASH_MUL2));
         x = hn::Xor(x, hn::ShiftRight<16>(x));
         x = hn::Min(x, hn::Set(d, CJ_SEED_INVALID - 1));
         hn::StoreU(hn::IfThenElse(bad, invalid, x), d, hashes.data() + i);

@@ -13,6 +13,11 @@
 #define CJ_SEED_W 10                 /* consecutive k-mers per minimizer window */
 #define CJ_SEED_INVALID 0xFFFFFFFFu  /* k-mer value/hash of a k-mer that holds a non-ACGT base */
 #define CJ_INDEX_FORMAT_VERSION 3u
+/* The k-mer hash (an invertible 32-bit mix, "lowbias32"): x ^= x >> 16; x *= MUL1; x ^= x >> 15;
+ * x *= MUL2; x ^= x >> 16; a result equal to CJ_SEED_INVALID becomes CJ_SEED_INVALID - 1. Every
+ * backend (scalar, Highway, device kernels) uses these constants from here. */
+#define CJ_SEED_HASH_MUL1 0x7feb352dU
+#define CJ_SEED_HASH_MUL2 0x846ca68bU
 
 /* Base codes. Reads: 0..3 = A,C,G,T, 4 = anything else. Reference windows: 0..3, 4 = non-ACGT
  * reference base, 5 = outside the contig (an alignment may never cross it). */
