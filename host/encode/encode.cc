@@ -88,6 +88,17 @@ Status RefreshStaleFai(const std::string& reference) {
     return IoError("'" + reference + ".fai' is older than '" + reference + "' and cannot be built again");
   return Status::Ok();
 }
+
+// ContigMd5 of contig `name` (`length` bases) read from the FASTA through `fai`.
+StatusOr<std::string> FetchContigMd5(faidx_t* fai, const std::string& reference, const char* name,
+                                     hts_pos_t length) {
+  hts_pos_t got = 0;
+  char* seq = faidx_fetch_seq64(fai, name, 0, length - 1, &got);
+  if (!seq) return IoError("'" + reference + "': cannot read contig '" + name + "'");
+  std::string md5 = ContigMd5(seq, got);
+  free(seq);
+  return md5;
+}
 }  // namespace
 
 Status PrepareReference(const std::string& reference, sam_hdr_t* header, const std::string& input_name,
@@ -130,11 +141,7 @@ Status PrepareReference(const std::string& reference, sam_hdr_t* header, const s
     if (known) {
       md5 = *known;
     } else {
-      hts_pos_t len = 0;
-      char* seq = faidx_fetch_seq64(fai.get(), name, 0, have_len - 1, &len);
-      if (!seq) return IoError("'" + reference + "': cannot read contig '" + name + "'");
-      md5 = ContigMd5(seq, len);
-      free(seq);
+      CRAMJET_ASSIGN_OR_RETURN(md5, FetchContigMd5(fai.get(), reference, name, have_len));
     }
     std::string given = HeaderTag(header, "SQ", "SN", name, "M5");
     if (!given.empty() && given != md5) {
@@ -160,11 +167,8 @@ Status CheckReferenceDigests(const std::string& reference,
     const char* name = faidx_iseq(fai.get(), i);
     const auto want = expected.find(name);
     if (want == expected.end()) continue;
-    hts_pos_t len = 0;
-    char* seq = faidx_fetch_seq64(fai.get(), name, 0, static_cast<hts_pos_t>(faidx_seq_len(fai.get(), name)) - 1, &len);
-    if (!seq) return IoError("'" + reference + "': cannot read contig '" + name + "'");
-    const std::string md5 = ContigMd5(seq, len);
-    free(seq);
+    CRAMJET_ASSIGN_OR_RETURN(const std::string md5,
+                             FetchContigMd5(fai.get(), reference, name, faidx_seq_len(fai.get(), name)));
     if (md5 != want->second)
       return FailedPrecondition("'" + reference + "': contig '" + name + "' has MD5 " + md5 + ", not the " +
                                 want->second + " its mapper index recorded: the FASTA changed after it was " +
