@@ -108,13 +108,6 @@ void SampledMinimizers(const uint8_t* codes, size_t length, SeedSample sample, s
   }
 }
 
-// Reference bases [base, base+32) as one word (base need not be word-aligned).
-static inline uint64_t ReferenceWord(const uint64_t* words, uint64_t base) {
-  const uint64_t w = base / CJ_BASES_PER_WORD;
-  const unsigned shift = 2 * (base % CJ_BASES_PER_WORD);
-  if (shift == 0) return words[w];
-  return (words[w] >> shift) | (words[w + 1] << (64 - shift));
-}
 
 uint32_t HammingScalar(const PackedReference& reference, const PackedSequences& reads,
                        const VerifyJob& job) {
@@ -124,7 +117,7 @@ uint32_t HammingScalar(const PackedReference& reference, const PackedSequences& 
   const uint32_t words = (length + CJ_BASES_PER_WORD - 1) / CJ_BASES_PER_WORD;
   uint32_t mismatches = 0;
   for (uint32_t t = 0; t < words; ++t) {
-    const uint64_t diff = read[t] ^ ReferenceWord(reference.words, job.ref_start + static_cast<uint64_t>(t) * CJ_BASES_PER_WORD);
+    const uint64_t diff = read[t] ^ PackedBasesAt(reference.words, job.ref_start + static_cast<uint64_t>(t) * CJ_BASES_PER_WORD);
     uint64_t m = ((diff | (diff >> 1)) & 0x5555555555555555ull) | nmask[t];
     const uint32_t rest = length - t * CJ_BASES_PER_WORD;
     if (rest < static_cast<uint32_t>(CJ_BASES_PER_WORD)) m &= (1ull << (2 * rest)) - 1;

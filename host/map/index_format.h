@@ -24,10 +24,7 @@ static_assert(sizeof(SeedEntry) == 8);
 // the last flank base (the sequence section has kSequencePadWords).
 inline uint32_t ReferenceFlanks(const uint64_t* words, uint64_t position) {
   auto bases_at = [words](uint64_t first, int count) {  // bases [first, first + count), base i at bits 2i
-    const uint64_t bit = 2 * first, word = bit / 64, shift = bit % 64;
-    uint64_t v = words[word] >> shift;
-    if (shift > 64 - 2 * static_cast<uint64_t>(count)) v |= words[word + 1] << (64 - shift);
-    return static_cast<uint32_t>(v & ((uint64_t{1} << (2 * count)) - 1));
+    return static_cast<uint32_t>(PackedBasesAt(words, first) & ((uint64_t{1} << (2 * count)) - 1));
   };
   constexpr int kFlank = kSeedFlankBases;
   constexpr uint32_t kFlankMask = (1u << (2 * kFlank)) - 1;

@@ -245,10 +245,7 @@ void DiagonalMismatches(const PackedReference& reference, const uint8_t* codes, 
     std::memcpy(&eight, codes + j, n);
     const uint64_t read_bases = Gather2Bits(eight & 0x0303030303030303ull);
     const uint64_t read_n = Gather2Bits((eight >> 2) & 0x0101010101010101ull);
-    const uint64_t bit = 2 * (diag + j), word = bit / 64, shift = bit % 64;
-    uint64_t ref_bases = reference.words[word] >> shift;
-    if (shift > 48) ref_bases |= reference.words[word + 1] << (64 - shift);
-    const uint64_t x = (ref_bases ^ read_bases) & 0xFFFF;
+    const uint64_t x = (PackedBasesAt(reference.words, diag + j) ^ read_bases) & 0xFFFF;
     uint64_t differ = ((x | (x >> 1)) & 0x5555) | read_n;
     if (n < 8) differ &= (uint64_t{1} << (2 * n)) - 1;
     for (; differ; differ &= differ - 1) out.push_back(j + static_cast<uint32_t>(__builtin_ctzll(differ)) / 2);
