@@ -1,19 +1,43 @@
 // Backend selection and the scalar / SIMD backends (thin wrappers over the kernels).
 #include <hwy/targets.h>
 
+#include <filesystem>
+
 #include "backend/backend.h"
+#include "backend/device.h"
+#include "common/common.h"
 #include "cramjet/log.h"
 
 namespace cramjet {
 
-StatusOr<AccelKind> ParseAccelKind(std::string_view text) {
-  if (text == "auto") return AccelKind::kAuto;
-  if (text == "simd") return AccelKind::kSimd;
-  if (text == "scalar") return AccelKind::kScalar;
-  if (text == "opencl") return AccelKind::kOpenCL;
-  if (text == "xrt") return AccelKind::kXrt;
+StatusOr<AccelChoice> ParseAccelChoice(std::string_view text) {
+  AccelChoice choice;
+  if (text == "auto") return choice;
+  if (text == "simd") return choice.kind = AccelKind::kSimd, choice;
+  if (text == "scalar") return choice.kind = AccelKind::kScalar, choice;
+  if (text == "xrt") return choice.kind = AccelKind::kXrt, choice;
+  if (text == "opencl") return choice.kind = AccelKind::kOpenCL, choice;
+  if (text.substr(0, 7) == "opencl:") {
+    const std::string_view rest = text.substr(7);
+    const size_t colon = rest.find(':');
+    if (colon != std::string_view::npos) {
+      const auto platform = ParseDecimal(rest.substr(0, colon));
+      const auto device = ParseDecimal(rest.substr(colon + 1));
+      if (platform && device && *platform < 1000 && *device < 1000) {
+        choice.kind = AccelKind::kOpenCL;
+        choice.opencl_platform = static_cast<int>(*platform);
+        choice.opencl_device = static_cast<int>(*device);
+        return choice;
+      }
+    }
+  }
   return InvalidArgument("unknown accelerator '" + std::string(text) +
-                         "' (expected auto, simd, scalar or opencl)");
+                         "' (expected auto, simd, scalar, opencl, opencl:PLATFORM:DEVICE or xrt)");
+}
+
+StatusOr<AccelKind> ParseAccelKind(std::string_view text) {
+  CRAMJET_ASSIGN_OR_RETURN(AccelChoice choice, ParseAccelChoice(text));
+  return choice.kind;
 }
 
 const char* AccelKindName(AccelKind kind) {
@@ -34,7 +58,7 @@ class ScalarBackend final : public Backend {
  public:
   std::string Name() const override { return "scalar"; }
   AccelKind kind() const override { return AccelKind::kScalar; }
-  void ExtractSeeds(const SeedInput& input, SeedOutput& out) const override {
+  Status ExtractSeeds(const SeedInput& input, SeedOutput& out) const override {
     out.seeds.clear();
     out.seed_offsets.assign(1, 0);
     for (size_t s = 0; s < input.count; ++s) {
@@ -44,15 +68,17 @@ class ScalarBackend final : public Backend {
       else ExtractSeedsOneScalar(codes, length, out.seeds);
       out.seed_offsets.push_back(static_cast<uint32_t>(out.seeds.size()));
     }
+    return Status::Ok();
   }
-  void VerifyHamming(const PackedReference& reference, const PackedSequences& reads,
-                     const VerifyJob* jobs, size_t count, uint32_t* mismatches) const override {
+  Status VerifyHamming(const PackedReference& reference, const PackedSequences& reads, const VerifyJob* jobs,
+                       size_t count, uint32_t* mismatches) const override {
     for (size_t j = 0; j < count; ++j) {
       PrefetchVerifyJob(reference, jobs, count, j);
       mismatches[j] = HammingScalar(reference, reads, jobs[j]);
     }
+    return Status::Ok();
   }
-  void AlignBanded(const AlignJob* jobs, size_t count, AlignOutput& out) const override {
+  Status AlignBanded(const AlignJob* jobs, size_t count, AlignOutput& out) const override {
     out.results.assign(count, AlignResult{});
     out.cigar.clear();
     std::vector<int16_t> tb;
@@ -60,26 +86,43 @@ class ScalarBackend final : public Backend {
       if (jobs[j].read_length == 0 || jobs[j].read_length > CJ_MAX_ALIGN_LENGTH) continue;
       AlignBandedScalar(jobs[j], tb, out.results[j], out.cigar);
     }
+    return Status::Ok();
+  }
+  Status AccumulateQc(const QcBatchInput& input, QcBatchOutput& out) const override {
+    AccumulateQcScalar(input, out);
+    return Status::Ok();
   }
 };
 
 class SimdBackend final : public Backend {
  public:
-  std::string Name() const override {
-    return std::string("simd:") + hwy::TargetName(ChosenSimdTarget());
-  }
+  std::string Name() const override { return std::string("simd:") + hwy::TargetName(ChosenSimdTarget()); }
   AccelKind kind() const override { return AccelKind::kSimd; }
-  void ExtractSeeds(const SeedInput& input, SeedOutput& out) const override {
+  Status ExtractSeeds(const SeedInput& input, SeedOutput& out) const override {
     ExtractSeedsSimd(input, out);
+    return Status::Ok();
   }
-  void VerifyHamming(const PackedReference& reference, const PackedSequences& reads,
-                     const VerifyJob* jobs, size_t count, uint32_t* mismatches) const override {
+  Status VerifyHamming(const PackedReference& reference, const PackedSequences& reads, const VerifyJob* jobs,
+                       size_t count, uint32_t* mismatches) const override {
     VerifyHammingSimd(reference, reads, jobs, count, mismatches);
+    return Status::Ok();
   }
-  void AlignBanded(const AlignJob* jobs, size_t count, AlignOutput& out) const override {
+  Status AlignBanded(const AlignJob* jobs, size_t count, AlignOutput& out) const override {
     AlignBandedSimd(jobs, count, out);
+    return Status::Ok();
+  }
+  // QC's Highway kernel lives with QC (host/qc/qc_kernels.cc), which calls it directly when no
+  // device is chosen; a batch through the backend gets the scalar form, the same numbers.
+  Status AccumulateQc(const QcBatchInput& input, QcBatchOutput& out) const override {
+    AccumulateQcScalar(input, out);
+    return Status::Ok();
   }
 };
+
+std::unique_ptr<Backend> MakeHostBackend(AccelKind kind) {
+  if (kind == AccelKind::kScalar || AvailableSimdTargets().empty()) return MakeScalarBackend();
+  return MakeSimdBackend();
+}
 
 }  // namespace
 
@@ -88,43 +131,66 @@ std::unique_ptr<Backend> MakeSimdBackend() { return std::make_unique<SimdBackend
 
 }  // namespace backend_internal
 
-StatusOr<std::unique_ptr<Backend>> CreateBackend(AccelKind kind) {
+StatusOr<std::unique_ptr<Backend>> CreateBackend(const AccelChoice& choice) {
+  using namespace backend_internal;
   std::unique_ptr<Backend> backend;
-  switch (kind) {
+  const std::string xclbin = choice.xclbin.empty() ? kDefaultXclbinPath : choice.xclbin;
+  switch (choice.kind) {
     case AccelKind::kScalar:
-      backend = backend_internal::MakeScalarBackend();
+      backend = MakeScalarBackend();
       break;
-    case AccelKind::kAuto:
     case AccelKind::kSimd:
-      if (backend_internal::AvailableSimdTargets().empty()) {
-        if (kind == AccelKind::kSimd)
-          return Unimplemented("--accel simd: no SIMD target of this build runs on this CPU");
-        backend = backend_internal::MakeScalarBackend();
-      } else {
-        backend = backend_internal::MakeSimdBackend();
-      }
+      if (AvailableSimdTargets().empty())
+        return Unimplemented("--accel simd: no SIMD target of this build runs on this CPU");
+      backend = MakeSimdBackend();
       break;
+    case AccelKind::kAuto: {
+#ifdef CRAMJET_HAVE_XRT
+      // A card is used only when its image is installed (or named); anything else is a CPU job.
+      std::error_code ec;
+      if (!choice.xclbin.empty() || std::filesystem::exists(xclbin, ec)) {
+        auto runner = MakeXrtRunner(xclbin);
+        if (runner.ok()) {
+          backend = MakeDeviceBackend(std::move(runner).value(), DeviceFailurePolicy::kFallBack);
+        } else {
+          CJ_LOG(kInfo) << "--accel auto: not using the FPGA (" << runner.status().message() << ")";
+        }
+      }
+#endif
+      if (!backend) backend = MakeHostBackend(AccelKind::kSimd);
+      break;
+    }
     case AccelKind::kOpenCL: {
 #ifdef CRAMJET_HAVE_OPENCL
-      auto opencl = backend_internal::MakeOpenClBackend();
-      if (!opencl.ok()) return opencl.status();
-      backend = std::move(opencl).value();
+      CRAMJET_ASSIGN_OR_RETURN(auto runner, MakeOpenClRunner(choice.opencl_platform, choice.opencl_device));
+      backend = MakeDeviceBackend(std::move(runner), DeviceFailurePolicy::kFail);
       break;
 #else
       return Unimplemented("--accel opencl: this build has no OpenCL support (use auto, simd or scalar)");
 #endif
     }
-    case AccelKind::kXrt:
-      return Unimplemented(std::string("--accel ") + AccelKindName(kind) +
-                           ": this backend is not built in this version (use auto, simd or scalar)");
+    case AccelKind::kXrt: {
+#ifdef CRAMJET_HAVE_XRT
+      CRAMJET_ASSIGN_OR_RETURN(auto runner, MakeXrtRunner(xclbin));
+      backend = MakeDeviceBackend(std::move(runner), DeviceFailurePolicy::kFail);
+      break;
+#else
+      return Unimplemented("--accel xrt: this build has no XRT support (use auto, simd or scalar)");
+#endif
+    }
   }
-  CJ_LOG(kInfo) << "mapper backend: " << backend->Name() << " (--accel " << AccelKindName(kind)
-                 << ")";
+  CJ_LOG(kInfo) << "accelerator backend: " << backend->Name() << " (--accel " << AccelKindName(choice.kind) << ")";
   return backend;
 }
 
+StatusOr<std::unique_ptr<Backend>> CreateBackend(AccelKind kind) {
+  AccelChoice choice;
+  choice.kind = kind;
+  return CreateBackend(choice);
+}
+
 std::string BackendReport() {
-  std::string s = "mapper backends: scalar";
+  std::string s = "backends: scalar";
   const auto targets = backend_internal::AvailableSimdTargets();
   if (!targets.empty()) {
     s += ", simd (";
@@ -132,11 +198,27 @@ std::string BackendReport() {
       if (i) s += ' ';
       s += hwy::TargetName(targets[i]);
     }
-    s += "); auto picks simd:";
-    s += hwy::TargetName(backend_internal::ChosenSimdTarget());
-  } else {
-    s += "; auto picks scalar";
+    s += ")";
   }
+#ifdef CRAMJET_HAVE_OPENCL
+  s += ", opencl";
+#endif
+#ifdef CRAMJET_HAVE_XRT
+  s += ", xrt";
+#endif
+  s += targets.empty() ? "; auto picks scalar" : std::string("; auto picks simd:") +
+                                                     hwy::TargetName(backend_internal::ChosenSimdTarget());
+#ifdef CRAMJET_HAVE_XRT
+  s += " (xrt when " + std::string(kDefaultXclbinPath) + " is installed and a card takes it)";
+#endif
+  s += "\n";
+#ifdef CRAMJET_HAVE_OPENCL
+  s += backend_internal::OpenClDeviceReport();
+#endif
+#ifdef CRAMJET_HAVE_XRT
+  s += backend_internal::XrtDeviceReport();
+#endif
+  if (!s.empty() && s.back() == '\n') s.pop_back();
   return s;
 }
 

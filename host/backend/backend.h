@@ -46,10 +46,14 @@ inline const uint8_t* SeedSequence(const SeedInput& input, size_t i, size_t& len
 void SampledMinimizers(const uint8_t* codes, size_t length, SeedSample sample, std::vector<Seed>& out);
 // Minimizers of one sequence with the scalar kernels (used by the index builder too).
 void ExtractSeedsOneScalar(const uint8_t* codes, size_t length, std::vector<Seed>& out);
-// Traceback of one banded alignment from the trace matrix tb (cell (i,d) of lane `lane` at
-// tb[(i * CJ_BAND_WIDTH + d) * lanes + lane]); fills the result fields and appends the CIGAR.
-void TraceBack(const int16_t* tb, size_t lanes, size_t lane, int best_i, int best_d, int score,
-               AlignResult& result, std::vector<uint32_t>& cigar);
+// Traceback of one banded alignment of `rows` read bases from the trace matrix tb (cell (i,d) of
+// lane `lane` at tb[(i * CJ_BAND_WIDTH + d) * lanes + lane]; int16 from the host kernels, bytes
+// from a device); fills the result fields and appends the CIGAR. False (result empty, nothing
+// appended) when the path leaves the band or the read: never from the host kernels, the check
+// on a device's trace bytes.
+template <typename Cell>
+[[nodiscard]] bool TraceBack(const Cell* tb, size_t lanes, size_t lane, int rows, int best_i, int best_d, int score,
+                             AlignResult& result, std::vector<uint32_t>& cigar);
 
 // Jobs of a batch compare against random places of a genome-size reference, each a DRAM (and
 // TLB) miss: the Hamming loops touch the reference words of the job this many ahead first. No
@@ -67,6 +71,9 @@ uint32_t HammingScalar(const PackedReference& reference, const PackedSequences& 
                        const VerifyJob& job);
 void AlignBandedScalar(const AlignJob& job, std::vector<int16_t>& tb_scratch, AlignResult& result,
                        std::vector<uint32_t>& cigar);
+// The host form of the QC batch kernel (replaces `out`), the twin of AccumulateReadBasesScalar in
+// host/qc applied read by read.
+void AccumulateQcScalar(const QcBatchInput& input, QcBatchOutput& out);
 
 // ---- SIMD (Highway, dynamic dispatch) --------------------------------------------------------
 // The Highway target the dispatcher picks now (follows hwy::SetSupportedTargetsForTest).

@@ -1,163 +1,254 @@
-// OpenCL backend: the Hamming check runs as the OpenCL C kernel in kernels/opencl/hamming.cl
-// (through whatever OpenCL platform is installed: PoCL on the CPU here), one work-item per job;
-// seed extraction and banded alignment stay on the SIMD host kernels. Same results as scalar.
+// The OpenCL device runner: all four kernels of kernels/opencl built at run time by the installed
+// OpenCL platform (PoCL on the CPU here, the GPU vendor's driver elsewhere). Each slot has its own
+// in-order command queue, kernel objects (argument setting is not thread-safe across calls) and
+// device buffers, grown when a chunk needs more and kept for the next one; transfers are queued
+// without blocking, so a slot's upload, kernel and download overlap the host's work on the other
+// slot. The reference (the Hamming kernel's resident argument) is uploaded once.
 #define CL_TARGET_OPENCL_VERSION 120
 #include <CL/cl.h>
 
+#include <map>
 #include <mutex>
 
-#include "backend/backend.h"
+#include "backend/device.h"
 #include "cramjet/log.h"
-#include "cramjet_opencl_sources.h"  // kOpenClSource: kernel_shape.h + hamming.cl (generated)
+#include "cramjet_opencl_sources.h"  // kOpenClSource: kernel_shape.h + kernels/opencl/*.cl (generated)
 
 namespace cramjet::backend_internal {
 namespace {
 
-class OpenClBackend final : public Backend {
+std::string ClError(const std::string& what, cl_int err) { return what + " failed (OpenCL error " + std::to_string(err) + ")"; }
+
+std::string DeviceString(cl_device_id device, cl_device_info what) {
+  char text[256] = {};
+  clGetDeviceInfo(device, what, sizeof text - 1, text, nullptr);
+  return text;
+}
+std::string PlatformString(cl_platform_id platform, cl_platform_info what) {
+  char text[256] = {};
+  clGetPlatformInfo(platform, what, sizeof text - 1, text, nullptr);
+  return text;
+}
+
+std::vector<cl_platform_id> Platforms() {
+  cl_uint n = 0;
+  if (clGetPlatformIDs(0, nullptr, &n) != CL_SUCCESS || n == 0) return {};
+  std::vector<cl_platform_id> ids(n);
+  if (clGetPlatformIDs(n, ids.data(), nullptr) != CL_SUCCESS) return {};
+  return ids;
+}
+std::vector<cl_device_id> Devices(cl_platform_id platform) {
+  cl_uint n = 0;
+  if (clGetDeviceIDs(platform, CL_DEVICE_TYPE_ALL, 0, nullptr, &n) != CL_SUCCESS || n == 0) return {};
+  std::vector<cl_device_id> ids(n);
+  if (clGetDeviceIDs(platform, CL_DEVICE_TYPE_ALL, n, ids.data(), nullptr) != CL_SUCCESS) return {};
+  return ids;
+}
+
+struct ClBuffer {
+  cl_mem mem = nullptr;
+  size_t capacity = 0;
+  ~ClBuffer() { if (mem) clReleaseMemObject(mem); }
+};
+
+class OpenClRunner final : public DeviceRunner {
  public:
-  ~OpenClBackend() override {
-    if (reference_buffer_) clReleaseMemObject(reference_buffer_);
-    if (kernel_) clReleaseKernel(kernel_);
+  ~OpenClRunner() override {
+    for (auto& [id, slot] : slots_) {
+      if (slot->queue) clFinish(slot->queue), clReleaseCommandQueue(slot->queue);
+      for (cl_kernel k : slot->kernels) if (k) clReleaseKernel(k);
+    }
+    slots_.clear();
+    resident_.reset();
     if (program_) clReleaseProgram(program_);
-    if (queue_) clReleaseCommandQueue(queue_);
     if (context_) clReleaseContext(context_);
   }
 
-  Status Init() {
-    cl_uint platforms = 0;
-    if (clGetPlatformIDs(0, nullptr, &platforms) != CL_SUCCESS || platforms == 0)
-      return Unavailable("--accel opencl: no OpenCL platform is installed");
-    std::vector<cl_platform_id> ids(platforms);
-    clGetPlatformIDs(platforms, ids.data(), nullptr);
-    for (cl_platform_id p : ids) {
-      cl_uint n = 0;
-      if (clGetDeviceIDs(p, CL_DEVICE_TYPE_ALL, 1, &device_, &n) == CL_SUCCESS && n > 0) break;
-      device_ = nullptr;
+  Status Init(int platform_index, int device_index) {
+    const auto platforms = Platforms();
+    if (platforms.empty()) return Unavailable("--accel opencl: no OpenCL platform is installed (see clinfo)");
+    if (platform_index >= 0) {
+      if (static_cast<size_t>(platform_index) >= platforms.size())
+        return InvalidArgument("--accel opencl:" + std::to_string(platform_index) + ":" + std::to_string(device_index) +
+                               ": there are " + std::to_string(platforms.size()) + " OpenCL platforms (0 to " +
+                               std::to_string(platforms.size() - 1) + ")");
+      const auto devices = Devices(platforms[platform_index]);
+      if (device_index < 0 || static_cast<size_t>(device_index) >= devices.size())
+        return InvalidArgument("--accel opencl:" + std::to_string(platform_index) + ":" + std::to_string(device_index) +
+                               ": platform " + std::to_string(platform_index) + " has " +
+                               std::to_string(devices.size()) + " devices");
+      device_ = devices[device_index];
+    } else {
+      for (cl_platform_id p : platforms) {
+        const auto devices = Devices(p);
+        if (!devices.empty()) { device_ = devices[0]; break; }
+      }
+      if (!device_) return Unavailable("--accel opencl: no OpenCL device found (see clinfo)");
     }
-    if (!device_) return Unavailable("--accel opencl: no OpenCL device found");
-    char name[256] = {};
-    clGetDeviceInfo(device_, CL_DEVICE_NAME, sizeof name - 1, name, nullptr);
-    device_name_ = name;
+    device_name_ = DeviceString(device_, CL_DEVICE_NAME);
     cl_int err = CL_SUCCESS;
     context_ = clCreateContext(nullptr, 1, &device_, nullptr, nullptr, &err);
-    if (err != CL_SUCCESS) return Unavailable("--accel opencl: cannot create a context on " + device_name_);
-    queue_ = clCreateCommandQueue(context_, device_, 0, &err);
-    if (err != CL_SUCCESS) return Unavailable("--accel opencl: cannot create a command queue");
+    if (err != CL_SUCCESS) return Unavailable("--accel opencl: " + ClError("clCreateContext on " + device_name_, err));
     const char* source = kOpenClSource;
     program_ = clCreateProgramWithSource(context_, 1, &source, nullptr, &err);
-    if (err != CL_SUCCESS || clBuildProgram(program_, 1, &device_, "", nullptr, nullptr) != CL_SUCCESS) {
+    if (err != CL_SUCCESS) return Unavailable("--accel opencl: " + ClError("clCreateProgramWithSource", err));
+    if (clBuildProgram(program_, 1, &device_, "", nullptr, nullptr) != CL_SUCCESS) {
       std::string log(16384, '\0');
       clGetProgramBuildInfo(program_, device_, CL_PROGRAM_BUILD_LOG, log.size() - 1, log.data(), nullptr);
-      return Internal("--accel opencl: kernel build failed: " + std::string(log.c_str()));
+      return Internal("--accel opencl: the kernels do not build on " + device_name_ + ": " + std::string(log.c_str()));
     }
-    kernel_ = clCreateKernel(program_, "cramjet_hamming", &err);
-    if (err != CL_SUCCESS) return Internal("--accel opencl: kernel cramjet_hamming not found");
-    host_ = AvailableSimdTargets().empty() ? MakeScalarBackend() : MakeSimdBackend();
-    return Status::Ok();
+    // One slot now: a kernel missing from the program shows at start-up, not mid-job.
+    return SlotFor(0).status();
   }
 
-  std::string Name() const override { return "opencl:" + device_name_ + "+" + host_->Name(); }
+  std::string Name() const override { return "opencl:" + device_name_; }
   AccelKind kind() const override { return AccelKind::kOpenCL; }
-  void ExtractSeeds(const SeedInput& input, SeedOutput& out) const override { host_->ExtractSeeds(input, out); }
-  void AlignBanded(const AlignJob* jobs, size_t count, AlignOutput& out) const override {
-    host_->AlignBanded(jobs, count, out);
+
+  Status Start(size_t slot_id, const DeviceCall& call) override {
+    CRAMJET_ASSIGN_OR_RETURN(Slot* slot, SlotFor(slot_id));
+    slot->outputs.clear();
+    const bool qc = call.kernel == DeviceKernel::kQc;
+    cl_kernel kernels[2] = {slot->kernels[static_cast<size_t>(call.kernel)], qc ? slot->kernels[kDeviceKernelCount] : nullptr};
+    if (slot->buffers.size() < call.args.size()) slot->buffers.resize(call.args.size());
+    for (size_t a = 0; a < call.args.size(); ++a) {
+      const DeviceArg& arg = call.args[a];
+      cl_int err = CL_SUCCESS;
+      if (arg.kind == DeviceArg::Kind::kScalar) {
+        for (cl_kernel k : kernels)
+          if (k && (err = clSetKernelArg(k, static_cast<cl_uint>(a), sizeof arg.scalar, &arg.scalar)) != CL_SUCCESS)
+            return Unavailable(ClError("clSetKernelArg", err));
+        continue;
+      }
+      cl_mem mem = nullptr;
+      if (arg.kind == DeviceArg::Kind::kResident) {
+        CRAMJET_ASSIGN_OR_RETURN(mem, Resident(arg));
+      } else {
+        ClBuffer& b = slot->buffers[a];
+        if (b.capacity < arg.bytes) {
+          if (b.mem) clReleaseMemObject(b.mem), b.mem = nullptr;
+          const size_t capacity = arg.bytes + arg.bytes / 4;  // room for the next, slightly larger chunk
+          b.mem = clCreateBuffer(context_, arg.kind == DeviceArg::Kind::kOutput ? CL_MEM_READ_WRITE : CL_MEM_READ_ONLY,
+                                 capacity, nullptr, &err);
+          if (err != CL_SUCCESS) return Unavailable(ClError("clCreateBuffer", err));
+          b.capacity = capacity;
+        }
+        mem = b.mem;
+        if (arg.kind == DeviceArg::Kind::kInput) {
+          err = clEnqueueWriteBuffer(slot->queue, mem, CL_FALSE, 0, arg.bytes, arg.data, 0, nullptr, nullptr);
+          if (err != CL_SUCCESS) return Unavailable(ClError("clEnqueueWriteBuffer", err));
+        } else {
+          if (arg.zeroed) {
+            const cl_uchar zero = 0;
+            err = clEnqueueFillBuffer(slot->queue, mem, &zero, 1, 0, arg.bytes, 0, nullptr, nullptr);
+            if (err != CL_SUCCESS) return Unavailable(ClError("clEnqueueFillBuffer", err));
+          }
+          slot->outputs.push_back({mem, arg.out, arg.bytes});
+        }
+      }
+      for (cl_kernel k : kernels)
+        if (k && (err = clSetKernelArg(k, static_cast<cl_uint>(a), sizeof mem, &mem)) != CL_SUCCESS)
+          return Unavailable(ClError("clSetKernelArg", err));
+    }
+    const size_t local = CJ_DEVICE_WORK_GROUP;
+    const size_t global = (call.items + local - 1) / local * local;
+    cl_int err = clEnqueueNDRangeKernel(slot->queue, kernels[0], 1, nullptr, &global, &local, 0, nullptr, nullptr);
+    if (err != CL_SUCCESS) return Unavailable(ClError("clEnqueueNDRangeKernel", err));
+    if (qc) {  // the per-cycle columns: one work-item per cycle (kernels/opencl/qc.cl)
+      const size_t cycles = (size_t{CJ_QC_MAX_CYCLES} + local - 1) / local * local;
+      err = clEnqueueNDRangeKernel(slot->queue, kernels[1], 1, nullptr, &cycles, &local, 0, nullptr, nullptr);
+      if (err != CL_SUCCESS) return Unavailable(ClError("clEnqueueNDRangeKernel", err));
+    }
+    for (const auto& o : slot->outputs) {
+      err = clEnqueueReadBuffer(slot->queue, o.mem, CL_FALSE, 0, o.bytes, o.out, 0, nullptr, nullptr);
+      if (err != CL_SUCCESS) return Unavailable(ClError("clEnqueueReadBuffer", err));
+    }
+    err = clFlush(slot->queue);
+    return err == CL_SUCCESS ? Status::Ok() : Unavailable(ClError("clFlush", err));
   }
 
-  void VerifyHamming(const PackedReference& reference, const PackedSequences& reads, const VerifyJob* jobs,
-                     size_t count, uint32_t* mismatches) const override {
-    if (count == 0) return;
-    if (!RunHamming(reference, reads, jobs, count, mismatches)) {
-      // A device error must not lose the batch: the scalar twin gives the same numbers.
-      CJ_LOG(kWarning) << "OpenCL Hamming kernel failed; this batch was checked on the host";
-      for (size_t j = 0; j < count; ++j) mismatches[j] = HammingScalar(reference, reads, jobs[j]);
-    }
+  Status Finish(size_t slot_id) override {
+    CRAMJET_ASSIGN_OR_RETURN(Slot* slot, SlotFor(slot_id));
+    const cl_int err = clFinish(slot->queue);
+    slot->outputs.clear();
+    return err == CL_SUCCESS ? Status::Ok() : Unavailable(ClError("clFinish", err));
   }
 
  private:
-  bool RunHamming(const PackedReference& reference, const PackedSequences& reads, const VerifyJob* jobs,
-                  size_t count, uint32_t* mismatches) const {
+  struct Slot {
+    cl_command_queue queue = nullptr;
+    cl_kernel kernels[kDeviceKernelCount + 1] = {};  // + cramjet_qc_cycles
+    std::vector<ClBuffer> buffers;                    // per argument index
+    struct Output { cl_mem mem; void* out; size_t bytes; };
+    std::vector<Output> outputs;
+  };
+
+  StatusOr<Slot*> SlotFor(size_t id) {
     std::lock_guard<std::mutex> lock(mutex_);
+    auto& slot = slots_[id];
+    if (slot) return slot.get();
+    auto fresh = std::make_unique<Slot>();
     cl_int err = CL_SUCCESS;
-    // The reference is uploaded once and kept while the caller keeps giving the same one.
-    const size_t ref_words = reference.length / CJ_BASES_PER_WORD + 16;
-    if (reference.words != reference_words_ || reference.length != reference_length_) {
-      if (reference_buffer_) clReleaseMemObject(reference_buffer_);
-      reference_buffer_ = clCreateBuffer(context_, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, ref_words * 8,
-                                         const_cast<uint64_t*>(reference.words), &err);
-      if (err != CL_SUCCESS) return false;
-      reference_words_ = reference.words;
-      reference_length_ = reference.length;
-    }
-    // Only the sequences the jobs use, renumbered.
-    std::vector<uint32_t> seq, max_mm, offsets, lengths;
-    std::vector<uint64_t> start, words, masks;
-    std::vector<int64_t> renumber;
-    for (size_t j = 0; j < count; ++j) {
-      const uint32_t s = jobs[j].sequence;
-      if (renumber.size() <= s) renumber.resize(s + 1, -1);
-      if (renumber[s] < 0) {
-        renumber[s] = static_cast<int64_t>(lengths.size());
-        const uint32_t n = reads.lengths[s];
-        const uint32_t nw = (n + CJ_BASES_PER_WORD - 1) / CJ_BASES_PER_WORD;
-        offsets.push_back(static_cast<uint32_t>(words.size()));
-        lengths.push_back(n);
-        words.insert(words.end(), reads.words + reads.word_offsets[s], reads.words + reads.word_offsets[s] + nw);
-        masks.insert(masks.end(), reads.n_masks + reads.word_offsets[s], reads.n_masks + reads.word_offsets[s] + nw);
+    fresh->queue = clCreateCommandQueue(context_, device_, 0, &err);
+    if (err != CL_SUCCESS) return Unavailable(ClError("clCreateCommandQueue", err));
+    const char* names[kDeviceKernelCount + 1] = {"cramjet_seeds", "cramjet_hamming", "cramjet_align", "cramjet_qc_reads",
+                                                 "cramjet_qc_cycles"};
+    for (size_t k = 0; k <= kDeviceKernelCount; ++k) {
+      fresh->kernels[k] = clCreateKernel(program_, names[k], &err);
+      if (err != CL_SUCCESS) {
+        for (cl_kernel made : fresh->kernels) if (made) clReleaseKernel(made);
+        clReleaseCommandQueue(fresh->queue);
+        return Internal(std::string("--accel opencl: kernel ") + names[k] + " is not in the program");
       }
-      seq.push_back(static_cast<uint32_t>(renumber[s]));
-      max_mm.push_back(jobs[j].max_mismatches);
-      start.push_back(jobs[j].ref_start);
     }
-    words.push_back(0);
-    masks.push_back(0);
-    struct Buffer {
-      cl_mem mem = nullptr;
-      ~Buffer() { if (mem) clReleaseMemObject(mem); }
-    } b_words, b_masks, b_offsets, b_lengths, b_seq, b_max, b_start, b_out;
-    auto input = [&](Buffer& b, const void* data, size_t bytes) {
-      b.mem = clCreateBuffer(context_, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, bytes, const_cast<void*>(data), &err);
-      return err == CL_SUCCESS;
-    };
-    if (!input(b_words, words.data(), words.size() * 8) || !input(b_masks, masks.data(), masks.size() * 8) ||
-        !input(b_offsets, offsets.data(), offsets.size() * 4) || !input(b_lengths, lengths.data(), lengths.size() * 4) ||
-        !input(b_seq, seq.data(), count * 4) || !input(b_max, max_mm.data(), count * 4) ||
-        !input(b_start, start.data(), count * 8))
-      return false;
-    b_out.mem = clCreateBuffer(context_, CL_MEM_WRITE_ONLY, count * 4, nullptr, &err);
-    if (err != CL_SUCCESS) return false;
-    const cl_uint job_count = static_cast<cl_uint>(count);
-    cl_mem args[] = {reference_buffer_, b_words.mem, b_masks.mem, b_offsets.mem, b_lengths.mem,
-                     b_seq.mem, b_max.mem, b_start.mem, b_out.mem};
-    for (cl_uint a = 0; a < 9; ++a)
-      if (clSetKernelArg(kernel_, a, sizeof(cl_mem), &args[a]) != CL_SUCCESS) return false;
-    if (clSetKernelArg(kernel_, 9, sizeof job_count, &job_count) != CL_SUCCESS) return false;
-    const size_t local = 64;
-    const size_t global = (count + local - 1) / local * local;
-    if (clEnqueueNDRangeKernel(queue_, kernel_, 1, nullptr, &global, &local, 0, nullptr, nullptr) != CL_SUCCESS)
-      return false;
-    return clEnqueueReadBuffer(queue_, b_out.mem, CL_TRUE, 0, count * 4, mismatches, 0, nullptr, nullptr) ==
-           CL_SUCCESS;
+    slot = std::move(fresh);
+    return slot.get();
+  }
+
+  // The resident argument (the reference): uploaded once; a different one replaces it. Every slot
+  // shares it, so it is only replaced when no chunk is in flight (the mapper has one reference).
+  StatusOr<cl_mem> Resident(const DeviceArg& arg) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (resident_ && resident_data_ == arg.data && resident_->capacity == arg.bytes) return resident_->mem;
+    auto b = std::make_unique<ClBuffer>();
+    cl_int err = CL_SUCCESS;
+    b->mem = clCreateBuffer(context_, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, arg.bytes, const_cast<void*>(arg.data), &err);
+    if (err != CL_SUCCESS) return Unavailable(ClError("uploading the reference (clCreateBuffer)", err));
+    b->capacity = arg.bytes;
+    resident_ = std::move(b);
+    resident_data_ = arg.data;
+    return resident_->mem;
   }
 
   cl_device_id device_ = nullptr;
   std::string device_name_;
   cl_context context_ = nullptr;
-  cl_command_queue queue_ = nullptr;
   cl_program program_ = nullptr;
-  cl_kernel kernel_ = nullptr;
-  std::unique_ptr<Backend> host_;
-  mutable std::mutex mutex_;
-  mutable cl_mem reference_buffer_ = nullptr;
-  mutable const uint64_t* reference_words_ = nullptr;
-  mutable uint64_t reference_length_ = 0;
+  std::mutex mutex_;
+  std::map<size_t, std::unique_ptr<Slot>> slots_;
+  std::unique_ptr<ClBuffer> resident_;
+  const void* resident_data_ = nullptr;
 };
 
 }  // namespace
 
-StatusOr<std::unique_ptr<Backend>> MakeOpenClBackend() {
-  auto backend = std::make_unique<OpenClBackend>();
-  CRAMJET_RETURN_IF_ERROR(backend->Init());
-  return std::unique_ptr<Backend>(std::move(backend));
+StatusOr<std::unique_ptr<DeviceRunner>> MakeOpenClRunner(int platform, int device) {
+  auto runner = std::make_unique<OpenClRunner>();
+  CRAMJET_RETURN_IF_ERROR(runner->Init(platform, device));
+  return std::unique_ptr<DeviceRunner>(std::move(runner));
+}
+
+std::string OpenClDeviceReport() {
+  const auto platforms = Platforms();
+  if (platforms.empty()) return "opencl: no platform installed\n";
+  std::string report;
+  for (size_t p = 0; p < platforms.size(); ++p) {
+    const auto devices = Devices(platforms[p]);
+    for (size_t d = 0; d < devices.size(); ++d) {
+      report += "opencl device " + std::to_string(p) + ":" + std::to_string(d) + ": " +
+                DeviceString(devices[d], CL_DEVICE_NAME) + " (" + PlatformString(platforms[p], CL_PLATFORM_NAME) + ")\n";
+    }
+  }
+  return report.empty() ? "opencl: no device\n" : report;
 }
 
 }  // namespace cramjet::backend_internal

@@ -127,6 +127,30 @@ uint32_t HammingScalar(const PackedReference& reference, const PackedSequences& 
   return mismatches;
 }
 
+void AccumulateQcScalar(const QcBatchInput& input, QcBatchOutput& out) {
+  out.summaries.assign(size_t{CJ_QC_SUMMARY_WORDS} * input.count, 0);
+  out.cycle_quality.assign(size_t{CJ_QC_MAX_CYCLES} * input.slot_count, 0);
+  out.cycle_codes.assign(size_t{CJ_QC_NUM_CODES} * CJ_QC_MAX_CYCLES * input.slot_count, 0);
+  for (size_t r = 0; r < input.count; ++r) {
+    uint32_t* s = out.summaries.data() + size_t{CJ_QC_SUMMARY_WORDS} * r;
+    const bool columns = input.slots[r] < input.slot_count;
+    uint32_t* quality = out.cycle_quality.data() + size_t{CJ_QC_MAX_CYCLES} * (columns ? input.slots[r] : 0);
+    uint32_t* codes = out.cycle_codes.data() + size_t{CJ_QC_NUM_CODES} * CJ_QC_MAX_CYCLES * (columns ? input.slots[r] : 0);
+    for (uint32_t at = input.offsets[r], i = 0; at < input.offsets[r + 1]; ++at, ++i) {
+      const uint32_t q = input.quals[at];
+      const uint32_t c = std::min<uint32_t>(input.codes[at], CJ_QC_NUM_CODES - 1);
+      s[0] += q >= 20;
+      s[1] += q >= 30;
+      s[2] += q;
+      s[3 + c] += 1;
+      if (columns && i < static_cast<uint32_t>(CJ_QC_MAX_CYCLES)) {
+        quality[i] += q;
+        codes[c * CJ_QC_MAX_CYCLES + i] += 1;
+      }
+    }
+  }
+}
+
 static inline int Substitution(int read, int ref) {
   if (ref == CJ_REF_OUTSIDE) return CJ_SCORE_BARRIER;
   return (read == ref && read < 4) ? CJ_SCORE_MATCH : CJ_SCORE_MISMATCH;
@@ -183,20 +207,25 @@ void AlignBandedScalar(const AlignJob& job, std::vector<int16_t>& tb, AlignResul
     std::copy(hcur, hcur + W, hprev);
     std::copy(icur, icur + W, iprev);
   }
-  TraceBack(tb.data(), 1, 0, best_i, best_d, best, result, cigar);
+  [[maybe_unused]] const bool traced = TraceBack(tb.data(), 1, 0, n, best_i, best_d, best, result, cigar);
 }
 
-void TraceBack(const int16_t* tb, size_t lanes, size_t lane, int best_i, int best_d, int score,
+template <typename Cell>
+bool TraceBack(const Cell* tb, size_t lanes, size_t lane, int rows, int best_i, int best_d, int score,
                AlignResult& result, std::vector<uint32_t>& cigar) {
   result = AlignResult{};
   result.score = score;
   result.cigar_begin = static_cast<uint32_t>(cigar.size());
   if (score <= 0 || best_i < 0) {
     result.score = std::max(score, 0);
-    return;
+    return best_i < rows;
+  }
+  if (best_i >= rows || best_d < 0 || best_d >= CJ_BAND_WIDTH) {
+    result = AlignResult{};
+    return false;
   }
   auto cell = [&](int i, int d) {
-    return tb[(static_cast<size_t>(i) * CJ_BAND_WIDTH + d) * lanes + lane];
+    return static_cast<int>(tb[(static_cast<size_t>(i) * CJ_BAND_WIDTH + d) * lanes + lane]);
   };
   // Ops from the end backwards, run-length encoded on the fly.
   std::vector<uint32_t> reversed;
@@ -210,7 +239,14 @@ void TraceBack(const int16_t* tb, size_t lanes, size_t lane, int best_i, int bes
   enum { kH, kI, kD } state = kH;
   int i = best_i, d = best_d;
   result.read_end = static_cast<uint32_t>(best_i + 1);
+  // Every step moves to a cell of a lower row or further left in the same row, so a path has at
+  // most rows * band-width steps; one that leaves the matrix is a bad trace.
   while (true) {
+    if (i < 0 || d < 0 || d >= CJ_BAND_WIDTH) {
+      result = AlignResult{};
+      result.cigar_begin = static_cast<uint32_t>(cigar.size());
+      return false;
+    }
     const int t = cell(i, d);
     if (state == kH) {
       const int src = t & CJ_TB_H_MASK;
@@ -240,6 +276,12 @@ void TraceBack(const int16_t* tb, size_t lanes, size_t lane, int best_i, int bes
   }
   cigar.insert(cigar.end(), reversed.rbegin(), reversed.rend());
   result.cigar_length = static_cast<uint32_t>(reversed.size());
+  return true;
 }
+
+template bool TraceBack<int16_t>(const int16_t*, size_t, size_t, int, int, int, int, AlignResult&,
+                                 std::vector<uint32_t>&);
+template bool TraceBack<uint8_t>(const uint8_t*, size_t, size_t, int, int, int, int, AlignResult&,
+                                 std::vector<uint32_t>&);
 
 }  // namespace cramjet::backend_internal

@@ -229,8 +229,8 @@ void AlignBandedKernel(const AlignJob* jobs, size_t count, AlignOutput& out) {
     for (size_t l = 0; l < lanes; ++l) {
       const AlignJob& job = jobs[g + l];
       if (job.read_length == 0 || job.read_length > CJ_MAX_ALIGN_LENGTH) continue;
-      TraceBack(tb.data(), N, l, bests[N + l], bests[2 * N + l], bests[l], out.results[g + l],
-                out.cigar);
+      [[maybe_unused]] const bool traced = TraceBack(tb.data(), N, l, static_cast<int>(job.read_length), bests[N + l],
+                                                     bests[2 * N + l], bests[l], out.results[g + l], out.cigar);
     }
   }
 }

@@ -56,7 +56,13 @@ void RegisterCompressCommands(CLI::App& app, Context& ctx) {
   c->add_flag("--build-index", opts->build_index,
               "Build the reference's mapper index first if it is missing or stale "
               "(default: refuse and say so)");
-  c->add_option("--accel", opts->accel, "Mapper backend: auto, simd, scalar or opencl");
+  c->add_option("--accel", opts->accel,
+                "Accelerator for the mapper's and QC's hot loops: auto (an FPGA when its image is "
+                "installed and a card takes it, else SIMD), simd, scalar, opencl[:PLATFORM:DEVICE] "
+                "(indices as `cramjet --version` lists them) or xrt; with opencl or xrt a device "
+                "failure fails the job, with auto the job goes on on the CPU (docs/accelerators.md)");
+  c->add_option("--xclbin", opts->xclbin,
+                std::string("FPGA image for --accel xrt / auto (default ") + kDefaultXclbinPath + ")");
   c->add_option("--long-reads", opts->long_reads,
                 "Long reads: ont (Nanopore), hifi or clr (PacBio) place every read with minimap2's "
                 "preset for them; none (default): short reads");

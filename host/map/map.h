@@ -201,7 +201,7 @@ class Mapper {
  public:
   // `index` and `backend` must outlive the mapper.
   [[nodiscard]] static StatusOr<std::unique_ptr<Mapper>> Create(const ReferenceIndex& index,
-                                                                Backend& backend,
+                                                                const Backend& backend,
                                                                 const MapOptions& options);
   // Places the unaligned records of `batch` in place (see the header comment of this file and
   // docs/mapper.md for the fields set). Records that are not unmapped primary records are left
@@ -212,12 +212,12 @@ class Mapper {
   ~Mapper();
 
  private:
-  Mapper(const ReferenceIndex& index, Backend& backend, const MapOptions& options);
+  Mapper(const ReferenceIndex& index, const Backend& backend, const MapOptions& options);
   [[nodiscard]] Status MapShortBatch(ReadBatch& batch);
   [[nodiscard]] Status MapLongBatch(ReadBatch& batch);  // host/map/long_read.cc
   const ReferenceIndex& index_;
   std::unique_ptr<LongReadAligner> long_reads_;  // set when options_.long_reads != kNone
-  Backend& backend_;
+  const Backend& backend_;
   MapOptions options_;
   std::atomic<uint64_t> reads_{0}, placed_{0}, placed_gapped_{0}, proper_pairs_{0}, second_round_{0},
       aligned_{0}, rescued_{0}, nanos_{0}, cpu_nanos_{0};

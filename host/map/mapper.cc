@@ -426,7 +426,7 @@ uint64_t SetMateFields(ReadBatch& batch, const std::vector<bool>& attempted, int
 
 }  // namespace map_internal
 
-StatusOr<std::unique_ptr<Mapper>> Mapper::Create(const ReferenceIndex& index, Backend& backend,
+StatusOr<std::unique_ptr<Mapper>> Mapper::Create(const ReferenceIndex& index, const Backend& backend,
                                                  const MapOptions& options) {
   if (options.max_mismatch_fraction < 0 || options.max_mismatch_fraction > 0.5)
     return InvalidArgument("mapper: max_mismatch_fraction must be within [0, 0.5]");
@@ -442,7 +442,7 @@ StatusOr<std::unique_ptr<Mapper>> Mapper::Create(const ReferenceIndex& index, Ba
   return mapper;
 }
 
-Mapper::Mapper(const ReferenceIndex& index, Backend& backend, const MapOptions& options)
+Mapper::Mapper(const ReferenceIndex& index, const Backend& backend, const MapOptions& options)
     : index_(index), backend_(backend), options_(options) {}
 Mapper::~Mapper() = default;
 
@@ -614,12 +614,14 @@ Status Mapper::MapShortBatch(ReadBatch& batch) {
       }
     }
   };
-  auto run_verify = [&] {
+  auto run_verify = [&]() -> Status {
     results.resize(jobs.size());
-    if (!jobs.empty()) backend_.VerifyHamming(reference, packed, jobs.data(), jobs.size(), results.data());
+    if (!jobs.empty())
+      CRAMJET_RETURN_IF_ERROR(backend_.VerifyHamming(reference, packed, jobs.data(), jobs.size(), results.data()));
     for (size_t j = 0; j < jobs.size(); ++j) tried_mm[job_slot[j]] = results[j];
     jobs.clear();
     job_slot.clear();
+    return Status::Ok();
   };
   // Best and second best over everything tried for read r (ties: smallest (key, contig)).
   auto update_best = [&](size_t r) {
@@ -714,14 +716,15 @@ Status Mapper::MapShortBatch(ReadBatch& batch) {
   auto& unresolved_sequences = scratch.unresolved_sequences;
   // Seeds (sampled as `sample`) of the forward strand of every read not yet resolved, into
   // `picks` (canonical seeds: they find the reverse strand's hits too).
-  auto seed_unresolved = [&](SeedSample sample) {
+  auto seed_unresolved = [&](SeedSample sample) -> Status {
     picks.clear();
     unresolved_sequences.clear();
     for (size_t r = 0; r < reads.size(); ++r)
       if (!reads[r].resolved) unresolved_sequences.push_back(static_cast<uint32_t>(2 * r));
-    backend_.ExtractSeeds(SeedInput{codes.data(), code_offsets.data(), unresolved_sequences.size(),
-                                    unresolved_sequences.data(), sample},
-                          seeds);
+    CRAMJET_RETURN_IF_ERROR(backend_.ExtractSeeds(SeedInput{codes.data(), code_offsets.data(),
+                                                            unresolved_sequences.size(),
+                                                            unresolved_sequences.data(), sample},
+                                                  seeds));
     for (size_t i = 0; i < unresolved_sequences.size(); ++i) {
       const uint32_t r = unresolved_sequences[i] / 2, length = reads[r].length;
       const uint8_t* forward = codes.data() + code_offsets[2 * r];
@@ -733,6 +736,7 @@ Status Mapper::MapShortBatch(ReadBatch& batch) {
                           FlanksOfRead(reverse, length, length - CJ_SEED_K - seed.position)}});
       }
     }
+    return Status::Ok();
   };
   auto tried_before = [&](size_t r, const Candidate& c) {
     for (uint32_t k = r0_begin[r]; k < r0_end[r]; ++k) if (same(tried[k], c)) return true;
@@ -744,7 +748,7 @@ Status Mapper::MapShortBatch(ReadBatch& batch) {
   for (int pass = 0; pass < 2; ++pass) {
     auto& begin = pass == 0 ? r0_begin : r1_begin;
     auto& end = pass == 0 ? r0_end : r1_end;
-    seed_unresolved(pass == 0 ? SeedSample::kMiddleWindow : SeedSample::kEndWindows);
+    CRAMJET_RETURN_IF_ERROR(seed_unresolved(pass == 0 ? SeedSample::kMiddleWindow : SeedSample::kEndWindows));
     // A sampled seed with more agreeing hits than round 1 may try gives an arbitrary subset of
     // a repeat's copies: such reads go to the vote of round 2 instead.
     lookup_all(options_.max_seed_occurrences, 2 * options_.max_candidates, SIZE_MAX, [&](uint32_t r) {
@@ -760,7 +764,7 @@ Status Mapper::MapShortBatch(ReadBatch& batch) {
     });
     tried_mm.resize(tried.size(), UINT32_MAX);
     for (size_t r = 0; r < reads.size(); ++r) queue_verify(r, begin[r], end[r]);
-    run_verify();
+    CRAMJET_RETURN_IF_ERROR(run_verify());
     for (size_t r = 0; r < reads.size(); ++r) if (end[r] > begin[r]) update_best(r);
   }
 
@@ -771,7 +775,7 @@ Status Mapper::MapShortBatch(ReadBatch& batch) {
   auto& vote_end = scratch.vote_end;
   vote_begin.assign(reads.size(), 0);
   vote_end.assign(reads.size(), 0);
-  seed_unresolved(SeedSample::kAll);
+  CRAMJET_RETURN_IF_ERROR(seed_unresolved(SeedSample::kAll));
   size_t second_round_reads = 0;
   lookup_all(options_.max_seed_occurrences, SIZE_MAX, options_.max_hits_per_read, [&](uint32_t r) {
     std::sort(hits.begin(), hits.end(), by_key);
@@ -793,7 +797,7 @@ Status Mapper::MapShortBatch(ReadBatch& batch) {
   second_round_ += second_round_reads;
   tried_mm.resize(tried.size(), UINT32_MAX);
   for (size_t r = 0; r < reads.size(); ++r) queue_verify(r, r2_begin[r], r2_end[r]);
-  run_verify();
+  CRAMJET_RETURN_IF_ERROR(run_verify());
   for (size_t r = 0; r < reads.size(); ++r) if (r2_end[r] > r2_begin[r]) update_best(r);
 
   // ---- Diagonal placements, and banded alignment for what is left. ----
@@ -848,7 +852,7 @@ Status Mapper::MapShortBatch(ReadBatch& batch) {
   }
   AlignOutput aligned;
   aligned_ += align_jobs.size();
-  if (!align_jobs.empty()) backend_.AlignBanded(align_jobs.data(), align_jobs.size(), aligned);
+  if (!align_jobs.empty()) CRAMJET_RETURN_IF_ERROR(backend_.AlignBanded(align_jobs.data(), align_jobs.size(), aligned));
   for (size_t j = 0; j < align_target.size();) {
     const size_t r = align_target[j].first;
     size_t end = j;

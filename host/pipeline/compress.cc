@@ -129,15 +129,19 @@ class CompressJob {
   // Mapper, backend (chosen once), @SQ from the index, and the sorter behind it.
   Status PrepareMapping() {
     CRAMJET_ASSIGN_OR_RETURN(index_, OpenMapperIndex());
-    CRAMJET_ASSIGN_OR_RETURN(AccelKind kind, ParseAccelKind(o_.accel));
-    CRAMJET_ASSIGN_OR_RETURN(backend_, CreateBackend(kind));
+    if (!o_.backend) {
+      CRAMJET_ASSIGN_OR_RETURN(AccelChoice accel, ParseAccelChoice(o_.accel));
+      accel.xclbin = o_.xclbin;
+      CRAMJET_ASSIGN_OR_RETURN(owned_backend_, CreateBackend(accel));
+    }
+    const Backend& backend = o_.backend ? *o_.backend : *owned_backend_;
     CRAMJET_RETURN_IF_ERROR(AddReferenceContigs(header_.get(), *index_, o_.reference));
     if (sam_hdr_update_hd(header_.get(), "SO", "coordinate") < 0) return Internal("cannot set @HD SO");
     sam_hdr_remove_tag_hd(header_.get(), "GO");
     MapOptions mo;
     CRAMJET_ASSIGN_OR_RETURN(mo.long_reads, ParseLongReadPreset(o_.long_reads));
     mo.long_read_index_threads = o_.threads;
-    CRAMJET_ASSIGN_OR_RETURN(mapper_, Mapper::Create(*index_, *backend_, mo));
+    CRAMJET_ASSIGN_OR_RETURN(mapper_, Mapper::Create(*index_, backend, mo));
     SortOptions so;
     if (o_.memory_bytes) so.memory_bytes = o_.memory_bytes;
     so.temp_dir = DirName(o_.output);
@@ -382,7 +386,7 @@ class CompressJob {
   ReadChecksums in_sums_;
   std::unique_ptr<QcCollector> qc_;
   std::unique_ptr<ReferenceIndex> index_;
-  std::unique_ptr<Backend> backend_;
+  std::unique_ptr<Backend> owned_backend_;
   std::unique_ptr<Mapper> mapper_;
   std::unique_ptr<CramWriter> writer_;
   std::unique_ptr<PositionSorter> sorter_;

@@ -1,12 +1,15 @@
-// cramjet/backend.h — the accelerator backend of the mapper: the three hot loops of read
-// placement (seed extraction and hashing, Hamming verification of candidates, banded
-// alignment), each taking a whole batch per call so that a device backend (OpenCL, FPGA) can
-// ship one batch per call without the orchestration changing.
+// cramjet/backend.h — the accelerator backend: the three hot loops of read placement (seed
+// extraction and hashing, Hamming verification of candidates, banded alignment) and QC's per-base
+// accumulation, each taking a whole batch per call so that a device backend (OpenCL, an FPGA
+// through XRT) ships whole batches without the orchestration changing.
 //
-// A backend is chosen once at start-up (`--accel auto|simd|scalar`). Every backend must return
-// exactly what the scalar backend returns for the same input: placements, CIGARs and finally the
-// CRAM bytes do not depend on the backend (tests/map checks every compiled SIMD target).
-// Backends are stateless after creation: their methods may be called concurrently.
+// A backend is chosen once at start-up (`--accel auto|simd|scalar|opencl[:P:D]|xrt`). Every
+// backend must return exactly what the scalar backend returns for the same input: placements,
+// CIGARs, QC numbers and finally the CRAM bytes do not depend on the backend (tests/map and
+// tests/backend check every compiled SIMD target, OpenCL on PoCL and the HLS kernels in C
+// simulation). Backends are stateless after creation: their methods may be called concurrently.
+// The batch methods fail only on a device backend whose device failed with the policy that asks
+// for an error (docs/accelerators.md); scalar and SIMD always succeed.
 #pragma once
 
 #include <cstddef>
@@ -22,17 +25,30 @@
 namespace cramjet {
 
 enum class AccelKind {
-  kAuto,    // best available: SIMD (Highway, best target of this CPU), else scalar
+  kAuto,    // a card through XRT when its xclbin is installed and a card opens, else SIMD (best
+            // Highway target of this CPU), else scalar; a card that fails mid-job falls back
   kSimd,    // Highway with dynamic dispatch
   kScalar,  // plain C++ (the reference twin of every kernel)
-  kOpenCL,  // Hamming check on an OpenCL device (kernels/opencl; PoCL runs it on the CPU),
-            // seeds and alignment on the SIMD host kernels; only in builds with OpenCL
-  kXrt,     // reserved: a Xilinx card through XRT (kernels/hls; no host code yet)
+  kOpenCL,  // every loop on an OpenCL device (kernels/opencl; PoCL runs them on the CPU);
+            // only in builds with OpenCL; a device failure fails the job
+  kXrt,     // every loop on a Xilinx card through XRT (kernels/hls built by firmware/); only in
+            // builds with libxrt; a device failure fails the job
 };
 
-// "auto" | "simd" | "scalar" | "opencl" (also "xrt": parsed, then refused by CreateBackend).
-// InvalidArgument naming the accepted values otherwise.
-[[nodiscard]] StatusOr<AccelKind> ParseAccelKind(std::string_view text);
+// Where the FPGA image is looked for when --xclbin is not given.
+inline constexpr const char kDefaultXclbinPath[] = "/usr/share/cramjet/cramjet.xclbin";
+
+struct AccelChoice {
+  AccelKind kind = AccelKind::kAuto;
+  int opencl_platform = -1;  // --accel opencl:P:D, indices as `clinfo -l` lists them;
+  int opencl_device = -1;    // -1: the first device of any platform
+  std::string xclbin;        // the FPGA image for xrt / auto; empty: kDefaultXclbinPath
+};
+
+// "auto" | "simd" | "scalar" | "opencl" | "opencl:P:D" | "xrt". InvalidArgument naming the
+// accepted values otherwise.
+[[nodiscard]] StatusOr<AccelChoice> ParseAccelChoice(std::string_view text);
+[[nodiscard]] StatusOr<AccelKind> ParseAccelKind(std::string_view text);  // the kind of the above
 const char* AccelKindName(AccelKind kind);
 
 // ---- Batch layouts ---------------------------------------------------------------------------
@@ -129,28 +145,56 @@ struct AlignOutput {
   std::vector<uint32_t> cigar;
 };
 
+// QC's per-base accumulation over a batch of reads (the device form of AccumulateReadBases in
+// host/qc): read r is codes/quals[offsets[r] .. offsets[r+1]) in sequencing direction (codes as
+// above; anything above 4 counts as N), added to accumulator slot slots[r] < slot_count.
+struct QcBatchInput {
+  const uint8_t* codes = nullptr;
+  const uint8_t* quals = nullptr;
+  const uint32_t* offsets = nullptr;
+  const uint32_t* slots = nullptr;
+  size_t count = 0;
+  uint32_t slot_count = 0;
+};
+// summaries[CJ_QC_SUMMARY_WORDS * r ..] = q20, q30, quality sum, A, C, G, T, N counts of read r;
+// cycle_quality[slot * CJ_QC_MAX_CYCLES + i] = sum of the qualities of base i of the slot's reads,
+// cycle_codes[(slot * CJ_QC_NUM_CODES + code) * CJ_QC_MAX_CYCLES + i] = their count of `code`
+// (bases at i >= CJ_QC_MAX_CYCLES count in the summaries only).
+struct QcBatchOutput {
+  std::vector<uint32_t> summaries;
+  std::vector<uint32_t> cycle_quality;
+  std::vector<uint32_t> cycle_codes;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
-  // "scalar", "simd:AVX2", ...
+  // "scalar", "simd:AVX2", "opencl:<device>+simd:AVX2", ...
   virtual std::string Name() const = 0;
   virtual AccelKind kind() const = 0;
 
   // Minimizers of every sequence (replaces `out`).
-  virtual void ExtractSeeds(const SeedInput& input, SeedOutput& out) const = 0;
+  [[nodiscard]] virtual Status ExtractSeeds(const SeedInput& input, SeedOutput& out) const = 0;
   // mismatches[j] = number of mismatching bases for jobs[j], or max_mismatches + 1 when greater.
-  virtual void VerifyHamming(const PackedReference& reference, const PackedSequences& reads,
-                             const VerifyJob* jobs, size_t count, uint32_t* mismatches) const = 0;
+  [[nodiscard]] virtual Status VerifyHamming(const PackedReference& reference, const PackedSequences& reads,
+                                             const VerifyJob* jobs, size_t count, uint32_t* mismatches) const = 0;
   // One result per job (replaces `out`).
-  virtual void AlignBanded(const AlignJob* jobs, size_t count, AlignOutput& out) const = 0;
+  [[nodiscard]] virtual Status AlignBanded(const AlignJob* jobs, size_t count, AlignOutput& out) const = 0;
+  // QC accumulation of a batch (replaces `out`).
+  [[nodiscard]] virtual Status AccumulateQc(const QcBatchInput& input, QcBatchOutput& out) const = 0;
 };
 
-// kAuto picks SIMD; kSimd fails only where no SIMD target is compiled in (Unimplemented);
-// kOpenCL is Unavailable without an OpenCL device (Unimplemented in builds without OpenCL);
-// kXrt is Unimplemented. Logs the choice at kInfo.
+// kAuto: XRT when choice.xclbin (or kDefaultXclbinPath) exists and a card takes it, else SIMD,
+// else scalar (the reason logged at kInfo); kSimd fails only where no SIMD target is compiled in
+// (Unimplemented); kOpenCL is Unavailable without an OpenCL device and InvalidArgument for a
+// platform/device index that does not exist; kXrt is NotFound without the xclbin,
+// InvalidArgument for an xclbin that lacks a kernel, Unavailable without a card (Unimplemented
+// in builds without OpenCL / XRT). Logs the choice at kInfo.
+[[nodiscard]] StatusOr<std::unique_ptr<Backend>> CreateBackend(const AccelChoice& choice);
 [[nodiscard]] StatusOr<std::unique_ptr<Backend>> CreateBackend(AccelKind kind);
 
-// For --version: "scalar, simd (AVX3_DL AVX3 AVX2 SSE4 ...; auto picks AVX3_DL)".
+// For --version: the backends of this build, what auto picks, and every OpenCL device and the
+// XRT card (or why there is none).
 std::string BackendReport();
 
 }  // namespace cramjet

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "cramjet/backend.h"
 #include "cramjet/status.h"
 
 namespace cramjet {
@@ -62,7 +63,11 @@ struct CompressOptions {
   //  kUnaligned: stored unplaced in input order; no index needed.
   FastqPlacement placement = FastqPlacement::kMapped;
   bool build_index = false;      // build (or rebuild) a missing or stale mapper index first
-  std::string accel = "auto";    // mapper backend: auto | simd | scalar | opencl
+  std::string accel = "auto";    // accelerator: auto | simd | scalar | opencl[:P:D] | xrt
+  std::string xclbin;            // FPGA image for xrt / auto (empty: kDefaultXclbinPath)
+  // A backend made by the caller (tests inject failing devices; an embedder its own), used
+  // instead of creating one from `accel`; must outlive the call.
+  const Backend* backend = nullptr;
   // Mapped FASTQ from a long-read instrument: "ont", "hifi" or "clr" places every read with
   // minimap2's map-ont / map-hifi / map-pb (docs/mapper.md, "Long reads"); "none": short reads.
   std::string long_reads = "none";

@@ -1,34 +1,15 @@
 // kernels/hls/hamming_hls.cpp — Vitis HLS version of the mapper's candidate check (Hamming
-// distance of 2-bit packed sequences with early exit), the primitive of
-// kernels/opencl/hamming.cl and HammingScalar. Vitis-Libraries layout: an L1 primitive
-// (hamming_one) and a thin L2 extern "C" top (cramjet_hamming_hls) with AXI ports.
+// distance of 2-bit packed sequences with early exit), the twin of kernels/opencl/hamming.cl and
+// HammingScalar: one job per call of hamming_one (over the primitives.h pieces), a thin extern "C"
+// top (cramjet_hamming) with AXI ports.
 //
-// Not built by CMake for a card here (no Vitis, no card); tests/map compiles this file with the
-// host compiler (HLS pragmas are ignored) and checks it against the scalar twin, so the three
-// versions cannot drift apart.
+// Built for a card by firmware/ (Vitis, not installed here); tests/backend compiles this file with
+// the host compiler (HLS pragmas are ignored) and holds it to the scalar twin.
 #include <cstdint>
 
-#include "kernel_shape.h"
+#include "primitives.h"
 
 namespace cramjet_hls {
-
-// L1: one job. Reads the reference through a 64-bit port; ~2 words per 32 bases.
-static inline uint64_t reference_word(const uint64_t* reference, uint64_t base) {
-  const uint64_t w = base / CJ_BASES_PER_WORD;
-  const unsigned shift = 2 * static_cast<unsigned>(base % CJ_BASES_PER_WORD);
-  if (shift == 0) return reference[w];
-  return (reference[w] >> shift) | (reference[w + 1] << (64 - shift));
-}
-
-static inline unsigned popcount64(uint64_t x) {
-  unsigned n = 0;
-popcount_bits:
-  for (int i = 0; i < 64; ++i) {
-#pragma HLS UNROLL
-    n += static_cast<unsigned>((x >> i) & 1);
-  }
-  return n;
-}
 
 static uint32_t hamming_one(const uint64_t* reference, const uint64_t* read, const uint64_t* nmask,
                             uint32_t length, uint64_t ref_start, uint32_t max_mismatches) {
@@ -50,8 +31,8 @@ words_loop:
 
 }  // namespace cramjet_hls
 
-// L2: a batch of jobs, same arrays as the OpenCL kernel.
-extern "C" void cramjet_hamming_hls(const uint64_t* reference, const uint64_t* reads, const uint64_t* n_masks,
+// A batch of jobs, same arrays as the OpenCL kernel (kernel_shape.h).
+extern "C" void cramjet_hamming(const uint64_t* reference, const uint64_t* reads, const uint64_t* n_masks,
                                     const uint32_t* word_offsets, const uint32_t* lengths,
                                     const uint32_t* job_sequence, const uint32_t* job_max_mismatches,
                                     const uint64_t* job_ref_start, uint32_t* mismatches, uint32_t job_count) {

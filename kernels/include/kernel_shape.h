@@ -49,6 +49,33 @@
 #define CJ_TB_INS_EXTEND 4           /* I here extends an I of the row above */
 #define CJ_TB_DEL_EXTEND 8           /* D here extends the D to its left */
 
+/* ---- Device batch layouts (kernels/opencl, kernels/hls; packed by host/backend/device_batch.cc) --
+ * Every kernel takes whole batches as flat arrays; the argument order of each top is the order
+ * below, the same in OpenCL C and HLS C++, and the one the host's packing code sets.
+ *
+ * cramjet_seeds(codes, offsets, slot_offsets, seeds, seed_counts, count): sequence s is
+ *   codes[offsets[s] .. offsets[s+1]); its minimizers go to seeds[2*slot_offsets[s] ..] as
+ *   (hash, position) pairs, at most slot_offsets[s+1] - slot_offsets[s] of them (its k-mer count),
+ *   and their number to seed_counts[s].
+ * cramjet_hamming(reference, reads, n_masks, word_offsets, lengths, job_sequence,
+ *   job_max_mismatches, job_ref_start, mismatches, job_count): see host VerifyHamming.
+ * cramjet_align(reads, read_offsets, windows, traces, results, count): job j's read codes are
+ *   reads[read_offsets[j] .. read_offsets[j+1]) (n bases), its window windows[read_offsets[j] +
+ *   2*R*j ..] (n + 2R codes), its trace bytes traces[read_offsets[j] * CJ_BAND_WIDTH ..] (n rows of
+ *   CJ_BAND_WIDTH cells), and results[3*j ..] = best score, its row, its diagonal (row -1: none).
+ * cramjet_qc(codes, quals, offsets, slots, summaries, cycle_quality, cycle_codes, count,
+ *   slot_count): read r is codes/quals[offsets[r] .. offsets[r+1]), accumulated into slot
+ *   slots[r] < slot_count: summaries[8*r ..] = q20, q30, quality sum, then the A C G T N counts
+ *   (codes above N count as N); for bases i < CJ_QC_MAX_CYCLES, cycle_quality[slot *
+ *   CJ_QC_MAX_CYCLES + i] += quality and cycle_codes[(slot * CJ_QC_NUM_CODES + code) *
+ *   CJ_QC_MAX_CYCLES + i] += 1. The host zeroes the cycle arrays. */
+#define CJ_SEED_WORDS 2              /* uint32 words per seed: hash, position */
+#define CJ_ALIGN_RESULT_WORDS 3      /* int32 words per alignment: score, row, diagonal */
+#define CJ_QC_NUM_CODES 5            /* A C G T N */
+#define CJ_QC_SUMMARY_WORDS 8        /* q20, q30, quality sum, A, C, G, T, N */
+#define CJ_QC_MAX_CYCLES 2000        /* per-cycle columns (QC stops per-cycle metrics here) */
+#define CJ_DEVICE_WORK_GROUP 64      /* OpenCL local size of every kernel */
+
 #ifdef __cplusplus
 namespace cramjet::kernel_shape {
 inline constexpr int kSeedK = CJ_SEED_K;

@@ -50,11 +50,11 @@ TEST(CrossTargetTest, SeedExtractionMatchesScalar) {
   }
   const SeedInput input{codes.data(), offsets.data(), offsets.size() - 1};
   SeedOutput expected;
-  backend_internal::MakeScalarBackend()->ExtractSeeds(input, expected);
+  ASSERT_TRUE(backend_internal::MakeScalarBackend()->ExtractSeeds(input, expected).ok());
   ASSERT_GT(expected.seeds.size(), 5000u);
   ForEachTarget([&](const Backend& simd) {
     SeedOutput got;
-    simd.ExtractSeeds(input, got);
+    ASSERT_TRUE(simd.ExtractSeeds(input, got).ok());
     ASSERT_EQ(got.seed_offsets, expected.seed_offsets);
     for (size_t i = 0; i < expected.seeds.size(); ++i) {
       ASSERT_EQ(got.seeds[i].hash, expected.seeds[i].hash) << i;
@@ -98,7 +98,7 @@ struct HammingCase {
   }
   std::vector<uint32_t> Run(const Backend& backend) const {
     std::vector<uint32_t> out(jobs.size());
-    backend.VerifyHamming(ref(), reads(), jobs.data(), jobs.size(), out.data());
+    EXPECT_TRUE(backend.VerifyHamming(ref(), reads(), jobs.data(), jobs.size(), out.data()).ok());
     return out;
   }
 };
@@ -137,13 +137,13 @@ TEST(CrossTargetTest, BandedAlignmentMatchesScalar) {
   for (size_t i = 0; i < reads.size(); ++i)
     jobs.push_back({reads[i].data(), windows[i].data(), static_cast<uint32_t>(reads[i].size())});
   AlignOutput expected;
-  backend_internal::MakeScalarBackend()->AlignBanded(jobs.data(), jobs.size(), expected);
+  ASSERT_TRUE(backend_internal::MakeScalarBackend()->AlignBanded(jobs.data(), jobs.size(), expected).ok());
   size_t with_gaps = 0;
   for (uint32_t op : expected.cigar) with_gaps += (op & 0xf) != 0;
   ASSERT_GT(with_gaps, 50u);
   ForEachTarget([&](const Backend& simd) {
     AlignOutput got;
-    simd.AlignBanded(jobs.data(), jobs.size(), got);
+    ASSERT_TRUE(simd.AlignBanded(jobs.data(), jobs.size(), got).ok());
     ASSERT_EQ(got.results.size(), expected.results.size());
     for (size_t i = 0; i < jobs.size(); ++i) {
       const AlignResult& a = got.results[i];
@@ -194,32 +194,6 @@ TEST(CrossTargetTest, RealPairedReadsMapIdentically) {
                                           testing::SharedPath("sarscov2-miseq-amplicon/subsample1_2.fastq.gz"), 2000);
   ASSERT_EQ(records.size(), 4000u);
   ExpectSameMappingOnEveryTarget("sarscov2-miseq-amplicon", "MN908947.3.fasta", records);
-}
-
-// The Vitis HLS source, compiled for the host, computes the same numbers.
-extern "C" void cramjet_hamming_hls(const uint64_t*, const uint64_t*, const uint64_t*, const uint32_t*,
-                                    const uint32_t*, const uint32_t*, const uint32_t*, const uint64_t*,
-                                    uint32_t*, uint32_t);
-TEST(HlsKernelTest, MatchesScalar) {
-  const HammingCase c;
-  std::vector<uint32_t> seq, max_mm, got(c.jobs.size());
-  std::vector<uint64_t> start;
-  for (const VerifyJob& j : c.jobs) seq.push_back(j.sequence), max_mm.push_back(j.max_mismatches), start.push_back(j.ref_start);
-  cramjet_hamming_hls(c.ref_words.data(), c.words.data(), c.masks.data(), c.offsets.data(), c.lengths.data(),
-                      seq.data(), max_mm.data(), start.data(), got.data(), static_cast<uint32_t>(c.jobs.size()));
-  EXPECT_EQ(got, c.Run(*backend_internal::MakeScalarBackend()));
-}
-
-// The OpenCL backend (PoCL on the CPU here) runs kernels/opencl/hamming.cl: same numbers, same records.
-TEST(OpenClBackendTest, MatchesScalar) {
-  auto opencl = CreateBackend(AccelKind::kOpenCL);
-  if (!opencl.ok()) GTEST_SKIP() << "no OpenCL here: " << opencl.status().message();
-  EXPECT_EQ((*opencl)->Name().rfind("opencl:", 0), 0u) << (*opencl)->Name();
-  const HammingCase c;
-  EXPECT_EQ(c.Run(**opencl), c.Run(*backend_internal::MakeScalarBackend()));
-  CRAMJET_REQUIRE_SHARED_DATA("ecoli-mg1655-hiseq/E.coli.allreads.fastq.gz");
-  const auto records = testing::LoadFastq(testing::SharedPath("ecoli-mg1655-hiseq/E.coli.allreads.fastq.gz"), 2000);
-  ExpectSameMappingOnEveryTarget("ecoli-mg1655-hiseq", "E.coli.fa", records, opencl->get());
 }
 
 }  // namespace

@@ -621,16 +621,31 @@ TEST(BackendTest, ParseAndCreate) {
   EXPECT_EQ(*ParseAccelKind("scalar"), AccelKind::kScalar);
   auto bad = ParseAccelKind("gpu");
   ASSERT_FALSE(bad.ok());
-  EXPECT_EQ(bad.status().message(), "unknown accelerator 'gpu' (expected auto, simd, scalar or opencl)");
+  EXPECT_EQ(bad.status().message(),
+            "unknown accelerator 'gpu' (expected auto, simd, scalar, opencl, opencl:PLATFORM:DEVICE or xrt)");
+  auto device = ParseAccelChoice("opencl:1:2");
+  ASSERT_TRUE(device.ok());
+  EXPECT_EQ(device->kind, AccelKind::kOpenCL);
+  EXPECT_EQ(device->opencl_platform, 1);
+  EXPECT_EQ(device->opencl_device, 2);
+  for (const char* wrong : {"opencl:", "opencl:1", "opencl:1:", "opencl:x:0", "opencl:0:-1", "opencl:1:2:3"})
+    EXPECT_FALSE(ParseAccelChoice(wrong).ok()) << wrong;
   auto scalar = CreateBackend(AccelKind::kScalar);
   ASSERT_TRUE(scalar.ok());
   EXPECT_EQ((*scalar)->Name(), "scalar");
   auto simd = CreateBackend(AccelKind::kAuto);
   ASSERT_TRUE(simd.ok());
   EXPECT_EQ((*simd)->Name().rfind("simd:", 0), 0u) << (*simd)->Name();
+  // No FPGA image installed here: --accel xrt is refused and names where it looked.
   auto xrt = CreateBackend(AccelKind::kXrt);
   ASSERT_FALSE(xrt.ok());
+#ifdef CRAMJET_HAVE_XRT
+  EXPECT_EQ(xrt.status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(xrt.status().message(), std::string("--accel xrt: no FPGA image at '") + kDefaultXclbinPath +
+                                        "' (build it with firmware/, or pass --xclbin)");
+#else
   EXPECT_EQ(xrt.status().code(), StatusCode::kUnimplemented);
+#endif
   EXPECT_NE(BackendReport().find("auto picks " + (*simd)->Name()), std::string::npos) << BackendReport();
 }
 
