@@ -13,7 +13,7 @@ build_deps=(
   libzstd-dev           # zstd: compressed sort spill files
   zlib1g-dev            # gzip output for decompress
   opencl-headers opencl-clhpp-headers ocl-icd-opencl-dev pocl-opencl-icd   # OpenCL backend
-  libxrt-dev            # Xilinx XRT native API (FPGA backend; no card here)
+  libxrt-dev uuid-dev   # Xilinx XRT native API (FPGA backend; no card here); XRT needs libuuid
   libgtest-dev libbenchmark-dev
   libsqlite3-dev        # daemon job journal
   nlohmann-json3-dev    # JSON outputs and the status API

@@ -10,6 +10,9 @@
 
 #include "common/common.h"
 #include "daemon/daemon.h"
+#if defined(CRAMJET_DAEMON_HAVE_BACKEND)
+#include "cramjet/backend.h"
+#endif
 
 namespace cramjet::daemon {
 namespace {
@@ -138,6 +141,24 @@ class Applier {
           }
           if (name == "keep_order") return Bool(v, name, c_.keep_order);
           if (name == "build_index") return Bool(v, name, c_.build_index);
+          return Unknown(k, name, v);
+        }));
+      } else if (k == "accel") {
+        CRAMJET_RETURN_IF_ERROR(Section(k, node, [&](const std::string& name, const toml::node& v) -> Status {
+          if (name == "kind") {
+            CRAMJET_RETURN_IF_ERROR(String(v, name, c_.accel));
+#if defined(CRAMJET_DAEMON_HAVE_BACKEND)
+            auto choice = ParseAccelChoice(c_.accel);
+            if (!choice.ok()) return Bad(v, choice.status().message());
+#endif
+            return Status::Ok();
+          }
+          if (name == "xclbin") {
+            CRAMJET_RETURN_IF_ERROR(String(v, name, c_.xclbin));
+            if (c_.xclbin.empty() || c_.xclbin[0] != '/') return Bad(v, "xclbin must be an absolute path");
+            if (::access(c_.xclbin.c_str(), R_OK) != 0) return Bad(v, "xclbin: cannot read '" + c_.xclbin + "'");
+            return Status::Ok();
+          }
           return Unknown(k, name, v);
         }));
       } else if (k == "workers") {

@@ -709,6 +709,8 @@ Status Daemon::StageCompress(Job& job) {
   o.cram_version = c_.cram_version;
   o.profile = *ParseCramProfile(c_.profile);
   o.threads = c_.threads_per_job;
+  o.accel = c_.accel;
+  o.xclbin = c_.xclbin;
   o.placement = c_.placement == "unaligned" ? FastqPlacement::kUnaligned : FastqPlacement::kMapped;
   o.keep_order = c_.keep_order && o.placement == FastqPlacement::kMapped && job.format == "fastq";
   o.build_index = c_.build_index;

@@ -58,6 +58,8 @@ struct DaemonConfig {
   std::map<std::string, std::string> references;  // name -> FASTA path
   std::string profile = "normal";
   std::string cram_version = "3.1";
+  std::string accel = "auto";      // [accel] kind: auto | simd | scalar | opencl[:P:D] | xrt
+  std::string xclbin;              // [accel] xclbin: the FPGA image (empty: the default path)
   std::string placement = "mapped";  // FASTQ: "mapped" (position-sorted) or "unaligned"
   bool keep_order = true;            // mapped FASTQ: record sequencer order (docs/sort.md); false: --no-keep-order
   bool build_index = true;           // build a missing or stale mapper index beside the reference

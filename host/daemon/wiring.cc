@@ -20,8 +20,15 @@ StatusOr<StageFunctions> WireStages(const DaemonConfig& config) {
   f.verify = [](const VerifyOptions& o) { return Verify(o); };
 #endif
 #if defined(CRAMJET_DAEMON_HAVE_BACKEND)
-  if (auto backend = CreateBackend(AccelKind::kAuto); backend.ok()) f.backend = (*backend)->Name();
-  else f.backend = "unavailable: " + backend.status().message();
+  // The backend every job will use, made once here so that `cramjet status` names it and a
+  // device that cannot be opened stops the daemon at start, not each job.
+  {
+    CRAMJET_ASSIGN_OR_RETURN(AccelChoice accel, ParseAccelChoice(config.accel));
+    accel.xclbin = config.xclbin;
+    auto backend = CreateBackend(accel);
+    if (!backend.ok()) return backend.status().WithContext("[accel]");
+    f.backend = (*backend)->Name();
+  }
 #else
   f.backend = "cpu (no accelerator backend in this build)";
 #endif

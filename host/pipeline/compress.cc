@@ -119,6 +119,11 @@ class CompressJob {
       qo.config_path = o_.qc_config;
       qo.reference = o_.reference;
       qo.threads = o_.threads;
+      // QC uses the backend when it is a device (a job without mapping opens one only when asked).
+      auto kind = ParseAccelKind(o_.accel);
+      if (o_.backend || owned_backend_ || (kind.ok() && (*kind == AccelKind::kOpenCL || *kind == AccelKind::kXrt))) {
+        CRAMJET_ASSIGN_OR_RETURN(qo.backend, EnsureBackend());
+      }
       for (const auto& in : o_.inputs)
         qo.input_description += (qo.input_description.empty() ? "" : ", ") + BaseName(in);
       CRAMJET_ASSIGN_OR_RETURN(qc_, QcCollector::Create(qo, header_.get()));
@@ -126,22 +131,28 @@ class CompressJob {
     return Status::Ok();
   }
 
-  // Mapper, backend (chosen once), @SQ from the index, and the sorter behind it.
-  Status PrepareMapping() {
-    CRAMJET_ASSIGN_OR_RETURN(index_, OpenMapperIndex());
-    if (!o_.backend) {
+  // The accelerator backend, chosen once: the mapper's, and QC's when it is a device.
+  StatusOr<const Backend*> EnsureBackend() {
+    if (o_.backend) return o_.backend;
+    if (!owned_backend_) {
       CRAMJET_ASSIGN_OR_RETURN(AccelChoice accel, ParseAccelChoice(o_.accel));
       accel.xclbin = o_.xclbin;
       CRAMJET_ASSIGN_OR_RETURN(owned_backend_, CreateBackend(accel));
     }
-    const Backend& backend = o_.backend ? *o_.backend : *owned_backend_;
+    return owned_backend_.get();
+  }
+
+  // Mapper, backend (chosen once), @SQ from the index, and the sorter behind it.
+  Status PrepareMapping() {
+    CRAMJET_ASSIGN_OR_RETURN(index_, OpenMapperIndex());
+    CRAMJET_ASSIGN_OR_RETURN(const Backend* backend, EnsureBackend());
     CRAMJET_RETURN_IF_ERROR(AddReferenceContigs(header_.get(), *index_, o_.reference));
     if (sam_hdr_update_hd(header_.get(), "SO", "coordinate") < 0) return Internal("cannot set @HD SO");
     sam_hdr_remove_tag_hd(header_.get(), "GO");
     MapOptions mo;
     CRAMJET_ASSIGN_OR_RETURN(mo.long_reads, ParseLongReadPreset(o_.long_reads));
     mo.long_read_index_threads = o_.threads;
-    CRAMJET_ASSIGN_OR_RETURN(mapper_, Mapper::Create(*index_, backend, mo));
+    CRAMJET_ASSIGN_OR_RETURN(mapper_, Mapper::Create(*index_, *backend, mo));
     SortOptions so;
     if (o_.memory_bytes) so.memory_bytes = o_.memory_bytes;
     so.temp_dir = DirName(o_.output);

@@ -429,6 +429,13 @@ struct QcShard {
   std::string last_rg;
   std::array<MateAcc, 3>* last = nullptr;
   std::vector<uint8_t> codes, quals;  // one read in sequencing direction
+  // A worker batch for a device backend's QC kernel: its reads in sequencing direction, each with
+  // the accumulator slot (a MateAcc of this shard) its per-cycle columns go to.
+  std::vector<uint8_t> batch_codes, batch_quals;
+  std::vector<uint32_t> batch_offsets, batch_slots;
+  std::vector<MateAcc*> slot_mates;
+  std::vector<int64_t> batch_read;  // record i of the batch -> its read in the device batch, or -1
+  QcBatchOutput device_out;
   int ref_tid = -2;
   ReferenceCodes::Contig ref;
   std::array<MateAcc, 3>& MatesFor(std::string_view rg) {
@@ -565,6 +572,8 @@ struct QcCollector::Impl {
   std::unique_ptr<Batch> filling;
   bool stopping = false;
   bool copy_failed = false;
+  const Backend* device = nullptr;  // QcOptions::backend when it is a device backend
+  Status device_error;              // the first failure of its QC kernel (under mu)
 
   void StartWorkers(int n) {
     shards.resize(size_t(n));
@@ -579,7 +588,7 @@ struct QcCollector::Impl {
       Batch* batch = to_shard.front();
       to_shard.pop_front();
       lock.unlock();
-      for (size_t i = 0; i < batch->size; ++i) ShardAdd(batch->records[i].get(), shard, &batch->digests[i]);
+      ShardBatch(*batch, shard);
       lock.lock();
       batch->sharded = true;
       if (ordered_running) continue;  // that worker will take this batch when its turn comes
@@ -689,14 +698,105 @@ struct QcCollector::Impl {
     ShardAdd(b, shards[0], &digest);
     OrderedAdd(b, digest);
   }
-  void ShardAdd(const bam1_t* b, QcShard& shard, RecordDigest* digest);
+  // `device_summary`: the read's per-base summary from the backend's QC kernel (its per-cycle
+  // columns are added by ShardBatch); null: QC's own kernel runs here.
+  void ShardAdd(const bam1_t* b, QcShard& shard, RecordDigest* digest, const uint32_t* device_summary = nullptr);
+  void ShardBatch(Batch& batch, QcShard& shard);
+  // Sequencing-direction codes and qualities of a primary record into shard.codes/quals (len > 0).
+  static bool DecodeRead(const bam1_t* b, QcShard& shard);
   void CountMismatches(const bam1_t* b, QcShard& shard, MateAcc& m, size_t len, bool reverse);
   void OrderedAdd(const bam1_t* b, const RecordDigest& digest);
   void AddPlacement(const bam1_t* b, GroupAcc& g, bool reverse);
   void BuildDocument();
 };
 
-void QcCollector::Impl::ShardAdd(const bam1_t* b, QcShard& shard, RecordDigest* digest) {
+bool QcCollector::Impl::DecodeRead(const bam1_t* b, QcShard& shard) {
+  // Sequencing direction: stored reverse-complemented reads are turned back.
+  const size_t len = size_t(b->core.l_qseq);
+  std::vector<uint8_t>& codes = shard.codes;
+  std::vector<uint8_t>& quals = shard.quals;
+  if (codes.size() < len) { codes.resize(len); quals.resize(len); }
+  const uint8_t* seq = bam_get_seq(b);
+  const uint8_t* qual = bam_get_qual(b);
+  const bool has_quality = qual[0] != 0xff;
+  if (!(b->core.flag & BAM_FREVERSE)) {
+    // Two bases per byte of BAM's 4-bit sequence.
+    const size_t pairs = len / 2;
+    for (size_t j = 0; j < pairs; ++j) {
+      codes[2 * j] = kNt16ToCode[seq[j] >> 4];
+      codes[2 * j + 1] = kNt16ToCode[seq[j] & 15];
+    }
+    if (len & 1) codes[len - 1] = kNt16ToCode[seq[pairs] >> 4];
+    if (has_quality) std::memcpy(quals.data(), qual, len);
+  } else {
+    for (size_t i = 0; i < len; ++i) codes[len - 1 - i] = kComplementCode[kNt16ToCode[bam_seqi(seq, i)]];
+    if (has_quality) for (size_t i = 0; i < len; ++i) quals[len - 1 - i] = qual[i];
+  }
+  if (!has_quality) std::fill_n(quals.data(), len, 0);
+  return has_quality;
+}
+
+void QcCollector::Impl::ShardBatch(Batch& batch, QcShard& shard) {
+  if (!device) {
+    for (size_t i = 0; i < batch.size; ++i) ShardAdd(batch.records[i].get(), shard, &batch.digests[i]);
+    return;
+  }
+  // The per-base accumulation of the whole batch in one device call: the reads decoded here, the
+  // summaries handed to ShardAdd, the per-cycle columns added to each slot's block afterwards
+  // (ShardAdd has grown every slot to its reads' cycles by then).
+  shard.batch_codes.clear();
+  shard.batch_quals.clear();
+  shard.batch_offsets.assign(1, 0);
+  shard.batch_slots.clear();
+  shard.slot_mates.clear();
+  shard.batch_read.assign(batch.size, -1);
+  for (size_t i = 0; i < batch.size; ++i) {
+    const bam1_t* b = batch.records[i].get();
+    const size_t len = size_t(b->core.l_qseq);
+    if ((b->core.flag & (BAM_FSECONDARY | BAM_FSUPPLEMENTARY)) || len == 0) continue;
+    const uint16_t flag = b->core.flag;
+    const Mate mate = (flag & BAM_FPAIRED) ? ((flag & BAM_FREAD2) ? kRead2 : kRead1) : kSingle;
+    MateAcc* m = &shard.MatesFor(ReadGroupOf(b))[mate];
+    size_t slot = 0;
+    while (slot < shard.slot_mates.size() && shard.slot_mates[slot] != m) ++slot;
+    if (slot == shard.slot_mates.size()) shard.slot_mates.push_back(m);
+    DecodeRead(b, shard);
+    shard.batch_codes.insert(shard.batch_codes.end(), shard.codes.begin(), shard.codes.begin() + len);
+    shard.batch_quals.insert(shard.batch_quals.end(), shard.quals.begin(), shard.quals.begin() + len);
+    shard.batch_offsets.push_back(static_cast<uint32_t>(shard.batch_codes.size()));
+    shard.batch_read[i] = static_cast<int64_t>(shard.batch_slots.size());
+    shard.batch_slots.push_back(static_cast<uint32_t>(slot));
+  }
+  const QcBatchInput input{shard.batch_codes.data(), shard.batch_quals.data(), shard.batch_offsets.data(),
+                           shard.batch_slots.data(), shard.batch_slots.size(),
+                           static_cast<uint32_t>(shard.slot_mates.size())};
+  const Status status = input.count ? device->AccumulateQc(input, shard.device_out) : Status::Ok();
+  if (!status.ok()) {
+    // The figures stay right (QC's own kernel takes the batch); the job fails at Finish().
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (device_error.ok()) device_error = status.WithContext("QC");
+    }
+    for (size_t i = 0; i < batch.size; ++i) ShardAdd(batch.records[i].get(), shard, &batch.digests[i]);
+    return;
+  }
+  for (size_t i = 0; i < batch.size; ++i) {
+    const int64_t r = shard.batch_read[i];
+    ShardAdd(batch.records[i].get(), shard, &batch.digests[i],
+             r < 0 ? nullptr : shard.device_out.summaries.data() + size_t{CJ_QC_SUMMARY_WORDS} * size_t(r));
+  }
+  for (size_t slot = 0; slot < shard.slot_mates.size(); ++slot) {
+    MateAcc& m = *shard.slot_mates[slot];
+    const uint32_t* quality = shard.device_out.cycle_quality.data() + slot * CJ_QC_MAX_CYCLES;
+    const uint32_t* counts = shard.device_out.cycle_codes.data() + slot * CJ_QC_NUM_CODES * CJ_QC_MAX_CYCLES;
+    for (size_t i = 0; i < m.stride; ++i) m.block_quality_sum[i] += quality[i];
+    for (size_t c = 0; c < kNumCodes; ++c)
+      for (size_t i = 0; i < m.stride; ++i) m.block_code[c * m.stride + i] += counts[c * CJ_QC_MAX_CYCLES + i];
+  }
+}
+
+void QcCollector::Impl::ShardAdd(const bam1_t* b, QcShard& shard, RecordDigest* digest,
+                                 const uint32_t* device_summary) {
   const uint16_t flag = b->core.flag;
   if (flag & (BAM_FSECONDARY | BAM_FSUPPLEMENTARY)) return;  // counted in the in-order pass
   const size_t len = size_t(b->core.l_qseq);
@@ -711,39 +811,26 @@ void QcCollector::Impl::ShardAdd(const bam1_t* b, QcShard& shard, RecordDigest* 
   const bool reverse = flag & BAM_FREVERSE;
 
   if (len > 0) {
-    // Sequencing direction: stored reverse-complemented reads are turned back.
     std::vector<uint8_t>& codes = shard.codes;
     std::vector<uint8_t>& quals = shard.quals;
-    if (codes.size() < len) { codes.resize(len); quals.resize(len); }
-    const uint8_t* seq = bam_get_seq(b);
-    const uint8_t* qual = bam_get_qual(b);
-    const bool has_quality = qual[0] != 0xff;
-    if (!reverse) {
-      // Two bases per byte of BAM's 4-bit sequence.
-      const size_t pairs = len / 2;
-      for (size_t j = 0; j < pairs; ++j) {
-        codes[2 * j] = kNt16ToCode[seq[j] >> 4];
-        codes[2 * j + 1] = kNt16ToCode[seq[j] & 15];
-      }
-      if (len & 1) codes[len - 1] = kNt16ToCode[seq[pairs] >> 4];
-      if (has_quality) std::memcpy(quals.data(), qual, len);
-    } else {
-      for (size_t i = 0; i < len; ++i) codes[len - 1 - i] = kComplementCode[kNt16ToCode[bam_seqi(seq, i)]];
-      if (has_quality) for (size_t i = 0; i < len; ++i) quals[len - 1 - i] = qual[i];
-    }
-    if (!has_quality) {
-      std::fill_n(quals.data(), len, 0);
-      ++m.reads_without_quality;
-    }
+    const bool has_quality = DecodeRead(b, shard);
+    if (!has_quality) ++m.reads_without_quality;
     digest->hash = HashCodes(codes.data(), len, mate);
     const size_t prefix = std::min(len, kOverrepresentedPrefix);
     digest->prefix_hash = prefix == len ? digest->hash : HashCodes(codes.data(), prefix, mate);
     m.Grow(std::min(len, kMaxCycles));
     const size_t cycles = std::min(len, kMaxCycles);
     ReadBaseSummary s;
-    AccumulateReadBases(codes.data(), quals.data(), cycles, m.block_quality_sum.data(),
-                        m.block_code.data(), m.stride, &s);
-    if (len > cycles) {
+    if (device_summary) {
+      s.q20 = device_summary[0];
+      s.q30 = device_summary[1];
+      s.quality_sum = device_summary[2];
+      for (size_t c = 0; c < kNumCodes; ++c) s.code_count[c] = device_summary[3 + c];
+    } else {
+      AccumulateReadBases(codes.data(), quals.data(), cycles, m.block_quality_sum.data(),
+                          m.block_code.data(), m.stride, &s);
+    }
+    if (!device_summary && len > cycles) {
       ReadBaseSummary rest;
       AccumulateReadBases(codes.data() + cycles, quals.data() + cycles, len - cycles, nullptr,
                           nullptr, 0, &rest);
@@ -1436,6 +1523,9 @@ StatusOr<std::unique_ptr<QcCollector>> QcCollector::Create(const QcOptions& opti
   }
   if (impl->options.sample.empty()) impl->options.sample = "sample";
   impl->reference.Configure(impl->options.reference, header);
+  // A device backend takes the per-base accumulation of each worker batch (docs/accelerators.md).
+  if (options.backend && (options.backend->kind() == AccelKind::kOpenCL || options.backend->kind() == AccelKind::kXrt))
+    impl->device = options.backend;
   // Workers run QC beside the caller; on one core the work is done inline.
   if (std::thread::hardware_concurrency() > 1) impl->StartWorkers(std::max(1, options.threads));
   else impl->shards.resize(1);
@@ -1451,6 +1541,10 @@ Status QcCollector::Finish() {
   if (impl_->finished) return FailedPrecondition("QC: Finish() called twice");
   impl_->StopWorkers();
   if (impl_->copy_failed) return Internal("QC: out of memory copying records for the QC workers");
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    if (!impl_->device_error.ok()) return impl_->device_error;
+  }
   impl_->MergeShards();
   impl_->BuildDocument();
   impl_->finished = true;

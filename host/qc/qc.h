@@ -23,6 +23,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "common/common.h"
+#include "cramjet/backend.h"
 #include "cramjet/status.h"
 
 namespace cramjet {
@@ -38,6 +39,10 @@ struct QcOptions {
   std::string input_description;  // file name(s) shown in the reports (optional)
   int threads = 1;  // worker threads (at least 1; none on a one-core machine): the figures are
                     // the same at every count
+  // A device backend (--accel opencl / xrt) runs the per-base accumulation of each worker batch
+  // (2048 records) as its QC kernel; null or a host backend: QC's Highway kernel, read by read.
+  // The figures are the same either way. Must outlive the collector.
+  const Backend* backend = nullptr;
 };
 
 // Metrics that get a pass/warn/fail verdict. `higher_is_better` decides which side warns.

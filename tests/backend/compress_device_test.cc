@@ -4,7 +4,9 @@
 // rename, and decompress gives the input back byte for byte).
 #include <sys/stat.h>
 
+#include <atomic>
 #include <cstring>
+#include <sstream>
 
 #include <gtest/gtest.h>
 
@@ -124,6 +126,57 @@ TEST(DeviceCompressTest, AMiscountingDeviceCostsBytesNeverReads) {
   EXPECT_TRUE(job.RoundTrips(lied));
   EXPECT_TRUE(job.RoundTrips(host));
   EXPECT_EQ(testing::RunCramjet("verify " + ShellQuote(lied)).exit_code, 0);
+}
+
+// QC through the device's QC kernel (worker batches of 2048 records) gives the same figures as
+// QC's own Highway kernel read by read: every QC file the same.
+TEST(DeviceCompressTest, QcThroughTheDeviceKernelGivesTheSameFigures) {
+  CRAMJET_REQUIRE_SHARED_DATA(kR1);
+  Job job;
+  std::atomic<size_t> qc_calls{0};
+  Fault count{Fault::Kind::kCorrupt, 0, [&](DeviceKernel kernel, std::vector<DeviceArg>&) { qc_calls += kernel == DeviceKernel::kQc; }};
+  auto device = backend_internal::MakeDeviceBackend(
+      std::make_unique<FaultyRunner>(std::make_unique<CsimRunner>(), std::move(count)), DeviceFailurePolicy::kFail, Small());
+  auto simd = CreateBackend(AccelKind::kSimd);
+  ASSERT_TRUE(simd.ok());
+  for (const char* sub : {"device", "host"}) ASSERT_EQ(mkdir((job.dir / sub).c_str(), 0755), 0);
+  for (const char* sub : {"device", "host"}) {
+    CompressOptions o = job.Options(job.dir / sub + "/o.cram", sub == std::string("device") ? device.get() : simd->get());
+    o.qc = true;
+    auto r = Compress(o);
+    ASSERT_TRUE(r.ok()) << r.status().message();
+  }
+  const auto files = testing::RunShell("cd " + ShellQuote(job.dir / "host") + " && ls | grep -v 'cram'").out;
+  EXPECT_NE(files.find("o.qc.json"), std::string::npos) << files;
+  std::istringstream names(files);
+  std::string name;
+  size_t compared = 0;
+  while (std::getline(names, name)) {
+    const auto diff = testing::RunShell("diff " + ShellQuote(job.dir / "host/" + name) + " " + ShellQuote(job.dir / "device/" + name));
+    EXPECT_EQ(diff.exit_code, 0) << name << ":\n" << diff.out.substr(0, 2000);
+    ++compared;
+  }
+  EXPECT_GE(compared, 5u);
+  // 8000 records in batches of 2048, chunks of at most Small() bases: the device did QC's sums.
+  EXPECT_GE(qc_calls.load(), 4u);
+}
+
+// Unplaced reads: QC is the device's only user; its failure fails the job like the mapper's.
+TEST(DeviceCompressTest, AFailingQcKernelFailsTheJob) {
+  CRAMJET_REQUIRE_SHARED_DATA(kR1);
+  Job job;
+  auto faulty = backend_internal::MakeDeviceBackend(
+      std::make_unique<FaultyRunner>(std::make_unique<CsimRunner>(), Fault{Fault::Kind::kStartFails, 1, nullptr}),
+      DeviceFailurePolicy::kFail, Small());
+  const std::string out = job.dir / "out.cram";
+  CompressOptions o = job.Options(out, faulty.get());
+  o.placement = FastqPlacement::kUnaligned;
+  o.qc = true;
+  auto r = Compress(o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("QC: cramjet_qc on faulty(hls-csim): injected: the device is gone"), std::string::npos)
+      << r.status().message();
+  EXPECT_FALSE(testing::PathExists(out));
 }
 
 }  // namespace

@@ -627,6 +627,14 @@ TEST_F(DaemonIntegration, BadConfigRefusedAtStart) {
   r = RunShell(ShellQuote(CramjetdBinary()) + " --check-config --config " + ShellQuote(a.Path("cramjetd.toml")));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("unknown key 'stage_delay' in [testing]"), std::string::npos) << r.err;
+  // An accelerator named in the config that cannot be opened stops the daemon at start, not each job.
+  a.WriteConfig("[accel]\nkind = \"xrt\"\nxclbin = \"" + a.Path("cramjetd.toml") + "\"\n");
+  r = RunShell(ShellQuote(CramjetdBinary()) + " --check-config --config " + ShellQuote(a.Path("cramjetd.toml")));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("<3>configuration refused: [accel]: --accel xrt: '" + a.Path("cramjetd.toml") +
+                       "' is not an xclbin"),
+            std::string::npos)
+      << r.err;
   a.WriteConfig();
   r = RunShell(ShellQuote(CramjetdBinary()) + " --check-config --config " + ShellQuote(a.Path("cramjetd.toml")));
   EXPECT_EQ(r.exit_code, 0) << r.err;

@@ -58,6 +58,11 @@ TEST(DaemonConfig, BadValuesRefused) {
       {"[compress]\nprofile = \"tiny\"\n", "x.toml: line 2: profile must be fast, normal, small or archive"},
       {"[compress]\nplacement = \"aligned\"\n", "x.toml: line 2: placement must be \"mapped\" or \"unaligned\""},
       {"[compress]\nkeep_order = 1\n", "x.toml: line 2: keep_order must be true or false"},
+      {"[accel]\nkind = \"gpu\"\n",
+       "x.toml: line 2: unknown accelerator 'gpu' (expected auto, simd, scalar, opencl, opencl:PLATFORM:DEVICE or xrt)"},
+      {"[accel]\nxclbin = \"cramjet.xclbin\"\n", "x.toml: line 2: xclbin must be an absolute path"},
+      {"[accel]\nxclbin = \"/nonexistent/cramjet.xclbin\"\n",
+       "x.toml: line 2: xclbin: cannot read '/nonexistent/cramjet.xclbin'"},
       {"[daemon]\nstate_dir = \"relative/dir\"\n", "x.toml: line 2: state_dir must be an absolute path"},
       {"[[watch]]\npath = \"/nonexistent-cramjet\"\noutput = \"/tmp\"\n",
        "x.toml: line 2: path: folder '/nonexistent-cramjet' does not exist"},
@@ -339,6 +344,8 @@ TEST(DaemonConfig, ExampleFileParsesWithEveryKeyEnabled) {
   replace("/data/runs", t / "runs");
   replace("/data/cram", t / "cram");
   replace("/data/references/GRCh38_no_alt.fa", t / "ref.fa");
+  WriteFile(t / "cramjet.xclbin", "an image\n");  // only read when a job opens the backend
+  replace("/usr/share/cramjet/cramjet.xclbin", t / "cramjet.xclbin");
   auto plain = ParseConfigText(text, "cramjetd.toml.example");
   ASSERT_TRUE(plain.ok()) << plain.status().message();
   EXPECT_EQ(plain->references.at("hg38"), t / "ref.fa");
@@ -358,6 +365,8 @@ TEST(DaemonConfig, ExampleFileParsesWithEveryKeyEnabled) {
   auto all = ParseConfigText(enabled, "cramjetd.toml.example (all keys)");
   ASSERT_TRUE(all.ok()) << all.status().message();
   EXPECT_EQ(all->socket_group, "cramjet-ops");
+  EXPECT_EQ(all->accel, "auto");
+  EXPECT_EQ(all->xclbin, t / "cramjet.xclbin");
   EXPECT_EQ(all->archive_table.size(), 1u);  // url, handed to the ship stage
 }
 
