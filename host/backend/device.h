@@ -42,7 +42,7 @@ const char* DeviceKernelName(DeviceKernel kernel);
 struct DeviceArg {
   enum class Kind : uint8_t {
     kInput,     // copied to the device for this call
-    kResident,  // copied once and kept while the same (data, bytes) comes back (the reference)
+    kResident,  // copied once and kept while the same `resident_id` comes back (the reference)
     kOutput,    // brought back to `out` by Finish; zeroed on the device first when `zeroed`
     kScalar,    // a uint32 by value
   };
@@ -52,6 +52,7 @@ struct DeviceArg {
   size_t bytes = 0;
   uint32_t scalar = 0;
   bool zeroed = false;
+  uint64_t resident_id = 0;  // kResident: which content (0: unknown, uploaded for this call only)
 };
 struct DeviceCall {
   DeviceKernel kernel = DeviceKernel::kSeeds;

@@ -105,6 +105,7 @@ class DeviceBackend final : public Backend {
     SlotPair slots(*this);
     Batch batches[2];
     bool in_flight[2] = {false, false};
+    bool empty[2] = {false, false};  // packed, nothing to run (every job skipped): not started
     auto finish_all = [&] {
       for (int k = 0; k < 2; ++k)
         if (in_flight[k]) runner_->Finish(slots[k]).IgnoreError(), in_flight[k] = false;
@@ -118,19 +119,29 @@ class DeviceBackend final : public Backend {
       const size_t after = pack(b, next);
       const bool more = after > next;
       if (more) {
-        const Status started = runner_->Start(slots[chunk], make_call(b));
-        if (!started.ok()) {
-          finish_all();
-          return where(started);
+        const DeviceCall call = make_call(b);
+        empty[chunk & 1] = call.items == 0;
+        if (!empty[chunk & 1]) {
+          const Status started = runner_->Start(slots[chunk], call);
+          if (!started.ok()) {
+            // A start that failed half-way may have queued transfers of this batch: wait for
+            // them before the batch's memory goes.
+            runner_->Finish(slots[chunk]).IgnoreError();
+            finish_all();
+            return where(started);
+          }
+          in_flight[chunk & 1] = true;
         }
-        in_flight[chunk & 1] = true;
         next = after;
       }
       if (chunk > 0) {
         const size_t prev = (chunk - 1) & 1;
-        in_flight[prev] = false;
-        Status done = runner_->Finish(slots[chunk - 1]);
-        if (done.ok()) done = unpack(batches[prev]);
+        Status done;
+        if (in_flight[prev]) {
+          in_flight[prev] = false;
+          done = runner_->Finish(slots[chunk - 1]);
+        }
+        if (done.ok() && !empty[prev]) done = unpack(batches[prev]);
         if (!done.ok()) {
           finish_all();
           return where(done);

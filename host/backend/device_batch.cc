@@ -143,6 +143,7 @@ DeviceCall VerifyCall(const PackedReference& reference, VerifyBatch& batch) {
   ref.kind = DeviceArg::Kind::kResident;
   ref.data = reference.words;
   ref.bytes = (reference.length / CJ_BASES_PER_WORD + 2) * sizeof(uint64_t);  // see PackedReference
+  ref.resident_id = reference.id;
   const size_t count = batch.sequence.size();
   return {DeviceKernel::kHamming, count,
           {ref, In(batch.words), In(batch.masks), In(batch.word_offsets), In(batch.lengths), In(batch.sequence),
@@ -151,7 +152,7 @@ DeviceCall VerifyCall(const PackedReference& reference, VerifyBatch& batch) {
 
 Status UnpackVerifyBatch(const VerifyBatch& batch, uint32_t* mismatches) {
   for (size_t j = 0; j < batch.sequence.size(); ++j) {
-    const uint32_t limit = batch.max_mismatches[j] + 1;
+    const uint64_t limit = uint64_t{batch.max_mismatches[j]} + 1;
     const uint32_t length = batch.lengths[batch.sequence[j]];
     if (batch.mismatches[j] > limit || batch.mismatches[j] > length)
       return Unavailable("the device returned " + std::to_string(batch.mismatches[j]) + " mismatches for a read of " +

@@ -3,7 +3,7 @@
 // in-order command queue, kernel objects (argument setting is not thread-safe across calls) and
 // device buffers, grown when a chunk needs more and kept for the next one; transfers are queued
 // without blocking, so a slot's upload, kernel and download overlap the host's work on the other
-// slot. The reference (the Hamming kernel's resident argument) is uploaded once.
+// slot. The reference (the Hamming kernel's resident argument) is uploaded once per reference.
 #define CL_TARGET_OPENCL_VERSION 120
 #include <CL/cl.h>
 
@@ -48,7 +48,15 @@ std::vector<cl_device_id> Devices(cl_platform_id platform) {
 struct ClBuffer {
   cl_mem mem = nullptr;
   size_t capacity = 0;
-  ~ClBuffer() { if (mem) clReleaseMemObject(mem); }
+  ClBuffer() = default;
+  ClBuffer(const ClBuffer&) = delete;
+  ClBuffer& operator=(const ClBuffer&) = delete;
+  ~ClBuffer() { Release(); }
+  void Release() {
+    if (mem) clReleaseMemObject(mem);
+    mem = nullptr;
+    capacity = 0;
+  }
 };
 
 class OpenClRunner final : public DeviceRunner {
@@ -59,7 +67,7 @@ class OpenClRunner final : public DeviceRunner {
       for (cl_kernel k : slot->kernels) if (k) clReleaseKernel(k);
     }
     slots_.clear();
-    resident_.reset();
+    residents_.clear();
     if (program_) clReleaseProgram(program_);
     if (context_) clReleaseContext(context_);
   }
@@ -109,7 +117,11 @@ class OpenClRunner final : public DeviceRunner {
     slot->outputs.clear();
     const bool qc = call.kernel == DeviceKernel::kQc;
     cl_kernel kernels[2] = {slot->kernels[static_cast<size_t>(call.kernel)], qc ? slot->kernels[kDeviceKernelCount] : nullptr};
-    if (slot->buffers.size() < call.args.size()) slot->buffers.resize(call.args.size());
+    // Buffers per kernel and argument: an argument index is an input of one kernel and an output
+    // of another, and a buffer's read/write flags must match its use.
+    auto& buffers = slot->buffers[static_cast<size_t>(call.kernel)];
+    if (buffers.size() < call.args.size()) buffers = std::vector<ClBuffer>(call.args.size());
+    slot->resident.reset();
     for (size_t a = 0; a < call.args.size(); ++a) {
       const DeviceArg& arg = call.args[a];
       cl_int err = CL_SUCCESS;
@@ -121,15 +133,19 @@ class OpenClRunner final : public DeviceRunner {
       }
       cl_mem mem = nullptr;
       if (arg.kind == DeviceArg::Kind::kResident) {
-        CRAMJET_ASSIGN_OR_RETURN(mem, Resident(arg));
+        CRAMJET_ASSIGN_OR_RETURN(slot->resident, Resident(arg));  // held until Finish
+        mem = slot->resident->mem;
       } else {
-        ClBuffer& b = slot->buffers[a];
+        ClBuffer& b = buffers[a];
         if (b.capacity < arg.bytes) {
-          if (b.mem) clReleaseMemObject(b.mem), b.mem = nullptr;
+          b.Release();
           const size_t capacity = arg.bytes + arg.bytes / 4;  // room for the next, slightly larger chunk
           b.mem = clCreateBuffer(context_, arg.kind == DeviceArg::Kind::kOutput ? CL_MEM_READ_WRITE : CL_MEM_READ_ONLY,
                                  capacity, nullptr, &err);
-          if (err != CL_SUCCESS) return Unavailable(ClError("clCreateBuffer", err));
+          if (err != CL_SUCCESS) {
+            b.mem = nullptr;
+            return Unavailable(ClError("clCreateBuffer", err));
+          }
           b.capacity = capacity;
         }
         mem = b.mem;
@@ -149,13 +165,13 @@ class OpenClRunner final : public DeviceRunner {
         if (k && (err = clSetKernelArg(k, static_cast<cl_uint>(a), sizeof mem, &mem)) != CL_SUCCESS)
           return Unavailable(ClError("clSetKernelArg", err));
     }
-    const size_t local = CJ_DEVICE_WORK_GROUP;
-    const size_t global = (call.items + local - 1) / local * local;
-    cl_int err = clEnqueueNDRangeKernel(slot->queue, kernels[0], 1, nullptr, &global, &local, 0, nullptr, nullptr);
+    // The work-group size is the platform's choice (a device may allow fewer than 64 per group).
+    const size_t global = call.items;
+    cl_int err = clEnqueueNDRangeKernel(slot->queue, kernels[0], 1, nullptr, &global, nullptr, 0, nullptr, nullptr);
     if (err != CL_SUCCESS) return Unavailable(ClError("clEnqueueNDRangeKernel", err));
     if (qc) {  // the per-cycle columns: one work-item per cycle (kernels/opencl/qc.cl)
-      const size_t cycles = (size_t{CJ_QC_MAX_CYCLES} + local - 1) / local * local;
-      err = clEnqueueNDRangeKernel(slot->queue, kernels[1], 1, nullptr, &cycles, &local, 0, nullptr, nullptr);
+      const size_t cycles = CJ_QC_MAX_CYCLES;
+      err = clEnqueueNDRangeKernel(slot->queue, kernels[1], 1, nullptr, &cycles, nullptr, 0, nullptr, nullptr);
       if (err != CL_SUCCESS) return Unavailable(ClError("clEnqueueNDRangeKernel", err));
     }
     for (const auto& o : slot->outputs) {
@@ -170,6 +186,7 @@ class OpenClRunner final : public DeviceRunner {
     CRAMJET_ASSIGN_OR_RETURN(Slot* slot, SlotFor(slot_id));
     const cl_int err = clFinish(slot->queue);
     slot->outputs.clear();
+    slot->resident.reset();
     return err == CL_SUCCESS ? Status::Ok() : Unavailable(ClError("clFinish", err));
   }
 
@@ -177,7 +194,8 @@ class OpenClRunner final : public DeviceRunner {
   struct Slot {
     cl_command_queue queue = nullptr;
     cl_kernel kernels[kDeviceKernelCount + 1] = {};  // + cramjet_qc_cycles
-    std::vector<ClBuffer> buffers;                    // per argument index
+    std::vector<ClBuffer> buffers[kDeviceKernelCount];  // per kernel, per argument index
+    std::shared_ptr<ClBuffer> resident;                 // the reference of the call in flight
     struct Output { cl_mem mem; void* out; size_t bytes; };
     std::vector<Output> outputs;
   };
@@ -204,19 +222,28 @@ class OpenClRunner final : public DeviceRunner {
     return slot.get();
   }
 
-  // The resident argument (the reference): uploaded once; a different one replaces it. Every slot
-  // shares it, so it is only replaced when no chunk is in flight (the mapper has one reference).
-  StatusOr<cl_mem> Resident(const DeviceArg& arg) {
+  // The resident argument (the reference): uploaded once per reference and shared by the slots.
+  // Each call in flight holds its own reference to the buffer, so replacing one (a daemon's jobs
+  // on different references) never frees a buffer a queued kernel reads; two are kept.
+  StatusOr<std::shared_ptr<ClBuffer>> Resident(const DeviceArg& arg) {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (resident_ && resident_data_ == arg.data && resident_->capacity == arg.bytes) return resident_->mem;
-    auto b = std::make_unique<ClBuffer>();
+    if (arg.resident_id != 0) {
+      for (const auto& [id, buffer] : residents_)
+        if (id == arg.resident_id) return buffer;
+    }
+    auto b = std::make_shared<ClBuffer>();
     cl_int err = CL_SUCCESS;
     b->mem = clCreateBuffer(context_, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, arg.bytes, const_cast<void*>(arg.data), &err);
-    if (err != CL_SUCCESS) return Unavailable(ClError("uploading the reference (clCreateBuffer)", err));
+    if (err != CL_SUCCESS) {
+      b->mem = nullptr;
+      return Unavailable(ClError("uploading the reference (clCreateBuffer)", err));
+    }
     b->capacity = arg.bytes;
-    resident_ = std::move(b);
-    resident_data_ = arg.data;
-    return resident_->mem;
+    if (arg.resident_id != 0) {
+      if (residents_.size() >= 2) residents_.erase(residents_.begin());
+      residents_.emplace_back(arg.resident_id, b);
+    }
+    return b;
   }
 
   cl_device_id device_ = nullptr;
@@ -225,8 +252,7 @@ class OpenClRunner final : public DeviceRunner {
   cl_program program_ = nullptr;
   std::mutex mutex_;
   std::map<size_t, std::unique_ptr<Slot>> slots_;
-  std::unique_ptr<ClBuffer> resident_;
-  const void* resident_data_ = nullptr;
+  std::vector<std::pair<uint64_t, std::shared_ptr<ClBuffer>>> residents_;  // oldest first
 };
 
 }  // namespace

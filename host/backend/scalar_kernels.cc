@@ -214,15 +214,13 @@ template <typename Cell>
 bool TraceBack(const Cell* tb, size_t lanes, size_t lane, int rows, int best_i, int best_d, int score,
                AlignResult& result, std::vector<uint32_t>& cigar) {
   result = AlignResult{};
-  result.score = score;
   result.cigar_begin = static_cast<uint32_t>(cigar.size());
-  if (score <= 0 || best_i < 0) {
-    result.score = std::max(score, 0);
-    return best_i < rows;
-  }
-  if (best_i >= rows || best_d < 0 || best_d >= CJ_BAND_WIDTH) {
-    result = AlignResult{};
-    return false;
+  // Every row has a best cell: no cell only for an empty read, and never outside the band.
+  if (best_i < 0 || best_i >= rows || best_d < 0 || best_d >= CJ_BAND_WIDTH) return best_i < 0 && rows == 0;
+  result.score = score;
+  if (score <= 0) {
+    result.score = 0;
+    return true;
   }
   auto cell = [&](int i, int d) {
     return static_cast<int>(tb[(static_cast<size_t>(i) * CJ_BAND_WIDTH + d) * lanes + lane]);

@@ -13,6 +13,7 @@
 #include <xrt/xrt_device.h>
 #include <xrt/xrt_kernel.h>
 
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -98,13 +99,16 @@ class XrtRunner final : public DeviceRunner {
           continue;
         }
         if (arg.kind == DeviceArg::Kind::kResident) {
-          run.set_arg(index, Resident(kernel, index, arg));
+          slot.resident = Resident(kernel, index, arg);  // held until Finish
+          run.set_arg(index, *slot.resident);
           continue;
         }
         Buffer& b = buffers[a];
         if (b.capacity < arg.bytes) {
-          b.capacity = arg.bytes + arg.bytes / 4;
-          b.bo = xrt::bo(device_, b.capacity, xrt::bo::flags::normal, kernel.group_id(index));
+          const size_t capacity = arg.bytes + arg.bytes / 4;
+          xrt::bo grown(device_, capacity, xrt::bo::flags::normal, kernel.group_id(index));  // may throw: b stays whole
+          b.bo = std::move(grown);
+          b.capacity = capacity;
         }
         if (arg.kind == DeviceArg::Kind::kInput) {
           b.bo.write(arg.data, arg.bytes, 0);
@@ -131,8 +135,11 @@ class XrtRunner final : public DeviceRunner {
     try {
       Slot& slot = SlotFor(slot_id);
       if (!slot.running) return FailedPrecondition("no call in flight on this slot");
-      const ert_cmd_state state = slot.running->wait();
+      // A card that never finishes must not hold the job forever: ten minutes is far beyond any
+      // chunk's time (a chunk is at most 64 MiB of traces or 64 Ki jobs).
+      const ert_cmd_state state = slot.running->wait(std::chrono::minutes(10));
       slot.running = nullptr;
+      slot.resident.reset();
       if (state != ERT_CMD_STATE_COMPLETED)
         return Unavailable("the kernel ended in state " + std::to_string(static_cast<int>(state)));
       for (const auto& o : slot.outputs) {
@@ -157,22 +164,28 @@ class XrtRunner final : public DeviceRunner {
     struct Output { xrt::bo* bo; void* out; size_t bytes; };
     std::vector<Output> outputs;
     xrt::run* running = nullptr;
+    std::shared_ptr<const xrt::bo> resident;  // the reference of the call in flight
   };
 
   Slot& SlotFor(size_t id) {
     std::lock_guard<std::mutex> lock(mutex_);
     return slots_[id];
   }
-  const xrt::bo& Resident(const xrt::kernel& kernel, int index, const DeviceArg& arg) {
+  // The reference, uploaded once per reference and shared by the slots; each call in flight
+  // holds its own reference to the buffer, so replacing one never frees what a kernel reads.
+  std::shared_ptr<const xrt::bo> Resident(const xrt::kernel& kernel, int index, const DeviceArg& arg) {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (resident_data_ != arg.data || resident_bytes_ != arg.bytes) {
-      resident_ = xrt::bo(device_, arg.bytes, xrt::bo::flags::normal, kernel.group_id(index));
-      resident_.write(arg.data, arg.bytes, 0);
-      resident_.sync(XCL_BO_SYNC_BO_TO_DEVICE);
-      resident_data_ = arg.data;
-      resident_bytes_ = arg.bytes;
+    if (arg.resident_id != 0)
+      for (const auto& [id, bo] : residents_)
+        if (id == arg.resident_id) return bo;
+    auto bo = std::make_shared<xrt::bo>(device_, arg.bytes, xrt::bo::flags::normal, kernel.group_id(index));
+    bo->write(arg.data, arg.bytes, 0);
+    bo->sync(XCL_BO_SYNC_BO_TO_DEVICE);
+    if (arg.resident_id != 0) {
+      if (residents_.size() >= 2) residents_.erase(residents_.begin());
+      residents_.emplace_back(arg.resident_id, bo);
     }
-    return resident_;
+    return bo;
   }
 
   xrt::xclbin xclbin_;
@@ -182,9 +195,7 @@ class XrtRunner final : public DeviceRunner {
   xrt::kernel kernels_[kDeviceKernelCount];
   std::mutex mutex_;
   std::map<size_t, Slot> slots_;
-  xrt::bo resident_;
-  const void* resident_data_ = nullptr;
-  size_t resident_bytes_ = 0;
+  std::vector<std::pair<uint64_t, std::shared_ptr<const xrt::bo>>> residents_;  // oldest first
 };
 
 }  // namespace

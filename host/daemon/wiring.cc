@@ -13,24 +13,32 @@ namespace cramjet::daemon {
 
 StatusOr<StageFunctions> WireStages(const DaemonConfig& config) {
   StageFunctions f;
-#if defined(CRAMJET_DAEMON_HAVE_PIPELINE)
-  f.compress = [](const CompressOptions& o) { return Compress(o); };
-#endif
 #if defined(CRAMJET_DAEMON_HAVE_VERIFY)
   f.verify = [](const VerifyOptions& o) { return Verify(o); };
 #endif
 #if defined(CRAMJET_DAEMON_HAVE_BACKEND)
-  // The backend every job will use, made once here so that `cramjet status` names it and a
-  // device that cannot be opened stops the daemon at start, not each job.
-  {
-    CRAMJET_ASSIGN_OR_RETURN(AccelChoice accel, ParseAccelChoice(config.accel));
-    accel.xclbin = config.xclbin;
-    auto backend = CreateBackend(accel);
-    if (!backend.ok()) return backend.status().WithContext("[accel]");
-    f.backend = (*backend)->Name();
-  }
+  // The backend every job uses, made once here: `cramjet status` names it, a device that cannot
+  // be opened stops the daemon at start rather than failing each job, and a card's image is
+  // loaded once, not per job (backends take concurrent calls; jobs share it).
+  CRAMJET_ASSIGN_OR_RETURN(AccelChoice accel, ParseAccelChoice(config.accel));
+  accel.xclbin = config.xclbin;
+  auto created = CreateBackend(accel);
+  if (!created.ok()) return created.status().WithContext("[accel]");
+  std::shared_ptr<const Backend> backend(std::move(created).value());
+  f.backend = backend->Name();
 #else
   f.backend = "cpu (no accelerator backend in this build)";
+#endif
+#if defined(CRAMJET_DAEMON_HAVE_PIPELINE)
+#if defined(CRAMJET_DAEMON_HAVE_BACKEND)
+  f.compress = [backend](const CompressOptions& o) {
+    CompressOptions with = o;
+    if (!with.backend) with.backend = backend.get();
+    return Compress(with);
+  };
+#else
+  f.compress = [](const CompressOptions& o) { return Compress(o); };
+#endif
 #endif
 #if defined(CRAMJET_DAEMON_HAVE_SHIP)
   if (config.archive_enabled || !config.archive_table.empty()) {

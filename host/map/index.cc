@@ -1,5 +1,6 @@
 // The mapper's reference index: open with mmap, refuse stale/foreign/unfinished files, look up.
 // Building is in index_build.cc.
+#include <atomic>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -110,6 +111,8 @@ StatusOr<std::unique_ptr<ReferenceIndex>> ReferenceIndex::Open(const std::string
   index->n_run_count_ = h.n_run_count;
   index->n_blocks_ = reinterpret_cast<const uint64_t*>(base + layout.n_blocks);
   index->sequence_ = reinterpret_cast<const uint64_t*>(base + layout.sequence);
+  static std::atomic<uint64_t> next_serial{1};
+  index->serial_ = next_serial++;
   index->offsets_ = reinterpret_cast<const uint32_t*>(base + layout.offsets);
   index->entries_ = reinterpret_cast<const SeedEntry*>(base + layout.entries);
   if (index->offsets_[uint64_t{1} << h.bucket_bits] != h.entry_count)

@@ -94,7 +94,7 @@ class ReferenceIndex {
   const std::string& path() const { return index_path_; }
 
   // ---- Used by the mapper ----
-  PackedReference packed() const { return {sequence_, total_length_}; }
+  PackedReference packed() const { return {sequence_, total_length_, serial_}; }
   // Minimizers whose hash shares this hash's bucket, by position ascending; may include other
   // k-mers (their flanks and the Hamming check sort them out).
   std::span<const SeedEntry> Lookup(uint32_t hash) const {
@@ -132,6 +132,7 @@ class ReferenceIndex {
   uint64_t entry_count_ = 0;
   uint32_t bucket_mask_ = 0;  // 2^bucket_bits - 1
   const uint64_t* sequence_ = nullptr;
+  uint64_t serial_ = 0;  // distinct per opened index in this process (PackedReference::id)
   const uint64_t* n_blocks_ = nullptr;   // one bit per 1024 bases: block holds a non-ACGT base
   const uint64_t* n_runs_ = nullptr;     // (start, length) pairs, ascending
   uint64_t n_run_count_ = 0;

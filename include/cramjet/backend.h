@@ -104,10 +104,13 @@ struct PackedSequences {
   const uint32_t* word_offsets = nullptr;
   const uint32_t* lengths = nullptr;
 };
-// The packed reference. At least 2 readable words past the last base.
+// The packed reference. At least 2 readable words past the last base. `id` tells references
+// apart for a device that keeps one uploaded (an address can be reused after an unmap): distinct
+// for every reference opened in this process; 0 = unknown, the device uploads it for every call.
 struct PackedReference {
   const uint64_t* words = nullptr;
   uint64_t length = 0;
+  uint64_t id = 0;
 };
 // Bases [first, first + 32) of 2-bit packed `words` as one word (base i at bits 2i), `first` need
 // not be word-aligned; reads words[first / 32 + 1] when it is not.

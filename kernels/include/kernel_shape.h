@@ -74,7 +74,6 @@
 #define CJ_QC_NUM_CODES 5            /* A C G T N */
 #define CJ_QC_SUMMARY_WORDS 8        /* q20, q30, quality sum, A, C, G, T, N */
 #define CJ_QC_MAX_CYCLES 2000        /* per-cycle columns (QC stops per-cycle metrics here) */
-#define CJ_DEVICE_WORK_GROUP 64      /* OpenCL local size of every kernel */
 
 #ifdef __cplusplus
 namespace cramjet::kernel_shape {

@@ -187,6 +187,28 @@ TEST(DeviceBackendTest, HammingMatchesScalar) {
   }
 }
 
+// The uploaded reference is kept per reference id, not per address: new content at the same
+// address under a new id is uploaded again; id 0 (unknown) is uploaded for every call.
+TEST(DeviceBackendTest, TheKeptReferenceFollowsItsId) {
+  HammingCase c;
+  for (auto& [name, backend] : DeviceBackends()) {
+    SCOPED_TRACE(name);
+    for (uint64_t id : {uint64_t{0}, uint64_t{1000 + c.ref_words[0] % 1000}}) {
+      HammingCase changed = c;
+      PackedReference ref{changed.ref_words.data(), changed.ref_length, id};
+      std::vector<uint32_t> got(c.jobs.size()), want(c.jobs.size());
+      ASSERT_TRUE(backend->VerifyHamming(ref, changed.reads(), changed.jobs.data(), changed.jobs.size(), got.data()).ok());
+      ASSERT_TRUE(Scalar()->VerifyHamming(ref, changed.reads(), changed.jobs.data(), changed.jobs.size(), want.data()).ok());
+      ASSERT_EQ(got, want);
+      for (auto& w : changed.ref_words) w = ~w;  // same address, new content
+      ref.id = id ? id + 1 : 0;
+      ASSERT_TRUE(backend->VerifyHamming(ref, changed.reads(), changed.jobs.data(), changed.jobs.size(), got.data()).ok());
+      ASSERT_TRUE(Scalar()->VerifyHamming(ref, changed.reads(), changed.jobs.data(), changed.jobs.size(), want.data()).ok());
+      ASSERT_EQ(got, want);
+    }
+  }
+}
+
 // ---- Banded alignment -----------------------------------------------------------------------
 
 struct AlignCase {
@@ -249,6 +271,13 @@ TEST(DeviceBackendTest, AlignmentMatchesScalar) {
     AlignOutput got;
     ASSERT_TRUE(backend->AlignBanded(c.jobs.data(), c.jobs.size(), got).ok());
     ExpectSameAlignments(got, want);
+    // Nothing to send (every job empty or over the maximum length): no device call, empty results.
+    const AlignJob skipped[] = {c.jobs[6], c.jobs.back()};
+    AlignOutput none;
+    ASSERT_TRUE(backend->AlignBanded(skipped, 2, none).ok());
+    ASSERT_EQ(none.results.size(), 2u);
+    EXPECT_EQ(none.results[0].score, 0);
+    EXPECT_TRUE(none.cigar.empty());
     AlignOutput one, one_want;
     ASSERT_TRUE(backend->AlignBanded(c.jobs.data() + 3, 1, one).ok());
     ASSERT_TRUE(Scalar()->AlignBanded(c.jobs.data() + 3, 1, one_want).ok());
@@ -427,6 +456,9 @@ TEST(DeviceFailureTest, WrongDeviceOutputsAreCaught) {
        "cramjet_hamming on faulty(hls-csim): the device returned 1073741824 mismatches for a read of"},
       {"a trace that leaves the band", DeviceKernel::kAlign,
        [](std::vector<DeviceArg>& a) { std::memset(a[3].out, CJ_TB_H_DEL | CJ_TB_DEL_EXTEND, a[3].bytes); },
+       "cramjet_align on faulty(hls-csim): the device returned an alignment whose trace leaves the band"},
+      {"a positive score without a best cell", DeviceKernel::kAlign,
+       [](std::vector<DeviceArg>& a) { static_cast<int32_t*>(a[4].out)[1] = -1; },
        "cramjet_align on faulty(hls-csim): the device returned an alignment whose trace leaves the band"},
       {"a QC summary of the wrong size", DeviceKernel::kQc,
        [](std::vector<DeviceArg>& a) { static_cast<uint32_t*>(a[4].out)[3] += 1; },
