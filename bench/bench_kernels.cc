@@ -36,7 +36,7 @@ struct Inputs {
     std::mt19937 rng(7);
     reference.resize(kReferenceLength);
     for (auto& c : reference) c = rng() & 3;
-    ref_words.assign(kReferenceLength / 32 + 2, 0);
+    ref_words.assign(kReferenceLength / 32 + CJ_PACKED_PAD_WORDS, 0);
     for (size_t i = 0; i < kReferenceLength; ++i) ref_words[i / 32] |= uint64_t{reference[i]} << (2 * (i % 32));
     offsets.push_back(0);
     for (size_t r = 0; r < kMaxBatch; ++r) {
@@ -57,8 +57,8 @@ struct Inputs {
       for (size_t j = 0; j < kReadLength; ++j) quals.push_back(static_cast<uint8_t>(2 + rng() % 40));
       qc_slots.push_back(static_cast<uint32_t>(r % 2));
     }
-    words.resize(words.size() + 2, 0);
-    masks.resize(masks.size() + 2, 0);
+    words.resize(words.size() + CJ_PACKED_PAD_WORDS, 0);
+    masks.resize(masks.size() + CJ_PACKED_PAD_WORDS, 0);
     for (size_t r = 0; r < kMaxBatch; ++r)
       align.push_back({codes.data() + offsets[r], windows.data() + r * (kReadLength + 2 * CJ_BAND_RADIUS),
                        static_cast<uint32_t>(kReadLength)});

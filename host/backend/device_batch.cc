@@ -142,7 +142,8 @@ DeviceCall VerifyCall(const PackedReference& reference, VerifyBatch& batch) {
   DeviceArg ref;
   ref.kind = DeviceArg::Kind::kResident;
   ref.data = reference.words;
-  ref.bytes = (reference.length / CJ_BASES_PER_WORD + 2) * sizeof(uint64_t);  // see PackedReference
+  // The device kernels read at most the word after a window's last one.
+  ref.bytes = (reference.length / CJ_BASES_PER_WORD + 2) * sizeof(uint64_t);
   ref.resident_id = reference.id;
   const size_t count = batch.sequence.size();
   return {DeviceKernel::kHamming, count,

@@ -13,7 +13,7 @@ namespace cramjet::index_format {
 
 inline constexpr char kMagic[8] = {'C', 'J', 'M', 'A', 'P', 'I', 'D', 'X'};
 inline constexpr uint64_t kSectionAlign = 64;
-inline constexpr uint64_t kSequencePadWords = 16;  // kernels read up to a vector past a window's end
+inline constexpr uint64_t kSequencePadWords = CJ_PACKED_PAD_WORDS;  // kernels read up to a vector past a window's end
 // Positions are 32-bit; the last 64 are kept free so that end-of-window arithmetic never wraps.
 inline constexpr uint64_t kMaxReferenceBases = (uint64_t{1} << 32) - 64;
 static_assert(sizeof(SeedEntry) == 8);

@@ -565,8 +565,8 @@ Status Mapper::MapShortBatch(ReadBatch& batch) {
   }
   reads_ += reads.size();
   // Kernels may read a vector past the last sequence.
-  words.resize(words.size() + 16, 0);
-  n_masks.resize(n_masks.size() + 16, 0);
+  words.resize(words.size() + CJ_PACKED_PAD_WORDS, 0);
+  n_masks.resize(n_masks.size() + CJ_PACKED_PAD_WORDS, 0);
   const PackedSequences packed{words.data(), n_masks.data(), word_offsets.data(), lengths.data()};
 
   SeedOutput& seeds = scratch.seeds;

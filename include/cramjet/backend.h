@@ -97,14 +97,15 @@ struct SeedOutput {
 
 // 2-bit packed sequences (32 bases per word, base j at bits 2*(j%32) of word j/32). Sequence i
 // starts at words[word_offsets[i]]; n_masks has the same layout with 0b01 at every base that is
-// not A/C/G/T (such a base always counts as a mismatch). Words past a sequence's end are zero.
+// not A/C/G/T (such a base always counts as a mismatch). Words past a sequence's end are zero,
+// and CJ_PACKED_PAD_WORDS readable words follow the last sequence.
 struct PackedSequences {
   const uint64_t* words = nullptr;
   const uint64_t* n_masks = nullptr;
   const uint32_t* word_offsets = nullptr;
   const uint32_t* lengths = nullptr;
 };
-// The packed reference. At least 2 readable words past the last base. `id` tells references
+// The packed reference. At least CJ_PACKED_PAD_WORDS readable words past the last base. `id` tells references
 // apart for a device that keeps one uploaded (an address can be reused after an unmap): distinct
 // for every reference opened in this process; 0 = unknown, the device uploads it for every call.
 struct PackedReference {

@@ -24,6 +24,9 @@
 #define CJ_BASE_N 4
 #define CJ_REF_OUTSIDE 5
 #define CJ_BASES_PER_WORD 32         /* 2-bit packing: base i of a word at bits 2*(i%32) */
+#define CJ_PACKED_PAD_WORDS 16       /* readable words after packed sequences and the packed
+                                        reference: the SIMD kernels load a whole vector (up to 8
+                                        words, and the next one) from a window's last word */
 
 /* Alignment scoring (local, with a bonus for reaching either end of the read so that
  * a single mismatch near an end is kept as a mismatch rather than soft-clipped). */
