@@ -35,6 +35,10 @@ StatusOr<AccelChoice> ParseAccelChoice(std::string_view text) {
                          "' (expected auto, simd, scalar, opencl, opencl:PLATFORM:DEVICE or xrt)");
 }
 
+void AppendMinimizers(const uint8_t* codes, size_t length, std::vector<Seed>& out) {
+  backend_internal::ExtractSeedsOneScalar(codes, length, out);
+}
+
 StatusOr<AccelKind> ParseAccelKind(std::string_view text) {
   CRAMJET_ASSIGN_OR_RETURN(AccelChoice choice, ParseAccelChoice(text));
   return choice.kind;

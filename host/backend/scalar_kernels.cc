@@ -118,7 +118,7 @@ uint32_t HammingScalar(const PackedReference& reference, const PackedSequences& 
   uint32_t mismatches = 0;
   for (uint32_t t = 0; t < words; ++t) {
     const uint64_t diff = read[t] ^ PackedBasesAt(reference.words, job.ref_start + static_cast<uint64_t>(t) * CJ_BASES_PER_WORD);
-    uint64_t m = ((diff | (diff >> 1)) & 0x5555555555555555ull) | nmask[t];
+    uint64_t m = ((diff | (diff >> 1)) & CJ_BASE_LOW_BITS) | nmask[t];
     const uint32_t rest = length - t * CJ_BASES_PER_WORD;
     if (rest < static_cast<uint32_t>(CJ_BASES_PER_WORD)) m &= (1ull << (2 * rest)) - 1;
     mismatches += static_cast<uint32_t>(std::popcount(m));

@@ -71,7 +71,7 @@ void VerifyHammingKernel(const PackedReference& reference, const PackedSequences
   const hn::ScalableTag<uint64_t> d;
   const hn::RebindToSigned<decltype(d)> di;
   const size_t N = hn::Lanes(d);
-  const auto low_bits = hn::Set(d, 0x5555555555555555ull);
+  const auto low_bits = hn::Set(d, CJ_BASE_LOW_BITS);
   const auto all_ones = hn::Set(d, ~0ull);
   for (size_t j = 0; j < count; ++j) {
     PrefetchVerifyJob(reference, jobs, count, j);

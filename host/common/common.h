@@ -17,6 +17,16 @@
 
 namespace cramjet {
 
+// ---- Base codes -----------------------------------------------------------------------------
+// One byte per base for the kernels and QC: 0..3 = A, C, G, T, 4 = anything else
+// (kernels/include/kernel_shape.h, CJ_BASE_N). The one definition of each table below.
+// BAM's 4-bit base (nt16) as a base code.
+inline constexpr uint8_t kNt16ToCode[16] = {4, 0, 1, 4, 2, 4, 4, 4, 3, 4, 4, 4, 4, 4, 4, 4};
+// The complement of a base code (N stays N) and of a 4-bit BAM base (IUPAC codes too).
+inline constexpr uint8_t kCodeComplement[5] = {3, 2, 1, 0, 4};
+inline constexpr uint8_t kNt16Complement[16] = {0, 8, 4, 12, 2, 10, 6, 14, 1, 9, 5, 13, 3, 11, 7, 15};
+inline constexpr char kCodeChar[5] = {'A', 'C', 'G', 'T', 'N'};
+
 // ---- Owned htslib handles -------------------------------------------------------------------
 struct BamDeleter { void operator()(bam1_t* b) const { bam_destroy1(b); } };
 struct HeaderDeleter { void operator()(sam_hdr_t* h) const { sam_hdr_destroy(h); } };

@@ -32,7 +32,7 @@
 #include <thread>
 #include <unordered_set>
 
-#include "backend/backend.h"
+#include "cramjet/backend.h"
 #include "cramjet/log.h"
 #include "map/index_format.h"
 #include "map/map.h"
@@ -282,7 +282,7 @@ struct SeedChunk {
 std::vector<SeedChunk> PlanChunks(const std::vector<ContigInfo>& contigs, uint64_t chunk_windows) {
   std::vector<SeedChunk> chunks;
   for (const ContigInfo& c : contigs) {
-    const uint64_t kmers = backend_internal::KmerCount(c.length);
+    const uint64_t kmers = SeedKmerCount(c.length);
     if (kmers < static_cast<uint64_t>(CJ_SEED_W)) {
       chunks.push_back({c.start, c.length, 0, kmers ? 1u : 0u});
       continue;
@@ -306,7 +306,7 @@ struct SeedScratch {
 // window's minimizer when it has one.
 void SeedOneChunk(const PackedSequence& ref, const SeedChunk& chunk, SeedScratch& s,
                   const std::function<void(uint32_t hash, uint32_t position)>& emit) {
-  const bool whole = backend_internal::KmerCount(chunk.contig_length) < static_cast<uint64_t>(CJ_SEED_W);
+  const bool whole = SeedKmerCount(chunk.contig_length) < static_cast<uint64_t>(CJ_SEED_W);
   const bool has_previous = !whole && chunk.window_begin > 0;
   const uint64_t first_window = chunk.window_begin - (has_previous ? 1 : 0);
   const uint64_t span = whole ? chunk.contig_length
@@ -329,11 +329,11 @@ void SeedOneChunk(const PackedSequence& ref, const SeedChunk& chunk, SeedScratch
     for (uint64_t p = std::max(run_start, start); p < std::min(run_end, start + span); ++p) s.codes[p - start] = 4;
   }
   s.seeds.clear();
-  backend_internal::ExtractSeedsOneScalar(s.codes.data(), span, s.seeds);
+  AppendMinimizers(s.codes.data(), span, s.seeds);
   size_t skip = 0;
   if (has_previous) {
     s.first.clear();
-    backend_internal::ExtractSeedsOneScalar(s.codes.data(), CJ_SEED_W + CJ_SEED_K - 1, s.first);
+    AppendMinimizers(s.codes.data(), CJ_SEED_W + CJ_SEED_K - 1, s.first);
     skip = s.first.empty() ? 0 : 1;
   }
   for (size_t i = skip; i < s.seeds.size(); ++i)

@@ -26,10 +26,7 @@ using map_internal::DiagonalSegment;
 
 constexpr int kR = CJ_BAND_RADIUS;
 
-// BAM 4-bit code -> base code (0..3 for A/C/G/T, 4 otherwise).
-constexpr uint8_t kNt16ToCode[16] = {4, 0, 1, 4, 2, 4, 4, 4, 3, 4, 4, 4, 4, 4, 4, 4};
-// Complement of a base code (N stays N).
-constexpr uint8_t kCodeComplement[5] = {3, 2, 1, 0, 4};
+// Base-code tables (kNt16ToCode, kCodeComplement, kNt16Complement): common/common.h.
 // A BAM sequence byte (two 4-bit codes, first base high) -> the two base codes, first in byte 0
 // (`pair`), and their complements in reverse order, second base's in byte 0 (`reverse_complement`).
 struct BamByteToCodes {
@@ -45,8 +42,6 @@ struct BamByteToCodes {
   }
 };
 constexpr BamByteToCodes kBamByteToCodes;
-// Complement of a BAM 4-bit code (IUPAC codes map to their complements).
-constexpr uint8_t kNt16Complement[16] = {0, 8, 4, 12, 2, 10, 6, 14, 1, 9, 5, 13, 3, 11, 7, 15};
 // A BAM sequence byte with both halves complemented, in the same order and swapped.
 struct BamByteComplement {
   uint8_t same_order[256], swapped[256];

@@ -39,11 +39,9 @@ constexpr Adapter kAdapters[2] = {
     {"nextera", "Illumina Nextera (transposase)", "CTGTCTCTTATA"},
 };
 
-// nt16 (BAM 4-bit) to kernel code; complement in code space is 3 - code for A/C/G/T.
-constexpr uint8_t kNt16ToCode[16] = {kCodeN, kCodeA, kCodeC, kCodeN, kCodeG, kCodeN, kCodeN, kCodeN,
-                                     kCodeT, kCodeN, kCodeN, kCodeN, kCodeN, kCodeN, kCodeN, kCodeN};
-constexpr uint8_t kComplementCode[5] = {kCodeT, kCodeG, kCodeC, kCodeA, kCodeN};
-constexpr char kCodeChar[5] = {'A', 'C', 'G', 'T', 'N'};
+// Base codes, their complements and letters: common/common.h (kNt16ToCode, kCodeComplement,
+// kCodeChar); QC's kCodeA..kCodeN are the same codes.
+static_assert(kCodeA == 0 && kCodeC == 1 && kCodeG == 2 && kCodeT == 3 && kCodeN == CJ_BASE_N);
 
 uint64_t Mix(uint64_t x) {
   x ^= x >> 33;
@@ -344,7 +342,7 @@ std::string PrefixText(const bam1_t* b, size_t prefix) {
   const bool reverse = b->core.flag & BAM_FREVERSE;
   std::string text(prefix, 'N');
   for (size_t j = 0; j < prefix; ++j)
-    text[j] = kCodeChar[reverse ? kComplementCode[kNt16ToCode[bam_seqi(seq, len - 1 - j)]]
+    text[j] = kCodeChar[reverse ? kCodeComplement[kNt16ToCode[bam_seqi(seq, len - 1 - j)]]
                                 : kNt16ToCode[bam_seqi(seq, j)]];
   return text;
 }
@@ -729,7 +727,7 @@ bool QcCollector::Impl::DecodeRead(const bam1_t* b, QcShard& shard) {
     if (len & 1) codes[len - 1] = kNt16ToCode[seq[pairs] >> 4];
     if (has_quality) std::memcpy(quals.data(), qual, len);
   } else {
-    for (size_t i = 0; i < len; ++i) codes[len - 1 - i] = kComplementCode[kNt16ToCode[bam_seqi(seq, i)]];
+    for (size_t i = 0; i < len; ++i) codes[len - 1 - i] = kCodeComplement[kNt16ToCode[bam_seqi(seq, i)]];
     if (has_quality) for (size_t i = 0; i < len; ++i) quals[len - 1 - i] = qual[i];
   }
   if (!has_quality) std::fill_n(quals.data(), len, 0);
@@ -850,7 +848,7 @@ void QcCollector::Impl::ShardAdd(const bam1_t* b, QcShard& shard, RecordDigest* 
     }
     for (size_t c = 0; c < kNumCodes; ++c) {
       m.code_total[c] += s.code_count[c];
-      m.code_total_as_stored[reverse ? kComplementCode[c] : c] += s.code_count[c];
+      m.code_total_as_stored[reverse ? kCodeComplement[c] : c] += s.code_count[c];
     }
     const uint32_t acgt = s.code_count[kCodeA] + s.code_count[kCodeC] + s.code_count[kCodeG] + s.code_count[kCodeT];
     if (acgt > 0) {

@@ -22,8 +22,6 @@ bool PrintableText(std::string_view s) {
 }
 
 // Whether BAM's 4-bit code gives back exactly this base character.
-// Complement in BAM's 4-bit code (=ACMGRSVTWYHKDBN).
-constexpr uint8_t kNt16Complement[16] = {0, 8, 4, 12, 2, 10, 6, 14, 1, 9, 5, 13, 3, 11, 7, 15};
 
 bool RoundTripsThroughNt16(unsigned char c) {
   return seq_nt16_str[seq_nt16_table[c]] == static_cast<char>(c);

@@ -163,8 +163,18 @@ StatusOr<std::string> BuildManifest(const ShipRequest& request, const std::vecto
     nlohmann::json c;
     for (const char* tag : {"SN", "LN", "M5", "UR", "AS"}) {
       if (sam_hdr_find_tag_pos(header.get(), "SQ", i, tag, &ks) == 0) {
-        if (std::strcmp(tag, "LN") == 0) c["LN"] = std::stoll(ks.s);
-        else c[tag] = std::string(ks.s);
+        if (std::strcmp(tag, "LN") == 0) {
+          const auto length = ParseDecimal(ks.s);  // from a file: parsed without throwing
+          if (!length) {
+            Status bad = BadInput("'" + cram_path + "': @SQ line " + std::to_string(i + 1) + " has LN '" + ks.s +
+                                  "', not a length");
+            ks_free(&ks);
+            return bad;
+          }
+          c["LN"] = *length;
+        } else {
+          c[tag] = std::string(ks.s);
+        }
       }
     }
     if (reference_name.empty() && c.contains("UR")) {

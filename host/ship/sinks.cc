@@ -31,9 +31,20 @@ std::string RandomHex(int bytes) {
   return s;
 }
 
+// What a server says a file's length is, against ours. The header comes from the network: it is
+// parsed without anything that can throw (a hostile value must fail the job, not the daemon).
+Status CheckRemoteLength(const std::string& url, const std::string& content_length, uint64_t expected) {
+  const auto length = ParseDecimal(content_length);
+  if (length && *length == expected) return Status::Ok();
+  return DataLoss(url + " has " + (content_length.empty() ? "no" : length ? content_length : "'" + content_length + "'") +
+                  " bytes, expected " + std::to_string(expected));
+}
+
+// `hex` is an MD5 this program computed (32 hex digits).
 std::string HexToBase64(const std::string& hex) {
+  auto nibble = [](char c) { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; };
   std::string bytes;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) bytes += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
+  for (size_t i = 0; i + 1 < hex.size(); i += 2) bytes += static_cast<char>(nibble(hex[i]) << 4 | nibble(hex[i + 1]));
   static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;
   size_t i = 0;
@@ -206,10 +217,7 @@ class WebDavSink : public Sink {
     HttpRequest head = MakeRequest("HEAD", Url(name)); head.basic_auth = true;
     CRAMJET_ASSIGN_OR_RETURN(HttpResponse r, PerformHttp(config_, head));
     CRAMJET_RETURN_IF_ERROR(HttpStatusToError(head, r));
-    std::string length = r.Header("content-length");
-    if (length.empty() || std::stoull(length) != file.size)
-      return DataLoss(head.url + " has " + (length.empty() ? "no" : length) + " bytes, expected " +
-                      std::to_string(file.size));
+    CRAMJET_RETURN_IF_ERROR(CheckRemoteLength(head.url, r.Header("content-length"), file.size));
     // Whole read-back, or the last MiB when read-back is off (catches truncation and tail damage).
     uint64_t start = config_.verify_readback || file.size <= (1u << 20) ? 0 : file.size - (1u << 20);
     HttpRequest get = MakeRequest("GET", Url(name)); get.basic_auth = true; get.md5_response = true;
@@ -283,10 +291,7 @@ class S3Sink : public Sink {
     HttpRequest head = MakeRequest("HEAD", Url(Key(name))); head.sign_s3 = true;
     CRAMJET_ASSIGN_OR_RETURN(HttpResponse r, PerformHttp(config_, head));
     CRAMJET_RETURN_IF_ERROR(HttpStatusToError(head, r));
-    std::string length = r.Header("content-length");
-    if (length.empty() || std::stoull(length) != file.size)
-      return DataLoss(head.url + " has " + (length.empty() ? "no" : length) + " bytes, expected " +
-                      std::to_string(file.size));
+    CRAMJET_RETURN_IF_ERROR(CheckRemoteLength(head.url, r.Header("content-length"), file.size));
     std::string meta_md5 = r.Header("x-amz-meta-cramjet-md5");
     if (meta_md5.empty()) return DataLoss(head.url + ": no x-amz-meta-cramjet-md5 (not written by cramjet)");
     if (meta_md5 != file.md5) return DataLoss(head.url + ": stored MD5 " + meta_md5 + " != local " + file.md5);

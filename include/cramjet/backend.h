@@ -88,6 +88,13 @@ inline bool SeedIsReverse(const uint8_t* codes) {
   }
   return value > reverse;
 }
+// Number of k-mers (CJ_SEED_K bases) of a sequence of `length` bases.
+inline size_t SeedKmerCount(size_t length) {
+  return length >= static_cast<size_t>(CJ_SEED_K) ? length - CJ_SEED_K + 1 : 0;
+}
+// Appends the minimizers of one sequence of codes, exactly as every backend's ExtractSeeds finds
+// them (the scalar definition): what the index builder stores.
+void AppendMinimizers(const uint8_t* codes, size_t length, std::vector<Seed>& out);
 // Seeds of the i-th seeded sequence are seeds[seed_offsets[i] .. seed_offsets[i+1]), in
 // increasing position.
 struct SeedOutput {

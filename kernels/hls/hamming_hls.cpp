@@ -20,7 +20,7 @@ words_loop:
 #pragma HLS PIPELINE II = 1
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = 512
     const uint64_t diff = read[t] ^ reference_word(reference, ref_start + static_cast<uint64_t>(t) * CJ_BASES_PER_WORD);
-    uint64_t m = ((diff | (diff >> 1)) & 0x5555555555555555ull) | nmask[t];
+    uint64_t m = ((diff | (diff >> 1)) & CJ_BASE_LOW_BITS) | nmask[t];
     const uint32_t rest = length - t * CJ_BASES_PER_WORD;
     if (rest < static_cast<uint32_t>(CJ_BASES_PER_WORD)) m &= (1ull << (2 * rest)) - 1;
     total += popcount64(m);

@@ -24,6 +24,13 @@
 #define CJ_BASE_N 4
 #define CJ_REF_OUTSIDE 5
 #define CJ_BASES_PER_WORD 32         /* 2-bit packing: base i of a word at bits 2*(i%32) */
+/* One bit per 2-bit base: (x | x >> 1) & CJ_BASE_LOW_BITS has a bit set at every base of x that
+ * is not 0, i.e. at every mismatch of an XOR of two packed words. */
+#ifdef __OPENCL_VERSION__
+#define CJ_BASE_LOW_BITS 0x5555555555555555UL
+#else
+#define CJ_BASE_LOW_BITS 0x5555555555555555ULL
+#endif
 #define CJ_PACKED_PAD_WORDS 16       /* readable words after packed sequences and the packed
                                         reference: the SIMD kernels load a whole vector (up to 8
                                         words, and the next one) from a window's last word */

@@ -31,7 +31,7 @@ __kernel void cramjet_hamming(__global const ulong* reference,
   uint total = 0;
   for (uint t = 0; t < words; ++t) {
     const ulong diff = read[t] ^ reference_word(reference, job_ref_start[j] + (ulong)t * CJ_BASES_PER_WORD);
-    ulong m = ((diff | (diff >> 1)) & 0x5555555555555555UL) | nmask[t];
+    ulong m = ((diff | (diff >> 1)) & CJ_BASE_LOW_BITS) | nmask[t];
     const uint rest = length - t * CJ_BASES_PER_WORD;
     if (rest < CJ_BASES_PER_WORD) m &= (1UL << (2 * rest)) - 1;
     total += (uint)popcount(m);

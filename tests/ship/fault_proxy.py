@@ -8,7 +8,9 @@ without restarting the proxy:
   {"rules": [{"method": "PUT", "path": "sample1.cram", "action": "cut", "after": 300000, "times": 1}],
    "rate": 0}
 
-action: "status" (answer `code`, default 503, without forwarding), "stall" (never answer),
+action: "status" (answer `code`, default 503, without forwarding), "length" (answer 200 with the
+header `Content-Length: <value>` and no body, without forwarding: a broken or hostile server's
+HEAD), "stall" (never answer),
 "cut" (forward `after` body bytes then drop both connections), "corrupt" (flip one body byte at
 `after`), "pass". `times` limits how often a rule fires (default: always). `rate` throttles every
 request body to that many bytes per second (0: no limit).
@@ -133,7 +135,7 @@ class Handler(socketserver.BaseRequestHandler):
 
         # Read the body from the client (throttled), forwarding as it arrives unless answering here.
         upstream = None
-        if action not in ("status",):
+        if action not in ("status", "length"):
             upstream = socket.create_connection((args.upstream_host, args.upstream_port))
             out_lines = [l for l in lines if not l.lower().startswith("connection:")]
             upstream.sendall(("\r\n".join(out_lines) + "\r\nConnection: close\r\n\r\n").encode("latin-1"))
@@ -183,6 +185,13 @@ class Handler(socketserver.BaseRequestHandler):
         entry["received"] = received
         if "content-md5" in headers:
             entry["md5_ok"] = base64.b64encode(md5.digest()).decode() == headers["content-md5"]
+        if action == "length":
+            client.sendall(f"HTTP/1.1 200 OK\r\nContent-Length: {rule.get('value', '')}\r\n"
+                           f"Connection: close\r\n\r\n".encode())
+            entry["status"] = 200
+            self.log(entry)
+            client.close()
+            return
         if action == "status":
             code = rule.get("code", 503)
             body = f"injected {code}\n".encode()

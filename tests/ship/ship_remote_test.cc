@@ -216,6 +216,29 @@ TEST_F(WebDavTest, StalledServerTimesOutAndIsRetried) {
   ExpectShippedOnce(req);
 }
 
+// A server whose HEAD answers a Content-Length that is not a number (or does not fit 64 bits)
+// fails the shipment with the value named; nothing throws inside the shipping thread.
+TEST_F(WebDavTest, ANonsenseContentLengthFailsTheShipmentNotTheProcess) {
+  auto req = MakeSampleSet(dir_.path(), "D8");
+  REQUIRE_SAMPLE(req);
+  config_.retry.max_attempts = 1;
+  for (const char* value : {"99999999999999999999999", "12abc", "-5"}) {
+    proxy_->SetRules(std::string(R"({"rules": [{"method": "HEAD", "path": "D8.cram", "action": "length", "value": ")") +
+                     value + "\"}]}");
+    auto failed = ship::ShipSample(config_, req);
+    ASSERT_FALSE(failed.ok()) << value;
+    // libcurl refuses a negative length itself; the others reach cramjet's check.
+    const std::string said = value[0] == '-' ? std::string("Invalid Content-Length")
+                                             : std::string("has '") + value + "' bytes, expected ";
+    EXPECT_NE(failed.status().message().find(said), std::string::npos) << failed.status().message();
+    EXPECT_FALSE(testing::PathExists(Remote(req, "manifest.json")));
+  }
+  proxy_->SetRules("{\"rules\": []}");
+  auto shipped = ship::ShipSample(config_, req);
+  ASSERT_TRUE(shipped.ok()) << shipped.status().message();
+  ExpectShippedOnce(req);
+}
+
 TEST_F(WebDavTest, RefusedConnectionIsRetryable) {
   auto req = MakeSampleSet(dir_.path(), "D6");
   REQUIRE_SAMPLE(req);
@@ -453,6 +476,21 @@ TEST_F(S3Test, DamageInTransitIsCaughtAndResent) {
       EXPECT_FALSE(e["md5_ok"].get<bool>());
     }
   EXPECT_EQ(corrupted, 2);
+}
+
+TEST_F(S3Test, ANonsenseContentLengthFailsTheShipmentNotTheProcess) {
+  auto req = MakeSampleSet(dir_.path(), "T9");
+  REQUIRE_SAMPLE(req);
+  config_.retry.max_attempts = 1;
+  proxy_->SetRules(R"({"rules": [{"method": "HEAD", "path": "T9.cram", "action": "length", "value": "1e9"}]})");
+  auto failed = ship::ShipSample(config_, req);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_NE(failed.status().message().find("has '1e9' bytes, expected "), std::string::npos) << failed.status().message();
+  EXPECT_FALSE(testing::PathExists(s3_->ObjectPath(Key(req, "manifest.json"))));
+  proxy_->SetRules("{\"rules\": []}");
+  auto shipped = ship::ShipSample(config_, req);
+  ASSERT_TRUE(shipped.ok()) << shipped.status().message();
+  ExpectShippedOnce(req);
 }
 
 TEST_F(S3Test, StallAndRefusalAreRetryableFailures) {
