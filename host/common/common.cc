@@ -8,10 +8,25 @@
 #include <cerrno>
 #include <cstdio>
 #include <charconv>
+#include <initializer_list>
+#include <string_view>
 #include <cstring>
 #include <random>
 
 namespace cramjet {
+
+std::string StripReadFileExtensions(std::string name) {
+  auto strip = [&name](std::initializer_list<std::string_view> extensions) {
+    for (std::string_view ext : extensions)
+      if (name.size() > ext.size() && name.ends_with(ext)) {
+        name.resize(name.size() - ext.size());
+        return;
+      }
+  };
+  strip({".gz", ".bgz"});
+  strip({".fastq", ".fq", ".sam", ".bam", ".cram"});
+  return name;
+}
 
 std::optional<uint64_t> ParseDecimal(std::string_view text) {
   uint64_t value = 0;

@@ -119,6 +119,9 @@ inline std::string_view StripMateSuffix(std::string_view name) {
 // Folder part and file part of a path ("a/b.cram" -> "a", "b.cram"; "b.cram" -> ".").
 std::string DirName(const std::string& path);
 std::string BaseName(const std::string& path);
+// A reads file's name without its compression and format extensions: "S1_R1.fastq.gz" -> "S1_R1",
+// "x.bam" -> "x" (one of .gz/.bgz, then one of .fastq/.fq/.sam/.bam/.cram; others are kept).
+std::string StripReadFileExtensions(std::string name);
 
 // Creates a thread pool of `threads` workers, or null when threads <= 1.
 ThreadPoolPtr MakeThreadPool(int threads);

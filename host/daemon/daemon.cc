@@ -152,6 +152,11 @@ class Daemon {
   void Notify(const std::string& text) {
     if (opt_.notify_systemd) sd_notify(0, text.c_str());
   }
+  // Intake stops for this scan (nothing is taken that the journal cannot vouch for) and says why.
+  void JournalFailed(const Status& status) {
+    CJ_LOG(kError) << "intake stopped: " << status.message();
+    SetLastError("intake stopped: " + status.message());
+  }
   void SetLastError(const std::string& message) {
     std::lock_guard<std::mutex> lock(mu_);
     last_error_ = message;
@@ -231,7 +236,8 @@ Status Daemon::Setup() {
     return FailedPrecondition("another cramjetd holds '" + lock_path + "' (one daemon per state folder)");
   CRAMJET_ASSIGN_OR_RETURN(journal_, Journal::Open(c_.state_dir + "/journal.sqlite"));
   CRAMJET_RETURN_IF_ERROR(journal_->RequeueRunning());
-  paused_ = journal_->GetSetting("paused") == "1";
+  CRAMJET_ASSIGN_OR_RETURN(std::string paused, journal_->GetSetting("paused"));
+  paused_ = paused == "1";
   fs::create_directories(c_.state_dir + "/ship", ec);
   if (::pipe2(wake_pipe_, O_CLOEXEC | O_NONBLOCK) != 0) return IoErrorFromErrno("pipe", errno);
   CRAMJET_RETURN_IF_ERROR(OpenApiSocket());
@@ -376,7 +382,13 @@ void Daemon::ScanWatchRoot(const WatchRoot& root) {
     if (e.is_directory(ec) && e.path().filename().string()[0] != '.') runs.push_back(e.path().string());
   std::sort(runs.begin(), runs.end());
   for (const auto& run_dir : runs) {
-    if (journal_->RunTaken(run_dir)) {
+    auto taken = journal_->RunTaken(run_dir);
+    if (!taken.ok()) {
+      // The journal cannot say whether the run was taken: take nothing until it can.
+      JournalFailed(taken.status());
+      return;
+    }
+    if (*taken) {
       std::lock_guard<std::mutex> lock(mu_);
       waiting_runs_.erase(run_dir);
       if (watched_.count(run_dir)) {
@@ -491,7 +503,12 @@ void Daemon::ScanDrop() {
   }
   std::sort(entries.begin(), entries.end());
   for (const auto& entry : entries) {
-    if (journal_->HasJobKey("drop:" + entry)) continue;
+    auto known = journal_->HasJobKey("drop:" + entry);
+    if (!known.ok()) {
+      JournalFailed(known.status());
+      return;
+    }
+    if (*known) continue;
     bool marker = FileExists(entry + ".ready") || FileExists(entry + "/.ready");
     if (!marker) {
       // Settled: nothing in the entry changed for settle_seconds.
@@ -856,7 +873,8 @@ json Daemon::StatusJson() {
   json jobs = json::object();
   if (counts.ok())
     for (const auto& [k, v] : *counts) jobs[k] = v;
-  jobs["done_today"] = journal_->CountDoneSince(LocalMidnight());
+  if (auto today = journal_->CountDoneSince(LocalMidnight()); today.ok()) jobs["done_today"] = *today;
+  else jobs["done_today"] = nullptr;  // last_error says why
   j["jobs"] = jobs;
   std::lock_guard<std::mutex> lock(mu_);
   json running = json::array();
@@ -960,7 +978,9 @@ json Daemon::HandleRequest(const json& req) {
     for (const auto& root : c_.watch) {
       if (DirName(abs) == root.path && PathIsInside(abs, root.path)) {
         if (!FileExists(abs + "/RunInfo.xml")) return error(BadInput(abs + ": no RunInfo.xml (not a run folder)"));
-        if (journal_->RunTaken(abs)) return error(FailedPrecondition(abs + ": run already taken"));
+        auto taken = journal_->RunTaken(abs);
+        if (!taken.ok()) return error(taken.status());
+        if (*taken) return error(FailedPrecondition(abs + ": run already taken"));
         if (Status s = TakeRun(root, abs, true, &ids); !s.ok()) return error(s);
         return ok({{"job_ids", ids}});
       }

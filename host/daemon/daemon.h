@@ -193,8 +193,10 @@ class Journal {
   // Inserts jobs in one transaction, skipping keys already present; records the run as taken.
   // Returns the number inserted.
   [[nodiscard]] StatusOr<int> AddJobs(const std::vector<Job>& jobs, const std::string& run_key);
-  bool RunTaken(const std::string& run_key);
-  bool HasJobKey(const std::string& key);
+  // Whether a run / a job key is in the journal. An error (never "no") when SQLite fails: a
+  // journal that cannot answer must stop intake, not let a run be taken twice.
+  [[nodiscard]] StatusOr<bool> RunTaken(const std::string& run_key);
+  [[nodiscard]] StatusOr<bool> HasJobKey(const std::string& key);
   [[nodiscard]] StatusOr<Job> GetJob(int64_t id);
   // state filter empty: all. Newest first.
   [[nodiscard]] StatusOr<std::vector<Job>> ListJobs(const std::string& state, int limit);
@@ -208,11 +210,10 @@ class Journal {
   [[nodiscard]] StatusOr<nlohmann::json> Events(int64_t job_id);
   // counts per state, and done since `since`.
   [[nodiscard]] StatusOr<std::map<std::string, int64_t>> CountByState();
-  int64_t CountDoneSince(double since);
-  // Totals for metrics: records, input and output bytes of done jobs.
-  nlohmann::json Totals();
+  [[nodiscard]] StatusOr<int64_t> CountDoneSince(double since);
   [[nodiscard]] Status SetSetting(const std::string& key, const std::string& value);
-  std::string GetSetting(const std::string& key);
+  // "" for a key never set; an error when SQLite fails.
+  [[nodiscard]] StatusOr<std::string> GetSetting(const std::string& key);
 
  private:
   Journal() = default;

@@ -118,6 +118,13 @@ struct Journal::Impl {
     if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st.s, nullptr) != SQLITE_OK) return Error("preparing");
     return Status::Ok();
   }
+  // A query's first step: a row (true), none (false), or SQLite's error.
+  StatusOr<bool> Exists(Stmt& st) {
+    const int rc = sqlite3_step(st.s);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    return Error("reading");
+  }
   Status Done(Stmt& st) {
     int rc = sqlite3_step(st.s);
     if (rc != SQLITE_DONE && rc != SQLITE_ROW) return Error("writing");
@@ -244,20 +251,20 @@ StatusOr<int> Journal::AddJobs(const std::vector<Job>& jobs, const std::string& 
   return added;
 }
 
-bool Journal::RunTaken(const std::string& run_key) {
+StatusOr<bool> Journal::RunTaken(const std::string& run_key) {
   std::lock_guard<std::recursive_mutex> lock(impl_->mu);
   Stmt st;
-  if (!impl_->Prepare("SELECT 1 FROM runs WHERE key=?", st).ok()) return false;
+  CRAMJET_RETURN_IF_ERROR(impl_->Prepare("SELECT 1 FROM runs WHERE key=?", st));
   sqlite3_bind_text(st.s, 1, run_key.c_str(), -1, SQLITE_TRANSIENT);
-  return sqlite3_step(st.s) == SQLITE_ROW;
+  return impl_->Exists(st);
 }
 
-bool Journal::HasJobKey(const std::string& key) {
+StatusOr<bool> Journal::HasJobKey(const std::string& key) {
   std::lock_guard<std::recursive_mutex> lock(impl_->mu);
   Stmt st;
-  if (!impl_->Prepare("SELECT 1 FROM jobs WHERE key=?", st).ok()) return false;
+  CRAMJET_RETURN_IF_ERROR(impl_->Prepare("SELECT 1 FROM jobs WHERE key=?", st));
   sqlite3_bind_text(st.s, 1, key.c_str(), -1, SQLITE_TRANSIENT);
-  return sqlite3_step(st.s) == SQLITE_ROW;
+  return impl_->Exists(st);
 }
 
 StatusOr<Job> Journal::GetJob(int64_t id) {
@@ -349,27 +356,13 @@ StatusOr<std::map<std::string, int64_t>> Journal::CountByState() {
   return counts;
 }
 
-int64_t Journal::CountDoneSince(double since) {
+StatusOr<int64_t> Journal::CountDoneSince(double since) {
   std::lock_guard<std::recursive_mutex> lock(impl_->mu);
   Stmt st;
-  if (!impl_->Prepare("SELECT count(*) FROM jobs WHERE state='done' AND finished_at>=?", st).ok()) return 0;
+  CRAMJET_RETURN_IF_ERROR(impl_->Prepare("SELECT count(*) FROM jobs WHERE state='done' AND finished_at>=?", st));
   sqlite3_bind_double(st.s, 1, since);
-  return sqlite3_step(st.s) == SQLITE_ROW ? sqlite3_column_int64(st.s, 0) : 0;
-}
-
-nlohmann::json Journal::Totals() {
-  std::lock_guard<std::recursive_mutex> lock(impl_->mu);
-  Stmt st;
-  nlohmann::json t = {{"records", 0}, {"input_bytes", 0}, {"output_bytes", 0}};
-  if (!impl_->Prepare("SELECT coalesce(sum(records),0), coalesce(sum(input_bytes),0), coalesce(sum(output_bytes),0)"
-                      " FROM jobs WHERE state='done'", st).ok())
-    return t;
-  if (sqlite3_step(st.s) == SQLITE_ROW) {
-    t["records"] = sqlite3_column_int64(st.s, 0);
-    t["input_bytes"] = sqlite3_column_int64(st.s, 1);
-    t["output_bytes"] = sqlite3_column_int64(st.s, 2);
-  }
-  return t;
+  if (sqlite3_step(st.s) != SQLITE_ROW) return impl_->Error("counting jobs");
+  return sqlite3_column_int64(st.s, 0);
 }
 
 Status Journal::SetSetting(const std::string& key, const std::string& value) {
@@ -381,12 +374,15 @@ Status Journal::SetSetting(const std::string& key, const std::string& value) {
   return impl_->Done(st);
 }
 
-std::string Journal::GetSetting(const std::string& key) {
+StatusOr<std::string> Journal::GetSetting(const std::string& key) {
   std::lock_guard<std::recursive_mutex> lock(impl_->mu);
   Stmt st;
-  if (!impl_->Prepare("SELECT value FROM settings WHERE key=?", st).ok()) return "";
+  CRAMJET_RETURN_IF_ERROR(impl_->Prepare("SELECT value FROM settings WHERE key=?", st));
   sqlite3_bind_text(st.s, 1, key.c_str(), -1, SQLITE_TRANSIENT);
-  return sqlite3_step(st.s) == SQLITE_ROW ? Text(st.s, 0) : "";
+  const int rc = sqlite3_step(st.s);
+  if (rc == SQLITE_ROW) return Text(st.s, 0);
+  if (rc == SQLITE_DONE) return std::string();
+  return impl_->Error("reading a setting");
 }
 
 }  // namespace cramjet::daemon

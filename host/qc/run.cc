@@ -52,14 +52,7 @@ StatusOr<bool> Next(OpenInput& in, bam1_t* b) {
   return true;
 }
 
-std::string DefaultPrefix(const std::string& input) {
-  std::string p = input;
-  for (const char* ext : {".gz", ".bgz", ".bam", ".cram", ".sam", ".fastq", ".fq"}) {
-    const std::string e = ext;
-    if (p.size() > e.size() && p.compare(p.size() - e.size(), e.size(), e) == 0) p.resize(p.size() - e.size());
-  }
-  return p;
-}
+std::string DefaultPrefix(const std::string& input) { return StripReadFileExtensions(input); }
 
 std::string SampleFromPath(const std::string& input) {
   std::string name = BaseName(DefaultPrefix(input));

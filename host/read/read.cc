@@ -101,19 +101,10 @@ bool InputsLookPaired(const std::vector<std::string>& inputs) {
 
 namespace {
 
-// "reads_R1.fastq.gz" -> "reads_R1"
-std::string StripReadExtensions(std::string name) {
-  for (const char* ext : {".gz", ".bgz", ".fastq", ".fq", ".sam", ".bam", ".cram"}) {
-    size_t n = std::strlen(ext);
-    if (name.size() > n && name.compare(name.size() - n, n, ext) == 0) name.resize(name.size() - n);
-  }
-  return name;
-}
-
 // Read-group id for an input unit: "<sample>.L00n" for Illumina names, else the file's stem.
 std::string UnitGroupId(const std::string& r1, std::set<std::string>& used) {
   IlluminaFileName ill = ParseIlluminaFileName(r1);
-  std::string id = ill.sample.empty() ? StripReadExtensions(BaseName(r1))
+  std::string id = ill.sample.empty() ? StripReadFileExtensions(BaseName(r1))
                                       : ill.sample + (ill.lane ? ".L00" + std::to_string(ill.lane) : "");
   static const std::regex kPairSuffix(R"(([._])R?[12]$)");
   if (ill.sample.empty()) id = std::regex_replace(id, kPairSuffix, "");
@@ -130,7 +121,7 @@ std::string DefaultSample(const std::string& first_input) {
   IlluminaFileName ill = ParseIlluminaFileName(first_input);
   if (!ill.sample.empty()) return ill.sample;
   static const std::regex kPairSuffix(R"(([._])R?[12]$)");
-  return std::regex_replace(StripReadExtensions(BaseName(first_input)), kPairSuffix, "");
+  return std::regex_replace(StripReadFileExtensions(BaseName(first_input)), kPairSuffix, "");
 }
 
 class FastqSource : public ReadSource {

@@ -122,12 +122,7 @@ struct PackedReference {
 };
 // Bases [first, first + 32) of 2-bit packed `words` as one word (base i at bits 2i), `first` need
 // not be word-aligned; reads words[first / 32 + 1] when it is not.
-inline uint64_t PackedBasesAt(const uint64_t* words, uint64_t first) {
-  const uint64_t w = first / CJ_BASES_PER_WORD;
-  const unsigned shift = 2 * (first % CJ_BASES_PER_WORD);
-  if (shift == 0) return words[w];
-  return (words[w] >> shift) | (words[w + 1] << (64 - shift));
-}
+inline uint64_t PackedBasesAt(const uint64_t* words, uint64_t first) { return CJ_PACKED_BASES_AT(words, first); }
 // Compare sequence `sequence` with reference bases [ref_start, ref_start + length): the caller
 // guarantees that window lies inside one contig and holds only A/C/G/T.
 struct VerifyJob {

@@ -26,10 +26,7 @@ static inline uint32_t seed_hash(uint32_t x) {
 // PackedBasesAt (include/cramjet/backend.h): 32 bases from any base position.
 static inline uint64_t reference_word(const uint64_t* reference, uint64_t base) {
 #pragma HLS INLINE
-  const uint64_t w = base / CJ_BASES_PER_WORD;
-  const unsigned shift = 2 * static_cast<unsigned>(base % CJ_BASES_PER_WORD);
-  if (shift == 0) return reference[w];
-  return (reference[w] >> shift) | (reference[w + 1] << (64 - shift));
+  return CJ_PACKED_BASES_AT(reference, base);
 }
 
 static inline unsigned popcount64(uint64_t x) {

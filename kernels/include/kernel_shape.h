@@ -31,6 +31,14 @@
 #else
 #define CJ_BASE_LOW_BITS 0x5555555555555555ULL
 #endif
+/* Bases [first, first + 32) of 2-bit packed `words` as one word (base i at bits 2i), `first` any
+ * base position: the one definition for host (PackedBasesAt), OpenCL and HLS. Reads the word
+ * after first's when first is not word-aligned. `words` and `first` are evaluated more than once. */
+#define CJ_PACKED_BASES_AT(words, first)                                                          \
+  (((first) % CJ_BASES_PER_WORD) == 0                                                             \
+       ? (words)[(first) / CJ_BASES_PER_WORD]                                                     \
+       : ((words)[(first) / CJ_BASES_PER_WORD] >> (2 * ((first) % CJ_BASES_PER_WORD))) |          \
+             ((words)[(first) / CJ_BASES_PER_WORD + 1] << (64 - 2 * ((first) % CJ_BASES_PER_WORD))))
 #define CJ_PACKED_PAD_WORDS 16       /* readable words after packed sequences and the packed
                                         reference: the SIMD kernels load a whole vector (up to 8
                                         words, and the next one) from a window's last word */

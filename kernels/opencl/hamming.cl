@@ -3,12 +3,7 @@
  * HammingScalar in host/backend/scalar_kernels.cc: the exact count, or max_mismatches + 1.
  * The host prepends kernels/include/kernel_shape.h to this source before building it. */
 
-inline ulong reference_word(__global const ulong* words, ulong base) {
-  const ulong w = base / CJ_BASES_PER_WORD;
-  const uint shift = 2 * (uint)(base % CJ_BASES_PER_WORD);
-  if (shift == 0) return words[w];
-  return (words[w] >> shift) | (words[w + 1] << (64 - shift));
-}
+inline ulong reference_word(__global const ulong* words, ulong base) { return CJ_PACKED_BASES_AT(words, base); }
 
 __kernel void cramjet_hamming(__global const ulong* reference,
                               __global const ulong* reads,

@@ -88,5 +88,15 @@ TEST(Paths, DirAndBaseName) {
   EXPECT_EQ(BaseName("a/b.cram"), "b.cram");
 }
 
+TEST(Paths, StripReadFileExtensions) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"S1_R1_001.fastq.gz", "S1_R1_001"}, {"reads.fq.bgz", "reads"}, {"x.fastq", "x"}, {"x.bam", "x"},
+      {"dir/x.cram", "dir/x"}, {"x.sam.gz", "x"}, {"x.txt", "x.txt"}, {"x.gz", "x"},
+      {".fastq", ".fastq"},  // nothing left would be no name
+      {"a.fastq.bam", "a.fastq"},  // one format extension only
+  };
+  for (const auto& [in, out] : cases) EXPECT_EQ(StripReadFileExtensions(in), out) << in;
+}
+
 }  // namespace
 }  // namespace cramjet

@@ -9,6 +9,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <sqlite3.h>
 
 #include <algorithm>
 #include <chrono>
@@ -582,6 +583,24 @@ TEST_F(DaemonIntegration, LowFreeDiskPausesIntake) {
   EXPECT_NE(a.Log().find("<4>intake paused: free disk "), std::string::npos) << a.Log();
   auto human = RunCramjet("status --socket " + ShellQuote(a.socket()));
   EXPECT_NE(human.out.find("INTAKE PAUSED: free disk below the configured minimum"), std::string::npos) << human.out;
+}
+
+// The journal breaks under a running daemon (its runs table is gone): intake stops with the
+// journal's error in the log and in status, and the run is not taken.
+TEST_F(DaemonIntegration, ABrokenJournalStopsIntake) {
+  Appliance a;
+  a.WriteConfig();
+  a.Start();
+  ASSERT_TRUE(a.Up()) << a.Log();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(a.Path("state/journal.sqlite").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "DROP TABLE runs", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  a.MakeRun("240110_M07001_0016_000000000-AHJRNL", {RealSamples()[0]}, true, true);
+  ASSERT_TRUE(WaitFor([&] { return a.Log().find("<3>intake stopped: job journal '") != std::string::npos; }, 30))
+      << a.Log();
+  EXPECT_TRUE(a.Call("jobs")["jobs"].empty());
+  EXPECT_NE(a.Status().dump().find("intake stopped: job journal"), std::string::npos) << a.Status().dump(2);
 }
 
 TEST_F(DaemonIntegration, IntakeResumesWhenFreeDiskRecovers) {

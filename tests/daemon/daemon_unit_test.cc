@@ -1,4 +1,6 @@
 // Unit tests of cramjetd's pieces: configuration, names, sample sheets, run folders, journal.
+#include <sqlite3.h>
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -280,7 +282,7 @@ TEST(DaemonJournal, UniqueKeysStagesAndRequeue) {
     auto added = (*j)->AddJobs({a, b}, "/runs/r1");
     ASSERT_TRUE(added.ok());
     EXPECT_EQ(*added, 2);
-    EXPECT_TRUE((*j)->RunTaken("/runs/r1"));
+    EXPECT_TRUE(*(*j)->RunTaken("/runs/r1"));
     auto again = (*j)->AddJobs({a}, "/runs/r1");  // a second intake of the same run adds nothing
     ASSERT_TRUE(again.ok());
     EXPECT_EQ(*again, 0);
@@ -307,7 +309,30 @@ TEST(DaemonJournal, UniqueKeysStagesAndRequeue) {
   EXPECT_EQ(NextStage("cleanup"), "done");
   EXPECT_EQ(NextStage("qc"), "ship");
   EXPECT_TRUE((*j)->SetSetting("paused", "1").ok());
-  EXPECT_EQ((*j)->GetSetting("paused"), "1");
+  EXPECT_EQ(*(*j)->GetSetting("paused"), "1");
+}
+
+// A journal SQLite cannot read answers with an error naming it, never "not taken" / 0 / "": a
+// daemon must not take a run twice because its journal broke under it.
+TEST(DaemonJournal, ReadErrorsAreErrorsNotNo) {
+  TempDir t;
+  const std::string db = t / "j.sqlite";
+  auto j = Journal::Open(db);
+  ASSERT_TRUE(j.ok()) << j.status().message();
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(db.c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "DROP TABLE runs; DROP TABLE jobs; DROP TABLE settings;", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(other);
+  const std::string named = "job journal '" + db + "': ";
+  auto taken = (*j)->RunTaken("/runs/r1");
+  ASSERT_FALSE(taken.ok());
+  EXPECT_EQ(taken.status().message().rfind(named, 0), 0u) << taken.status().message();
+  auto known = (*j)->HasJobKey("drop:/drop/x");
+  ASSERT_FALSE(known.ok());
+  EXPECT_EQ(known.status().message().rfind(named, 0), 0u) << known.status().message();
+  EXPECT_FALSE((*j)->CountDoneSince(0).ok());
+  EXPECT_FALSE((*j)->GetSetting("paused").ok());
 }
 
 TEST(DaemonJournal, RefusesNewerSchema) {
