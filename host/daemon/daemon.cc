@@ -31,6 +31,7 @@
 #include "cramjet/daemon_api.h"
 #include "cramjet/log.h"
 #include "cramjet/version.h"
+#include "cramjet/qc.h"
 #include "daemon/daemon.h"
 
 namespace cramjet::daemon {
@@ -789,17 +790,11 @@ std::vector<std::string> Daemon::OutputFiles(const Job& job) {
 }
 
 Status Daemon::StageQc(Job& job) {
-  // QC is computed by compress; this stage collects the QC files written beside the CRAM.
-  std::string dir = DirName(job.output);
-  std::string cram_base = BaseName(job.output);
-  std::set<std::string> own{cram_base, cram_base + ".crai", cram_base + ".seqchksum", cram_base + ".md5"};
+  // QC is computed by compress; this stage collects exactly the QC files it writes beside the
+  // CRAM (by name, not by a prefix glob: sample S1's set must not take sample S1_b's files).
   std::vector<std::string> qc;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    std::string n = e.path().filename().string();
-    if (!e.is_regular_file(ec) || own.count(n) || n.find(".tmp.") != std::string::npos) continue;
-    if (n.rfind(job.sample + ".", 0) == 0 || n.rfind(job.sample + "_", 0) == 0) qc.push_back(e.path().string());
-  }
+  for (const std::string& path : QcOutputPaths(QcPrefixForCram(job.output)))
+    if (FileExists(path)) qc.push_back(path);
   std::sort(qc.begin(), qc.end());
   job.extra["qc_files"] = qc;
   return Status::Ok();

@@ -181,11 +181,7 @@ class CompressJob {
   }
 
   // "dir/S1.cram" -> "dir/S1": QC files are named after the CRAM.
-  std::string QcPrefix() const {
-    const std::string& out = o_.output;
-    return out.size() > 5 && out.compare(out.size() - 5, 5, ".cram") == 0
-               ? out.substr(0, out.size() - 5) : out;
-  }
+  std::string QcPrefix() const { return QcPrefixForCram(o_.output); }
 
   // Tags the user asked to drop go before the checksum, so the proof covers what is stored.
   void DropTags(bam1_t* b) {

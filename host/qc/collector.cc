@@ -1554,11 +1554,6 @@ uint64_t QcCollector::reads() const { return impl_->total_reads; }
 uint64_t QcCollector::bases() const { return impl_->total_bases; }
 QcVerdict QcCollector::overall_verdict() const { return impl_->overall; }
 
-std::vector<std::string> QcOutputPaths(const std::string& prefix) {
-  return {prefix + ".qc.json", prefix + ".qc.html", prefix + ".stats", prefix + ".fastp.json",
-          prefix + "_mqc.json"};
-}
-
 Status QcCollector::WriteOutputs(const std::string& prefix) {
   if (!impl_->finished) return FailedPrecondition("QC: WriteOutputs() before Finish()");
   const auto paths = QcOutputPaths(prefix);

@@ -24,6 +24,7 @@
 
 #include "common/common.h"
 #include "cramjet/backend.h"
+#include "cramjet/qc.h"
 #include "cramjet/status.h"
 
 namespace cramjet {
@@ -136,7 +137,6 @@ std::string RenderFastpJson(const nlohmann::json& qc);      // fastp JSON (Multi
 std::string RenderMultiqcCustom(const nlohmann::json& qc);  // MultiQC custom content (_mqc.json)
 std::string RenderQcHtml(const nlohmann::json& qc);         // self-contained HTML report
 
-// The output file names for a prefix, in the order WriteOutputs writes them.
-std::vector<std::string> QcOutputPaths(const std::string& prefix);
+// The output file names for a prefix: QcOutputPaths in cramjet/qc.h.
 
 }  // namespace cramjet

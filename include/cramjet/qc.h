@@ -32,6 +32,17 @@ struct QcFileResult {
   std::vector<std::string> outputs;  // paths written
 };
 
+// The QC files for an output prefix, in the order they are written: the one definition of their
+// names (the QC stage writes them; the daemon collects exactly these).
+inline std::vector<std::string> QcOutputPaths(const std::string& prefix) {
+  return {prefix + ".qc.json", prefix + ".qc.html", prefix + ".stats", prefix + ".fastp.json", prefix + "_mqc.json"};
+}
+// The prefix compress gives the QC files of `cram_output`: the path without ".cram".
+inline std::string QcPrefixForCram(const std::string& cram_output) {
+  const size_t n = cram_output.size();
+  return n > 5 && cram_output.compare(n - 5, 5, ".cram") == 0 ? cram_output.substr(0, n - 5) : cram_output;
+}
+
 // Ok with the result, or an error naming the file (and record) that stopped it.
 [[nodiscard]] StatusOr<QcFileResult> RunQcOnFile(const QcFileOptions& options);
 

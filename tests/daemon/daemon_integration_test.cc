@@ -26,6 +26,7 @@
 
 #include "common/test_util.h"
 #include "cramjet/daemon_api.h"
+#include "cramjet/qc.h"
 #include "daemon/daemon.h"
 
 extern char** environ;
@@ -324,6 +325,10 @@ TEST_F(DaemonIntegration, RunFolderProcessedEndToEnd) {
   a.Start();
   ASSERT_TRUE(a.Up()) << a.Log();
   auto sample = RealSamples()[0];
+  // Another sample's QC files in the same output folder (a sample named <id>_b): not this job's.
+  const std::string out_dir = a.Path("out/240101_M07001_0007_000000000-AHTEST");
+  fs::create_directories(out_dir);
+  for (const char* decoy : {"_b.qc.json", "_b_mqc.json", "_b.stats"}) WriteFile(out_dir + "/" + sample.id + decoy, "{}\n");
   // The run appears after the daemon started: inotify (or the rescan) must notice it.
   std::string run = a.MakeRun("240101_M07001_0007_000000000-AHTEST", {sample}, true, true);
   ASSERT_TRUE(WaitFor([&] { return a.Status()["jobs"].value("done", 0) == 1; }, 120)) << a.Status().dump(2) << a.Log();
@@ -353,6 +358,9 @@ TEST_F(DaemonIntegration, RunFolderProcessedEndToEnd) {
   EXPECT_EQ(job["lanes"], json::array({1}));
   EXPECT_TRUE(job["extra"]["verify"]["equal"].get<bool>());
   EXPECT_EQ(job["extra"]["ship"], "skipped (archive disabled)");
+  std::vector<std::string> qc_files = QcOutputPaths(out_dir + "/" + sample.id);
+  std::sort(qc_files.begin(), qc_files.end());
+  EXPECT_EQ(job["extra"]["qc_files"], json(qc_files));  // exactly its own five, no decoy
   // SIGTERM: a clean stop with exit status 0 and the socket removed.
   int st = a.Stop(SIGTERM);
   EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
