@@ -73,8 +73,6 @@ void RegisterVerifyCommand(CLI::App& app, Context& ctx) {
   sub->add_flag("--single", *single, "--against inputs are single-end even if their names look paired");
   sub->add_flag("--interleaved", opts->interleaved, "--against is one FASTQ with R1,R2 alternating");
   sub->callback([&ctx, opts, json, single] {
-    // Our own one-line errors say what failed; htslib's extra lines would break that contract.
-    hts_set_log_level(HTS_LOG_OFF);
     if (!opts->paired && !*single && !opts->interleaved) opts->paired = InputsLookPaired(opts->against);
     auto result = Verify(*opts);
     if (!result.ok()) {

@@ -42,10 +42,9 @@ int main(int argc, char** argv) {
   using namespace cramjet::cli;
   // A file-size limit (or full quota) must surface as a write error with a message, not a kill.
   std::signal(SIGXFSZ, SIG_IGN);
-  // Our own one-line errors name the file and record; htslib's diagnostics (and its warning that
-  // 1.16 still calls CRAM 3.1 a draft) only show when asked for with CRAMJET_HTSLIB_LOG=1.
-  const char* hts_log = std::getenv("CRAMJET_HTSLIB_LOG");
-  hts_set_log_level(hts_log && *hts_log == '1' ? HTS_LOG_WARNING : HTS_LOG_OFF);
+  // htslib's diagnostics (and its warning that 1.16 still calls CRAM 3.1 a draft) only with
+  // CRAMJET_HTSLIB_LOG=1: our own one-line errors name the file and record.
+  cramjet::ConfigureHtslibLogging();
   // Errors and warnings only; `compress -v` / `--stats` and `index` ask for the info lines.
   cramjet::SetLogLevel(cramjet::LogLevel::kWarning);
   CLI::App app{"cramjet: reference-based CRAM compression, lossless proof and QC for sequencing labs"};

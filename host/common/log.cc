@@ -1,12 +1,28 @@
 #include "cramjet/log.h"
 
+#include <htslib/hts.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <cstdio>
 #include <mutex>
 
 namespace cramjet {
+
+std::optional<LogLevel> ParseLogLevel(std::string_view text) {
+  if (text == "debug") return LogLevel::kDebug;
+  if (text == "info") return LogLevel::kInfo;
+  if (text == "warning") return LogLevel::kWarning;
+  if (text == "error") return LogLevel::kError;
+  return std::nullopt;
+}
+
+void ConfigureHtslibLogging() {
+  const char* asked = std::getenv("CRAMJET_HTSLIB_LOG");
+  hts_set_log_level(asked && asked[0] == '1' ? HTS_LOG_WARNING : HTS_LOG_OFF);
+}
+
 namespace {
 
 std::atomic<int> g_level{static_cast<int>(LogLevel::kInfo)};

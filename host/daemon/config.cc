@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "common/common.h"
+#include "cramjet/log.h"
 #include "daemon/daemon.h"
 #if defined(CRAMJET_DAEMON_HAVE_BACKEND)
 #include "cramjet/backend.h"
@@ -40,9 +41,7 @@ class Applier {
           if (name == "state_dir") return Path(v, name, c_.state_dir);
           if (name == "log_level") {
             CRAMJET_RETURN_IF_ERROR(String(v, name, c_.log_level));
-            if (c_.log_level != "debug" && c_.log_level != "info" && c_.log_level != "warning" &&
-                c_.log_level != "error")
-              return Bad(v, "log_level must be debug, info, warning or error");
+            if (!ParseLogLevel(c_.log_level)) return Bad(v, "log_level must be debug, info, warning or error");
             return Status::Ok();
           }
           if (name == "shutdown_grace_s") return Int(v, name, c_.shutdown_grace_s, 0, 86400);

@@ -33,7 +33,14 @@ int main(int argc, char** argv) {
     if (a == "--config") config_path = value("--config");
     else if (a.rfind("--config=", 0) == 0) config_path = a.substr(9);
     else if (a == "--check-config") check_only = true;
-    else if (a == "--log-level") log_level = value("--log-level");
+    else if (a == "--log-level") {
+      log_level = value("--log-level");
+      if (!ParseLogLevel(log_level)) {
+        std::fprintf(stderr, "cramjetd: usage error: --log-level '%s': expected debug, info, warning or error\n%s",
+                     log_level.c_str(), kUsage);
+        return 2;
+      }
+    }
     else if (a == "--version") {
       std::printf("%s", VersionReport().c_str());
       return 0;
@@ -53,8 +60,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::string level = log_level.empty() ? config->log_level : log_level;
-  SetLogLevel(level == "debug" ? LogLevel::kDebug : level == "warning" ? LogLevel::kWarning
-              : level == "error" ? LogLevel::kError : LogLevel::kInfo);
+  SetLogLevel(ParseLogLevel(level).value_or(LogLevel::kInfo));  // both checked: the flag above, the config's key
+  ConfigureHtslibLogging();
   auto stages = daemon::WireStages(*config);
   if (!stages.ok()) {
     CJ_LOG(kError) << "configuration refused: " << stages.status().message();

@@ -7,6 +7,7 @@
 #include <functional>
 #include <sstream>
 #include <string>
+#include <optional>
 #include <string_view>
 
 namespace cramjet {
@@ -17,6 +18,12 @@ using LogSink = std::function<void(LogLevel level, std::string_view message)>;
 
 // Messages below `level` are dropped. Default: kInfo.
 void SetLogLevel(LogLevel level);
+// "debug" | "info" | "warning" | "error" (the daemon's log_level and --log-level); nullopt otherwise.
+std::optional<LogLevel> ParseLogLevel(std::string_view text);
+// htslib's own diagnostics, for both programs: off, because cramjet's one-line errors name the
+// file and record and htslib's extra lines would break that; warnings when the environment has
+// CRAMJET_HTSLIB_LOG=1 (for debugging a file htslib refuses).
+void ConfigureHtslibLogging();
 LogLevel GetLogLevel();
 // Replaces the sink; an empty function restores the default stderr sink ("cramjet: warning: ...").
 void SetLogSink(LogSink sink);

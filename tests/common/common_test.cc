@@ -1,8 +1,11 @@
-// Tests of host/common: status values, crash-safe output, digests.
+// Tests of host/common: status values, crash-safe output, digests, paths, logging.
+#include <htslib/hts.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 
 #include "common/common.h"
 #include "common/test_util.h"
+#include "cramjet/log.h"
 #include "cramjet/status.h"
 
 namespace cramjet {
@@ -86,6 +89,22 @@ TEST(Paths, DirAndBaseName) {
   EXPECT_EQ(DirName("b.cram"), ".");
   EXPECT_EQ(DirName("/b.cram"), "/");
   EXPECT_EQ(BaseName("a/b.cram"), "b.cram");
+}
+
+TEST(Logging, ParseLogLevelAndHtslibsLevel) {
+  EXPECT_EQ(ParseLogLevel("debug"), LogLevel::kDebug);
+  EXPECT_EQ(ParseLogLevel("info"), LogLevel::kInfo);
+  EXPECT_EQ(ParseLogLevel("warning"), LogLevel::kWarning);
+  EXPECT_EQ(ParseLogLevel("error"), LogLevel::kError);
+  for (const char* wrong : {"", "INFO", "warn", "loud"}) EXPECT_FALSE(ParseLogLevel(wrong).has_value()) << wrong;
+  ASSERT_EQ(unsetenv("CRAMJET_HTSLIB_LOG"), 0);
+  ConfigureHtslibLogging();
+  EXPECT_EQ(hts_get_log_level(), HTS_LOG_OFF);
+  ASSERT_EQ(setenv("CRAMJET_HTSLIB_LOG", "1", 1), 0);
+  ConfigureHtslibLogging();
+  EXPECT_EQ(hts_get_log_level(), HTS_LOG_WARNING);
+  ASSERT_EQ(unsetenv("CRAMJET_HTSLIB_LOG"), 0);
+  ConfigureHtslibLogging();
 }
 
 TEST(Paths, StripReadFileExtensions) {

@@ -654,6 +654,9 @@ TEST_F(DaemonIntegration, BadConfigRefusedAtStart) {
   r = RunShell(ShellQuote(CramjetdBinary()) + " --check-config --config " + ShellQuote(a.Path("cramjetd.toml")));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("unknown key 'stage_delay' in [testing]"), std::string::npos) << r.err;
+  r = RunShell(ShellQuote(CramjetdBinary()) + " --log-level loud --check-config --config " + ShellQuote(a.Path("cramjetd.toml")));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err.rfind("cramjetd: usage error: --log-level 'loud': expected debug, info, warning or error\n", 0), 0u) << r.err;
   // An accelerator named in the config that cannot be opened stops the daemon at start, not each job.
   a.WriteConfig("[accel]\nkind = \"xrt\"\nxclbin = \"" + a.Path("cramjetd.toml") + "\"\n");
   r = RunShell(ShellQuote(CramjetdBinary()) + " --check-config --config " + ShellQuote(a.Path("cramjetd.toml")));
