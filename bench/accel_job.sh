@@ -17,7 +17,7 @@ work=$(mktemp -d /tmp/cramjet-accel-job.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 REF=${REF:-$shared/ecoli-mg1655-hiseq/E.coli.fa}
 zcat -f "$REF" > "$work/ref.fa"
-"$CRAMJET" index -q "$work/ref.fa" >/dev/null 2>&1 || "$CRAMJET" index "$work/ref.fa" >/dev/null
+"$CRAMJET" index "$work/ref.fa" 2>/dev/null
 backends=(scalar simd opencl)
 while read -r id; do backends+=("opencl:$id"); done < <("$CRAMJET" --version | sed -n 's/^opencl device \([0-9]*:[0-9]*\):.*/\1/p')
 printf '%-14s %10s %10s  %s\n' backend "wall_s" "vs_simd" "bytes"

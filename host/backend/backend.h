@@ -24,7 +24,6 @@ inline uint32_t SeedHash(uint32_t x) {
   x ^= x >> 16;
   return x == CJ_SEED_INVALID ? CJ_SEED_INVALID - 1 : x;
 }
-inline size_t KmerCount(size_t length) { return SeedKmerCount(length); }
 // kmers[i] = 2-bit value of codes[i .. i+k), or CJ_SEED_INVALID when that k-mer holds a code > 3.
 void ComputeKmers(const uint8_t* codes, size_t length, uint32_t* kmers);
 // Appends the minimizers given the hash of every k-mer and the minimum of every full window

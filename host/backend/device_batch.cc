@@ -59,7 +59,7 @@ size_t PackSeedBatch(const SeedInput& input, size_t first, const DeviceLimits& l
     if (i > first && batch.codes.size() + length > limits.seed_bases) break;
     batch.codes.insert(batch.codes.end(), codes, codes + length);
     batch.offsets.push_back(static_cast<uint32_t>(batch.codes.size()));
-    batch.slot_offsets.push_back(batch.slot_offsets.back() + static_cast<uint32_t>(KmerCount(length)));
+    batch.slot_offsets.push_back(batch.slot_offsets.back() + static_cast<uint32_t>(SeedKmerCount(length)));
   }
   const size_t count = i - first;
   batch.seeds.assign(size_t{CJ_SEED_WORDS} * std::max<uint32_t>(batch.slot_offsets.back(), 1), 0);

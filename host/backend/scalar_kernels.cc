@@ -7,7 +7,7 @@
 namespace cramjet::backend_internal {
 
 void ComputeKmers(const uint8_t* codes, size_t length, uint32_t* kmers) {
-  const size_t count = KmerCount(length);
+  const size_t count = SeedKmerCount(length);
   if (count == 0) return;
   constexpr uint32_t kMask = (1u << (2 * CJ_SEED_K)) - 1;
   uint32_t value = 0, reverse = 0;  // the k-mer and its reverse complement
@@ -58,7 +58,7 @@ void EmitMinimizers(const uint32_t* hashes, const uint32_t* window_min, size_t k
 }
 
 void ExtractSeedsOneScalar(const uint8_t* codes, size_t length, std::vector<Seed>& out) {
-  const size_t n = KmerCount(length);
+  const size_t n = SeedKmerCount(length);
   if (n == 0) return;
   std::vector<uint32_t> hashes(n);
   ComputeKmers(codes, length, hashes.data());
@@ -78,7 +78,7 @@ void ExtractSeedsOneScalar(const uint8_t* codes, size_t length, std::vector<Seed
 }
 
 void SampledMinimizers(const uint8_t* codes, size_t length, SeedSample sample, std::vector<Seed>& out) {
-  const size_t n = KmerCount(length);
+  const size_t n = SeedKmerCount(length);
   if (n == 0) return;
   uint32_t hashes[CJ_SEED_W];
   if (n < static_cast<size_t>(CJ_SEED_W)) {

@@ -30,7 +30,7 @@ void ExtractSeedsKernel(const SeedInput& input, SeedOutput& out) {
   for (size_t s = 0; s < input.count; ++s) {
     size_t length;
     const uint8_t* codes = SeedSequence(input, s, length);
-    const size_t n = KmerCount(length);
+    const size_t n = SeedKmerCount(length);
     if (input.sample != SeedSample::kAll) {
       SampledMinimizers(codes, length, input.sample, out.seeds);
     } else if (n > 0) {

@@ -431,6 +431,7 @@ struct QcShard {
   // the accumulator slot (a MateAcc of this shard) its per-cycle columns go to.
   std::vector<uint8_t> batch_codes, batch_quals;
   std::vector<uint32_t> batch_offsets, batch_slots;
+  std::vector<uint8_t> batch_has_quality;
   std::vector<MateAcc*> slot_mates;
   std::vector<int64_t> batch_read;  // record i of the batch -> its read in the device batch, or -1
   QcBatchOutput device_out;
@@ -696,9 +697,17 @@ struct QcCollector::Impl {
     ShardAdd(b, shards[0], &digest);
     OrderedAdd(b, digest);
   }
-  // `device_summary`: the read's per-base summary from the backend's QC kernel (its per-cycle
-  // columns are added by ShardBatch); null: QC's own kernel runs here.
-  void ShardAdd(const bam1_t* b, QcShard& shard, RecordDigest* digest, const uint32_t* device_summary = nullptr);
+  // A read ShardBatch already decoded and sent through the backend's QC kernel: its codes and
+  // qualities in the batch's arrays and its per-base summary (the per-cycle columns are added by
+  // ShardBatch).
+  struct DeviceRead {
+    const uint8_t* codes;
+    const uint8_t* quals;
+    bool has_quality;
+    const uint32_t* summary;
+  };
+  // `device` null: the record is decoded and QC's own kernel runs here.
+  void ShardAdd(const bam1_t* b, QcShard& shard, RecordDigest* digest, const DeviceRead* device = nullptr);
   void ShardBatch(Batch& batch, QcShard& shard);
   // Sequencing-direction codes and qualities of a primary record into shard.codes/quals (len > 0).
   static bool DecodeRead(const bam1_t* b, QcShard& shard);
@@ -739,13 +748,14 @@ void QcCollector::Impl::ShardBatch(Batch& batch, QcShard& shard) {
     for (size_t i = 0; i < batch.size; ++i) ShardAdd(batch.records[i].get(), shard, &batch.digests[i]);
     return;
   }
-  // The per-base accumulation of the whole batch in one device call: the reads decoded here, the
-  // summaries handed to ShardAdd, the per-cycle columns added to each slot's block afterwards
+  // The per-base accumulation of the whole batch in one device call: the reads decoded once here,
+  // their codes and summaries handed to ShardAdd, the per-cycle columns added to each slot's block afterwards
   // (ShardAdd has grown every slot to its reads' cycles by then).
   shard.batch_codes.clear();
   shard.batch_quals.clear();
   shard.batch_offsets.assign(1, 0);
   shard.batch_slots.clear();
+  shard.batch_has_quality.clear();
   shard.slot_mates.clear();
   shard.batch_read.assign(batch.size, -1);
   for (size_t i = 0; i < batch.size; ++i) {
@@ -758,7 +768,7 @@ void QcCollector::Impl::ShardBatch(Batch& batch, QcShard& shard) {
     size_t slot = 0;
     while (slot < shard.slot_mates.size() && shard.slot_mates[slot] != m) ++slot;
     if (slot == shard.slot_mates.size()) shard.slot_mates.push_back(m);
-    DecodeRead(b, shard);
+    shard.batch_has_quality.push_back(DecodeRead(b, shard));
     shard.batch_codes.insert(shard.batch_codes.end(), shard.codes.begin(), shard.codes.begin() + len);
     shard.batch_quals.insert(shard.batch_quals.end(), shard.quals.begin(), shard.quals.begin() + len);
     shard.batch_offsets.push_back(static_cast<uint32_t>(shard.batch_codes.size()));
@@ -780,8 +790,14 @@ void QcCollector::Impl::ShardBatch(Batch& batch, QcShard& shard) {
   }
   for (size_t i = 0; i < batch.size; ++i) {
     const int64_t r = shard.batch_read[i];
-    ShardAdd(batch.records[i].get(), shard, &batch.digests[i],
-             r < 0 ? nullptr : shard.device_out.summaries.data() + size_t{CJ_QC_SUMMARY_WORDS} * size_t(r));
+    if (r < 0) {
+      ShardAdd(batch.records[i].get(), shard, &batch.digests[i]);
+      continue;
+    }
+    const size_t at = shard.batch_offsets[size_t(r)];
+    const DeviceRead read{shard.batch_codes.data() + at, shard.batch_quals.data() + at, shard.batch_has_quality[size_t(r)] != 0,
+                          shard.device_out.summaries.data() + size_t{CJ_QC_SUMMARY_WORDS} * size_t(r)};
+    ShardAdd(batch.records[i].get(), shard, &batch.digests[i], &read);
   }
   for (size_t slot = 0; slot < shard.slot_mates.size(); ++slot) {
     MateAcc& m = *shard.slot_mates[slot];
@@ -793,8 +809,7 @@ void QcCollector::Impl::ShardBatch(Batch& batch, QcShard& shard) {
   }
 }
 
-void QcCollector::Impl::ShardAdd(const bam1_t* b, QcShard& shard, RecordDigest* digest,
-                                 const uint32_t* device_summary) {
+void QcCollector::Impl::ShardAdd(const bam1_t* b, QcShard& shard, RecordDigest* digest, const DeviceRead* device) {
   const uint16_t flag = b->core.flag;
   if (flag & (BAM_FSECONDARY | BAM_FSUPPLEMENTARY)) return;  // counted in the in-order pass
   const size_t len = size_t(b->core.l_qseq);
@@ -809,13 +824,14 @@ void QcCollector::Impl::ShardAdd(const bam1_t* b, QcShard& shard, RecordDigest* 
   const bool reverse = flag & BAM_FREVERSE;
 
   if (len > 0) {
-    std::vector<uint8_t>& codes = shard.codes;
-    std::vector<uint8_t>& quals = shard.quals;
-    const bool has_quality = DecodeRead(b, shard);
+    const bool has_quality = device ? device->has_quality : DecodeRead(b, shard);
+    const uint8_t* codes = device ? device->codes : shard.codes.data();
+    const uint8_t* quals = device ? device->quals : shard.quals.data();
+    const uint32_t* device_summary = device ? device->summary : nullptr;
     if (!has_quality) ++m.reads_without_quality;
-    digest->hash = HashCodes(codes.data(), len, mate);
+    digest->hash = HashCodes(codes, len, mate);
     const size_t prefix = std::min(len, kOverrepresentedPrefix);
-    digest->prefix_hash = prefix == len ? digest->hash : HashCodes(codes.data(), prefix, mate);
+    digest->prefix_hash = prefix == len ? digest->hash : HashCodes(codes, prefix, mate);
     m.Grow(std::min(len, kMaxCycles));
     const size_t cycles = std::min(len, kMaxCycles);
     ReadBaseSummary s;
@@ -825,12 +841,12 @@ void QcCollector::Impl::ShardAdd(const bam1_t* b, QcShard& shard, RecordDigest* 
       s.quality_sum = device_summary[2];
       for (size_t c = 0; c < kNumCodes; ++c) s.code_count[c] = device_summary[3 + c];
     } else {
-      AccumulateReadBases(codes.data(), quals.data(), cycles, m.block_quality_sum.data(),
+      AccumulateReadBases(codes, quals, cycles, m.block_quality_sum.data(),
                           m.block_code.data(), m.stride, &s);
     }
     if (!device_summary && len > cycles) {
       ReadBaseSummary rest;
-      AccumulateReadBases(codes.data() + cycles, quals.data() + cycles, len - cycles, nullptr,
+      AccumulateReadBases(codes + cycles, quals + cycles, len - cycles, nullptr,
                           nullptr, 0, &rest);
       s.q20 += rest.q20; s.q30 += rest.q30; s.quality_sum += rest.quality_sum;
       for (size_t c = 0; c < kNumCodes; ++c) s.code_count[c] += rest.code_count[c];
@@ -875,10 +891,10 @@ void QcCollector::Impl::ShardAdd(const bam1_t* b, QcShard& shard, RecordDigest* 
     bool found[2] = {false, false};
     for (size_t i = 0; i + kAdapterKmer <= len; ++i) {
       uint64_t w;
-      std::memcpy(&w, codes.data() + i, 8);
+      std::memcpy(&w, codes + i, 8);
       if (__builtin_expect(w != adapter_heads[0] && w != adapter_heads[1], 1)) continue;
       const size_t a = w == adapter_heads[0] ? 0 : 1;
-      if (found[a] || std::memcmp(codes.data() + i + 8, adapter_codes[a].data() + 8, kAdapterKmer - 8) != 0) continue;
+      if (found[a] || std::memcmp(codes + i + 8, adapter_codes[a].data() + 8, kAdapterKmer - 8) != 0) continue;
       found[a] = true;
       ++m.adapter_reads[a];
       ++m.adapter_start[a][std::min(i, m.stride - 1)];
