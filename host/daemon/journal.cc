@@ -1,8 +1,10 @@
 // cramjetd job journal: SQLite in WAL mode, synchronous=FULL, schema versioned by user_version.
 #include <sqlite3.h>
 
+#include <chrono>
 #include <ctime>
 #include <mutex>
+#include <thread>
 
 #include "daemon/daemon.h"
 
@@ -165,6 +167,27 @@ struct Journal::Impl {
 
 int Journal::SchemaVersion() { return static_cast<int>(std::size(kMigrations)); }
 
+namespace {
+
+constexpr int kBusyTimeoutMs = 10000;
+
+// SQLite answers SQLITE_BUSY without calling the busy handler where waiting could deadlock: when a
+// fresh database is switched to WAL while another connection reads it. Those moments are short
+// (another opener creating the file), so they are retried here for as long as the busy timeout.
+template <typename Step>
+Status RetryWhileBusy(sqlite3* db, Step step) {
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(kBusyTimeoutMs);
+  for (;;) {
+    Status s = step();
+    const int code = sqlite3_errcode(db) & 0xff;
+    if (s.ok() || (code != SQLITE_BUSY && code != SQLITE_LOCKED) || std::chrono::steady_clock::now() > give_up)
+      return s;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+}  // namespace
+
 StatusOr<std::unique_ptr<Journal>> Journal::Open(const std::string& path) {
   std::unique_ptr<Journal> j(new Journal());
   j->impl_ = std::make_unique<Impl>();
@@ -173,29 +196,42 @@ StatusOr<std::unique_ptr<Journal>> Journal::Open(const std::string& path) {
   if (sqlite3_open_v2(path.c_str(), &im.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                       nullptr) != SQLITE_OK)
     return im.Error("opening");
-  sqlite3_busy_timeout(im.db, 10000);
-  CRAMJET_RETURN_IF_ERROR(im.Exec("PRAGMA journal_mode=WAL"));
+  sqlite3_busy_timeout(im.db, kBusyTimeoutMs);
+  CRAMJET_RETURN_IF_ERROR(RetryWhileBusy(im.db, [&] { return im.Exec("PRAGMA journal_mode=WAL"); }));
   CRAMJET_RETURN_IF_ERROR(im.Exec("PRAGMA synchronous=FULL"));
   CRAMJET_RETURN_IF_ERROR(im.Exec("PRAGMA foreign_keys=ON"));
-  Stmt st;
-  CRAMJET_RETURN_IF_ERROR(im.Prepare("PRAGMA user_version", st));
-  if (sqlite3_step(st.s) != SQLITE_ROW) return im.Error("reading the schema version");
-  int version = sqlite3_column_int(st.s, 0);
-  if (version > SchemaVersion())
-    return FailedPrecondition("job journal '" + path + "' has schema version " + std::to_string(version) +
-                              ", newer than this cramjetd understands (" + std::to_string(SchemaVersion()) +
-                              "); run the newer cramjetd or restore a backup");
-  for (int v = version; v < SchemaVersion(); ++v) {
-    CRAMJET_RETURN_IF_ERROR(im.Exec("BEGIN IMMEDIATE"));
-    Status s = im.Exec(kMigrations[v]);
-    if (s.ok()) s = im.Exec("PRAGMA user_version=" + std::to_string(v + 1));
+  // The version is read inside the write transaction that migrates, so that openers racing on a
+  // fresh or old journal (the daemon starting while a status query opens it) migrate it once; a
+  // version read outside would also leave a read snapshot open that BEGIN IMMEDIATE cannot upgrade.
+  for (;;) {
+    CRAMJET_RETURN_IF_ERROR(RetryWhileBusy(im.db, [&] { return im.Exec("BEGIN IMMEDIATE"); }));
+    int version = 0;
+    {
+      Stmt st;
+      Status s = im.Prepare("PRAGMA user_version", st);
+      if (s.ok() && sqlite3_step(st.s) != SQLITE_ROW) s = im.Error("reading the schema version");
+      if (!s.ok()) {
+        im.Exec("ROLLBACK").IgnoreError();
+        return s;
+      }
+      version = sqlite3_column_int(st.s, 0);
+    }
+    if (version >= SchemaVersion()) {
+      CRAMJET_RETURN_IF_ERROR(im.Exec("COMMIT"));
+      if (version > SchemaVersion())
+        return FailedPrecondition("job journal '" + path + "' has schema version " + std::to_string(version) +
+                                  ", newer than this cramjetd understands (" + std::to_string(SchemaVersion()) +
+                                  "); run the newer cramjetd or restore a backup");
+      return j;
+    }
+    Status s = im.Exec(kMigrations[version]);
+    if (s.ok()) s = im.Exec("PRAGMA user_version=" + std::to_string(version + 1));
     if (!s.ok()) {
       im.Exec("ROLLBACK").IgnoreError();
-      return s.WithContext("migrating the schema to version " + std::to_string(v + 1));
+      return s.WithContext("migrating the schema to version " + std::to_string(version + 1));
     }
     CRAMJET_RETURN_IF_ERROR(im.Exec("COMMIT"));
   }
-  return j;
 }
 
 Journal::~Journal() {

@@ -5,6 +5,8 @@
 
 #include <filesystem>
 #include <sstream>
+#include <thread>
+#include <vector>
 
 #include "common/test_util.h"
 #include "daemon/daemon.h"
@@ -333,6 +335,28 @@ TEST(DaemonJournal, ReadErrorsAreErrorsNotNo) {
   EXPECT_EQ(known.status().message().rfind(named, 0), 0u) << known.status().message();
   EXPECT_FALSE((*j)->CountDoneSince(0).ok());
   EXPECT_FALSE((*j)->GetSetting("paused").ok());
+}
+
+// A status query (or a test) may open the journal while the daemon creates it: every opener
+// must succeed and the schema must be migrated exactly once, not fail with "database is locked".
+TEST(DaemonJournal, ConcurrentOpensOfAFreshJournalAllSucceed) {
+  for (int round = 0; round < 10; ++round) {
+    TempDir t;
+    const std::string db = t / "j.sqlite";
+    constexpr int kOpeners = 6;
+    std::vector<std::string> errors(kOpeners);
+    std::vector<std::thread> openers;
+    for (int i = 0; i < kOpeners; ++i)
+      openers.emplace_back([&, i] {
+        auto j = Journal::Open(db);
+        if (!j.ok()) errors[i] = j.status().message();
+      });
+    for (auto& th : openers) th.join();
+    for (int i = 0; i < kOpeners; ++i) EXPECT_EQ(errors[i], "") << "round " << round << " opener " << i;
+    auto j = Journal::Open(db);
+    ASSERT_TRUE(j.ok()) << j.status().message();
+    EXPECT_TRUE((*j)->ListJobs("", 0).ok());
+  }
 }
 
 TEST(DaemonJournal, RefusesNewerSchema) {
