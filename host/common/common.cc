@@ -1,6 +1,8 @@
 #include "common/common.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -101,6 +103,11 @@ AtomicOutput& AtomicOutput::operator=(AtomicOutput&& other) noexcept {
   return *this;
 }
 
+namespace {
+// AtomicOutput's temporaries: "." + final name + kTemporaryInfix + pid + "." + 8 hex digits.
+constexpr const char* kTemporaryInfix = ".tmp.";
+}  // namespace
+
 AtomicOutput::~AtomicOutput() { Abandon(); }
 
 StatusOr<AtomicOutput> AtomicOutput::Create(const std::string& final_path) {
@@ -118,7 +125,7 @@ StatusOr<AtomicOutput> AtomicOutput::Create(const std::string& final_path) {
   // Hidden name in the same folder, so the rename is atomic and `ls *.cram` never shows it.
   std::random_device rd;
   char suffix[32];
-  std::snprintf(suffix, sizeof suffix, ".tmp.%d.%08x", static_cast<int>(::getpid()), rd());
+  std::snprintf(suffix, sizeof suffix, "%s%d.%08x", kTemporaryInfix, static_cast<int>(::getpid()), rd());
   std::string temp = (dir == "." && final_path.find('/') == std::string::npos ? "" : dir + "/") +
                      "." + BaseName(final_path) + suffix;
   return AtomicOutput(final_path, temp);
@@ -136,6 +143,43 @@ Status AtomicOutput::Commit() {
 void AtomicOutput::Abandon() {
   if (!done_ && !temp_path_.empty()) ::unlink(temp_path_.c_str());
   done_ = true;
+}
+
+std::optional<AtomicTemporaryName> ParseAtomicTemporaryName(std::string_view name) {
+  if (name.size() < 2 || name[0] != '.') return std::nullopt;
+  const size_t dot = name.rfind('.');
+  const std::string_view hex = name.substr(dot + 1);
+  if (hex.size() != 8 || hex.find_first_not_of("0123456789abcdef") != std::string_view::npos) return std::nullopt;
+  const std::string_view head = name.substr(0, dot);  // ".<final>.tmp.<pid>"
+  const size_t pid_dot = head.rfind('.');
+  const std::optional<uint64_t> pid = ParseDecimal(head.substr(pid_dot + 1));
+  const std::string_view infix = std::string_view(kTemporaryInfix).substr(0, 4);  // ".tmp"
+  if (!pid || *pid == 0 || *pid > 0x7fffffff || pid_dot < 1 + infix.size() ||
+      head.substr(pid_dot - infix.size(), infix.size()) != infix)
+    return std::nullopt;
+  AtomicTemporaryName out;
+  out.final_name = std::string(head.substr(1, pid_dot - infix.size() - 1));
+  out.pid = static_cast<long>(*pid);
+  if (out.final_name.empty()) return std::nullopt;
+  return out;
+}
+
+std::vector<std::string> RemoveStaleTemporaries(const std::string& dir,
+                                                const std::function<bool(std::string_view final_name)>& belongs) {
+  std::vector<std::string> removed;
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return removed;
+  while (const dirent* e = ::readdir(d)) {
+    const std::optional<AtomicTemporaryName> temp = ParseAtomicTemporaryName(e->d_name);
+    if (!temp || !belongs(temp->final_name)) continue;
+    const pid_t pid = static_cast<pid_t>(temp->pid);
+    // kill(pid, 0) fails with ESRCH only when no such process exists; EPERM means it lives.
+    if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;
+    const std::string path = dir + "/" + e->d_name;
+    if (::unlink(path.c_str()) == 0) removed.push_back(path);
+  }
+  ::closedir(d);
+  return removed;
 }
 
 // ---- Files ------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -81,6 +82,21 @@ class AtomicOutput {
   std::string temp_path_;
   bool done_ = false;
 };
+
+// The temporary AtomicOutput writes for `final_path` is ".<final name>.tmp.<pid>.<8 hex>" in the
+// same folder. These two read that scheme back, so that a daemon restarting after a kill can
+// remove what a dead process left, and nothing of a live one.
+struct AtomicTemporaryName {
+  std::string final_name;  // the name the temporary would have been renamed to
+  long pid = 0;            // the process that created it
+};
+// nullopt when `file_name` is not one of AtomicOutput's temporaries.
+std::optional<AtomicTemporaryName> ParseAtomicTemporaryName(std::string_view file_name);
+// Removes the temporaries in `dir` whose final name `belongs` accepts and whose creating process
+// no longer exists (never this process's own, which may belong to a concurrent job). Returns
+// the paths removed.
+std::vector<std::string> RemoveStaleTemporaries(const std::string& dir,
+                                                const std::function<bool(std::string_view final_name)>& belongs);
 
 // Writes all of `data` to `fd`, through short writes and EINTR; an error is `what` with the
 // errno text.

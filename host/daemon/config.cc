@@ -10,7 +10,8 @@
 
 #include "common/common.h"
 #include "cramjet/log.h"
-#include "daemon/daemon.h"
+#include "daemon/config.h"
+#include "cramjet/compress.h"
 #if defined(CRAMJET_DAEMON_HAVE_BACKEND)
 #include "cramjet/backend.h"
 #endif

@@ -10,7 +10,7 @@
 #include <set>
 
 #include "common/common.h"
-#include "daemon/daemon.h"
+#include "daemon/intake.h"
 
 namespace cramjet::daemon {
 namespace fs = std::filesystem;

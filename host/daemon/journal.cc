@@ -4,17 +4,12 @@
 #include <chrono>
 #include <ctime>
 #include <mutex>
+#include <optional>
 #include <thread>
 
-#include "daemon/daemon.h"
+#include "daemon/journal.h"
 
 namespace cramjet::daemon {
-
-std::string NextStage(const std::string& stage) {
-  for (size_t i = 0; i + 1 < std::size(kStages); ++i)
-    if (stage == kStages[i]) return kStages[i + 1];
-  return "done";
-}
 
 namespace {
 
@@ -62,9 +57,26 @@ std::string Text(sqlite3_stmt* s, int col) {
   return t ? reinterpret_cast<const char*>(t) : "";
 }
 
-Job ReadJob(sqlite3_stmt* s) {
+// A JSON column as T; nullopt when the text is not JSON of that shape (never throws).
+template <typename T>
+std::optional<T> JsonColumn(sqlite3_stmt* s, int col) {
+  const nlohmann::json parsed = nlohmann::json::parse(Text(s, col), nullptr, false);
+  if (parsed.is_discarded()) return std::nullopt;
+  try {
+    return parsed.get<T>();
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;
+  }
+}
+
+// One row of `jobs`; an error naming the job when a column holds what this daemon never writes
+// (a row edited by hand, a journal of another version).
+StatusOr<Job> ReadJob(sqlite3_stmt* s, const std::string& path) {
   Job j;
   j.id = sqlite3_column_int64(s, 0);
+  auto bad = [&](const char* column) {
+    return DataLoss("job journal '" + path + "': job " + std::to_string(j.id) + " has an unreadable " + column);
+  };
   j.key = Text(s, 1);
   j.origin = Text(s, 2);
   j.run_id = Text(s, 3);
@@ -72,14 +84,22 @@ Job ReadJob(sqlite3_stmt* s) {
   j.instrument = Text(s, 5);
   j.flowcell = Text(s, 6);
   j.sample = Text(s, 7);
-  j.inputs = nlohmann::json::parse(Text(s, 8), nullptr, false).get<std::vector<std::string>>();
+  auto inputs = JsonColumn<std::vector<std::string>>(s, 8);
+  if (!inputs) return bad("inputs list");
+  j.inputs = std::move(*inputs);
   j.paired = sqlite3_column_int(s, 9) != 0;
   j.format = Text(s, 10);
-  j.lanes = nlohmann::json::parse(Text(s, 11), nullptr, false).get<std::vector<int>>();
+  auto lanes = JsonColumn<std::vector<int>>(s, 11);
+  if (!lanes) return bad("lanes list");
+  j.lanes = std::move(*lanes);
   j.reference = Text(s, 12);
   j.output = Text(s, 13);
-  j.stage = Text(s, 14);
-  j.state = Text(s, 15);
+  const std::optional<Stage> stage = ParseStage(Text(s, 14));
+  if (!stage) return bad("stage");
+  j.stage = *stage;
+  const std::optional<JobState> state = ParseJobState(Text(s, 15));
+  if (!state) return bad("state");
+  j.state = *state;
   j.attempts = sqlite3_column_int(s, 16);
   j.last_error = Text(s, 17);
   j.created_at = sqlite3_column_double(s, 18);
@@ -93,7 +113,7 @@ Job ReadJob(sqlite3_stmt* s) {
   j.compress_count = sqlite3_column_int(s, 26);
   j.shipped = sqlite3_column_int(s, 27) != 0;
   j.extra = nlohmann::json::parse(Text(s, 28), nullptr, false);
-  if (j.extra.is_discarded()) j.extra = nlohmann::json::object();
+  if (!j.extra.is_object()) return bad("extra object");
   return j;
 }
 
@@ -147,8 +167,8 @@ struct Journal::Impl {
     text(11, nlohmann::json(j.lanes).dump());
     text(12, j.reference);
     text(13, j.output);
-    text(14, j.stage);
-    text(15, j.state);
+    text(14, StageName(j.stage));
+    text(15, JobStateName(j.state));
     sqlite3_bind_int(s, 16, j.attempts);
     text(17, j.last_error);
     sqlite3_bind_double(s, 18, j.created_at);
@@ -264,7 +284,7 @@ StatusOr<int> Journal::AddJobs(const std::vector<Job>& jobs, const std::string& 
       sqlite3_bind_int64(ev.s, 1, id);
       sqlite3_bind_double(ev.s, 2, Now());
       sqlite3_bind_text(ev.s, 3, "intake", -1, SQLITE_STATIC);
-      std::string msg = "job created from " + (j.run_path.empty() ? j.inputs.front() : j.run_path);
+      std::string msg = "job created from " + (!j.run_path.empty() ? j.run_path : j.inputs.empty() ? j.key : j.inputs.front());
       sqlite3_bind_text(ev.s, 4, msg.c_str(), -1, SQLITE_TRANSIENT);
       status = im.Done(ev);
       if (!status.ok()) break;
@@ -308,21 +328,28 @@ StatusOr<Job> Journal::GetJob(int64_t id) {
   Stmt st;
   CRAMJET_RETURN_IF_ERROR(impl_->Prepare(std::string("SELECT ") + kJobColumns + " FROM jobs WHERE id=?", st));
   sqlite3_bind_int64(st.s, 1, id);
-  if (sqlite3_step(st.s) != SQLITE_ROW) return NotFound("no job " + std::to_string(id));
-  return ReadJob(st.s);
+  const int rc = sqlite3_step(st.s);
+  if (rc == SQLITE_DONE) return NotFound("no job " + std::to_string(id));
+  if (rc != SQLITE_ROW) return impl_->Error("reading job " + std::to_string(id));
+  return ReadJob(st.s, impl_->path);
 }
 
-StatusOr<std::vector<Job>> Journal::ListJobs(const std::string& state, int limit) {
+StatusOr<std::vector<Job>> Journal::ListJobs(std::optional<JobState> state, int limit) {
   std::lock_guard<std::recursive_mutex> lock(impl_->mu);
   Stmt st;
-  std::string sql = std::string("SELECT ") + kJobColumns + " FROM jobs" +
-                    (state.empty() ? "" : " WHERE state=?") + " ORDER BY id DESC LIMIT ?";
+  std::string sql = std::string("SELECT ") + kJobColumns + " FROM jobs" + (state ? " WHERE state=?" : "") +
+                    " ORDER BY id DESC LIMIT ?";
   CRAMJET_RETURN_IF_ERROR(impl_->Prepare(sql, st));
   int i = 1;
-  if (!state.empty()) sqlite3_bind_text(st.s, i++, state.c_str(), -1, SQLITE_TRANSIENT);
+  if (state) sqlite3_bind_text(st.s, i++, JobStateName(*state), -1, SQLITE_STATIC);
   sqlite3_bind_int(st.s, i, limit > 0 ? limit : 1000000);
   std::vector<Job> jobs;
-  while (sqlite3_step(st.s) == SQLITE_ROW) jobs.push_back(ReadJob(st.s));
+  int rc;
+  while ((rc = sqlite3_step(st.s)) == SQLITE_ROW) {
+    CRAMJET_ASSIGN_OR_RETURN(Job job, ReadJob(st.s, impl_->path));
+    jobs.push_back(std::move(job));
+  }
+  if (rc != SQLITE_DONE) return impl_->Error("listing jobs");
   return jobs;
 }
 
@@ -333,9 +360,11 @@ StatusOr<std::optional<Job>> Journal::ClaimNext(double now) {
                                              " FROM jobs WHERE state='queued' AND not_before<=? ORDER BY id LIMIT 1",
                                          st));
   sqlite3_bind_double(st.s, 1, now);
-  if (sqlite3_step(st.s) != SQLITE_ROW) return std::optional<Job>();
-  Job j = ReadJob(st.s);
-  j.state = "running";
+  const int rc = sqlite3_step(st.s);
+  if (rc == SQLITE_DONE) return std::optional<Job>();
+  if (rc != SQLITE_ROW) return impl_->Error("claiming a job");
+  CRAMJET_ASSIGN_OR_RETURN(Job j, ReadJob(st.s, impl_->path));
+  j.state = JobState::kRunning;
   CRAMJET_RETURN_IF_ERROR(Save(j));
   return std::optional<Job>(j);
 }
@@ -383,12 +412,19 @@ StatusOr<nlohmann::json> Journal::Events(int64_t job_id) {
   return out;
 }
 
-StatusOr<std::map<std::string, int64_t>> Journal::CountByState() {
+StatusOr<std::map<JobState, int64_t>> Journal::CountByState() {
   std::lock_guard<std::recursive_mutex> lock(impl_->mu);
   Stmt st;
   CRAMJET_RETURN_IF_ERROR(impl_->Prepare("SELECT state, count(*) FROM jobs GROUP BY state", st));
-  std::map<std::string, int64_t> counts{{"queued", 0}, {"running", 0}, {"failed", 0}, {"done", 0}};
-  while (sqlite3_step(st.s) == SQLITE_ROW) counts[Text(st.s, 0)] = sqlite3_column_int64(st.s, 1);
+  std::map<JobState, int64_t> counts;
+  for (JobState state : kJobStates) counts[state] = 0;
+  int rc;
+  while ((rc = sqlite3_step(st.s)) == SQLITE_ROW) {
+    const std::optional<JobState> state = ParseJobState(Text(st.s, 0));
+    if (!state) return DataLoss("job journal '" + impl_->path + "': unknown job state '" + Text(st.s, 0) + "'");
+    counts[*state] = sqlite3_column_int64(st.s, 1);
+  }
+  if (rc != SQLITE_DONE) return impl_->Error("counting jobs");
   return counts;
 }
 

@@ -1,5 +1,7 @@
 // cramjetd — the appliance daemon. Flags only; everything else is in the configuration file
 // (docs/daemon.md, dist/cramjetd.toml.example).
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -75,5 +77,20 @@ int main(int argc, char** argv) {
   daemon::DaemonOptions options;
   options.config = std::move(*config);
   options.stages = std::move(*stages);
-  return daemon::RunDaemon(std::move(options));
+  const bool notify_systemd = options.notify_systemd;
+  // config -> open -> start -> join.
+  auto server = daemon::Server::Open(std::move(options));
+  if (!server.ok()) {
+    daemon::ReportCannotStart(notify_systemd, server.status());
+    return 1;
+  }
+  (*server)->Start();
+  const daemon::DaemonExit exit = (*server)->Join();
+  if (exit.stages_still_running) {
+    // Threads still inside a stage cannot be joined or destroyed: end the process here. The
+    // journal never moved past those stages, so they run again on the next start.
+    std::fflush(nullptr);
+    ::_exit(exit.code);
+  }
+  return exit.code;
 }

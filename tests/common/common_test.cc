@@ -1,9 +1,14 @@
 // Tests of host/common: status values, crash-safe output, digests, paths, logging.
 #include <htslib/hts.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include "common/common.h"
+#include "common/unique_fd.h"
 #include "common/test_util.h"
 #include "cramjet/log.h"
 #include "cramjet/status.h"
@@ -71,6 +76,63 @@ TEST(AtomicOutput, RefusesMissingOrUnwritableFolder) {
     auto denied = AtomicOutput::Create(ro + "/x.cram");
     EXPECT_FALSE(denied.ok());
   }
+}
+
+// The daemon's restart cleanup reads AtomicOutput's temporary names back: the scheme must round
+// trip, and names that merely look alike must not be taken for temporaries.
+TEST(AtomicOutput, TemporaryNamesParseBack) {
+  TempDir dir;
+  auto out = AtomicOutput::Create(dir / "S1.cram.crai");
+  ASSERT_TRUE(out.ok());
+  auto parsed = ParseAtomicTemporaryName(BaseName(out->temp_path()));
+  ASSERT_TRUE(parsed.has_value()) << out->temp_path();
+  EXPECT_EQ(parsed->final_name, "S1.cram.crai");
+  EXPECT_EQ(parsed->pid, static_cast<long>(::getpid()));
+  for (const char* not_temporary : {"S1.cram", ".S1.cram", ".S1.cram.tmp.12.abc", ".S1.cram.tmp.12.0000000g",
+                                    ".S1.cram.tmp..0000abcd", ".S1.cram.tmp.-4.0000abcd", "S1.cram.tmp.12.0000abcd",
+                                    "..tmp.12.0000abcd", ".S1.cram.tmq.12.0000abcd", ".tmp.12.0000abcd"})
+    EXPECT_FALSE(ParseAtomicTemporaryName(not_temporary).has_value()) << not_temporary;
+}
+
+TEST(AtomicOutput, RemovesOnlyStaleTemporariesThatBelong) {
+  TempDir dir;
+  // A pid that cannot exist (above pid_max's ceiling of 2^22) stands for a killed process.
+  const std::string dead = ".S1.cram.tmp.4194999.0000abcd";
+  const std::string dead_other_sample = ".S2.cram.tmp.4194999.0000abcd";
+  const std::string alive = ".S1.cram.md5.tmp.1.0000abcd";  // pid 1 lives
+  const std::string mine = ".S1.qc.json.tmp." + std::to_string(::getpid()) + ".0000abcd";
+  for (const auto& n : {dead, dead_other_sample, alive, mine, std::string("S1.cram")}) testing::WriteFile(dir / n, "x");
+  auto removed = RemoveStaleTemporaries(dir.path(), [](std::string_view final_name) {
+    return final_name.starts_with("S1.");
+  });
+  ASSERT_EQ(removed.size(), 1u);
+  EXPECT_EQ(removed[0], dir / dead);
+  EXPECT_FALSE(testing::PathExists(dir / dead));
+  for (const auto& n : {dead_other_sample, alive, mine, std::string("S1.cram")})
+    EXPECT_TRUE(testing::PathExists(dir / n)) << n;
+  EXPECT_TRUE(RemoveStaleTemporaries(dir / "missing", [](std::string_view) { return true; }).empty());
+}
+
+TEST(UniqueFd, ClosesOnceAndMoves) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  {
+    UniqueFd a(fds[0]);
+    UniqueFd b(std::move(a));
+    EXPECT_FALSE(a.valid());
+    EXPECT_EQ(b.get(), fds[0]);
+    UniqueFd c;
+    c = std::move(b);
+    EXPECT_TRUE(c.valid());
+  }
+  // The read end is closed: writing to the pipe now fails with EPIPE (SIGPIPE ignored here).
+  signal(SIGPIPE, SIG_IGN);
+  EXPECT_EQ(::write(fds[1], "x", 1), -1);
+  EXPECT_EQ(errno, EPIPE);
+  UniqueFd w(fds[1]);
+  const int raw = w.release();
+  EXPECT_FALSE(w.valid());
+  EXPECT_EQ(::close(raw), 0);  // release() did not close it
 }
 
 TEST(Digest, Md5MatchesKnownAnswer) {

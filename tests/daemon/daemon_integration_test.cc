@@ -27,7 +27,7 @@
 #include "common/test_util.h"
 #include "cramjet/daemon_api.h"
 #include "cramjet/qc.h"
-#include "daemon/daemon.h"
+#include "daemon/journal.h"
 
 extern char** environ;
 
@@ -755,10 +755,10 @@ TEST_F(DaemonIntegration, SurvivesRepeatedSigkillWithoutLossOrDuplicates) {
   auto running_in = [&](const std::string& stage) {
     auto journal = Journal::Open(a.Path("state/journal.sqlite"));
     if (!journal.ok()) return false;
-    auto running = (*journal)->ListJobs("running", 0);
+    auto running = (*journal)->ListJobs(JobState::kRunning, 0);
     if (!running.ok()) return false;
     for (const auto& j : *running)
-      if (j.stage == stage) return true;
+      if (StageName(j.stage) == stage) return true;
     return false;
   };
   for (int k = 0; k < kills; ++k) {
@@ -776,15 +776,15 @@ TEST_F(DaemonIntegration, SurvivesRepeatedSigkillWithoutLossOrDuplicates) {
     // What was in flight (read the journal the way the next start will).
     auto journal = Journal::Open(a.Path("state/journal.sqlite"));
     ASSERT_TRUE(journal.ok()) << journal.status().message();
-    auto running = (*journal)->ListJobs("running", 0);
+    auto running = (*journal)->ListJobs(JobState::kRunning, 0);
     ASSERT_TRUE(running.ok());
     if (running->empty()) killed_in["(idle or intake)"]++;
-    for (const auto& j : *running) killed_in[j.stage]++;
-    auto all = (*journal)->ListJobs("", 0);
+    for (const auto& j : *running) killed_in[StageName(j.stage)]++;
+    auto all = (*journal)->ListJobs(std::nullopt, 0);
     ASSERT_TRUE(all.ok());
     ASSERT_LE(all->size(), samples.size() * run_names.size()) << "duplicate jobs after kill " << k;
     size_t done = 0;
-    for (const auto& j : *all) done += j.state == "done";
+    for (const auto& j : *all) done += j.state == JobState::kDone;
     if (done == samples.size() * run_names.size() && k + 1 < kills) add_run();
   }
   std::string summary = "seed " + std::to_string(seed) + "; kills while running stage:";

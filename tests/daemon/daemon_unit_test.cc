@@ -9,7 +9,11 @@
 #include <vector>
 
 #include "common/test_util.h"
-#include "daemon/daemon.h"
+#include "daemon/config.h"
+#include "daemon/intake.h"
+#include "daemon/job.h"
+#include "daemon/journal.h"
+#include "daemon/metrics.h"
 
 namespace cramjet::daemon {
 namespace {
@@ -291,7 +295,7 @@ TEST(DaemonJournal, UniqueKeysStagesAndRequeue) {
     auto claimed = (*j)->ClaimNext(1e12);
     ASSERT_TRUE(claimed.ok() && claimed->has_value());
     EXPECT_EQ((*claimed)->sample, "S1");
-    EXPECT_EQ((*claimed)->state, "running");
+    EXPECT_EQ((*claimed)->state, JobState::kRunning);
     Job c = **claimed;
     c.stage = NextStage(c.stage);
     ASSERT_TRUE((*j)->Save(c).ok());
@@ -302,14 +306,15 @@ TEST(DaemonJournal, UniqueKeysStagesAndRequeue) {
   ASSERT_TRUE((*j)->RequeueRunning().ok());
   auto job = (*j)->GetJob(1);
   ASSERT_TRUE(job.ok());
-  EXPECT_EQ(job->state, "queued");
-  EXPECT_EQ(job->stage, "verify");
+  EXPECT_EQ(job->state, JobState::kQueued);
+  EXPECT_EQ(job->stage, Stage::kVerify);
   EXPECT_EQ(job->inputs.size(), 2u);
   auto counts = (*j)->CountByState();
   ASSERT_TRUE(counts.ok());
-  EXPECT_EQ((*counts)["queued"], 2);
-  EXPECT_EQ(NextStage("cleanup"), "done");
-  EXPECT_EQ(NextStage("qc"), "ship");
+  EXPECT_EQ((*counts)[JobState::kQueued], 2);
+  EXPECT_EQ(NextStage(Stage::kCleanup), Stage::kDone);
+  EXPECT_EQ(NextStage(Stage::kQc), Stage::kShip);
+  EXPECT_EQ(NextStage(Stage::kDone), Stage::kDone);
   EXPECT_TRUE((*j)->SetSetting("paused", "1").ok());
   EXPECT_EQ(*(*j)->GetSetting("paused"), "1");
 }
@@ -355,7 +360,7 @@ TEST(DaemonJournal, ConcurrentOpensOfAFreshJournalAllSucceed) {
     for (int i = 0; i < kOpeners; ++i) EXPECT_EQ(errors[i], "") << "round " << round << " opener " << i;
     auto j = Journal::Open(db);
     ASSERT_TRUE(j.ok()) << j.status().message();
-    EXPECT_TRUE((*j)->ListJobs("", 0).ok());
+    EXPECT_TRUE((*j)->ListJobs(std::nullopt, 0).ok());
   }
 }
 
@@ -370,6 +375,49 @@ TEST(DaemonJournal, RefusesNewerSchema) {
   auto j = Journal::Open(db);
   ASSERT_FALSE(j.ok());
   EXPECT_EQ(j.status().code(), StatusCode::kFailedPrecondition);
+}
+
+// A row this daemon never writes (edited by hand, another version) is an error naming the job,
+// never a crash or a job run at a made-up stage.
+TEST(DaemonJournal, UnreadableRowsAreErrorsNamingTheJob) {
+  TempDir t;
+  const std::string db = t / "j.sqlite";
+  auto j = Journal::Open(db);
+  ASSERT_TRUE(j.ok()) << j.status().message();
+  Job a;
+  a.key = "drop:/drop/a";
+  a.origin = "drop";
+  a.sample = "A";
+  a.inputs = {"/drop/a.fq.gz"};
+  a.output = "/out/A.cram";
+  ASSERT_TRUE((*j)->AddJobs({a}, "").ok());
+  const std::string named = "job journal '" + db + "': job 1 has an unreadable ";
+  for (const auto& [sql, what] : std::vector<std::pair<std::string, std::string>>{
+           {"UPDATE jobs SET stage='polish'", "stage"},
+           {"UPDATE jobs SET stage='compress', state='paused'", "state"},
+           {"UPDATE jobs SET state='queued', inputs='[\"a\",'", "inputs list"},
+           {"UPDATE jobs SET inputs='{\"a\":1}'", "inputs list"},
+           {"UPDATE jobs SET inputs='[]', lanes='[\"x\"]'", "lanes list"},
+           {"UPDATE jobs SET lanes='[]', extra='[1]'", "extra object"}}) {
+    sqlite3* other = nullptr;
+    ASSERT_EQ(sqlite3_open(db.c_str(), &other), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(other, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sql;
+    sqlite3_close(other);
+    auto listed = (*j)->ListJobs(std::nullopt, 0);
+    ASSERT_FALSE(listed.ok()) << sql;
+    EXPECT_EQ(listed.status().message(), named + what) << sql;
+    auto got = (*j)->GetJob(1);
+    ASSERT_FALSE(got.ok());
+    EXPECT_EQ(got.status().message(), named + what);
+  }
+}
+
+TEST(DaemonJob, StageAndStateNamesRoundTrip) {
+  for (Stage s : kJobStages) EXPECT_EQ(ParseStage(StageName(s)), s);
+  EXPECT_EQ(ParseStage("done"), Stage::kDone);
+  EXPECT_FALSE(ParseStage("Compress").has_value());
+  for (JobState s : kJobStates) EXPECT_EQ(ParseJobState(JobStateName(s)), s);
+  EXPECT_FALSE(ParseJobState("").has_value());
 }
 
 TEST(DaemonMetrics, Escape) { EXPECT_EQ(PromEscape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd"); }

@@ -1,0 +1,202 @@
+// cramjetd's JSON API: the method table and what each family of methods does.
+#include "daemon/api_server.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <ctime>
+
+#include "cramjet/daemon_api.h"
+#include "cramjet/log.h"
+#include "cramjet/version.h"
+
+namespace cramjet::daemon {
+using json = nlohmann::json;
+
+namespace {
+
+std::string StatusCodeKey(StatusCode code) {
+  std::string s(StatusCodeName(code));
+  std::replace(s.begin(), s.end(), ' ', '_');
+  return s;
+}
+
+json ErrorReply(const Status& s) {
+  return json{{"ok", false}, {"error", {{"code", StatusCodeKey(s.code())}, {"message", s.message()}}}};
+}
+
+double LocalMidnight() {
+  time_t t = std::time(nullptr);
+  tm local{};
+  localtime_r(&t, &local);
+  local.tm_hour = local.tm_min = local.tm_sec = 0;
+  return static_cast<double>(mktime(&local));
+}
+
+StatusOr<int64_t> JobIdParam(const json& params) {
+  if (!params.contains("id") || !params["id"].is_number_integer()) return InvalidArgument("params.id (integer) is required");
+  return params["id"].get<int64_t>();
+}
+
+}  // namespace
+
+ApiServer::ApiServer(DaemonContext& context, IntakeScanner& intake, JobRunner& runner)
+    : ctx_(context), intake_(intake), runner_(runner) {
+  RegisterStatusMethods();
+  RegisterJobMethods();
+  RegisterControlMethods();
+  RegisterIntakeMethods();
+}
+
+std::string ApiServer::HandleLine(std::string_view line) {
+  json reply;
+  const json request = json::parse(line.substr(0, line.find('\n')), nullptr, false);
+  if (request.is_discarded()) {
+    reply = {{"ok", false}, {"error", {{"code", "invalid_argument"}, {"message", "request is not valid JSON"}}}};
+  } else {
+    reply = Handle(request);
+  }
+  reply["api_version"] = kDaemonApiVersion;
+  requests_total_ += 1;
+  return reply.dump() + "\n";
+}
+
+json ApiServer::Handle(const json& request) {
+  if (!request.is_object() || !request.contains("method") || !request["method"].is_string())
+    return ErrorReply(InvalidArgument("request must be a JSON object with a \"method\""));
+  const json& version_field = request.contains("api_version") ? request["api_version"] : json(kDaemonApiVersion);
+  if (!version_field.is_number_integer() || version_field.get<int64_t>() != kDaemonApiVersion)
+    return ErrorReply(InvalidArgument("api_version " + version_field.dump() + " is not served (this daemon: " +
+                                      std::to_string(kDaemonApiVersion) + ")"));
+  const std::string method = request["method"];
+  const json params = request.contains("params") ? request["params"] : json::object();
+  if (!params.is_object()) return ErrorReply(InvalidArgument("params must be a JSON object"));
+  auto it = methods_.find(method);
+  if (it == methods_.end()) return ErrorReply(InvalidArgument("unknown method '" + method + "'"));
+  StatusOr<json> result = it->second(params);
+  if (!result.ok()) return ErrorReply(result.status());
+  return json{{"ok", true}, {"result", std::move(*result)}};
+}
+
+// ---- status ---------------------------------------------------------------------------------
+json ApiServer::StatusJson() const {
+  json j;
+  j["version"] = Version();
+  j["pid"] = ::getpid();
+  j["started_at"] = ctx_.started_at;
+  j["uptime_seconds"] = MonotonicSeconds() - ctx_.started_mono;
+  j["backend"] = ctx_.stages.backend;
+  j["state"] = ctx_.StateName();
+  j["intake_paused_low_disk"] = intake_.paused_for_low_disk();
+  j["workers"] = ctx_.config.Concurrency();
+  json jobs = json::object();
+  if (auto counts = ctx_.journal.CountByState(); counts.ok())
+    for (const auto& [state, n] : *counts) jobs[JobStateName(state)] = n;
+  if (auto today = ctx_.journal.CountDoneSince(LocalMidnight()); today.ok()) jobs["done_today"] = *today;
+  else jobs["done_today"] = nullptr;  // last_error says why
+  j["jobs"] = jobs;
+  const RunnerSnapshot runner = runner_.snapshot();
+  json running = json::array();
+  const double mono = MonotonicSeconds();
+  for (const auto& [id, p] : runner.live) {
+    json r = {{"id", id}, {"sample", p.sample}, {"run_id", p.run_id}, {"stage", StageName(p.stage)},
+              {"stage_seconds", mono - p.stage_started}, {"records", p.records},
+              {"input_bytes_read", p.input_bytes}, {"input_bytes", p.total_input_bytes}};
+    r["progress"] = p.stage == Stage::kCompress && p.total_input_bytes > 0
+                        ? json(std::min(1.0, static_cast<double>(p.input_bytes) / p.total_input_bytes))
+                        : json(nullptr);
+    r["throughput_bytes_per_second"] = p.elapsed > 0 ? json(p.input_bytes / p.elapsed) : json(nullptr);
+    running.push_back(r);
+  }
+  j["running"] = running;
+  const IntakeScanner::Snapshot intake = intake_.snapshot();
+  j["disk"] = intake.disks;
+  j["min_free_disk_bytes"] = static_cast<uint64_t>(ctx_.config.min_free_disk_gb * 1e9);
+  json waiting = json::array();
+  for (const auto& [path, why] : intake.waiting) waiting.push_back({{"path", path}, {"reason", why}});
+  j["waiting_runs"] = waiting;
+  json rejected = json::array();
+  for (const auto& [path, why] : intake.rejected) rejected.push_back({{"path", path}, {"error", why}});
+  j["rejected"] = rejected;
+  const DaemonContext::LastError last = ctx_.last_error();
+  j["last_error"] = last.message.empty() ? json(nullptr) : json{{"at", last.at}, {"message", last.message}};
+  j["config_files"] = ctx_.config.files;
+  return j;
+}
+
+void ApiServer::RegisterStatusMethods() {
+  methods_["status"] = [this](const json&) -> StatusOr<json> { return StatusJson(); };
+}
+
+// ---- jobs, job, retry -----------------------------------------------------------------------
+void ApiServer::RegisterJobMethods() {
+  methods_["jobs"] = [this](const json& params) -> StatusOr<json> {
+    std::optional<JobState> state;
+    if (params.contains("state") && !(params["state"].is_string() && params["state"] == "")) {
+      if (params["state"].is_string()) state = ParseJobState(params["state"].get<std::string>());
+      if (!state) return InvalidArgument("state must be queued, running, failed or done");
+    }
+    int limit = 100;
+    if (params.contains("limit")) {
+      if (!params["limit"].is_number_integer()) return InvalidArgument("params.limit must be an integer");
+      limit = static_cast<int>(std::clamp<int64_t>(params["limit"].get<int64_t>(), 0, 1000000));
+    }
+    CRAMJET_ASSIGN_OR_RETURN(std::vector<Job> jobs, ctx_.journal.ListJobs(state, limit));
+    json list = json::array();
+    for (const auto& job : jobs) list.push_back(JobJson(job));
+    return json{{"jobs", list}};
+  };
+  methods_["job"] = [this](const json& params) -> StatusOr<json> {
+    CRAMJET_ASSIGN_OR_RETURN(int64_t id, JobIdParam(params));
+    CRAMJET_ASSIGN_OR_RETURN(Job job, ctx_.journal.GetJob(id));
+    json out = JobJson(job);
+    auto events = ctx_.journal.Events(id);
+    out["events"] = events.ok() ? *events : json::array();
+    return out;
+  };
+  methods_["retry"] = [this](const json& params) -> StatusOr<json> {
+    CRAMJET_ASSIGN_OR_RETURN(int64_t id, JobIdParam(params));
+    CRAMJET_ASSIGN_OR_RETURN(Job job, ctx_.journal.GetJob(id));
+    if (job.state != JobState::kFailed && job.state != JobState::kQueued)
+      return FailedPrecondition("job " + std::to_string(id) + " is " + JobStateName(job.state) +
+                                "; only failed or waiting jobs are retried");
+    job.state = JobState::kQueued;
+    job.attempts = 0;
+    job.not_before = 0;
+    job.finished_at = 0;
+    CRAMJET_RETURN_IF_ERROR(ctx_.journal.Save(job));
+    ctx_.journal.AddEvent(id, StageName(job.stage), "retry requested by operator").IgnoreError();
+    runner_.Wake();
+    return JobJson(job);
+  };
+}
+
+// ---- pause, resume, drain -------------------------------------------------------------------
+void ApiServer::RegisterControlMethods() {
+  auto set_paused = [this](bool paused) -> StatusOr<json> {
+    ctx_.paused = paused;
+    ctx_.journal.SetSetting("paused", paused ? "1" : "0").IgnoreError();
+    CJ_LOG(kInfo) << (paused ? "paused by operator: no new jobs start" : "resumed by operator");
+    runner_.Wake();
+    return json{{"state", ctx_.StateName()}};
+  };
+  methods_["pause"] = [set_paused](const json&) { return set_paused(true); };
+  methods_["resume"] = [set_paused](const json&) { return set_paused(false); };
+  methods_["drain"] = [this](const json&) -> StatusOr<json> {
+    ctx_.draining = true;
+    CJ_LOG(kInfo) << "draining: no new jobs start; exits when the running jobs are done";
+    ctx_.wake_main_loop();
+    return json{{"state", ctx_.StateName()}, {"running", runner_.running_jobs()}};
+  };
+}
+
+// ---- submit ---------------------------------------------------------------------------------
+void ApiServer::RegisterIntakeMethods() {
+  methods_["submit"] = [this](const json& params) -> StatusOr<json> {
+    if (!params.contains("path") || !params["path"].is_string()) return InvalidArgument("params.path is required");
+    CRAMJET_ASSIGN_OR_RETURN(std::vector<int64_t> ids, intake_.Submit(params["path"].get<std::string>()));
+    return json{{"job_ids", ids}};
+  };
+}
+
+}  // namespace cramjet::daemon

@@ -1,0 +1,76 @@
+// host/daemon/config.h — cramjetd's configuration: the TOML file and its drop-ins, read once at
+// start (docs/daemon.md, dist/cramjetd.toml.example).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <toml++/toml.h>
+
+#include "cramjet/status.h"
+
+namespace cramjet::daemon {
+
+struct WatchRoot {
+  std::string path;       // folder whose sub-folders are Illumina run folders
+  std::string output;     // CRAMs go to <output>/<run folder name>/<sample>.cram
+  std::string reference;  // name in [references] used when the sample sheet names none
+};
+
+struct DropFolder {
+  std::string path;       // empty: no drop folder
+  std::string output;     // CRAMs go to <output>/<sample>.cram
+  std::string reference;  // name in [references]
+  int settle_seconds = 300;
+};
+
+struct DaemonConfig {
+  std::vector<std::string> files;  // config files read, in order
+  std::string state_dir = "/var/lib/cramjet";
+  std::string log_level = "info";
+  std::string socket_path = "/run/cramjet/api.sock";
+  std::string socket_group;        // group owning the socket (mode 0660); empty: daemon's group
+  std::string metrics_listen;      // "127.0.0.1:9464"; empty: off. Loopback addresses only.
+  std::vector<WatchRoot> watch;
+  DropFolder drop;
+  int rescan_interval_s = 60;
+  double rta_only_timeout_hours = 6;
+  double min_free_disk_gb = 20;    // intake pauses below this (on any output root)
+  double resume_free_disk_gb = 30; // and resumes above this
+  std::map<std::string, std::string> references;  // name -> FASTA path
+  std::string profile = "normal";
+  std::string cram_version = "3.1";
+  std::string accel = "auto";      // [accel] kind: auto | simd | scalar | opencl[:P:D] | xrt
+  std::string xclbin;              // [accel] xclbin: the FPGA image (empty: the default path)
+  std::string placement = "mapped";  // FASTQ: "mapped" (position-sorted) or "unaligned"
+  bool keep_order = true;            // mapped FASTQ: record sequencer order (docs/sort.md); false: --no-keep-order
+  bool build_index = true;           // build a missing or stale mapper index beside the reference
+  int max_jobs = 2;
+  int threads_per_job = 2;
+  int cpu_budget = 0;              // 0: all CPUs
+  uint64_t memory_budget_mb = 0;   // 0: no memory limit on concurrency
+  uint64_t memory_per_job_mb = 2048;
+  int max_attempts = 3;
+  int retry_delay_s = 60;
+  bool archive_enabled = false;
+  toml::table archive_table;       // the [archive] table without `enabled`, for the ship stage
+  std::string archive_source;      // the file it came from
+  std::string cleanup_policy = "keep";  // keep | delete-inputs | delete-all
+  double retention_hours = 0;
+  int shutdown_grace_s = 120;
+  int watchdog_sec_hint = 0;
+  int stage_delay_ms = 0;          // [testing]: sleep in every stage (tests of kills between stages)
+
+  // Jobs that may run at once: max_jobs limited by the CPU and memory budgets.
+  int Concurrency() const;
+};
+
+// Reads `path` then `<path>.d/*.toml` in name order (later files override keys; [[watch]] entries
+// add up). Unknown keys and bad values fail with "<file>: line <n>: <reason>".
+[[nodiscard]] StatusOr<DaemonConfig> LoadConfig(const std::string& path);
+// The same from text, for tests (`source` names it in errors).
+[[nodiscard]] StatusOr<DaemonConfig> ParseConfigText(const std::string& text, const std::string& source);
+
+}  // namespace cramjet::daemon

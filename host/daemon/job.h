@@ -1,0 +1,87 @@
+// host/daemon/job.h — a job: one sample from intake to the archive, one row of the journal.
+//
+// Crash safety in one paragraph: a job's `stage` names the next stage to run and only moves
+// forward after that stage's outputs are complete and renamed (the journal commits with
+// synchronous=FULL). Every stage is idempotent, so after SIGKILL or a power cut the daemon starts
+// every unfinished job again at the stage it had not finished.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "cramjet/compress.h"
+#include "cramjet/status.h"
+
+namespace cramjet::daemon {
+
+// The stages in the order a job runs them; kDone once the last has finished.
+enum class Stage { kCompress, kVerify, kQc, kShip, kCleanup, kDone };
+inline constexpr std::array<Stage, 5> kJobStages = {Stage::kCompress, Stage::kVerify, Stage::kQc, Stage::kShip,
+                                                    Stage::kCleanup};
+// "compress" ... "cleanup", "done": the names the journal, the API and the metrics use.
+const char* StageName(Stage stage);
+std::optional<Stage> ParseStage(std::string_view name);
+// kCompress -> kVerify ... kCleanup -> kDone; kDone stays kDone.
+Stage NextStage(Stage stage);
+
+enum class JobState { kQueued, kRunning, kFailed, kDone };
+inline constexpr std::array<JobState, 4> kJobStates = {JobState::kQueued, JobState::kRunning, JobState::kFailed,
+                                                       JobState::kDone};
+const char* JobStateName(JobState state);  // "queued" | "running" | "failed" | "done"
+std::optional<JobState> ParseJobState(std::string_view name);
+
+struct Job {
+  int64_t id = 0;
+  std::string key;        // unique: "<run folder>#<sample>" or "drop:<path>"
+  std::string origin;     // "run" | "drop" | "submit"
+  std::string run_id, run_path, instrument, flowcell;
+  std::string sample;
+  std::vector<std::string> inputs;
+  bool paired = false;
+  std::string format;
+  std::vector<int> lanes;
+  std::string reference;  // FASTA path
+  std::string output;     // final CRAM path
+  Stage stage = Stage::kCompress;     // next stage to run; kDone when finished
+  JobState state = JobState::kQueued;
+  int attempts = 0;
+  std::string last_error;
+  double created_at = 0, updated_at = 0, finished_at = 0, not_before = 0;
+  uint64_t input_bytes = 0, output_bytes = 0, records = 0;
+  std::string output_md5;
+  int compress_count = 0;  // times the compress stage produced the CRAM (1 unless redone)
+  bool shipped = false;
+  // Per-stage facts: compress's figures and the QC files it wrote ("qc_files"), verify's
+  // verdict, the ship result, the cleanup due time.
+  nlohmann::json extra = nlohmann::json::object();
+};
+
+// The job as the API shows it (`cramjet status --jobs`, `jobs`, `job`).
+nlohmann::json JobJson(const Job& job);
+
+// ---- The stages' work, wired by wiring.cc ------------------------------------------------------
+struct ShipJob {
+  int64_t job_id = 0;
+  std::string sample, run_id, instrument, flowcell;
+  std::vector<int> lanes;
+  std::vector<std::string> files;  // CRAM, .crai, .seqchksum, .md5, QC files
+  std::string state_dir;           // per-job folder for resumable uploads
+};
+
+struct StageFunctions {
+  std::function<StatusOr<CompressResult>(const CompressOptions&)> compress;
+  std::function<StatusOr<VerifyResult>(const VerifyOptions&)> verify;
+  // Empty: no archive; the ship stage records "skipped". Must be idempotent and return ok only
+  // after the remote copy is verified.
+  std::function<Status(const ShipJob&)> ship;
+  std::string backend;  // accelerator backend in use, for `cramjet status` ("cpu (AVX2)", ...)
+};
+
+}  // namespace cramjet::daemon

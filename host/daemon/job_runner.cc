@@ -1,0 +1,369 @@
+// cramjetd's worker pool and the five stages of a job (job_runner.h).
+#include "daemon/job_runner.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+
+#include "common/common.h"
+#include "cramjet/log.h"
+#include "cramjet/qc.h"
+
+namespace cramjet::daemon {
+namespace fs = std::filesystem;
+
+namespace {
+
+bool FileExists(const std::string& p) {
+  struct stat st;
+  return ::stat(p.c_str(), &st) == 0;
+}
+
+// Removes what a killed stage left for this sample in `dir` (AtomicOutput's temporaries of
+// processes that are gone), so a resumed stage starts clean; a concurrent job of this daemon or a
+// live `cramjet` run is never disturbed.
+void RemoveStageTemporaries(const std::string& dir, const std::string& sample) {
+  auto belongs = [&](std::string_view final_name) {
+    return final_name.starts_with(sample + ".") || final_name.starts_with(sample + "_");
+  };
+  for (const std::string& path : RemoveStaleTemporaries(dir, belongs))
+    CJ_LOG(kInfo) << "removed temporary '" << path << "' left by an interrupted stage";
+}
+
+// Errors that the same inputs will give again: the job fails at once instead of retrying.
+bool IsPermanent(StatusCode code) {
+  return code == StatusCode::kBadInput || code == StatusCode::kNotFound || code == StatusCode::kInvalidArgument ||
+         code == StatusCode::kFailedPrecondition || code == StatusCode::kUnimplemented;
+}
+
+}  // namespace
+
+JobRunner::JobRunner(DaemonContext& context) : ctx_(context), c_(context.config) {
+  for (Stage stage : kJobStages) stage_counters_[stage] = {};
+}
+
+JobRunner::~JobRunner() {
+  // Workers still joinable here means the owner never joined them (it exits the process instead
+  // when stages outlive the grace period, see Server::Join); detach rather than terminate.
+  for (auto& t : workers_)
+    if (t.joinable()) t.detach();
+}
+
+void JobRunner::Start(int workers) {
+  for (int i = 0; i < workers; ++i) workers_.emplace_back([this, i] { WorkerLoop(i); });
+}
+
+void JobRunner::Wake() { work_cv_.notify_all(); }
+
+void JobRunner::Join() {
+  work_cv_.notify_all();
+  for (auto& t : workers_) t.join();
+  workers_.clear();
+}
+
+RunnerSnapshot JobRunner::snapshot() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return {live_, stage_counters_, jobs_completed_total_, jobs_failed_total_, bytes_in_total_, bytes_out_total_};
+}
+
+bool JobRunner::SleepInterruptible(int ms) {
+  const double until = MonotonicSeconds() + ms / 1000.0;
+  while (MonotonicSeconds() < until) {
+    if (ctx_.stopping) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(20, ms)));
+  }
+  return true;
+}
+
+void JobRunner::WorkerLoop(int index) {
+  while (true) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      work_cv_.wait_for(lock, std::chrono::milliseconds(500), [&] { return ctx_.stopping.load(); });
+    }
+    while (!ctx_.stopping && !ctx_.paused && !ctx_.draining) {
+      auto claimed = ctx_.journal.ClaimNext(WallSeconds());
+      if (!claimed.ok()) {
+        CJ_LOG(kError) << "worker " << index << ": " << claimed.status().message();
+        ctx_.SetLastError(claimed.status().message());
+        break;
+      }
+      if (!claimed->has_value()) break;
+      ++running_jobs_;
+      RunJob(std::move(**claimed));
+      --running_jobs_;
+    }
+    if (ctx_.stopping) return;
+  }
+}
+
+void JobRunner::RecordStage(Stage stage, double seconds, const Status& status) {
+  std::lock_guard<std::mutex> lock(mu_);
+  StageCounters& c = stage_counters_[stage];
+  c.seconds += seconds;
+  c.runs += 1;
+  if (!status.ok() && status.code() != StatusCode::kAborted) c.failures += 1;
+}
+
+void JobRunner::RunJob(Job job) {
+  // Leaves the job resumable at its stage (a shutdown, a retention wait).
+  auto requeue = [&] {
+    job.state = JobState::kQueued;
+    ctx_.journal.Save(job).IgnoreError();
+  };
+  while (job.stage != Stage::kDone) {
+    if (ctx_.stopping) {
+      requeue();
+      break;
+    }
+    const Stage stage = job.stage;
+    const std::string stage_name = StageName(stage);
+    const double t0 = MonotonicSeconds();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      LiveProgress& p = live_[job.id];
+      p = LiveProgress{};
+      p.sample = job.sample;
+      p.run_id = job.run_id;
+      p.stage = stage;
+      p.stage_started = t0;
+      p.total_input_bytes = job.input_bytes;
+    }
+    const Status s = RunStage(job);
+    const double seconds = MonotonicSeconds() - t0;
+    RecordStage(stage, seconds, s);
+    if (s.code() == StatusCode::kAborted) {  // SIGTERM during the stage: resumable
+      requeue();
+      ctx_.journal.AddEvent(job.id, stage_name, "interrupted by shutdown; resumes here").IgnoreError();
+      break;
+    }
+    if (!s.ok() && stage == Stage::kCleanup && job.not_before > WallSeconds()) {
+      requeue();  // retention not over: wait without counting an attempt
+      break;
+    }
+    if (!s.ok()) {
+      job.attempts += 1;
+      job.last_error = stage_name + ": " + s.message();
+      if (IsPermanent(s.code()) || job.attempts >= c_.max_attempts) {
+        job.state = JobState::kFailed;
+        job.finished_at = WallSeconds();
+        std::lock_guard<std::mutex> lock(mu_);
+        jobs_failed_total_ += 1;
+      } else {
+        job.state = JobState::kQueued;
+        job.not_before = WallSeconds() + c_.retry_delay_s * std::pow(2.0, job.attempts - 1);
+      }
+      CJ_LOG(kError) << "job " << job.id << " (" << job.sample << ") " << stage_name << " failed (attempt "
+                     << job.attempts << "): " << s.message()
+                     << (job.state == JobState::kFailed ? "" : "; will retry");
+      ctx_.SetLastError("job " + std::to_string(job.id) + " " + job.sample + ": " + job.last_error);
+      ctx_.journal.Save(job).IgnoreError();
+      ctx_.journal.AddEvent(job.id, stage_name, "failed: " + s.message()).IgnoreError();
+      break;
+    }
+    job.stage = NextStage(stage);
+    if (job.stage == Stage::kDone) {
+      job.state = JobState::kDone;
+      job.finished_at = WallSeconds();
+      job.last_error.clear();
+    }
+    // The stage's outputs are complete; this commit (synchronous=FULL) is what makes it count.
+    if (Status saved = ctx_.journal.Save(job); !saved.ok()) {
+      CJ_LOG(kError) << "job " << job.id << ": " << saved.message();
+      ctx_.SetLastError(saved.message());
+      break;
+    }
+    ctx_.journal.AddEvent(job.id, stage_name, "done in " + std::to_string(seconds).substr(0, 6) + " s").IgnoreError();
+    if (job.stage == Stage::kDone) {
+      CJ_LOG(kInfo) << "job " << job.id << " (" << job.sample << ") done: " << job.records << " records, "
+                    << job.input_bytes << " -> " << job.output_bytes << " bytes";
+      std::lock_guard<std::mutex> lock(mu_);
+      jobs_completed_total_ += 1;
+      bytes_in_total_ += job.input_bytes;
+      bytes_out_total_ += job.output_bytes;
+    }
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  live_.erase(job.id);
+}
+
+Status JobRunner::RunStage(Job& job) {
+  if (c_.stage_delay_ms > 0 && !SleepInterruptible(c_.stage_delay_ms)) return Aborted("stopping");
+  switch (job.stage) {
+    case Stage::kCompress: return StageCompress(job);
+    case Stage::kVerify: return StageVerify(job);
+    case Stage::kQc: return StageQc(job);
+    case Stage::kShip: return StageShip(job);
+    case Stage::kCleanup: return StageCleanup(job);
+    case Stage::kDone: break;
+  }
+  return Internal("job " + std::to_string(job.id) + " has no stage left to run");
+}
+
+Status JobRunner::StageCompress(Job& job) {
+  std::string dir = DirName(job.output);
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  RemoveStageTemporaries(dir, job.sample);
+  // A kill after Compress renamed its outputs but before the journal moved on leaves a complete
+  // set: adopt it (the verify stage proves it) instead of compressing a second time.
+  if (FileExists(job.output) && FileExists(job.output + ".md5") && FileExists(job.output + ".seqchksum")) {
+    ctx_.journal.AddEvent(job.id, StageName(Stage::kCompress), "complete outputs found from an interrupted run; verify decides")
+        .IgnoreError();
+    auto size = FileSize(job.output);
+    if (size.ok()) job.output_bytes = *size;
+    job.compress_count += 1;
+    return Status::Ok();
+  }
+  if (!ctx_.stages.compress) return Unimplemented("the compress stage is not in this build");
+  CompressOptions o;
+  o.inputs = job.inputs;
+  o.paired = job.paired;
+  o.output = job.output;
+  o.reference = job.reference;
+  o.cram_version = c_.cram_version;
+  o.profile = *ParseCramProfile(c_.profile);
+  o.threads = c_.threads_per_job;
+  o.accel = c_.accel;
+  o.xclbin = c_.xclbin;
+  o.placement = c_.placement == "unaligned" ? FastqPlacement::kUnaligned : FastqPlacement::kMapped;
+  o.keep_order = c_.keep_order && o.placement == FastqPlacement::kMapped && job.format == "fastq";
+  o.build_index = c_.build_index;
+  // Half the job's memory share sorts; the rest holds the index, decoder and QC.
+  o.memory_bytes = c_.memory_per_job_mb * (1ull << 20) / 2;
+  o.sample = job.sample;
+  o.command_line = "cramjetd job " + std::to_string(job.id);
+  int64_t id = job.id;
+  o.progress = [this, id](const Progress& p) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = live_.find(id);
+    if (it == live_.end()) return;
+    it->second.records = p.records;
+    it->second.input_bytes = p.input_bytes;
+    it->second.elapsed = p.elapsed_seconds;
+  };
+  CRAMJET_ASSIGN_OR_RETURN(CompressResult r, ctx_.stages.compress(o));
+  job.records = r.records;
+  job.output_bytes = r.output_bytes;
+  job.output_md5 = r.output_md5;
+  job.compress_count += 1;
+  job.extra["compress"] = {{"records", r.records}, {"bases", r.bases}, {"seconds", r.seconds},
+                           {"qc_files", r.qc_paths}};
+  return Status::Ok();
+}
+
+Status JobRunner::StageVerify(Job& job) {
+  RemoveStageTemporaries(DirName(job.output), job.sample);
+  if (!ctx_.stages.verify) return Unimplemented("the verify stage is not in this build");
+  VerifyOptions v;
+  v.cram = job.output;
+  v.reference = job.reference;
+  v.threads = c_.threads_per_job;
+  CRAMJET_ASSIGN_OR_RETURN(VerifyResult r, ctx_.stages.verify(v));
+  job.extra["verify"] = {{"equal", r.equal}, {"records", r.records}, {"md5_checked", r.md5_checked},
+                         {"md5_equal", r.md5_equal}, {"verdict", r.verdict}};
+  if (!r.equal || (r.md5_checked && !r.md5_equal)) {
+    // Never keep a CRAM that disagrees with its checksums: remove the set and compress again.
+    for (const auto& f : OutputFiles(job)) fs::remove(f);
+    job.stage = Stage::kCompress;
+    return DataLoss(job.output + ": verification failed (" + r.verdict + "); outputs removed, compress again");
+  }
+  job.records = r.records;
+  if (job.output_md5.empty()) {
+    auto md5 = ReadSmallFile(job.output + ".md5");
+    if (md5.ok()) job.output_md5 = md5->substr(0, 32);
+  }
+  auto size = FileSize(job.output);
+  if (size.ok()) job.output_bytes = *size;
+  return Status::Ok();
+}
+
+std::vector<std::string> JobRunner::OutputFiles(const Job& job) const {
+  std::vector<std::string> files;
+  for (const char* suffix : {"", ".crai", ".seqchksum", ".md5"})
+    if (FileExists(job.output + suffix)) files.push_back(job.output + suffix);
+  if (job.extra.contains("qc_files"))
+    for (const auto& f : job.extra["qc_files"]) files.push_back(f.get<std::string>());
+  return files;
+}
+
+Status JobRunner::StageQc(Job& job) {
+  // QC is computed by compress, which reports the files it wrote; this stage checks they are all
+  // there and makes them part of the set that ships. Outputs adopted from an interrupted run (no
+  // compress result) have theirs found by name: exactly QcOutputPaths of this CRAM, never a
+  // prefix glob (sample S1's set must not take sample S1_b's files).
+  std::vector<std::string> qc;
+  const nlohmann::json* recorded = nullptr;
+  if (auto c = job.extra.find("compress"); c != job.extra.end() && c->is_object())
+    if (auto q = c->find("qc_files"); q != c->end() && q->is_array()) recorded = &*q;
+  if (recorded) {
+    for (const auto& f : *recorded) {
+      if (!f.is_string()) return DataLoss(job.output + ": the journal's QC file list is not a list of paths");
+      const std::string path = f.get<std::string>();
+      if (!FileExists(path)) return DataLoss(path + ": QC file written by compress is missing");
+      qc.push_back(path);
+    }
+  } else {
+    for (const std::string& path : QcOutputPaths(QcPrefixForCram(job.output)))
+      if (FileExists(path)) qc.push_back(path);
+  }
+  std::sort(qc.begin(), qc.end());
+  job.extra["qc_files"] = qc;
+  return Status::Ok();
+}
+
+Status JobRunner::StageShip(Job& job) {
+  if (!ctx_.stages.ship) {
+    job.extra["ship"] = "skipped (archive disabled)";
+    return Status::Ok();
+  }
+  ShipJob s;
+  s.job_id = job.id;
+  s.sample = job.sample;
+  s.run_id = job.run_id;
+  s.instrument = job.instrument;
+  s.flowcell = job.flowcell;
+  s.lanes = job.lanes;
+  s.files = OutputFiles(job);
+  s.state_dir = c_.state_dir + "/ship/" + std::to_string(job.id);
+  CRAMJET_RETURN_IF_ERROR(ctx_.stages.ship(s));
+  job.shipped = true;
+  job.extra["ship"] = "verified";
+  return Status::Ok();
+}
+
+Status JobRunner::StageCleanup(Job& job) {
+  if (c_.cleanup_policy == "keep") {
+    job.extra["cleanup"] = "kept (policy keep)";
+    return Status::Ok();
+  }
+  if (!job.shipped) {
+    job.extra["cleanup"] = "kept (not shipped)";
+    return Status::Ok();
+  }
+  double due = job.finished_at;  // set below when first reached
+  if (!job.extra.contains("cleanup_due")) {
+    job.extra["cleanup_due"] = WallSeconds() + c_.retention_hours * 3600;
+    ctx_.journal.Save(job).IgnoreError();
+  }
+  due = job.extra["cleanup_due"].get<double>();
+  if (WallSeconds() < due) {
+    // Not yet: come back later without counting an attempt.
+    job.not_before = due;
+    return Unavailable("retention until " + std::to_string(static_cast<int64_t>(due)));
+  }
+  std::vector<std::string> remove = job.inputs;
+  if (c_.cleanup_policy == "delete-all")
+    for (const auto& f : OutputFiles(job)) remove.push_back(f);
+  for (const auto& f : remove) {
+    std::error_code ec;
+    fs::remove(f, ec);
+    if (ec) return IoError("cleanup: removing '" + f + "': " + ec.message());
+  }
+  job.extra["cleanup"] = "removed " + std::to_string(remove.size()) + " file(s)";
+  return Status::Ok();
+}
+
+}  // namespace cramjet::daemon

@@ -1,0 +1,234 @@
+// cramjetd's server: opening (lock, journal, sockets, watches), the threads, and the main loop
+// (signals, inotify, rescans, disk checks, drain, systemd's status and watchdog).
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "common/common.h"
+#include "common/unique_fd.h"
+#include "cramjet/log.h"
+#include "cramjet/version.h"
+#include "daemon/api_server.h"
+#include "daemon/daemon.h"
+#include "daemon/intake_scanner.h"
+#include "daemon/job_runner.h"
+#include "daemon/journal.h"
+#include "daemon/metrics.h"
+#include "daemon/server_context.h"
+#include "daemon/socket_server.h"
+
+namespace cramjet::daemon {
+
+struct Server::Impl {
+  explicit Impl(DaemonOptions o) : options(std::move(o)), config(options.config) {}
+  ~Impl() {
+    for (auto& t : threads)
+      if (t.joinable()) t.detach();  // only when Join() was never reached (see DaemonExit)
+  }
+
+  void Notify(const std::string& text) const {
+    if (options.notify_systemd) sd_notify(0, text.c_str());
+  }
+  void WakeMainLoop() const {
+    const char b = 1;
+    (void)!::write(wake_write.get(), &b, 1);
+  }
+  void ReadSignals(double* event_scan_at);
+  void NotifyJobCounts() const;
+
+  DaemonOptions options;
+  const DaemonConfig& config;
+  UniqueFd lock, signals, wake_read, wake_write, api_listener, metrics_listener;
+  std::unique_ptr<Journal> journal;
+  std::unique_ptr<DaemonContext> context;
+  std::unique_ptr<IntakeScanner> intake;
+  std::unique_ptr<JobRunner> runner;
+  std::unique_ptr<ApiServer> api;
+  std::unique_ptr<MetricsEndpoint> metrics;
+  std::vector<std::thread> threads;  // the API's and the metrics endpoint's accept loops
+};
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Server::~Server() = default;
+
+void ReportCannotStart(bool notify_systemd, const Status& why) {
+  CJ_LOG(kError) << "cannot start: " << why.message();
+  if (notify_systemd) sd_notify(0, ("STATUS=cannot start: " + why.message()).c_str());
+}
+
+StatusOr<std::unique_ptr<Server>> Server::Open(DaemonOptions options) {
+  auto impl = std::make_unique<Impl>(std::move(options));
+  Impl& m = *impl;
+  const DaemonConfig& c = m.config;
+  // Signals arrive on a signalfd in the main loop; they are blocked before any thread starts so
+  // that every thread inherits the mask.
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &mask, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  m.signals.reset(signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
+  if (!m.signals.valid()) return IoErrorFromErrno("signalfd", errno);
+
+  std::error_code ec;
+  std::filesystem::create_directories(c.state_dir, ec);
+  if (ec) return IoError("creating state folder '" + c.state_dir + "': " + ec.message());
+  const std::string lock_path = c.state_dir + "/cramjetd.lock";
+  m.lock.reset(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640));
+  if (!m.lock.valid()) return IoErrorFromErrno("opening '" + lock_path + "'", errno);
+  if (::flock(m.lock.get(), LOCK_EX | LOCK_NB) != 0)
+    return FailedPrecondition("another cramjetd holds '" + lock_path + "' (one daemon per state folder)");
+  CRAMJET_ASSIGN_OR_RETURN(m.journal, Journal::Open(c.state_dir + "/journal.sqlite"));
+  CRAMJET_RETURN_IF_ERROR(m.journal->RequeueRunning());
+  CRAMJET_ASSIGN_OR_RETURN(std::string paused, m.journal->GetSetting("paused"));
+  std::filesystem::create_directories(c.state_dir + "/ship", ec);
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC | O_NONBLOCK) != 0) return IoErrorFromErrno("pipe", errno);
+  m.wake_read.reset(pipe_fds[0]);
+  m.wake_write.reset(pipe_fds[1]);
+  CRAMJET_ASSIGN_OR_RETURN(m.api_listener, ListenOnUnixSocket(c.socket_path, c.socket_group));
+  if (!c.metrics_listen.empty()) {
+    CRAMJET_ASSIGN_OR_RETURN(m.metrics_listener, ListenOnLoopback(c.metrics_listen, "metrics.listen"));
+  }
+
+  m.context = std::make_unique<DaemonContext>(c, m.options.stages, *m.journal);
+  m.context->paused = paused == "1";
+  m.context->wake_main_loop = [&m] { m.WakeMainLoop(); };
+  m.runner = std::make_unique<JobRunner>(*m.context);
+  m.intake = std::make_unique<IntakeScanner>(*m.context, [&m] { m.runner->Wake(); });
+  m.intake->OpenWatches();
+  m.api = std::make_unique<ApiServer>(*m.context, *m.intake, *m.runner);
+  m.metrics = std::make_unique<MetricsEndpoint>(*m.context, *m.intake, *m.runner, *m.api);
+  return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+void Server::Start() {
+  Impl& m = *impl_;
+  const DaemonConfig& c = m.config;
+  DaemonContext& ctx = *m.context;
+  ctx.started_at = WallSeconds();
+  ctx.started_mono = MonotonicSeconds();
+  const int workers = c.Concurrency();
+  CJ_LOG(kInfo) << "cramjetd " << Version() << " started: " << c.watch.size() << " watch root(s), "
+                << (c.drop.path.empty() ? "no drop folder" : "drop folder " + c.drop.path) << ", " << workers
+                << " worker(s), API on " << c.socket_path
+                << (c.metrics_listen.empty() ? "" : ", metrics on http://" + c.metrics_listen) << ", backend "
+                << (m.options.stages.backend.empty() ? "unknown" : m.options.stages.backend)
+                << (ctx.paused ? " (paused by operator)" : "");
+  ConnectionRules api_rules;
+  api_rules.max_request_bytes = 65536;
+  api_rules.request_complete = [](std::string_view r) { return r.find('\n') != std::string_view::npos; };
+  m.threads.emplace_back([&m, api_rules] {
+    ServeConnections(m.api_listener.get(), m.context->stopping, api_rules,
+                     [&m](std::string_view request) { return m.api->HandleLine(request); });
+  });
+  if (m.metrics_listener.valid()) {
+    ConnectionRules http_rules;
+    http_rules.max_request_bytes = 16384;
+    http_rules.request_complete = &MetricsEndpoint::RequestComplete;
+    m.threads.emplace_back([&m, http_rules] {
+      ServeConnections(m.metrics_listener.get(), m.context->stopping, http_rules,
+                       [&m](std::string_view request) { return m.metrics->HandleHttp(request); });
+    });
+  }
+  m.runner->Start(workers);
+  m.intake->Scan();
+  m.Notify("READY=1\nSTATUS=watching " + std::to_string(c.watch.size()) + " root(s)");
+}
+
+void Server::Impl::ReadSignals(double* event_scan_at) {
+  signalfd_siginfo si;
+  while (::read(signals.get(), &si, sizeof si) == sizeof si) {
+    if (si.ssi_signo == SIGHUP) {
+      CJ_LOG(kInfo) << "SIGHUP: rescanning (restart to reload the configuration)";
+      *event_scan_at = MonotonicSeconds();
+    } else {
+      CJ_LOG(kInfo) << "signal " << si.ssi_signo << ": stopping; running stages finish or stay resumable";
+      context->stopping = true;
+    }
+  }
+}
+
+void Server::Impl::NotifyJobCounts() const {
+  auto counts = journal->CountByState();
+  if (!counts.ok()) return;
+  Notify("STATUS=" + context->StateName() + ": " + std::to_string((*counts)[JobState::kRunning]) + " running, " +
+         std::to_string((*counts)[JobState::kQueued]) + " queued, " + std::to_string((*counts)[JobState::kFailed]) +
+         " failed" + (intake->paused_for_low_disk() ? ", intake paused (low disk)" : ""));
+}
+
+DaemonExit Server::Join() {
+  Impl& m = *impl_;
+  const DaemonConfig& c = m.config;
+  DaemonContext& ctx = *m.context;
+  uint64_t watchdog_usec = 0;
+  const bool watchdog = m.options.notify_systemd && sd_watchdog_enabled(0, &watchdog_usec) > 0;
+  double next_scan = MonotonicSeconds() + c.rescan_interval_s, next_ping = 0, next_status = 0, event_scan_at = 0;
+  DaemonExit exit;
+  while (true) {
+    pollfd fds[3] = {{m.signals.get(), POLLIN, 0}, {m.intake->watch_fd(), POLLIN, 0}, {m.wake_read.get(), POLLIN, 0}};
+    ::poll(fds, 3, 200);
+    if (fds[0].revents & POLLIN) m.ReadSignals(&event_scan_at);
+    // Files arrive in bursts; scan shortly after the burst rather than once per event.
+    if ((fds[1].revents & POLLIN) && m.intake->DrainWatchEvents() && event_scan_at == 0)
+      event_scan_at = MonotonicSeconds() + 0.5;
+    if (fds[2].revents & POLLIN) {
+      char buf[64];
+      while (::read(m.wake_read.get(), buf, sizeof buf) > 0) {
+      }
+    }
+    if (ctx.stopping) break;
+    const double now = MonotonicSeconds();
+    if (ctx.draining && m.runner->running_jobs() == 0) {
+      CJ_LOG(kInfo) << "drain complete: no job running; exiting";
+      break;
+    }
+    if (now >= next_scan || (event_scan_at > 0 && now >= event_scan_at)) {
+      m.intake->Scan();
+      next_scan = now + c.rescan_interval_s;
+      event_scan_at = 0;
+      m.runner->Wake();
+    }
+    if (watchdog && now >= next_ping) {
+      sd_notify(0, "WATCHDOG=1");
+      next_ping = now + watchdog_usec / 2e6;
+    }
+    if (now >= next_status) {
+      m.NotifyJobCounts();
+      next_status = now + 5;
+    }
+  }
+  ctx.stopping = true;
+  m.Notify("STOPPING=1\nSTATUS=stopping: waiting for running stages");
+  m.runner->Wake();
+  // Workers finish their current stage; past the grace period the process ends anyway and the
+  // unfinished stages run again on the next start (the journal never moved past them).
+  const double deadline = MonotonicSeconds() + c.shutdown_grace_s;
+  while (m.runner->running_jobs() > 0 && MonotonicSeconds() < deadline) {
+    if (watchdog) sd_notify(0, "WATCHDOG=1");
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  for (auto& t : m.threads) t.join();  // the accept loops end within their 200 ms poll
+  m.threads.clear();
+  ::unlink(c.socket_path.c_str());
+  if (m.runner->running_jobs() > 0) {
+    CJ_LOG(kWarning) << m.runner->running_jobs() << " job(s) still in a stage after " << c.shutdown_grace_s
+                     << " s; exiting, they resume at that stage on the next start";
+    exit.stages_still_running = true;
+    return exit;
+  }
+  m.runner->Join();
+  CJ_LOG(kInfo) << "cramjetd stopped";
+  return exit;
+}
+
+}  // namespace cramjet::daemon

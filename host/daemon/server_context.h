@@ -1,0 +1,74 @@
+// host/daemon/server_context.h — internal to cramjetd: what its pieces (intake scanner, job
+// runner, API, metrics, the main loop in server.cc) share: the configuration, the stages, the
+// journal, the run flags and the last error. Each piece keeps the rest of its state to itself.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <ctime>
+#include <functional>
+#include <mutex>
+#include <string>
+
+#include "daemon/config.h"
+#include "daemon/job.h"
+#include "daemon/journal.h"
+
+namespace cramjet::daemon {
+
+// Seconds since the epoch (journal times, the API) and on a monotonic clock (durations).
+inline double WallSeconds() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<double>(ts.tv_sec) + ts.tv_nsec / 1e9;
+}
+inline double MonotonicSeconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+class DaemonContext {
+ public:
+  DaemonContext(const DaemonConfig& config, const StageFunctions& stages, Journal& journal)
+      : config(config), stages(stages), journal(journal) {}
+
+  const DaemonConfig& config;
+  const StageFunctions& stages;
+  Journal& journal;
+
+  std::atomic<bool> stopping{false};  // SIGTERM/SIGINT: running stages finish or stay resumable
+  std::atomic<bool> paused{false};    // operator: no new job starts (kept in the journal)
+  std::atomic<bool> draining{false};  // operator: no new job starts; exit when none runs
+  double started_at = 0, started_mono = 0;
+  // Wakes the main loop (a drain request, so that it sees the flag now). Set by the server.
+  std::function<void()> wake_main_loop = [] {};
+
+  // "stopping" | "draining" | "paused" | "running".
+  std::string StateName() const {
+    if (stopping) return "stopping";
+    if (draining) return "draining";
+    if (paused) return "paused";
+    return "running";
+  }
+
+  // The last problem an operator should see in `cramjet status` (a refused run, a failed job).
+  void SetLastError(const std::string& message) {
+    std::lock_guard<std::mutex> lock(mu_);
+    last_error_ = message;
+    last_error_at_ = WallSeconds();
+  }
+  struct LastError {
+    std::string message;  // empty: none since start
+    double at = 0;
+  };
+  LastError last_error() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return {last_error_, last_error_at_};
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::string last_error_;
+  double last_error_at_ = 0;
+};
+
+}  // namespace cramjet::daemon
