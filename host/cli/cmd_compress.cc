@@ -5,10 +5,9 @@
 
 #include "cli/cli.h"
 #include "cramjet/compress.h"
+#include "cramjet/inputs.h"
 #include "cramjet/log.h"
 #include "cramjet/version.h"
-#include "read/read.h"
-#include "sort/sort.h"
 
 namespace cramjet::cli {
 namespace {

@@ -3,9 +3,9 @@
 #include <string>
 
 #include "cli/cli.h"
-#include "common/common.h"
 #include "cramjet/log.h"
-#include "map/map.h"
+#include "cramjet/index.h"
+#include "cramjet/inputs.h"
 
 namespace cramjet::cli {
 void RegisterIndexCommand(CLI::App& app, Context& ctx) {
@@ -20,18 +20,18 @@ void RegisterIndexCommand(CLI::App& app, Context& ctx) {
                   "default: 80% of this machine's memory)");
   sub->callback([&ctx, fasta, threads, max_memory] {
     SetLogLevel(LogLevel::kInfo);  // the "indexed ..." summary is this command's report
-    IndexBuildOptions options;
+    ReferenceIndexOptions options;
     options.threads = *threads;
     if (!max_memory->empty()) {
-      const std::optional<uint64_t> bytes = ParseByteSize(*max_memory);
-      if (!bytes || *bytes == 0) {
+      const StatusOr<uint64_t> bytes = ParseMemorySize(*max_memory);
+      if (!bytes.ok()) {
         ctx.exit_code = ReportError("index", InvalidArgument("--max-memory '" + *max_memory +
                                                              "': expected a size such as 16G or 512M"));
         return;
       }
       options.max_memory = *bytes;
     }
-    const Status status = ReferenceIndex::Build(*fasta, options);
+    const Status status = BuildReferenceIndex(*fasta, options);
     if (!status.ok()) ctx.exit_code = ReportError("index", status);
   });
 }

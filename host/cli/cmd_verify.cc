@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.h"
-#include "read/read.h"
+#include "cramjet/inputs.h"
 #include "cramjet/checksum.h"
 #include "cramjet/compress.h"
 

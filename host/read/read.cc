@@ -8,9 +8,11 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <regex>
 #include <set>
 
+#include "common/alignment_file.h"
 #include "cramjet/log.h"
 #include "read/read_internal.h"
 
@@ -365,16 +367,15 @@ class HtsSource : public ReadSource {
     format_ = format;
     options_ = o;
     for (size_t i = 0; i < o.inputs.size(); ++i) {
-      CRAMJET_ASSIGN_OR_RETURN(HtsFilePtr fp, OpenOne(o.inputs[i]));
-      HeaderPtr h(sam_hdr_read(fp.get()));
-      if (!h) return BadInput("'" + o.inputs[i] + "': cannot read the header");
+      CRAMJET_ASSIGN_OR_RETURN(AlignmentFile f, OpenOne(o.inputs[i]));
       if (i == 0) {
-        header_ = std::move(h);
+        header_.reset(sam_hdr_dup(f.header.get()));
+        if (!header_) return Internal("'" + o.inputs[i] + "': cannot copy the header");
         // The records come out with MD/NM regenerated: the output header does not say otherwise.
         sam_hdr_remove_tag_hd(header_.get(), kRegeneratedTagsKey);
       } else {
-        CRAMJET_RETURN_IF_ERROR(CheckSameContigs(o.inputs[0], o.inputs[i], h.get()));
-        MergeReadGroups(h.get());
+        CRAMJET_RETURN_IF_ERROR(CheckSameContigs(o.inputs[0], o.inputs[i], f.header.get()));
+        MergeReadGroups(f.header.get());
       }
     }
     return Status::Ok();
@@ -384,9 +385,10 @@ class HtsSource : public ReadSource {
   InputFormat format() const override { return format_; }
   uint64_t bytes_read() const override {
     uint64_t cur = 0;
-    if (fp_) {
-      hFILE* hf = fp_->format.format == cram ? cram_fd_get_fp(fp_->fp.cram)
-                  : fp_->format.compression != no_compression ? fp_->fp.bgzf->fp : nullptr;
+    if (file_) {
+      const htsFile* fp = file_->file.get();
+      hFILE* hf = fp->format.format == cram ? cram_fd_get_fp(fp->fp.cram)
+                  : fp->format.compression != no_compression ? fp->fp.bgzf->fp : nullptr;
       if (hf) cur = static_cast<uint64_t>(htell(hf));
     }
     return done_bytes_ + cur;
@@ -396,31 +398,21 @@ class HtsSource : public ReadSource {
     batch.Resize(max_records);
     size_t n = 0;
     while (n < max_records) {
-      if (!fp_) {
+      if (!file_) {
         if (next_ >= options_.inputs.size()) break;
         current_path_ = options_.inputs[next_++];
-        CRAMJET_ASSIGN_OR_RETURN(fp_, OpenOne(current_path_));
-        file_header_.reset(sam_hdr_read(fp_.get()));
-        if (!file_header_) return BadInput("'" + current_path_ + "': cannot read the header");
+        CRAMJET_ASSIGN_OR_RETURN(AlignmentFile f, OpenOne(current_path_));
+        file_ = std::move(f);
         record_ = 0;
-        // A CRAM that left out MD/NM the reference gives back: regenerate them (common.h).
-        regenerated_ = fp_->format.format == cram && HasRegeneratedTags(file_header_.get());
-        if (regenerated_ && hts_set_opt(fp_.get(), CRAM_OPT_DECODE_MD, 1) != 0)
-          return Internal("'" + current_path_ + "': cannot turn on MD/NM generation");
       }
-      int r = sam_read1(fp_.get(), file_header_.get(), batch[n]);
-      if (r == -1) {
+      CRAMJET_ASSIGN_OR_RETURN(bool more, ReadAlignmentRecord(*file_, batch[n], record_));
+      if (!more) {
         if (auto s = FileSize(current_path_); s.ok()) done_bytes_ += *s;
-        fp_.reset();
+        file_.reset();
         continue;
       }
       ++record_;
-      if (r < -1) {
-        return BadInput("'" + current_path_ + "': record " + std::to_string(record_) +
-                        ": cannot decode: the file is truncated or corrupt");
-      }
       if (next_ > 1) CRAMJET_RETURN_IF_ERROR(RemapToFirstHeader(batch[n]));
-      if (regenerated_) CRAMJET_RETURN_IF_ERROR(RestoreRegeneratedTags(batch[n]));
       ++n;
     }
     batch.size = n;
@@ -428,29 +420,12 @@ class HtsSource : public ReadSource {
   }
 
  private:
-  StatusOr<HtsFilePtr> OpenOne(const std::string& path) {
-    HtsFilePtr fp(hts_open(path.c_str(), "r"));
-    if (!fp) return BadInput("'" + path + "': cannot open as SAM/BAM/CRAM");
-    if (fp->format.format == bam || fp->format.format == cram) {
-      int eof = hts_check_EOF(fp.get());
-      if (eof == 0) {
-        return BadInput("'" + path + "': the end-of-file marker is missing: the file is "
-                        "truncated or was not closed");
-      }
-    }
-    if (fp->format.format == cram) {
-      if (!options_.reference.empty() &&
-          hts_set_opt(fp.get(), CRAM_OPT_REFERENCE, options_.reference.c_str()) != 0)
-        return BadInput("'" + options_.reference + "': cannot use as reference");
-      // Never invent MD/NM: aligned input is re-encoded exactly as given. A CRAM that says it
-      // left out regenerable ones turns generation back on once its header is read (NextBatch).
-      hts_set_opt(fp.get(), CRAM_OPT_DECODE_MD, 0);
-    }
-    if (options_.pool) {
-      htsThreadPool p = {options_.pool, 0};
-      hts_set_opt(fp.get(), HTS_OPT_THREAD_POOL, &p);
-    }
-    return fp;
+  // Through the common opener: its checks (EOF block, header, the MD/NM rule) and its errors.
+  StatusOr<AlignmentFile> OpenOne(const std::string& path) {
+    AlignmentOpenOptions open;
+    open.reference = options_.reference;
+    open.shared_pool = options_.pool;
+    return OpenAlignmentFile(path, open);
   }
 
   Status CheckSameContigs(const std::string& first, const std::string& other, sam_hdr_t* h) {
@@ -486,9 +461,8 @@ class HtsSource : public ReadSource {
 
   InputFormat format_;
   ReadOptions options_;
-  HeaderPtr header_, file_header_;
-  HtsFilePtr fp_;
-  bool regenerated_ = false;  // the current file regenerates MD/NM (common.h)
+  HeaderPtr header_;
+  std::optional<AlignmentFile> file_;  // the input being read; MD/NM per the common opener
   size_t next_ = 0;
   std::string current_path_;
   uint64_t record_ = 0;

@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "common/common.h"
+#include "cramjet/inputs.h"
 #include "cramjet/status.h"
 
 namespace cramjet {
@@ -149,9 +150,6 @@ struct IlluminaFileName {
 };
 IlluminaFileName ParseIlluminaFileName(const std::string& path);
 
-// Whether the inputs come as R1 R2 [R1 R2 ...] pairs by name: each pair differs in exactly one
-// character, '1' in the first and '2' in the second (reads_1.fq/reads_2.fq,
-// x_R1_001.fastq.gz/x_R2_001.fastq.gz).
-bool InputsLookPaired(const std::vector<std::string>& inputs);
+// InputsLookPaired() is declared in cramjet/inputs.h (the CLI asks it) and defined in read.cc.
 
 }  // namespace cramjet

@@ -9,6 +9,7 @@
 
 #include "cramjet/checksum.h"
 
+#include "common/alignment_file.h"
 #include "common/common.h"
 #include "cramjet/version.h"
 #include "ship/ship.h"
@@ -148,12 +149,9 @@ StatusOr<CramCounts> CountCramContainers(const std::string& path) {
 StatusOr<std::string> BuildManifest(const ShipRequest& request, const std::vector<ShippedFile>& files) {
   if (files.empty()) return InvalidArgument("no files to ship");
   const std::string& cram_path = files[0].local_path;
-  HtsFilePtr in(hts_open(cram_path.c_str(), "r"));
-  if (!in) return BadInput("'" + cram_path + "': cannot open" + HtsErrorHint());
-  const htsFormat* fmt = hts_get_format(in.get());
-  if (fmt->format != htsExactFormat::cram) return BadInput("'" + cram_path + "': not a CRAM file");
-  HeaderPtr header(sam_hdr_read(in.get()));
-  if (!header) return BadInput("'" + cram_path + "': cannot read the header" + HtsErrorHint());
+  CRAMJET_ASSIGN_OR_RETURN(AlignmentFile in, OpenAlignmentFile(cram_path, AlignmentOpenOptions{}));
+  if (!in.is_cram()) return BadInput("'" + cram_path + "': not a CRAM file");
+  const HeaderPtr& header = in.header;
 
   nlohmann::json contigs = nlohmann::json::array();
   std::string reference_name = request.reference_name;
@@ -205,7 +203,7 @@ StatusOr<std::string> BuildManifest(const ShipRequest& request, const std::vecto
     programs.push_back(p);
   }
   ks_free(&ks);
-  in.reset();
+  in.file.reset();  // closed now; the header stays for what follows
 
   nlohmann::json cram_json = {{"file", BaseName(cram_path)}};
   auto counts = CountCramContainers(cram_path);

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "common/common.h"
+#include "cramjet/inputs.h"
 #include "cramjet/status.h"
 
 namespace cramjet {
@@ -60,8 +61,7 @@ struct SortOptions {
   int zstd_level = 1;    // spill compression level (speed matters more than size here)
 };
 
-// Parses "8G", "512M", "1.5g", "100000" (bytes) for `--mem`; k/m/g/t are powers of 1024.
-[[nodiscard]] StatusOr<uint64_t> ParseMemorySize(const std::string& text);
+// ParseMemorySize() (`--mem`) is declared in cramjet/inputs.h and defined in sort.cc.
 
 // Sorts records by coordinate (see the top of this file).
 //

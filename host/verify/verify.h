@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/alignment_file.h"
 #include "common/common.h"
 #include "cramjet/checksum.h"
 #include "cramjet/status.h"
@@ -36,28 +37,6 @@ std::string ProofAuxTagsExcluding(const std::vector<std::string>& dropped_tags);
 // ",XX,..." tags to leave out. Tag names are two characters in '0'..'z'.
 [[nodiscard]] Status ValidateAuxTagSpec(std::string_view aux_tags);
 
-// An opened SAM/BAM/CRAM for a full decode: MD/NM are only generated where the CRAM says it left
-// them out for that (`@HD md:regenerated`, common.h; else decode_md=0), the reference (when given)
-// is passed to htslib for CRAM, and a missing EOF block is an error.
-struct AlignmentFile {
-  std::string path;
-  std::string reference;  // as given ("" when htslib finds it by @SQ M5/UR)
-  ThreadPoolPtr pool;  // declared first so the file is closed before its pool goes
-  HtsFilePtr file;
-  HeaderPtr header;
-  bool regenerated = false;  // MD/NM regenerated; ReadAlignmentRecord renames zm back
-};
-
-// Opens `path` and reads its header. Errors name the file: missing, not SAM/BAM/CRAM, unreadable
-// header, BGZF/CRAM EOF block absent (truncated).
-[[nodiscard]] StatusOr<AlignmentFile> OpenAlignmentFile(const std::string& path,
-                                                        const std::string& reference, int threads);
-
-// Reads the next record. true: `record` filled; false: clean end of file. Errors name the file
-// and the 1-based record number (`records_read` is the count read so far).
-[[nodiscard]] StatusOr<bool> ReadAlignmentRecord(AlignmentFile& file, bam1_t* record,
-                                                 uint64_t records_read);
-
 // Decodes every record of a SAM/BAM/CRAM and returns its checksums with `aux_tags` (samtools
 // syntax, see ReadChecksums). Errors name the file and the record number.
 [[nodiscard]] StatusOr<ReadChecksums> ChecksumAlignmentFile(const std::string& path,
@@ -70,6 +49,11 @@ struct AlignmentFile {
 [[nodiscard]] Status ProveCramLossless(const std::string& written_cram,
                                        const std::string& reference, int threads,
                                        const ReadChecksums& expected);
+
+// The lines of ReadChecksums::Describe() (one per differing group or column), without blanks.
+std::vector<std::string> SplitDifferenceLines(const std::string& text);
+// The first `limit` lines joined with "; ", and "; and N more" for the rest.
+std::string JoinDifferences(const std::vector<std::string>& lines, size_t limit);
 
 struct ChecksumSidecars {
   std::string seqchksum_path;  // `<final>.seqchksum`

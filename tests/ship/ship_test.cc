@@ -2,6 +2,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 
@@ -314,6 +315,24 @@ TEST_F(FileSinkTest, MissingArchiveFolderIsRetryableAndLeavesNothing) {
   EXPECT_EQ(result.status().code(), StatusCode::kUnavailable);
   EXPECT_NE(result.status().message().find("gave up after 3 attempts"), std::string::npos) << result.status().message();
   EXPECT_FALSE(testing::PathExists(dir_.path() + "/not-mounted"));
+}
+
+// `cramjet ship S1.cram` takes S1's QC files by the names compress gives them, never those of a
+// sample whose name starts the same (S1_b) in the same folder.
+TEST_F(FileSinkTest, CliShipsOnlyThisSamplesQcFiles) {
+  auto req = MakeSampleSet(dir_.path(), "S1");
+  REQUIRE_SAMPLE(req);
+  testing::WriteFile(dir_.path() + "/S1_b.qc.json", "{\"sample\": \"S1_b\"}\n");
+  testing::WriteFile(dir_.path() + "/S1_b.multiqc.txt", "S1_b\n");
+  testing::WriteFile(dir_.path() + "/S1.notes.txt", "not a QC file compress writes\n");
+  auto ok = RunCramjet("ship --to " + ShellQuote("file://" + archive_) + " --run RUN7 " + ShellQuote(req.files[0]));
+  ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  std::vector<std::string> shipped;
+  for (const auto& f : testing::ListTree(archive_ + "/RUN7/S1")) shipped.push_back(std::filesystem::path(f).filename());
+  std::sort(shipped.begin(), shipped.end());
+  const std::vector<std::string> expected = {"S1.cram", "S1.cram.crai", "S1.cram.md5", "S1.cram.seqchksum",
+                                             "S1.qc.json", "manifest.json"};
+  EXPECT_EQ(shipped, expected);
 }
 
 TEST_F(FileSinkTest, CliShipsFromSidecarsAndReportsUsageErrors) {

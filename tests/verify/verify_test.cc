@@ -39,7 +39,7 @@ struct Decoded {
 // Decodes through the verify stage's reader (decode_md=0) into SAM text.
 Decoded DecodeToSam(const std::string& path, const std::string& reference) {
   Decoded out;
-  auto file = OpenAlignmentFile(path, reference, 1);
+  auto file = OpenAlignmentFile(path, {reference, 1, nullptr});
   EXPECT_TRUE(file.ok()) << file.status().message();
   if (!file.ok()) return out;
   for (const auto& line : Lines(sam_hdr_str(file->header.get())))
@@ -180,7 +180,7 @@ TEST(BadInput, TruncatedAndCorruptFilesAreErrorsNamingTheFile) {
   const std::string noeof = SharedPath("cram-conformance/test/cram/3.0/failed/0000_empty_noeof.cram");
   auto r = ChecksumAlignmentFile(noeof, "", 1, "*");
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().message(), "'" + noeof + "': the EOF marker is missing: the file is truncated");
+  EXPECT_EQ(r.status().message(), "'" + noeof + "': the end-of-file marker is missing: the file is truncated or was not closed");
 
   TempDir dir;
   auto missing = ChecksumAlignmentFile(dir / "nope.bam", "", 1, "*");
@@ -203,7 +203,7 @@ TEST(BadInput, TruncatedAndCorruptFilesAreErrorsNamingTheFile) {
     std::string bam = ReadFile(dir / "s.bam");
     WriteFile(dir / "cut.bam", bam.substr(0, bam.size() - 28));
     EXPECT_EQ(ChecksumAlignmentFile(dir / "cut.bam", "", 1, "*").status().message(),
-              "'" + (dir / "cut.bam") + "': the EOF marker is missing: the file is truncated");
+              "'" + (dir / "cut.bam") + "': the end-of-file marker is missing: the file is truncated or was not closed");
   }
 }
 
@@ -459,7 +459,7 @@ TEST(VerifyCliBadInput, TruncatedAndMalformedCramsExitOneWithOneLine) {
     std::string shared, error;
   } cases[] = {
       {"cram-conformance/test/cram/3.0/failed/0000_empty_noeof.cram",
-       "the EOF marker is missing: the file is truncated"},
+       "the end-of-file marker is missing: the file is truncated or was not closed"},
       {"sarscov2-miseq-amplicon/subsample1.cram",
        "record 1: cannot decode (corrupt or truncated data, or the reference it needs is not available)"},
   };

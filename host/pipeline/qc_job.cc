@@ -1,56 +1,17 @@
-// `cramjet qc FILE`: QC of an existing file through the same collector that compress uses.
-// FASTQ goes through the read stage's OpenReads() (the same records, flags and @RG per input file
-// that compress sees; two files are R1/R2 pairs). SAM/BAM/CRAM are read with htslib directly, so
-// QC sees every record as stored, secondary and supplementary ones included.
-#include <htslib/hts.h>
+// `cramjet qc FILE` (RunQcOnFile() of cramjet/qc.h): QC of an existing file through the same
+// collector that compress uses. FASTQ goes through the read stage's OpenReads() (the same
+// records, flags and @RG per input file that compress sees; two files are R1/R2 pairs).
+// SAM/BAM/CRAM are opened with the common opener and read record by record, so QC sees every
+// record as stored, secondary and supplementary ones included.
 #include <htslib/sam.h>
 
+#include "common/alignment_file.h"
 #include "cramjet/qc.h"
 #include "qc/qc.h"
 #include "read/read.h"
 
 namespace cramjet {
 namespace {
-
-struct OpenInput {
-  std::string path;
-  HtsFilePtr file;
-  HeaderPtr header;
-  uint64_t records = 0;
-};
-
-StatusOr<OpenInput> Open(const std::string& path, const std::string& reference, int threads) {
-  CRAMJET_RETURN_IF_ERROR(CheckReadableFile(path));
-  OpenInput in;
-  in.path = path;
-  in.file.reset(hts_open(path.c_str(), "r"));
-  if (!in.file) return BadInput("'" + path + "': not a FASTQ, SAM, BAM or CRAM file htslib can open");
-  const htsFormat* fmt = hts_get_format(in.file.get());
-  if (fmt->category != sequence_data ||
-      (fmt->format != sam && fmt->format != bam && fmt->format != cram && fmt->format != fastq_format)) {
-    return BadInput("'" + path + "': not a FASTQ, SAM, BAM or CRAM file (htslib sees " +
-                    std::string(hts_format_description(fmt) ? hts_format_description(fmt) : "?") + ")");
-  }
-  if (fmt->format == cram && !reference.empty() && hts_set_fai_filename(in.file.get(), reference.c_str()) != 0) {
-    return BadInput("'" + reference + "': cannot use as the reference for '" + path + "'");
-  }
-  if (threads > 1) hts_set_threads(in.file.get(), threads);
-  in.header.reset(sam_hdr_read(in.file.get()));
-  if (!in.header) return BadInput("'" + path + "': cannot read the header");
-  return in;
-}
-
-// Reads the next record; false at the end. Errors name the file and the record number.
-StatusOr<bool> Next(OpenInput& in, bam1_t* b) {
-  const int r = sam_read1(in.file.get(), in.header.get(), b);
-  if (r == -1) return false;
-  if (r < -1) {
-    return BadInput("'" + in.path + "': record " + std::to_string(in.records + 1) +
-                    ": malformed or truncated (htslib could not read it)");
-  }
-  ++in.records;
-  return true;
-}
 
 std::string DefaultPrefix(const std::string& input) { return StripReadFileExtensions(input); }
 
@@ -131,22 +92,21 @@ StatusOr<QcFileResult> RunQcOnFile(const QcFileOptions& options) {
   if (options.inputs.size() == 2) {
     return InvalidArgument("'" + options.inputs[0] + "': two inputs must both be FASTQ (R1 R2)");
   }
-  CRAMJET_ASSIGN_OR_RETURN(OpenInput in, Open(options.inputs[0], options.reference, options.threads));
+  AlignmentOpenOptions open;
+  open.reference = options.reference;
+  open.threads = options.threads;
+  open.htslib_default_md_nm = true;
+  CRAMJET_ASSIGN_OR_RETURN(AlignmentFile in, OpenAlignmentFile(options.inputs[0], open));
   if (qc.sample.empty()) {
     kstring_t ks = KS_INITIALIZE;
     if (sam_hdr_find_tag_pos(in.header.get(), "RG", 0, "SM", &ks) != 0) qc.sample = SampleFromPath(options.inputs[0]);
     ks_free(&ks);
   }
   CRAMJET_ASSIGN_OR_RETURN(auto collector, QcCollector::Create(qc, in.header.get()));
-  const bool is_cram = formats[0] == InputFormat::kCram;
   BamPtr b = NewBam();
-  while (true) {
-    auto more = Next(in, b.get());
-    if (!more.ok() && is_cram && options.reference.empty()) {
-      return BadInput(more.status().message() + "; a CRAM needs its reference: give -T");
-    }
-    if (!more.ok()) return more.status();
-    if (!*more) break;
+  for (uint64_t records = 0;; ++records) {
+    CRAMJET_ASSIGN_OR_RETURN(bool more, ReadAlignmentRecord(in, b.get(), records));
+    if (!more) break;
     collector->Add(b.get());
   }
   return Finish(*collector, options);
