@@ -1,4 +1,5 @@
-// The encode stage: reference checks, @PG, and the htslib CRAM writer.
+// The encode stage: profiles, @PG, and the CRAM writer that encodes its lanes on every thread
+// (reference checks: reference.cc; one lane's htslib writer: chunk_encoder_internal.h).
 #include "encode/encode.h"
 
 #include <fcntl.h>
@@ -20,39 +21,14 @@
 #include <mutex>
 #include <thread>
 
+#include "encode/chunk_encoder_internal.h"
 #include "encode/stitch_internal.h"
 
 #include "cramjet/log.h"
 #include "cramjet/version.h"
 
 namespace cramjet {
-namespace {
-
-struct FaiDeleter { void operator()(faidx_t* f) const { if (f) fai_destroy(f); } };
-using FaiPtr = std::unique_ptr<faidx_t, FaiDeleter>;
-
-// MD5 as @SQ M5 defines it: upper-cased, characters outside 33..126 removed.
-std::string ContigMd5(const char* seq, hts_pos_t len) {
-  std::string clean;
-  clean.reserve(static_cast<size_t>(len));
-  for (hts_pos_t i = 0; i < len; ++i) {
-    unsigned char c = static_cast<unsigned char>(seq[i]);
-    if (c < 33 || c > 126) continue;
-    clean.push_back(static_cast<char>(std::toupper(c)));
-  }
-  return Md5Hex(clean);
-}
-
-std::string HeaderTag(sam_hdr_t* h, const char* type, const char* id_key, const char* id,
-                      const char* key) {
-  kstring_t ks = {0, 0, nullptr};
-  std::string out;
-  if (sam_hdr_find_tag_id(h, type, id_key, id, key, &ks) == 0) out.assign(ks.s, ks.l);
-  free(ks.s);
-  return out;
-}
-
-}  // namespace
+using encode_internal::ChunkEncoder;
 
 const char* CramProfileName(CramProfile profile) {
   switch (profile) {
@@ -70,122 +46,6 @@ StatusOr<CramProfile> ParseCramProfile(const std::string& name) {
   if (name == "small") return CramProfile::kSmall;
   if (name == "archive") return CramProfile::kArchive;
   return InvalidArgument("unknown CRAM profile '" + name + "' (fast, normal, small or archive)");
-}
-
-namespace {
-// htslib reads a FASTA through its `.fai` without asking whether the `.fai` still describes it: a
-// FASTA rewritten after `samtools faidx` is read with the old line offsets, i.e. as other bases.
-// A `.fai` older than its FASTA is therefore built again (it is derived data, as when missing).
-Status RefreshStaleFai(const std::string& reference) {
-  struct stat fasta, fai;
-  if (::stat(reference.c_str(), &fasta) != 0 || ::stat((reference + ".fai").c_str(), &fai) != 0)
-    return Status::Ok();  // no .fai: fai_load builds it
-  const bool older = fai.st_mtim.tv_sec < fasta.st_mtim.tv_sec ||
-                     (fai.st_mtim.tv_sec == fasta.st_mtim.tv_sec && fai.st_mtim.tv_nsec < fasta.st_mtim.tv_nsec);
-  if (!older) return Status::Ok();
-  CJ_LOG(kInfo) << "'" << reference << ".fai' is older than '" << reference << "': building it again";
-  if (fai_build(reference.c_str()) != 0)
-    return IoError("'" + reference + ".fai' is older than '" + reference + "' and cannot be built again");
-  return Status::Ok();
-}
-
-// ContigMd5 of contig `name` (`length` bases) read from the FASTA through `fai`.
-StatusOr<std::string> FetchContigMd5(faidx_t* fai, const std::string& reference, const char* name,
-                                     hts_pos_t length) {
-  hts_pos_t got = 0;
-  char* seq = faidx_fetch_seq64(fai, name, 0, length - 1, &got);
-  if (!seq) return IoError("'" + reference + "': cannot read contig '" + name + "'");
-  std::string md5 = ContigMd5(seq, got);
-  free(seq);
-  return md5;
-}
-}  // namespace
-
-Status PrepareReference(const std::string& reference, sam_hdr_t* header, const std::string& input_name,
-                        std::vector<std::string>* unusable,
-                        const std::unordered_map<std::string, std::string>* known_md5s) {
-  if (reference.empty()) return InvalidArgument("a reference FASTA is required (-T/--reference)");
-  CRAMJET_RETURN_IF_ERROR(CheckReadableFile(reference));
-  CRAMJET_RETURN_IF_ERROR(RefreshStaleFai(reference));
-  // fai_load builds the .fai (and .gzi for bgzip) when missing.
-  FaiPtr fai(fai_load(reference.c_str()));
-  if (!fai) {
-    return BadInput("'" + reference + "': cannot load as a FASTA reference (plain or bgzip "
-                    "compressed; a .fai index is built beside it when missing, so its folder "
-                    "must be writable if there is none)");
-  }
-  char abs[PATH_MAX];
-  std::string ur = std::string("file://") + (realpath(reference.c_str(), abs) ? abs : reference.c_str());
-  int n = sam_hdr_nref(header);
-  unusable->assign(static_cast<size_t>(n), std::string());
-  for (int tid = 0; tid < n; ++tid) {
-    const char* name = sam_hdr_tid2name(header, tid);
-    hts_pos_t want_len = sam_hdr_tid2len(header, tid);
-    std::string& why = (*unusable)[static_cast<size_t>(tid)];
-    if (!faidx_has_seq(fai.get(), name)) {
-      why = "'" + reference + "': reference lacks contig '" + name + "'";
-      continue;
-    }
-    hts_pos_t have_len = faidx_seq_len(fai.get(), name);
-    if (have_len != want_len) {
-      why = "'" + reference + "': contig '" + name + "' has length " + std::to_string(have_len) +
-            " but the input's header says " + std::to_string(want_len);
-      continue;
-    }
-    const std::string* known = nullptr;
-    if (known_md5s) {
-      const auto it = known_md5s->find(name);
-      if (it != known_md5s->end()) known = &it->second;
-    }
-    std::string md5;
-    if (known) {
-      md5 = *known;
-    } else {
-      CRAMJET_ASSIGN_OR_RETURN(md5, FetchContigMd5(fai.get(), reference, name, have_len));
-    }
-    std::string given = HeaderTag(header, "SQ", "SN", name, "M5");
-    if (!given.empty() && given != md5) {
-      return FailedPrecondition("'" + reference + "': contig '" + name + "' has MD5 " + md5 +
-                                " but '" + input_name + "' says M5:" + given +
-                                ": not the reference the input was aligned to");
-    }
-    if (sam_hdr_update_line(header, "SQ", "SN", name, "M5", md5.c_str(), "UR", ur.c_str(),
-                            nullptr) < 0)
-      return Internal("cannot update @SQ for '" + std::string(name) + "'");
-  }
-  return Status::Ok();
-}
-
-Status CheckReferenceDigests(const std::string& reference,
-                             const std::unordered_map<std::string, std::string>& expected,
-                             const std::atomic<bool>* cancel) {
-  FaiPtr fai(fai_load(reference.c_str()));
-  if (!fai) return BadInput("'" + reference + "': cannot load as a FASTA reference");
-  // In FASTA order, so that the check reads the file front to back.
-  for (int i = 0; i < faidx_nseq(fai.get()); ++i) {
-    if (cancel && cancel->load()) return Aborted("reference check stopped");
-    const char* name = faidx_iseq(fai.get(), i);
-    const auto want = expected.find(name);
-    if (want == expected.end()) continue;
-    CRAMJET_ASSIGN_OR_RETURN(const std::string md5,
-                             FetchContigMd5(fai.get(), reference, name, faidx_seq_len(fai.get(), name)));
-    if (md5 != want->second)
-      return FailedPrecondition("'" + reference + "': contig '" + name + "' has MD5 " + md5 + ", not the " +
-                                want->second + " its mapper index recorded: the FASTA changed after it was " +
-                                "indexed (its size and modification time did not); run `cramjet index " +
-                                reference + "`");
-  }
-  return Status::Ok();
-}
-
-Status CheckRecordReference(const bam1_t* record, const std::vector<std::string>& unusable,
-                            const std::string& input_name, uint64_t record_number) {
-  int tid = record->core.tid;
-  if (tid < 0 || (record->core.flag & BAM_FUNMAP) || unusable[static_cast<size_t>(tid)].empty())
-    return Status::Ok();
-  return BadInput(unusable[static_cast<size_t>(tid)] + ", and record " +
-                  std::to_string(record_number) + " ('" + bam_get_qname(record) + "') of '" +
-                  input_name + "' is placed on it");
 }
 
 // ---- CramWriter -----------------------------------------------------------------------------
@@ -222,132 +82,6 @@ int LanesFor(CramProfile profile, uint32_t container_records, uint64_t records) 
   const uint64_t containers = (records + per_container - 1) / per_container;
   return static_cast<int>(std::clamp<uint64_t>(containers / per_lane, 1, kEncodeLanes));
 }
-
-namespace {
-
-// An htslib CRAM writer of its own on an anonymous memory file: one per lane (and one for the rest
-// of the input in streaming mode). What it wrote is read back and its memory released.
-class ChunkEncoder {
- public:
-  ChunkEncoder() = default;
-  ChunkEncoder(const ChunkEncoder&) = delete;
-  ChunkEncoder& operator=(const ChunkEncoder&) = delete;
-  ~ChunkEncoder() {
-    if (fp_) sam_close(fp_);
-    if (fd_ >= 0) ::close(fd_);
-  }
-
-  // `header` is this encoder's own copy. `preamble` gets the file definition and header container.
-  // `lane`: a lane's writer (see CramWriter) rather than the one of streaming mode.
-  Status Open(HeaderPtr header, const EncodeOptions& o, const std::string& id_name, bool lane,
-              std::string* preamble) {
-    header_ = std::move(header);
-    fd_ = ::memfd_create("cramjet-encode", MFD_CLOEXEC);
-    if (fd_ < 0) return IoErrorFromErrno("cannot create an encoding buffer", errno);
-    int handed = ::dup(fd_);
-    if (handed < 0) return IoErrorFromErrno("cannot create an encoding buffer", errno);
-    raw_ = hdopen(handed, "w");
-    if (!raw_) {
-      ::close(handed);
-      return IoErrorFromErrno("cannot create an encoding buffer", errno);
-    }
-    fp_ = hts_hopen(raw_, id_name.c_str(), "wc");
-    if (!fp_) {
-      hclose_abruptly(raw_);
-      raw_ = nullptr;
-      return Internal("cannot start a CRAM encoder");
-    }
-    hts_set_opt(fp_, CRAM_OPT_VERSION, o.cram_version.c_str());
-    hts_set_opt(fp_, HTS_OPT_PROFILE, static_cast<int>(o.profile) + HTS_PROFILE_FAST -
-                                          static_cast<int>(CramProfile::kFast));
-    // MD/NM exactly as given, or left out where htslib regenerates the same (common.h).
-    hts_set_opt(fp_, CRAM_OPT_STORE_MD, o.regenerate_md_nm ? 0 : 1);
-    hts_set_opt(fp_, CRAM_OPT_STORE_NM, o.regenerate_md_nm ? 0 : 1);
-    if (lane) {
-      // A lane's containers end where its chunks do (StartChunk), never by htslib's own limits:
-      // room for the largest chunk, no bases limit, and no automatic multi-reference containers
-      // (ChunkRule ends a chunk at every new contig instead).
-      const ChunkRule rule = ChunkRuleFor(o.profile, o.container_records);
-      if (hts_set_opt(fp_, CRAM_OPT_SEQS_PER_SLICE, static_cast<int>(rule.max_records)) != 0 ||
-          hts_set_opt(fp_, CRAM_OPT_BASES_PER_SLICE, INT_MAX) != 0 ||
-          hts_set_opt(fp_, CRAM_OPT_MULTI_SEQ_PER_SLICE, 0) != 0)
-        return Internal("cannot set the CRAM container size");
-    } else if (o.container_records) {
-      // As the profile does for its own figure: bases per slice follow records per slice.
-      hts_set_opt(fp_, CRAM_OPT_SEQS_PER_SLICE, static_cast<int>(o.container_records));
-      hts_set_opt(fp_, CRAM_OPT_BASES_PER_SLICE, static_cast<int>(500 * o.container_records));
-    }
-    if (hts_set_fai_filename(fp_, o.reference.c_str()) != 0)
-      return BadInput("'" + o.reference + "': cannot use as the CRAM reference");
-    if (sam_hdr_write(fp_, header_.get()) < 0) return Internal("cannot write the CRAM header");
-    return TakeWritten(preamble);
-  }
-
-  Status Add(const bam1_t* b) {
-    if (sam_write1(fp_, header_.get(), b) < 0)
-      return Internal("cannot encode record '" + std::string(bam_get_qname(b)) + "'" +
-                      HtsErrorHint());
-    return Status::Ok();
-  }
-
-  // Adds the first record of a lane's next chunk and ends the container before it: htslib ends
-  // a container when a record arrives and the container holds at least bases-per-slice bases,
-  // so that limit is 0 for this one record. The previous container is then written.
-  Status StartChunk(const bam1_t* b) {
-    if (hts_set_opt(fp_, CRAM_OPT_BASES_PER_SLICE, 0) != 0)
-      return Internal("cannot end a CRAM container");
-    Status s = Add(b);
-    if (hts_set_opt(fp_, CRAM_OPT_BASES_PER_SLICE, INT_MAX) != 0 && s.ok())
-      s = Internal("cannot end a CRAM container");
-    return s;
-  }
-
-  // The whole containers written since the last call (htslib writes each one when it is full).
-  Status TakeWritten(std::string* out) {
-    if (hflush(raw_) != 0) return IoErrorFromErrno("cannot fill an encoding buffer", errno);
-    return ReadNew(out);
-  }
-
-  // Writes the last container and the EOF container, closes, and returns what is left unread.
-  Status Finish(std::string* tail) {
-    int rc = sam_close(fp_);
-    fp_ = nullptr;
-    raw_ = nullptr;
-    if (rc < 0) return Internal("cannot finish a CRAM encoder" + HtsErrorHint());
-    return ReadNew(tail);
-  }
-
-  bool is_open() const { return fp_ != nullptr; }
-
- private:
-  Status ReadNew(std::string* out) {
-    struct stat st;
-    if (::fstat(fd_, &st) != 0) return IoErrorFromErrno("cannot read an encoding buffer", errno);
-    const size_t n = static_cast<size_t>(st.st_size - consumed_);
-    out->resize(n);
-    size_t got = 0;
-    while (got < n) {
-      ssize_t r = ::pread(fd_, out->data() + got, n - got, consumed_ + static_cast<off_t>(got));
-      if (r < 0 && errno == EINTR) continue;
-      if (r <= 0) return IoErrorFromErrno("cannot read an encoding buffer", r < 0 ? errno : EIO);
-      got += static_cast<size_t>(r);
-    }
-    // Give the pages back; the writer's offset moves on, so the file only grows in name.
-    if (n > 0)
-      (void)::fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, consumed_,
-                        static_cast<off_t>(n));
-    consumed_ = st.st_size;
-    return Status::Ok();
-  }
-
-  int fd_ = -1;
-  hFILE* raw_ = nullptr;  // owned by fp_
-  htsFile* fp_ = nullptr;
-  HeaderPtr header_;
-  off_t consumed_ = 0;
-};
-
-}  // namespace
 
 class CramWriter::Impl {
  public:

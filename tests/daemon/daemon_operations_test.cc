@@ -1,0 +1,338 @@
+// Integration tests of the real cramjetd: what operators and the archive see (status, control
+// commands, metrics, systemd, configuration checks, shipping) and the SIGKILL reliability test.
+#include "appliance.h"
+
+namespace cramjet::daemon {
+namespace {
+
+TEST_F(DaemonIntegration, StatusJsonAndControlCommands) {
+  Appliance a;
+  a.WriteConfig("[testing]\nstage_delay_ms = 1500\n");
+  auto samples = RealSamples();
+  a.MakeRun("240105_M07001_0011_000000000-AHTEST", {samples[0]}, true, true);
+  a.Start();
+  ASSERT_TRUE(a.Up()) << a.Log();
+  std::string sock = "--socket " + ShellQuote(a.socket());
+  // While the job runs, `cramjet status --json` shows it with its stage.
+  json running;
+  ASSERT_TRUE(WaitFor([&] {
+    auto r = RunCramjet("status --json " + sock);
+    if (r.exit_code != 0) return false;
+    running = json::parse(r.out);
+    return !running["running"].empty();
+  }, 30)) << a.Log();
+  EXPECT_EQ(running["api_version"], kDaemonApiVersion);
+  EXPECT_EQ(running["version"], "0.1.0");
+  EXPECT_EQ(running["state"], "running");
+  EXPECT_FALSE(running["backend"].get<std::string>().empty());
+  EXPECT_EQ(running["jobs"]["running"], 1);
+  EXPECT_EQ(running["running"][0]["sample"], samples[0].id);
+  EXPECT_TRUE(running["running"][0]["stage"].is_string());
+  EXPECT_FALSE(running["disk"].empty());
+  EXPECT_GT(running["uptime_seconds"].get<double>(), 0);
+  // The human screen shows the same.
+  auto human = RunCramjet("status " + sock);
+  ASSERT_EQ(human.exit_code, 0) << human.err;
+  EXPECT_NE(human.out.find("cramjetd 0.1.0"), std::string::npos) << human.out;
+  EXPECT_NE(human.out.find(samples[0].id), std::string::npos) << human.out;
+  EXPECT_NE(human.out.find("jobs       0 queued, 1 running, 0 failed"), std::string::npos) << human.out;
+
+  // pause: the running job finishes, a new run is taken but does not start.
+  auto pause = RunCramjet("pause --json " + sock);
+  ASSERT_EQ(pause.exit_code, 0) << pause.err;
+  EXPECT_EQ(json::parse(pause.out)["state"], "paused");
+  ASSERT_TRUE(WaitFor([&] { return a.Status()["jobs"].value("done", 0) == 1; }, 120)) << a.Log();
+  std::string run2 = a.MakeRun("240106_M07001_0012_000000000-AHTEST", {samples[2]}, true, false);
+  auto submit = RunCramjet("submit --json " + sock + " " + ShellQuote(run2));  // CopyComplete missing: forced
+  ASSERT_EQ(submit.exit_code, 0) << submit.err;
+  int64_t id2 = json::parse(submit.out)["job_ids"][0];
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  json job2 = json::parse(RunCramjet("job --json " + sock + " " + std::to_string(id2)).out);
+  EXPECT_EQ(job2["state"], "queued");
+  EXPECT_EQ(job2["origin"], "submit");
+  EXPECT_EQ(job2["events"][0]["stage"], "intake");
+  auto jobs = RunCramjet("jobs --json --state done " + sock);
+  ASSERT_EQ(jobs.exit_code, 0) << jobs.err;
+  EXPECT_EQ(json::parse(jobs.out)["jobs"].size(), 1u);
+  // retry is only for failed jobs; unknown ids say so.
+  auto retry = RunCramjet("retry " + sock + " 1");
+  EXPECT_EQ(retry.exit_code, 1);
+  EXPECT_EQ(retry.err, "cramjet retry: error: job 1 is done; only failed or waiting jobs are retried\n");
+  auto missing = RunCramjet("job " + sock + " 999");
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_EQ(missing.err, "cramjet job: error: no job 999\n");
+  // The pause survives a restart.
+  EXPECT_EQ(a.Stop(SIGTERM), 0);
+  a.Start();
+  ASSERT_TRUE(a.Up()) << a.Log();
+  EXPECT_EQ(a.Status()["state"], "paused");
+  ASSERT_EQ(RunCramjet("resume " + sock).exit_code, 0);
+  ASSERT_TRUE(WaitFor([&] { return a.Status()["jobs"].value("done", 0) == 2; }, 120)) << a.Log();
+  json s = a.Status();
+  EXPECT_EQ(s["jobs"]["done_today"], 2);
+  // drain: the daemon exits by itself once idle.
+  ASSERT_EQ(RunCramjet("drain " + sock).exit_code, 0);
+  int st = a.WaitExit(30);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
+  auto down = RunCramjet("status " + sock);
+  EXPECT_EQ(down.exit_code, 4);
+  EXPECT_EQ(down.err.rfind("cramjet status: error: cramjetd is not reachable on '" + a.socket() + "'", 0), 0u) << down.err;
+}
+
+TEST_F(DaemonIntegration, MetricsAndHealthEndpoints) {
+  Appliance a;
+  a.EnableMetrics();
+  a.WriteConfig();
+  a.MakeRun("240107_M07001_0013_000000000-AHTEST", {RealSamples()[0]}, true, true);
+  a.Start();
+  ASSERT_TRUE(a.Up()) << a.Log();
+  ASSERT_TRUE(WaitFor([&] { return a.Status()["jobs"].value("done", 0) == 1; }, 120)) << a.Log();
+  int code = 0;
+  std::string text = HttpGet(a.metrics_port(), "/metrics", &code);
+  ASSERT_EQ(code, 200) << text;
+  std::map<std::string, double> samples;
+  EXPECT_EQ(CheckPrometheusText(text, &samples), "") << text;
+  EXPECT_EQ(samples["cramjet_jobs{state=done,}"], 1);
+  EXPECT_EQ(samples["cramjet_jobs_completed_total{}"], 1);
+  EXPECT_EQ(samples["cramjet_stage_runs_total{stage=compress,}"], 1);
+  EXPECT_GT(samples["cramjet_stage_duration_seconds_total{stage=compress,}"], 0);
+  EXPECT_GT(samples["cramjet_output_bytes_total{}"], 0);
+  EXPECT_EQ(text.find(RealSamples()[0].id), std::string::npos) << "sample names must not appear in metrics";
+  // The strict parser does fail on what it must refuse.
+  std::map<std::string, double> ignored;
+  EXPECT_NE(CheckPrometheusText("# TYPE cramjet_x counter\ncramjet_x 1\n", &ignored), "");
+  EXPECT_NE(CheckPrometheusText("cramjet_y 1\n", &ignored), "");
+  EXPECT_NE(CheckPrometheusText("# TYPE cramjet_z gauge\ncramjet_z{sample=\"a\"} 1\n", &ignored), "");
+  EXPECT_EQ(HttpGet(a.metrics_port(), "/livez", &code), "ok\n");
+  EXPECT_EQ(code, 200);
+  EXPECT_EQ(HttpGet(a.metrics_port(), "/readyz", &code), "ok\n");
+  EXPECT_EQ(code, 200);
+  HttpGet(a.metrics_port(), "/nope", &code);
+  EXPECT_EQ(code, 404);
+}
+
+TEST_F(DaemonIntegration, TalksToSystemd) {
+  Appliance a;
+  a.WriteConfig();
+  // A stand-in for systemd's notify socket (the documented datagram protocol).
+  std::string path = a.Path("notify.sock");
+  int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  a.Start({"NOTIFY_SOCKET=" + path, "WATCHDOG_USEC=200000"});
+  ASSERT_TRUE(a.Up()) << a.Log();
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  EXPECT_EQ(a.Stop(SIGTERM), 0);
+  std::vector<std::string> messages;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) messages.emplace_back(buf, n);
+  ::close(fd);
+  std::string all;
+  for (const auto& m : messages) all += m + "\n";
+  ASSERT_FALSE(messages.empty());
+  EXPECT_EQ(messages[0].rfind("READY=1\nSTATUS=", 0), 0u) << all;
+  EXPECT_NE(all.find("STATUS=running: 0 running, 0 queued, 0 failed"), std::string::npos) << all;
+  size_t pings = 0;
+  for (const auto& m : messages) pings += m == "WATCHDOG=1";
+  EXPECT_GE(pings, 3u) << all;  // every 100 ms for a 200 ms watchdog
+  EXPECT_NE(all.find("STOPPING=1"), std::string::npos) << all;
+}
+
+TEST_F(DaemonIntegration, BadConfigRefusedAtStart) {
+  Appliance a;
+  a.WriteConfig("[workers]\nmax_jobs = 2\n");  // a second [workers] table: TOML error
+  auto r = RunShell(ShellQuote(CramjetdBinary()) + " --config " + ShellQuote(a.Path("cramjetd.toml")));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("<3>configuration refused: " + a.Path("cramjetd.toml") + ": line "), std::string::npos) << r.err;
+  a.WriteConfig("[testing]\nstage_delay = 5\n");
+  r = RunShell(ShellQuote(CramjetdBinary()) + " --check-config --config " + ShellQuote(a.Path("cramjetd.toml")));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("unknown key 'stage_delay' in [testing]"), std::string::npos) << r.err;
+  r = RunShell(ShellQuote(CramjetdBinary()) + " --log-level loud --check-config --config " + ShellQuote(a.Path("cramjetd.toml")));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err.rfind("cramjetd: usage error: --log-level 'loud': expected debug, info, warning or error\n", 0), 0u) << r.err;
+  // An accelerator named in the config that cannot be opened stops the daemon at start, not each job.
+  a.WriteConfig("[accel]\nkind = \"xrt\"\nxclbin = \"" + a.Path("cramjetd.toml") + "\"\n");
+  r = RunShell(ShellQuote(CramjetdBinary()) + " --check-config --config " + ShellQuote(a.Path("cramjetd.toml")));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("<3>configuration refused: [accel]: --accel xrt: '" + a.Path("cramjetd.toml") +
+                       "' is not an xclbin"),
+            std::string::npos)
+      << r.err;
+  a.WriteConfig();
+  r = RunShell(ShellQuote(CramjetdBinary()) + " --check-config --config " + ShellQuote(a.Path("cramjetd.toml")));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("configuration ok: 1 file(s), 1 watch root(s)", 0), 0u) << r.out;
+}
+
+TEST_F(DaemonIntegration, ShipsToArchiveThenCleansUpInputs) {
+  Appliance a;
+  fs::create_directories(a.Path("archive"));
+  a.WriteConfig("[archive]\nenabled = true\nurl = \"file://" + a.Path("archive") +
+                "\"\n[cleanup]\npolicy = \"delete-inputs\"\nretention_hours = 0\n");
+  auto sample = RealSamples()[0];
+  std::string run_name = "240109_M07001_0015_000000000-AHTEST";
+  std::string run = a.MakeRun(run_name, {sample}, true, true, "", /*copy_inputs=*/true);
+  std::string r1 = run + "/Data/Intensities/BaseCalls/" + sample.id + "_S1_L001_R1_001.fastq.gz";
+  ASSERT_TRUE(fs::exists(r1));
+  a.Start();
+  ASSERT_TRUE(a.Up()) << a.Log();
+  ASSERT_TRUE(WaitFor([&] {
+    json s = a.Status();
+    return s["jobs"].value("done", 0) + s["jobs"].value("failed", 0) == 1;
+  }, 120)) << a.Status().dump(2) << a.Log();
+  json job = a.Call("jobs")["jobs"][0];
+  ASSERT_EQ(job["state"], "done") << job.dump(2);
+  EXPECT_TRUE(job["shipped"].get<bool>()) << job.dump(2);
+  EXPECT_EQ(job["extra"]["ship"], "verified");
+  std::string archived = a.Path("archive/" + run_name + "/" + sample.id + "/" + sample.id + ".cram");
+  ASSERT_TRUE(fs::exists(archived)) << job.dump(2);
+  std::string local = a.Path("out/" + run_name + "/" + sample.id + ".cram");
+  EXPECT_EQ(RunShell("md5sum < " + ShellQuote(archived)).out, RunShell("md5sum < " + ShellQuote(local)).out);
+  // Inputs deleted only after the verified ship; the local CRAM set stays (policy delete-inputs).
+  EXPECT_FALSE(fs::exists(r1));
+  EXPECT_TRUE(fs::exists(local));
+  EXPECT_EQ(job["extra"]["cleanup"], "removed 2 file(s)");
+}
+
+TEST_F(DaemonIntegration, ArchiveKeysAreCheckedAtStart) {
+  Appliance a;
+  a.WriteConfig("[archive]\nenabled = false\nurl = \"file:///tmp\"\nbogus_key = 1\n");
+  auto r = RunShell(ShellQuote(CramjetdBinary()) + " --check-config --config " + ShellQuote(a.Path("cramjetd.toml")));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("<3>configuration refused: "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("bogus_key"), std::string::npos) << r.err;
+}
+
+// The reliability test of issue 5: SIGKILL the real daemon at seeded random moments across all
+// stages, restart each time, and require every sample compressed exactly once, verified, no
+// temporary files left and no job lost or duplicated.
+TEST_F(DaemonIntegration, SurvivesRepeatedSigkillWithoutLossOrDuplicates) {
+  const uint32_t seed = 20260105;
+  const int kills = 24;
+  Appliance a;
+  // Slow stages a little so kills land in every stage, not only in compress.
+  a.WriteConfig("[testing]\nstage_delay_ms = 500\n");
+  auto samples = RealSamples();
+  // When every job is done before the kills are spent, another run folder arrives, so that the
+  // remaining kills also hit work.
+  std::vector<std::string> run_names;
+  auto add_run = [&] {
+    run_names.push_back("24010" + std::to_string(run_names.size() + 1) + "_M07001_0014_000000000-AHTEST");
+    a.MakeRun(run_names.back(), samples, true, true);
+  };
+  add_run();
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<double> delay(0.2, 4.0);
+  std::map<std::string, int> killed_in;  // journal stage of running jobs at each kill
+  // Stages every run must see killed, whatever the machine's speed: until one has been hit, the
+  // next kill waits for a job running in it (read from the journal, as below) instead of landing
+  // at a random moment. The other kills are random.
+  const std::vector<std::string> must_hit = {"compress", "verify", "qc", "ship"};
+  auto running_in = [&](const std::string& stage) {
+    auto journal = Journal::Open(a.Path("state/journal.sqlite"));
+    if (!journal.ok()) return false;
+    auto running = (*journal)->ListJobs(JobState::kRunning, 0);
+    if (!running.ok()) return false;
+    for (const auto& j : *running)
+      if (StageName(j.stage) == stage) return true;
+    return false;
+  };
+  for (int k = 0; k < kills; ++k) {
+    a.Start();
+    const auto target = std::find_if(must_hit.begin(), must_hit.end(),
+                                     [&](const std::string& st) { return killed_in[st] == 0; });
+    if (target != must_hit.end()) {
+      const double end = Seconds() + 60;
+      while (Seconds() < end && !running_in(*target)) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    } else {
+      std::this_thread::sleep_for(std::chrono::duration<double>(delay(rng)));
+    }
+    int st = a.Stop(SIGKILL);
+    ASSERT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) << "kill " << k << " status " << st << "\n" << a.Log();
+    // What was in flight (read the journal the way the next start will).
+    auto journal = Journal::Open(a.Path("state/journal.sqlite"));
+    ASSERT_TRUE(journal.ok()) << journal.status().message();
+    auto running = (*journal)->ListJobs(JobState::kRunning, 0);
+    ASSERT_TRUE(running.ok());
+    if (running->empty()) killed_in["(idle or intake)"]++;
+    for (const auto& j : *running) killed_in[StageName(j.stage)]++;
+    auto all = (*journal)->ListJobs(std::nullopt, 0);
+    ASSERT_TRUE(all.ok());
+    ASSERT_LE(all->size(), samples.size() * run_names.size()) << "duplicate jobs after kill " << k;
+    size_t done = 0;
+    for (const auto& j : *all) done += j.state == JobState::kDone;
+    if (done == samples.size() * run_names.size() && k + 1 < kills) add_run();
+  }
+  std::string summary = "seed " + std::to_string(seed) + "; kills while running stage:";
+  for (const auto& [stage, n] : killed_in) summary += " " + stage + "=" + std::to_string(n);
+  std::printf("%s\n", summary.c_str());
+  int total_kills = 0, stages_hit = 0;
+  for (const auto& [stage, n] : killed_in) {
+    total_kills += n;
+    if (stage != "(idle or intake)") stages_hit++;
+  }
+  EXPECT_GE(total_kills, kills) << summary;  // every kill was observed
+  EXPECT_GE(stages_hit, 3) << summary;  // kills landed in several different stages
+  for (const std::string& stage : must_hit) EXPECT_GE(killed_in[stage], 1) << stage << ": " << summary;
+
+  // Final start: everything completes.
+  a.Start();
+  ASSERT_TRUE(a.Up()) << a.Log();
+  ASSERT_TRUE(WaitFor([&] { return a.Status()["jobs"].value("done", 0) == static_cast<int>(samples.size() * run_names.size()); }, 240))
+      << a.Status().dump(2) << a.Log();
+  json jobs = a.Call("jobs")["jobs"];
+  EXPECT_EQ(a.Stop(SIGTERM), 0);
+  // Errors the daemon logged on the way (none expected: a kill is not an error to report).
+  std::string log = a.Log(), errors;
+  for (size_t p = log.find("<3>"); p != std::string::npos; p = log.find("<3>", p + 1))
+    errors += log.substr(p, log.find('\n', p) - p) + "\n";
+  EXPECT_EQ(errors, "");
+
+  ASSERT_EQ(jobs.size(), samples.size() * run_names.size()) << jobs.dump(2);  // none lost, none duplicated
+  std::set<std::string> seen;
+  for (const auto& j : jobs) {
+    EXPECT_TRUE(seen.insert(j["key"].get<std::string>()).second) << "duplicate job " << j["key"];
+    EXPECT_EQ(j["state"], "done") << j.dump(2);
+    EXPECT_TRUE(j["extra"]["verify"]["equal"].get<bool>()) << j.dump(2);
+    EXPECT_GE(j["compress_count"].get<int>(), 1);
+  }
+  // Exactly the expected files: one CRAM set per sample and run, no temporaries anywhere.
+  std::set<std::string> expected, found;
+  for (const auto& run : run_names)
+    for (const auto& s : samples)
+      for (const char* suffix : {".cram", ".cram.crai", ".cram.md5", ".cram.seqchksum"})
+        expected.insert(run + "/" + s.id + suffix);
+  for (const auto& e : fs::recursive_directory_iterator(a.Path("out"))) {
+    std::string name = e.path().filename().string();
+    EXPECT_EQ(name.find(".tmp"), std::string::npos) << "temporary left: " << e.path();
+    if (e.is_regular_file()) found.insert(fs::relative(e.path(), a.Path("out")).string());
+  }
+  for (const auto& name : expected) EXPECT_TRUE(found.count(name)) << "missing " << name;
+  for (const auto& name : found) {
+    // Besides the CRAM sets only QC files written by compress may be there: never a second CRAM.
+    if (expected.count(name)) continue;
+    EXPECT_FALSE(name.ends_with(".cram") || name.ends_with(".crai")) << "unexpected " << name;
+  }
+  std::map<std::string, uint64_t> fastq_records;
+  for (const auto& s : samples) fastq_records[s.id] = FastqRecords({s.r1, s.r2});
+  for (const auto& run : run_names) {
+    for (const auto& s : samples) {
+      std::string cram = a.Path("out/" + run + "/" + s.id + ".cram");
+      EXPECT_EQ(ReadFile(cram + ".md5").substr(0, 32), RunShell("md5sum " + ShellQuote(cram)).out.substr(0, 32)) << cram;
+      // Compressed exactly once: every read of the inputs is there once, no more, no less.
+      if (cramjet::testing::ToolAvailable("samtools")) {
+        auto count = RunShell("samtools view -c " + ShellQuote(cram));
+        ASSERT_EQ(count.exit_code, 0) << count.err;
+        EXPECT_EQ(std::stoull(count.out), fastq_records[s.id]) << cram;
+      }
+    }
+  }
+  std::printf("%zu run(s), %zu job(s) completed through %d SIGKILLs\n", run_names.size(), jobs.size(), kills);
+}
+
+}  // namespace
+}  // namespace cramjet::daemon
