@@ -252,7 +252,7 @@ class CompressJob {
       return true;
     };
     BatchTransform map;
-    if (mapper_) map = [this](ReadBatch& batch) { return mapper_->MapBatch(batch); };
+    if (mapper_) map = [this](ReadBatch& batch, int) { return mapper_->MapBatch(batch); };
     BatchConsumer consume = [&](ReadBatch& batch) -> Status {
       if (sorter_) {
         // Placed records go to the sorter; they reach QC and the encoder in position order. The
