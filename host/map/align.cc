@@ -1,6 +1,9 @@
 // Step 5 of the short-read path, align the rest: reads that no diagonal places well enough get a
 // banded local alignment (small indels, soft clips) against their best candidate by mismatches
-// and their best by votes; the better score is kept.
+// and their best by votes. Where a read has two candidates only the scores decide which one it
+// keeps, so both are scored without a traceback (Backend::ScoreBanded, ksw2's score-only mode)
+// and the CIGAR is computed for the winner alone, and only when its score is high enough to be
+// kept.
 #include <algorithm>
 #include <cstdlib>
 
@@ -66,33 +69,62 @@ Status AlignRest(const MapContext& context, WorkerBuffer& buffer) {
     }
   }
   buffer.counts.aligned += a.targets.size();
-  a.jobs.clear();
-  for (const AlignTarget& t : a.targets)
-    a.jobs.push_back(AlignJob{encoded.strand_codes(t.read, t.candidate.strand()), a.windows.data() + t.window,
-                              encoded.reads[t.read].length});
-  if (!a.jobs.empty()) CRAMJET_RETURN_IF_ERROR(context.backend.AlignBanded(a.jobs.data(), a.jobs.size(), a.output));
+  auto job_of = [&](const AlignTarget& t) {
+    return AlignJob{encoded.strand_codes(t.read, t.candidate.strand()), a.windows.data() + t.window,
+                    encoded.reads[t.read].length};
+  };
+  auto group_end = [&](size_t t) {
+    size_t end = t;
+    while (end < a.targets.size() && a.targets[end].read == a.targets[t].read) ++end;
+    return end;
+  };
 
-  // The target each read keeps (the first of the best scores) and the best of the others'.
+  // Scores only, for the reads with more than one target.
+  a.jobs.clear();
+  for (size_t t = 0; t < a.targets.size();) {
+    const size_t end = group_end(t);
+    if (end - t > 1)
+      for (size_t k = t; k < end; ++k) a.jobs.push_back(job_of(a.targets[k]));
+    t = end;
+  }
+  a.scores.resize(a.jobs.size());
+  if (!a.jobs.empty()) CRAMJET_RETURN_IF_ERROR(context.backend.ScoreBanded(a.jobs.data(), a.jobs.size(), a.scores.data()));
+
+  // The target each read keeps (the first of the best scores) and the best of the others'; a
+  // read's only target is kept without scoring it first.
+  a.jobs.clear();
   a.chosen.clear();
   a.second.clear();
+  size_t scored = 0;
   for (size_t t = 0; t < a.targets.size();) {
-    size_t end = t, best = t;
+    const size_t end = group_end(t);
+    size_t best = t;
     int second = CJ_SCORE_NEG_INF;
-    for (; end < a.targets.size() && a.targets[end].read == a.targets[t].read; ++end) {
-      if (a.output.results[end].score > a.output.results[best].score) {
-        second = std::max(second, a.output.results[best].score);
-        best = end;
-      } else if (end != best) {
-        second = std::max(second, a.output.results[end].score);
+    if (end - t > 1) {
+      auto score = [&](size_t k) { return a.scores[scored + (k - t)]; };  // of target k of this read
+      for (size_t k = t + 1; k < end; ++k) {
+        if (score(k) > score(best)) {
+          second = std::max(second, score(best));
+          best = k;
+        } else {
+          second = std::max(second, score(k));
+        }
       }
+      const bool kept = score(best) >= NeededScore(context.options, encoded.reads[a.targets[t].read].length);
+      scored += end - t;
+      t = end;
+      if (!kept) continue;  // no CIGAR needed
+    } else {
+      t = end;
     }
     a.chosen.push_back(best);
     a.second.push_back(second);
-    t = end;
+    a.jobs.push_back(job_of(a.targets[best]));
   }
+  if (!a.jobs.empty()) CRAMJET_RETURN_IF_ERROR(context.backend.AlignBanded(a.jobs.data(), a.jobs.size(), a.output));
 
   for (size_t j = 0; j < a.chosen.size(); ++j) {
-    const AlignResult& result = a.output.results[a.chosen[j]];
+    const AlignResult& result = a.output.results[j];
     const AlignTarget& target = a.targets[a.chosen[j]];
     const ReadState& st = encoded.reads[target.read];
     if (result.score < NeededScore(context.options, st.length) || result.cigar_length == 0) continue;

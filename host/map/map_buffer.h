@@ -119,7 +119,8 @@ struct AlignScratch {
   std::vector<AlignTarget> targets;  // by read
   std::vector<uint8_t> windows;
   std::vector<AlignJob> jobs;
-  std::vector<size_t> chosen;        // the target each read keeps
+  std::vector<int32_t> scores;       // score-only pass over reads with several targets
+  std::vector<size_t> chosen;        // targets whose CIGAR is computed
   std::vector<int32_t> second;       // the best score of the other targets of chosen[i]'s read
   AlignOutput output;
 };

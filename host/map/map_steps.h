@@ -38,7 +38,8 @@ void EncodeReads(const ReadBatch& batch, const MapOptions& options, EncodedReads
 void PlaceOnDiagonal(const MapContext& context, WorkerBuffer& buffer);
 
 // 5. Align the rest (align.cc): the banded alignment for the reads left, against their best
-//    candidate by mismatches and by votes; the better score is kept.
+//    candidate by mismatches and by votes; scores alone choose between them, the CIGAR is
+//    computed for the chosen one only.
 [[nodiscard]] Status AlignRest(const MapContext& context, WorkerBuffer& buffer);
 
 // 6. Pair step (pairing.cc): where a pair is not proper, a mate placed no worse next to its
