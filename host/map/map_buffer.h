@@ -44,16 +44,16 @@ enum Round : int { kRound1a = 0, kRound1b = 1, kRound2 = 2, kRoundCount = 3 };
 
 // One mappable read of the batch across the steps.
 struct ReadState {
-  size_t record = 0;           // index in the batch
+  size_t record = 0;             // index in the batch
   uint32_t length = 0;
-  uint32_t budget = 0;         // max mismatches for a diagonal placement
-  uint32_t accept = 0;         // mismatches taken without trying harder
+  uint32_t budget = 0;           // max mismatches for a diagonal placement
+  uint32_t accept = 0;           // mismatches taken without trying harder
   uint32_t best_mm = UINT32_MAX, second_mm = UINT32_MAX;
   Candidate best{};
-  bool resolved = false;       // placed well enough: later rounds skip it
+  bool resolved = false;         // placed well enough: later rounds skip it
   bool needs_alignment = false;  // left by the diagonal step for the banded alignment
-  Range tried[kRoundCount];    // its candidates of each round in CandidateLists::tried
-  Range votes;                 // its round-2 votes in CandidateLists::voted, most votes first
+  Range tried[kRoundCount];      // its candidates of each round in CandidateLists::tried
+  Range votes;                   // its round-2 votes in CandidateLists::voted, most votes first
 };
 
 // Step "encode reads": the batch's mappable reads as the kernels take them. Read r's forward

@@ -81,11 +81,12 @@ Status Mapper::MapBatch(ReadBatch& batch, MapBuffer& buffer) {
   return status;
 }
 
+namespace map_internal {
+namespace {
+
 // minimap2's mm_map_frag for our short reads: the steps of map_steps.h, in order.
-Status Mapper::MapShortBatch(ReadBatch& batch, map_internal::WorkerBuffer& buffer) {
-  using namespace map_internal;
-  const MapContext context{index_, backend_, options_};
-  EncodeReads(batch, options_, buffer.encoded);
+Status MapShortReads(const MapContext& context, ReadBatch& batch, WorkerBuffer& buffer) {
+  EncodeReads(batch, context.options, buffer.encoded);
   buffer.counts.reads += buffer.encoded.reads.size();
   buffer.candidates.Clear();
   // Round 1a: the middle window's minimizer (canonical: one lookup finds both strands), then
@@ -97,11 +98,18 @@ Status Mapper::MapShortBatch(ReadBatch& batch, map_internal::WorkerBuffer& buffe
   PlaceOnDiagonal(context, buffer);
   CRAMJET_RETURN_IF_ERROR(AlignRest(context, buffer));
   PlaceMatesTogether(context, batch, buffer);
-  CRAMJET_RETURN_IF_ERROR(ApplyPlacements(index_, batch, buffer));
+  CRAMJET_RETURN_IF_ERROR(ApplyPlacements(context.index, batch, buffer));
   buffer.attempted.assign(batch.size, false);
   for (size_t i = 0; i < batch.size; ++i) buffer.attempted[i] = buffer.encoded.read_of[i] >= 0;
-  buffer.counts.proper_pairs += SetMateFields(batch, buffer.attempted, options_.max_insert);
+  buffer.counts.proper_pairs += SetMateFields(batch, buffer.attempted, context.options.max_insert);
   return Status::Ok();
+}
+
+}  // namespace
+}  // namespace map_internal
+
+Status Mapper::MapShortBatch(ReadBatch& batch, map_internal::WorkerBuffer& buffer) {
+  return map_internal::MapShortReads({index_, backend_, options_}, batch, buffer);
 }
 
 }  // namespace cramjet
