@@ -109,6 +109,10 @@ const std::vector<std::pair<std::string, Loop>>& Loops() {
          AlignOutput out;
          return b.AlignBanded(Data().align.data(), n, out).ok();
        }},
+      {"score", [](const Backend& b, size_t n) {  // align's scores alone (no traceback)
+         std::vector<int32_t> scores(n);
+         return b.ScoreBanded(Data().align.data(), n, scores.data()).ok();
+       }},
       {"qc", [](const Backend& b, size_t n) {
          const Inputs& d = Data();
          QcBatchOutput out;

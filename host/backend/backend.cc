@@ -92,6 +92,13 @@ class ScalarBackend final : public Backend {
     }
     return Status::Ok();
   }
+  Status ScoreBanded(const AlignJob* jobs, size_t count, int32_t* scores) const override {
+    for (size_t j = 0; j < count; ++j) {
+      const bool alignable = jobs[j].read_length > 0 && jobs[j].read_length <= CJ_MAX_ALIGN_LENGTH;
+      scores[j] = alignable ? ScoreBandedScalar(jobs[j]) : 0;
+    }
+    return Status::Ok();
+  }
   Status AccumulateQc(const QcBatchInput& input, QcBatchOutput& out) const override {
     AccumulateQcScalar(input, out);
     return Status::Ok();
@@ -113,6 +120,10 @@ class SimdBackend final : public Backend {
   }
   Status AlignBanded(const AlignJob* jobs, size_t count, AlignOutput& out) const override {
     AlignBandedSimd(jobs, count, out);
+    return Status::Ok();
+  }
+  Status ScoreBanded(const AlignJob* jobs, size_t count, int32_t* scores) const override {
+    ScoreBandedSimd(jobs, count, scores);
     return Status::Ok();
   }
   // QC's Highway kernel lives with QC (host/qc/qc_kernels.cc), which calls it directly when no

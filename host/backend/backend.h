@@ -67,6 +67,9 @@ uint32_t HammingScalar(const PackedReference& reference, const PackedSequences& 
                        const VerifyJob& job);
 void AlignBandedScalar(const AlignJob& job, std::vector<int16_t>& tb_scratch, AlignResult& result,
                        std::vector<uint32_t>& cigar);
+// The score AlignBandedScalar gives `job` (read_length 1 .. CJ_MAX_ALIGN_LENGTH), from the same
+// recurrence without the trace matrix.
+int32_t ScoreBandedScalar(const AlignJob& job);
 // The host form of the QC batch kernel (replaces `out`), the twin of AccumulateReadBasesScalar in
 // host/qc applied read by read.
 void AccumulateQcScalar(const QcBatchInput& input, QcBatchOutput& out);
@@ -80,6 +83,7 @@ void ExtractSeedsSimd(const SeedInput& input, SeedOutput& out);
 void VerifyHammingSimd(const PackedReference& reference, const PackedSequences& reads,
                        const VerifyJob* jobs, size_t count, uint32_t* mismatches);
 void AlignBandedSimd(const AlignJob* jobs, size_t count, AlignOutput& out);
+void ScoreBandedSimd(const AlignJob* jobs, size_t count, int32_t* scores);
 
 std::unique_ptr<Backend> MakeScalarBackend();
 std::unique_ptr<Backend> MakeSimdBackend();

@@ -122,6 +122,10 @@ size_t PackAlignBatch(const AlignJob* jobs, size_t count, size_t first, const De
 DeviceCall AlignCall(AlignBatch& batch);
 // Fills out.results[batch.job[i]] and appends the CIGARs (out.results sized by the caller).
 [[nodiscard]] Status UnpackAlignBatch(const AlignBatch& batch, AlignOutput& out);
+// ScoreBanded's unpacking: scores[batch.job[i]] from the kernel's best cells, no traceback (the
+// kernel is the same; only the host's walk of the trace is skipped). The best cell is checked to
+// lie in the band; a trace that would leave it is not seen here.
+[[nodiscard]] Status UnpackAlignScores(const AlignBatch& batch, int32_t* scores);
 
 struct QcBatch {
   std::vector<uint8_t> codes, quals;

@@ -1,5 +1,6 @@
 // DeviceBackend: every batch loop through a DeviceRunner, two chunks in flight per caller (the
 // next is packed while the device runs the current one), the host kernels as the fallback twin.
+#include <algorithm>
 #include <functional>
 
 #include "backend/device.h"
@@ -56,6 +57,18 @@ class DeviceBackend final : public Backend {
         [](AlignBatch& b) { return AlignCall(b); }, [&](AlignBatch& b) { return UnpackAlignBatch(b, out); });
     if (status.ok() || !FallBack(DeviceKernel::kAlign, status)) return status;
     return host_->AlignBanded(jobs, count, out);
+  }
+
+  // The device's alignment kernel, its traces left unwalked.
+  Status ScoreBanded(const AlignJob* jobs, size_t count, int32_t* scores) const override {
+    if (count == 0 || on_host_.load()) return host_->ScoreBanded(jobs, count, scores);
+    std::fill(scores, scores + count, 0);
+    Status status = RunChunked<AlignBatch>(
+        DeviceKernel::kAlign,
+        [&](AlignBatch& b, size_t next) { return next < count ? PackAlignBatch(jobs, count, next, limits_, b) : next; },
+        [](AlignBatch& b) { return AlignCall(b); }, [&](AlignBatch& b) { return UnpackAlignScores(b, scores); });
+    if (status.ok() || !FallBack(DeviceKernel::kAlign, status)) return status;
+    return host_->ScoreBanded(jobs, count, scores);
   }
 
   Status AccumulateQc(const QcBatchInput& input, QcBatchOutput& out) const override {

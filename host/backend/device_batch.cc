@@ -207,6 +207,17 @@ Status UnpackAlignBatch(const AlignBatch& batch, AlignOutput& out) {
   return Status::Ok();
 }
 
+Status UnpackAlignScores(const AlignBatch& batch, int32_t* scores) {
+  for (size_t k = 0; k < batch.job.size(); ++k) {
+    const int rows = static_cast<int>(batch.read_offsets[k + 1] - batch.read_offsets[k]);
+    const int32_t* r = batch.results.data() + size_t{CJ_ALIGN_RESULT_WORDS} * k;
+    if (r[1] < 0 || r[1] >= rows || r[2] < 0 || r[2] >= CJ_BAND_WIDTH)
+      return Unavailable("the device returned an alignment whose best cell lies outside the band");
+    scores[batch.job[k]] = std::max(r[0], 0);  // as TraceBack: nothing aligned scores 0
+  }
+  return Status::Ok();
+}
+
 // ---- QC --------------------------------------------------------------------------------------
 
 size_t PackQcBatch(const QcBatchInput& input, size_t first, const DeviceLimits& limits, QcBatch& batch) {

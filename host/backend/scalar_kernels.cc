@@ -210,6 +210,38 @@ void AlignBandedScalar(const AlignJob& job, std::vector<int16_t>& tb, AlignResul
   [[maybe_unused]] const bool traced = TraceBack(tb.data(), 1, 0, n, best_i, best_d, best, result, cigar);
 }
 
+int32_t ScoreBandedScalar(const AlignJob& job) {
+  constexpr int W = CJ_BAND_WIDTH;
+  constexpr int kOpen = CJ_SCORE_GAP_OPEN + CJ_SCORE_GAP_EXTEND;
+  const int n = static_cast<int>(job.read_length);
+  int hprev[W], iprev[W], hcur[W], icur[W];
+  int best = CJ_SCORE_NEG_INF;
+  for (int i = 0; i < n; ++i) {
+    const int rc = job.read[i];
+    int d_left = CJ_SCORE_NEG_INF;
+    for (int d = 0; d < W; ++d) {
+      const int fc = job.window[i + d];
+      const int s = Substitution(rc, fc);
+      // AlignBandedScalar's choices with their strict comparisons, as maxima: the winner's source
+      // is what a tie changes, never its value.
+      int h = i == 0 ? CJ_SCORE_END_BONUS + s : std::max(hprev[d] + s, s);
+      const int ins = i > 0 && d + 1 < W ? std::max(hprev[d + 1] - kOpen, iprev[d + 1] - CJ_SCORE_GAP_EXTEND)
+                                         : CJ_SCORE_NEG_INF;
+      int del = d > 0 ? std::max(hcur[d - 1] - kOpen, d_left - CJ_SCORE_GAP_EXTEND) : CJ_SCORE_NEG_INF;
+      if (fc == CJ_REF_OUTSIDE) del = CJ_SCORE_NEG_INF;
+      h = std::max({h, ins, del});
+      hcur[d] = h;
+      icur[d] = ins;
+      d_left = del;
+      best = std::max(best, h + (i == n - 1 ? CJ_SCORE_END_BONUS : 0));
+    }
+    std::copy(hcur, hcur + W, hprev);
+    std::copy(icur, icur + W, iprev);
+  }
+  // TraceBack's result: nothing aligned scores 0.
+  return std::max(best, 0);
+}
+
 template <typename Cell>
 bool TraceBack(const Cell* tb, size_t lanes, size_t lane, int rows, int best_i, int best_d, int score,
                AlignResult& result, std::vector<uint32_t>& cigar) {

@@ -235,6 +235,94 @@ void AlignBandedKernel(const AlignJob* jobs, size_t count, AlignOutput& out) {
   }
 }
 
+// AlignBandedKernel's recurrence without the trace matrix or the best cell's position: each
+// compare-and-select of the full kernel becomes a Max (equal values, only the traced source
+// differs on a tie), so a lane does about half the work and no trace stores.
+void ScoreBandedKernel(const AlignJob* jobs, size_t count, int32_t* scores) {
+  const hn::ScalableTag<int16_t> d;
+  const size_t N = hn::Lanes(d);
+  constexpr int W = CJ_BAND_WIDTH;
+  std::vector<int16_t> read_t, window_t;
+  auto h_prev = hwy::AllocateAligned<int16_t>(W * N);
+  auto i_prev = hwy::AllocateAligned<int16_t>(W * N);
+  auto h_cur = hwy::AllocateAligned<int16_t>(W * N);
+  auto i_cur = hwy::AllocateAligned<int16_t>(W * N);
+  auto lane_store = hwy::AllocateAligned<int16_t>(N);
+  const auto v_match = hn::Set(d, CJ_SCORE_MATCH);
+  const auto v_mismatch = hn::Set(d, CJ_SCORE_MISMATCH);
+  const auto v_barrier = hn::Set(d, CJ_SCORE_BARRIER);
+  const auto v_outside = hn::Set(d, CJ_REF_OUTSIDE);
+  const auto v_four = hn::Set(d, 4);
+  const auto v_neg = hn::Set(d, CJ_SCORE_NEG_INF);
+  const auto v_open = hn::Set(d, CJ_SCORE_GAP_OPEN + CJ_SCORE_GAP_EXTEND);
+  const auto v_extend = hn::Set(d, CJ_SCORE_GAP_EXTEND);
+  const auto v_bonus = hn::Set(d, CJ_SCORE_END_BONUS);
+  for (size_t j = 0; j < count; ++j) scores[j] = 0;
+  for (size_t g = 0; g < count; g += N) {
+    const size_t lanes = std::min(N, count - g);
+    int rows = 0;
+    for (size_t l = 0; l < lanes; ++l) {
+      const AlignJob& job = jobs[g + l];
+      if (job.read_length > 0 && job.read_length <= CJ_MAX_ALIGN_LENGTH)
+        rows = std::max(rows, static_cast<int>(job.read_length));
+    }
+    if (rows == 0) continue;  // scores stay 0
+    const int cols = rows + 2 * CJ_BAND_RADIUS;
+    read_t.assign(static_cast<size_t>(rows) * N, 6);  // 6: a code that matches nothing
+    window_t.assign(static_cast<size_t>(cols) * N, CJ_REF_OUTSIDE);
+    for (size_t l = 0; l < N; ++l) lane_store[l] = 0;
+    for (size_t l = 0; l < lanes; ++l) {
+      const AlignJob& job = jobs[g + l];
+      if (job.read_length == 0 || job.read_length > CJ_MAX_ALIGN_LENGTH) continue;
+      for (uint32_t i = 0; i < job.read_length; ++i) read_t[i * N + l] = job.read[i];
+      for (uint32_t k = 0; k < job.read_length + 2 * CJ_BAND_RADIUS; ++k) window_t[k * N + l] = job.window[k];
+      lane_store[l] = static_cast<int16_t>(job.read_length);
+    }
+    const auto lengths = hn::Load(d, lane_store.get());
+    auto best = v_neg;
+    for (int i = 0; i < rows; ++i) {
+      const auto rc = hn::LoadU(d, read_t.data() + static_cast<size_t>(i) * N);
+      const auto row = hn::Set(d, static_cast<int16_t>(i));
+      const auto is_last = hn::Eq(hn::Add(row, hn::Set(d, 1)), lengths);
+      const auto is_valid = hn::Lt(row, lengths);
+      const auto end_bonus = hn::IfThenElseZero(is_last, v_bonus);
+      auto h_left = v_neg;
+      auto d_left = v_neg;
+      auto row_best = v_neg;
+      for (int dd = 0; dd < W; ++dd) {
+        const auto fc = hn::LoadU(d, window_t.data() + static_cast<size_t>(i + dd) * N);
+        const auto same = hn::And(hn::Eq(rc, fc), hn::Lt(rc, v_four));
+        const auto s = hn::IfThenElse(same, v_match, hn::IfThenElse(hn::Eq(fc, v_outside), v_barrier, v_mismatch));
+        auto h = i == 0 ? hn::Add(v_bonus, s) : hn::Max(hn::Add(hn::Load(d, h_prev.get() + dd * N), s), s);
+        auto ins = v_neg;
+        if (i > 0 && dd + 1 < W) {
+          ins = hn::Max(hn::Sub(hn::Load(d, h_prev.get() + (dd + 1) * N), v_open),
+                        hn::Sub(hn::Load(d, i_prev.get() + (dd + 1) * N), v_extend));
+        }
+        auto del = v_neg;
+        if (dd > 0) del = hn::Max(hn::Sub(h_left, v_open), hn::Sub(d_left, v_extend));
+        del = hn::IfThenElse(hn::Eq(fc, v_outside), v_neg, del);
+        h = hn::Max(hn::Max(h, ins), del);
+        hn::Store(h, d, h_cur.get() + dd * N);
+        hn::Store(ins, d, i_cur.get() + dd * N);
+        h_left = h;
+        d_left = del;
+        row_best = hn::Max(row_best, h);
+      }
+      // The end bonus is the same for every cell of a row: added once to the row's best.
+      best = hn::IfThenElse(is_valid, hn::Max(best, hn::Add(row_best, end_bonus)), best);
+      std::swap(h_prev, h_cur);
+      std::swap(i_prev, i_cur);
+    }
+    hn::Store(best, d, lane_store.get());
+    for (size_t l = 0; l < lanes; ++l) {
+      const AlignJob& job = jobs[g + l];
+      if (job.read_length == 0 || job.read_length > CJ_MAX_ALIGN_LENGTH) continue;
+      scores[g + l] = std::max<int32_t>(lane_store[l], 0);  // TraceBack's result: nothing aligned scores 0
+    }
+  }
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace cramjet::backend_internal
 HWY_AFTER_NAMESPACE();
@@ -246,6 +334,7 @@ HWY_EXPORT(TargetHere);
 HWY_EXPORT(ExtractSeedsKernel);
 HWY_EXPORT(VerifyHammingKernel);
 HWY_EXPORT(AlignBandedKernel);
+HWY_EXPORT(ScoreBandedKernel);
 
 int64_t ChosenSimdTarget() { return HWY_DYNAMIC_DISPATCH(TargetHere)(); }
 
@@ -268,6 +357,9 @@ void VerifyHammingSimd(const PackedReference& reference, const PackedSequences& 
 }
 void AlignBandedSimd(const AlignJob* jobs, size_t count, AlignOutput& out) {
   HWY_DYNAMIC_DISPATCH(AlignBandedKernel)(jobs, count, out);
+}
+void ScoreBandedSimd(const AlignJob* jobs, size_t count, int32_t* scores) {
+  HWY_DYNAMIC_DISPATCH(ScoreBandedKernel)(jobs, count, scores);
 }
 
 }  // namespace cramjet::backend_internal

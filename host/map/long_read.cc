@@ -12,6 +12,7 @@
 #include <minimap.h>
 
 #include "cramjet/log.h"
+#include "map/map_buffer.h"
 #include "map/placement.h"
 
 namespace cramjet {
@@ -35,17 +36,6 @@ const char* Minimap2PresetName(LongReadPreset preset) {
 }
 
 namespace {
-
-struct TbufDeleter {
-  void operator()(mm_tbuf_t* b) const { mm_tbuf_destroy(b); }
-};
-
-// minimap2's per-thread buffer, one per thread for the life of the thread (MapBatch runs on the
-// pipeline's map threads; a buffer is independent of the index it serves).
-mm_tbuf_t* ThreadBuffer() {
-  thread_local std::unique_ptr<mm_tbuf_t, TbufDeleter> buffer(mm_tbuf_init());
-  return buffer.get();
-}
 
 // A BAM 4-bit code as the letter minimap2 reads (it treats anything but ACGT as N).
 constexpr char kNt16Letter[] = "=ACMGRSVTWYHKDBN";
@@ -104,15 +94,19 @@ StatusOr<std::unique_ptr<LongReadAligner>> LongReadAligner::Create(const Referen
   return std::unique_ptr<LongReadAligner>(new LongReadAligner(std::move(impl)));
 }
 
-map_internal::Placement LongReadAligner::Align(const bam1_t* b) const {
+void map_internal::Minimap2BufferDeleter::operator()(mm_tbuf_s* buffer) const { mm_tbuf_destroy(buffer); }
+
+map_internal::Placement LongReadAligner::Align(const bam1_t* b, map_internal::LongReadBuffer& buffer) const {
   map_internal::Placement p;
   const int length = b->core.l_qseq;
-  thread_local std::string bases;
+  // minimap2's buffer is independent of the index it serves: made once per worker's buffer.
+  if (!buffer.minimap2) buffer.minimap2.reset(mm_tbuf_init());
+  std::string& bases = buffer.bases;
   bases.resize(static_cast<size_t>(length));
   const uint8_t* seq = bam_get_seq(b);
   for (int i = 0; i < length; ++i) bases[static_cast<size_t>(i)] = kNt16Letter[bam_seqi(seq, i)];
   int n_regs = 0;
-  mm_reg1_t* regs = mm_map(impl_->index, length, bases.data(), &n_regs, ThreadBuffer(), &impl_->map_options,
+  mm_reg1_t* regs = mm_map(impl_->index, length, bases.data(), &n_regs, buffer.minimap2.get(), &impl_->map_options,
                            bam_get_qname(b));
   const mm_reg1_t* primary = nullptr;
   for (int j = 0; j < n_regs && !primary; ++j)
@@ -146,26 +140,23 @@ map_internal::Placement LongReadAligner::Align(const bam1_t* b) const {
   return p;
 }
 
-Status Mapper::MapLongBatch(ReadBatch& batch) {
-  thread_local std::vector<uint8_t> buffer;
-  std::vector<bool> attempted(batch.size, false);
-  uint64_t reads = 0, placed = 0;
+Status Mapper::MapLongBatch(ReadBatch& batch, map_internal::WorkerBuffer& buffer) {
+  std::vector<bool>& attempted = buffer.attempted;
+  attempted.assign(batch.size, false);
+  map_internal::BatchCounts& counts = buffer.counts;
   for (size_t i = 0; i < batch.size; ++i) {
     bam1_t* b = batch[i];
     if (!map_internal::Mappable(b)) continue;
     attempted[i] = true;
-    ++reads;
-    const map_internal::Placement p = long_reads_->Align(b);
+    ++counts.reads;
+    ++counts.aligned;
+    const map_internal::Placement p = long_reads_->Align(b, buffer.long_reads);
     if (!p.placed) continue;
-    CRAMJET_RETURN_IF_ERROR(map_internal::ApplyPlacement(b, p, index_, buffer));
-    ++placed;
+    CRAMJET_RETURN_IF_ERROR(map_internal::ApplyPlacement(b, p, index_, buffer.record));
+    ++counts.placed;
+    ++counts.placed_gapped;
   }
-  const uint64_t proper = map_internal::SetMateFields(batch, attempted, options_.max_insert);
-  reads_ += reads;
-  placed_ += placed;
-  placed_gapped_ += placed;
-  aligned_ += reads;
-  proper_pairs_ += proper;
+  counts.proper_pairs += map_internal::SetMateFields(batch, attempted, options_.max_insert);
   return Status::Ok();
 }
 

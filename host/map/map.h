@@ -197,6 +197,25 @@ struct MapStats {
 };
 
 class LongReadAligner;
+namespace map_internal {
+struct WorkerBuffer;
+}
+
+// The working memory of one thread that maps (in the spirit of minimap2's mm_tbuf_t): created by
+// the caller, one per worker thread, and passed to every MapBatch call of that thread, so that a
+// batch allocates nothing once the buffer has grown to the batch size. A buffer serves any mapper
+// (short or long reads, any index); it is not thread-safe: concurrent calls need one each.
+class MapBuffer {
+ public:
+  MapBuffer();
+  ~MapBuffer();
+  MapBuffer(MapBuffer&&) noexcept;
+  MapBuffer& operator=(MapBuffer&&) noexcept;
+
+ private:
+  friend class Mapper;
+  std::unique_ptr<map_internal::WorkerBuffer> worker_;
+};
 
 class Mapper {
  public:
@@ -207,15 +226,16 @@ class Mapper {
   // Places the unaligned records of `batch` in place (see the header comment of this file and
   // docs/mapper.md for the fields set). Records that are not unmapped primary records are left
   // untouched. Pairs are adjacent records (READ1 then READ2, both PAIRED). Thread-safe for
-  // concurrent calls on different batches; the result of a record depends only on it and its mate.
-  [[nodiscard]] Status MapBatch(ReadBatch& batch);
+  // concurrent calls on different batches with different buffers; the result of a record depends
+  // only on it and its mate, never on the buffer's history.
+  [[nodiscard]] Status MapBatch(ReadBatch& batch, MapBuffer& buffer);
   MapStats stats() const;
   ~Mapper();
 
  private:
   Mapper(const ReferenceIndex& index, const Backend& backend, const MapOptions& options);
-  [[nodiscard]] Status MapShortBatch(ReadBatch& batch);
-  [[nodiscard]] Status MapLongBatch(ReadBatch& batch);  // host/map/long_read.cc
+  [[nodiscard]] Status MapShortBatch(ReadBatch& batch, map_internal::WorkerBuffer& buffer);
+  [[nodiscard]] Status MapLongBatch(ReadBatch& batch, map_internal::WorkerBuffer& buffer);  // long_read.cc
   const ReferenceIndex& index_;
   std::unique_ptr<LongReadAligner> long_reads_;  // set when options_.long_reads != kNone
   const Backend& backend_;

@@ -96,6 +96,9 @@ uint64_t SetMateFields(ReadBatch& batch, const std::vector<bool>& attempted, int
 }  // namespace cramjet::map_internal
 
 namespace cramjet {
+namespace map_internal {
+struct LongReadBuffer;  // map_buffer.h
+}
 
 // minimap2 (2.24, libminimap2) behind the map stage for long reads: its own index of the FASTA,
 // built in memory at Create with the preset's k/w, and its primary alignment of each read.
@@ -111,8 +114,8 @@ class LongReadAligner {
   LongReadAligner(const LongReadAligner&) = delete;
   LongReadAligner& operator=(const LongReadAligner&) = delete;
   // minimap2's primary alignment of `b`'s bases as a placement (soft clips for the unaligned
-  // ends; `placed` false when minimap2 finds none). Thread-safe: per-thread minimap2 buffers.
-  map_internal::Placement Align(const bam1_t* b) const;
+  // ends; `placed` false when minimap2 finds none). Thread-safe for calls with different buffers.
+  map_internal::Placement Align(const bam1_t* b, map_internal::LongReadBuffer& buffer) const;
 
  private:
   struct Impl;

@@ -22,7 +22,7 @@ class Pipeline {
     std::thread producer([this] { ProduceAll(); });
     std::vector<std::thread> workers;
     if (transform_)
-      for (int i = 0; i < workers_; ++i) workers.emplace_back([this] { TransformAll(); });
+      for (int i = 0; i < workers_; ++i) workers.emplace_back([this, i] { TransformAll(i); });
     ConsumeAll();
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -72,7 +72,7 @@ class Pipeline {
     }
   }
 
-  void TransformAll() {
+  void TransformAll(int worker) {
     for (;;) {
       std::pair<uint64_t, ReadBatch> item;
       {
@@ -82,7 +82,7 @@ class Pipeline {
         item = std::move(to_transform_.front());
         to_transform_.pop_front();
       }
-      Status s = transform_(item.second);
+      Status s = transform_(item.second, worker);
       if (!s.ok()) return Fail(item.first, std::move(s));
       {
         std::lock_guard<std::mutex> lock(mu_);
@@ -144,7 +144,7 @@ Status RunBatchPipeline(int workers, const BatchProducer& produce, const BatchTr
     for (;;) {
       CRAMJET_ASSIGN_OR_RETURN(bool more, produce(batch));
       if (!more) return Status::Ok();
-      if (transform) CRAMJET_RETURN_IF_ERROR(transform(batch));
+      if (transform) CRAMJET_RETURN_IF_ERROR(transform(batch, 0));
       CRAMJET_RETURN_IF_ERROR(consume(batch));
     }
   }

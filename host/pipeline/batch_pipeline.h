@@ -18,8 +18,10 @@ namespace cramjet {
 
 // Fills the batch; false at the end of the input.
 using BatchProducer = std::function<StatusOr<bool>(ReadBatch& batch)>;
-// Runs on worker threads, several batches at once; may be empty (no transform).
-using BatchTransform = std::function<Status(ReadBatch& batch)>;
+// Runs on worker threads, several batches at once; may be empty (no transform). `worker` is the
+// calling worker's number, 0 .. max(workers, 1) - 1, never the same in two calls at once: the
+// index of that worker's own buffers (as minimap2's worker_for passes its thread id).
+using BatchTransform = std::function<Status(ReadBatch& batch, int worker)>;
 // Runs on the caller's thread, one batch at a time, in production order.
 using BatchConsumer = std::function<Status(ReadBatch& batch)>;
 

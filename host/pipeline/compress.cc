@@ -251,8 +251,13 @@ class CompressJob {
       read_records += n;
       return true;
     };
+    // -@ 1 runs it all on this thread; with more, the reader gets a thread of its own and the
+    // mapper the rest (reading alone keeps one core busy on gzip input).
+    const int workers = o_.threads <= 1 ? 0 : std::max(1, o_.threads - 1);
+    std::vector<MapBuffer> map_buffers(mapper_ ? std::max(1, workers) : 0);  // one per map worker
     BatchTransform map;
-    if (mapper_) map = [this](ReadBatch& batch) { return mapper_->MapBatch(batch); };
+    if (mapper_)
+      map = [&](ReadBatch& batch, int worker) { return mapper_->MapBatch(batch, map_buffers[worker]); };
     BatchConsumer consume = [&](ReadBatch& batch) -> Status {
       if (sorter_) {
         // Placed records go to the sorter; they reach QC and the encoder in position order. The
@@ -278,9 +283,6 @@ class CompressJob {
       }
       return Status::Ok();
     };
-    // -@ 1 runs it all on this thread; with more, the reader gets a thread of its own and the
-    // mapper the rest (reading alone keeps one core busy on gzip input).
-    const int workers = o_.threads <= 1 ? 0 : std::max(1, o_.threads - 1);
     CRAMJET_RETURN_IF_ERROR(RunBatchPipeline(workers, produce, map, consume));
     result_.records = in_sums_.count();
     return Status::Ok();

@@ -186,6 +186,9 @@ class Backend {
                                              const VerifyJob* jobs, size_t count, uint32_t* mismatches) const = 0;
   // One result per job (replaces `out`).
   [[nodiscard]] virtual Status AlignBanded(const AlignJob* jobs, size_t count, AlignOutput& out) const = 0;
+  // scores[j] = the score AlignBanded gives jobs[j] (AlignResult::score), without its traceback
+  // (ksw2's score-only mode): for choosing between candidate places, where only scores decide.
+  [[nodiscard]] virtual Status ScoreBanded(const AlignJob* jobs, size_t count, int32_t* scores) const = 0;
   // QC accumulation of a batch (replaces `out`).
   [[nodiscard]] virtual Status AccumulateQc(const QcBatchInput& input, QcBatchOutput& out) const = 0;
 };

@@ -12,6 +12,7 @@
 #include "backend/device.h"
 #include "common/test_util.h"
 #include "csim_runner.h"
+#include "device_backends.h"
 #include "common/kernel_cases.h"
 #include "map_test_util.h"
 #include "qc/qc.h"
@@ -27,52 +28,17 @@ namespace {
 using backend_internal::DeviceArg;
 using backend_internal::DeviceFailurePolicy;
 using backend_internal::DeviceKernel;
-using backend_internal::DeviceLimits;
-using backend_internal::MakeDeviceBackend;
 using testing::CsimRunner;
+using testing::DeviceBackends;
+using testing::Faulty;
 using testing::Fault;
 using testing::FaultyRunner;
 using testing::AlignCase;
 using testing::ExpectSameAlignments;
 using testing::HammingCase;
 using testing::RandomCodes;
-
-// Limits small enough that every test batch spans many chunks (and so both slots, repeatedly).
-DeviceLimits TinyLimits() {
-  DeviceLimits l;
-  l.seed_bases = 3000;
-  l.verify_jobs = 97;
-  l.align_trace_bytes = 40000;
-  l.qc_bases = 5000;
-  return l;
-}
-
-struct NamedBackend {
-  std::string name;
-  std::unique_ptr<Backend> backend;
-};
-// Every device backend this machine can run: HLS C simulation always, OpenCL where a device is
-// installed; each with the default chunking and with tiny chunks.
-std::vector<NamedBackend> DeviceBackends() {
-  std::vector<NamedBackend> all;
-  for (bool tiny : {false, true}) {
-    const DeviceLimits limits = tiny ? TinyLimits() : DeviceLimits{};
-    const std::string suffix = tiny ? " (tiny chunks)" : "";
-    all.push_back({"hls-csim" + suffix,
-                   MakeDeviceBackend(std::make_unique<CsimRunner>(), DeviceFailurePolicy::kFail, limits)});
-#ifdef CRAMJET_HAVE_OPENCL
-    auto runner = backend_internal::MakeOpenClRunner(-1, -1);
-    if (runner.ok()) {
-      all.push_back({"opencl" + suffix, MakeDeviceBackend(std::move(runner).value(), DeviceFailurePolicy::kFail, limits)});
-    } else {
-      ADD_FAILURE() << "PoCL is installed by scripts/setup-debian.sh, yet: " << runner.status().message();
-    }
-#endif
-  }
-  return all;
-}
-
-std::unique_ptr<Backend> Scalar() { return backend_internal::MakeScalarBackend(); }
+using testing::Scalar;
+using testing::TinyLimits;
 
 // ---- Seeds ----------------------------------------------------------------------------------
 
@@ -306,12 +272,6 @@ TEST(DevicePackingTest, CallsFollowTheKernelSignatures) {
 }
 
 // ---- Device failures ------------------------------------------------------------------------
-
-std::unique_ptr<Backend> Faulty(Fault fault, DeviceFailurePolicy policy, FaultyRunner** runner = nullptr) {
-  auto faulty = std::make_unique<FaultyRunner>(std::make_unique<CsimRunner>(), std::move(fault));
-  if (runner) *runner = faulty.get();
-  return MakeDeviceBackend(std::move(faulty), policy, TinyLimits());
-}
 
 TEST(DeviceFailureTest, ExplicitDeviceFailsTheCallAndNamesTheKernel) {
   const AlignCase c;

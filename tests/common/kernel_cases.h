@@ -67,20 +67,22 @@ struct HammingCase {
 };
 
 // Banded alignment jobs with indels, mismatches and contig barriers; job 5 at the maximum
-// length, job 6 over it (not aligned), job 8 all N, and a last, empty job.
+// length, job 6 over it (not aligned), job 8 all N, and a last, empty job; up to `max_edits`
+// mismatches and indels a read. Other seeds and counts give other random cases with the same
+// edge cases.
 struct AlignCase {
   std::vector<std::vector<uint8_t>> reads, windows;
   std::vector<AlignJob> jobs;
-  AlignCase() {
-    std::mt19937 rng(3);
-    for (int i = 0; i < 700; ++i) {
+  explicit AlignCase(uint32_t seed = 3, int count = 700, int max_edits = 3) {
+    std::mt19937 rng(seed);
+    for (int i = 0; i < count; ++i) {
       uint32_t n = 1 + rng() % (i % 10 == 0 ? 1200 : 250);
       if (i == 5) n = CJ_MAX_ALIGN_LENGTH;      // the longest the kernel takes
       if (i == 6) n = CJ_MAX_ALIGN_LENGTH + 1;  // not aligned (result stays empty)
       std::vector<uint8_t> window = RandomCodes(rng, n + 2 * CJ_BAND_RADIUS + 10, 1);
       if (i % 9 == 0) std::fill(window.begin(), window.begin() + rng() % n, CJ_REF_OUTSIDE);
       std::vector<uint8_t> read(window.begin() + CJ_BAND_RADIUS, window.begin() + CJ_BAND_RADIUS + n);
-      for (int e = rng() % 4; e > 0; --e) {
+      for (int e = static_cast<int>(rng() % static_cast<unsigned>(max_edits + 1)); e > 0; --e) {
         const size_t at = rng() % read.size();
         switch (rng() % 3) {
           case 0: read[at] = rng() % 5; break;

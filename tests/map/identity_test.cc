@@ -86,6 +86,43 @@ TEST(CrossTargetTest, BandedAlignmentMatchesScalar) {
   });
 }
 
+// The score-only pass (Backend::ScoreBanded, what the mapper chooses between candidates with)
+// gives exactly the full alignment's score, for the scalar twins and every Highway target, over
+// many random cases (a few to many edits, barriers, all-N reads, empty and over-long jobs) and
+// with the jobs falling into the SIMD lanes at every offset.
+TEST(CrossTargetTest, ScoreOnlyAlignmentGivesTheFullAlignmentsScore) {
+  auto scalar = backend_internal::MakeScalarBackend();
+  size_t positive = 0, total = 0;
+  struct Cases {
+    uint32_t seed;
+    int count, max_edits;
+  };
+  for (const Cases& cases : {Cases{3, 700, 3}, Cases{17, 2000, 3}, Cases{29, 2000, 12}, Cases{41, 1500, 30}}) {
+    SCOPED_TRACE(cases.seed);
+    const AlignCase c(cases.seed, cases.count, cases.max_edits);
+    const size_t n = c.jobs.size();
+    AlignOutput full;
+    ASSERT_TRUE(scalar->AlignBanded(c.jobs.data(), n, full).ok());
+    std::vector<int32_t> want(n);
+    for (size_t i = 0; i < n; ++i) want[i] = full.results[i].score;
+    auto scores_of = [&](const Backend& backend, size_t first) {
+      std::vector<int32_t> got(n - first, -1);
+      EXPECT_TRUE(backend.ScoreBanded(c.jobs.data() + first, n - first, got.data()).ok());
+      return got;
+    };
+    ASSERT_EQ(scores_of(*scalar, 0), want);
+    ForEachTarget([&](const Backend& simd) {
+      for (size_t first : {0, 1, 5}) {
+        SCOPED_TRACE(first);
+        ASSERT_EQ(scores_of(simd, first), std::vector<int32_t>(want.begin() + first, want.end()));
+      }
+    });
+    for (int32_t s : want) positive += s > 0;
+    total += n;
+  }
+  EXPECT_GT(positive, total * 8 / 10);  // most jobs really align
+}
+
 // Real reads, whole mapper: identical records (placement, CIGAR, flags, mate fields, bytes).
 void ExpectSameMappingOnEveryTarget(const std::string& folder, const std::string& fasta,
                                     const std::vector<BamPtr>& records, Backend* other = nullptr) {

@@ -1,10 +1,15 @@
 // The reference index at genome scale (issue 11): the chunked two-pass build holds exactly the
 // minimizers of a whole-contig pass, on contigs with N runs and of every awkward length; an
 // interrupted build never leaves a usable-looking index; references over 4 Gb or over the memory
-// limit are refused before anything large is allocated.
+// limit are refused before anything large is allocated. The index as the mapper opens it
+// (contigs, MD5s, @SQ lines; missing/stale/foreign/corrupt files refused) and `cramjet index`.
 #include <sys/resource.h>
+#include <unistd.h>
+#include <utime.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cstdlib>
 #include <map>
 
 #include <gtest/gtest.h>
@@ -17,6 +22,7 @@
 namespace cramjet {
 namespace {
 
+using testing::FastaText;
 using testing::RandomBases;
 
 std::string FastaLines(const std::vector<std::pair<std::string, std::string>>& contigs, size_t width) {
@@ -223,6 +229,143 @@ TEST(IndexBuildTest, MoreThanFourGigabasesIsRefusedWithoutHoldingTheSequence) {
             "the index holds at most 4 Gb (32-bit positions)\n");
   EXPECT_LT(PeakKib(r.err), StartupPeakKib() + 36u * 1024) << r.err;  // not the 4.3 GiB sequence
   EXPECT_FALSE(testing::PathExists(fasta + ".cjidx"));
+}
+
+std::string UpperAcgtMd5(const std::string& seq) {
+  std::string u;
+  for (char c : seq) u += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return Md5Hex(u);
+}
+
+// ---- Index ----------------------------------------------------------------------------------
+
+TEST(ReferenceIndexTest, ContigsLengthsAndMd5sAndSqLines) {
+  testing::TempDir dir;
+  std::string a = RandomBases(5000, 11), b = RandomBases(3000, 12);
+  a[10] = 'a';
+  a[11] = 'R';  // lower case and IUPAC: MD5 is over the upper-cased text
+  b.replace(100, 50, std::string(50, 'N'));
+  const std::string fasta = dir / "two.fa";
+  testing::WriteFile(fasta, FastaText({{"one", a}, {"two", b}}));
+  ASSERT_TRUE(ReferenceIndex::Build(fasta, 1).ok());
+  auto index = ReferenceIndex::Open(fasta);
+  ASSERT_TRUE(index.ok()) << index.status().ToString();
+  ASSERT_EQ((*index)->contig_count(), 2u);
+  EXPECT_EQ((*index)->contig_name(0), "one");
+  EXPECT_EQ((*index)->contig_length(0), 5000u);
+  EXPECT_EQ((*index)->contig_name(1), "two");
+  EXPECT_EQ((*index)->contig_length(1), 3000u);
+  EXPECT_EQ((*index)->contig_md5(0), UpperAcgtMd5(a));
+  EXPECT_EQ((*index)->contig_md5(1), UpperAcgtMd5(b));
+  EXPECT_EQ((*index)->BaseCode(5000 + 120), 4);
+  EXPECT_EQ((*index)->BaseCode(11), 4);
+  EXPECT_EQ((*index)->BaseCode(10), 0);
+  HeaderPtr header(sam_hdr_init());
+  ASSERT_TRUE(AddReferenceContigs(header.get(), **index, fasta).ok());
+  const std::string text = sam_hdr_str(header.get());
+  char* abs = realpath(fasta.c_str(), nullptr);
+  EXPECT_NE(text.find("@SQ\tSN:one\tLN:5000\tM5:" + UpperAcgtMd5(a) + "\tUR:file:" + abs), std::string::npos) << text;
+  EXPECT_NE(text.find("@SQ\tSN:two\tLN:3000\tM5:" + UpperAcgtMd5(b)), std::string::npos) << text;
+  EXPECT_LT(text.find("SN:one"), text.find("SN:two"));
+  free(abs);
+  // Gzip FASTA gives the same contigs.
+  ASSERT_EQ(testing::RunShell("gzip -c " + testing::ShellQuote(fasta) + " > " + testing::ShellQuote(dir / "two.fa.gz")).exit_code, 0);
+  ASSERT_TRUE(ReferenceIndex::Build(dir / "two.fa.gz", 1).ok());
+  auto gz = ReferenceIndex::Open(dir / "two.fa.gz");
+  ASSERT_TRUE(gz.ok());
+  EXPECT_EQ((*gz)->contig_md5(1), UpperAcgtMd5(b));
+  EXPECT_EQ((*gz)->total_length(), 8000u);
+}
+
+TEST(ReferenceIndexTest, MissingStaleForeignAndCorruptIndexesAreRefused) {
+  testing::TempDir dir;
+  const std::string fasta = dir / "ref.fa";
+  const std::string other = dir / "other.fa";
+  testing::WriteFile(fasta, FastaText({{"c", RandomBases(4000, 21)}}));
+  testing::WriteFile(other, FastaText({{"d", RandomBases(4500, 22)}}));
+  const std::string hint = "run `cramjet index " + fasta + "`";
+
+  auto missing = ReferenceIndex::Open(fasta);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(missing.status().message(),
+            "no mapper index for '" + fasta + "' ('" + fasta + ".cjidx' is missing): " + hint);
+
+  auto no_fasta = ReferenceIndex::Open(dir / "nothing.fa");
+  ASSERT_FALSE(no_fasta.ok());
+  EXPECT_EQ(no_fasta.status().code(), StatusCode::kNotFound);
+
+  ASSERT_TRUE(ReferenceIndex::Build(fasta, 1).ok());
+  ASSERT_TRUE(ReferenceIndex::Open(fasta).ok());
+
+  // Stale: the FASTA changed after indexing (same size, one base, new mtime).
+  std::string text = testing::ReadFile(fasta);
+  text[text.size() - 2] = text[text.size() - 2] == 'A' ? 'C' : 'A';
+  testing::WriteFile(fasta, text);
+  struct utimbuf times{1000000000, 1000000000};
+  ASSERT_EQ(utime(fasta.c_str(), &times), 0);
+  auto stale = ReferenceIndex::Open(fasta);
+  ASSERT_FALSE(stale.ok());
+  EXPECT_EQ(stale.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(stale.status().message().find("is stale or belongs to another FASTA"), std::string::npos);
+  EXPECT_NE(stale.status().message().find(hint), std::string::npos);
+  ASSERT_TRUE(ReferenceIndex::Build(fasta, 1).ok());
+  ASSERT_TRUE(ReferenceIndex::Open(fasta).ok());
+
+  // Foreign: another FASTA's index under this name.
+  ASSERT_TRUE(ReferenceIndex::Build(other, 1).ok());
+  ASSERT_EQ(testing::RunShell("cp " + testing::ShellQuote(other + ".cjidx") + " " + testing::ShellQuote(fasta + ".cjidx")).exit_code, 0);
+  auto foreign = ReferenceIndex::Open(fasta);
+  ASSERT_FALSE(foreign.ok());
+  EXPECT_NE(foreign.status().message().find("is stale or belongs to another FASTA"), std::string::npos);
+
+  // Not an index at all.
+  testing::WriteFile(fasta + ".cjidx", "this is not an index, just some text that is long enough..............................................................");
+  auto garbage = ReferenceIndex::Open(fasta);
+  ASSERT_FALSE(garbage.ok());
+  EXPECT_EQ(garbage.status().message(), "'" + fasta + ".cjidx' is not a cramjet mapper index: " + hint);
+
+  // Truncated.
+  ASSERT_TRUE(ReferenceIndex::Build(fasta, 1).ok());
+  ASSERT_EQ(truncate((fasta + ".cjidx").c_str(), 4096), 0);
+  auto truncated = ReferenceIndex::Open(fasta);
+  ASSERT_FALSE(truncated.ok());
+  EXPECT_NE(truncated.status().message().find("is truncated or corrupt"), std::string::npos);
+}
+
+TEST(ReferenceIndexTest, BadFastaIsReportedWithTheLine) {
+  testing::TempDir dir;
+  testing::WriteFile(dir / "dup.fa", ">a\nACGT\n>b\nACGT\n>a\nACGT\n");
+  Status st = ReferenceIndex::Build(dir / "dup.fa", 1);
+  EXPECT_EQ(st.message(), "'" + (dir / "dup.fa") + "': line 5: duplicate contig name 'a'");
+  testing::WriteFile(dir / "text.fa", "hello\n");
+  st = ReferenceIndex::Build(dir / "text.fa", 1);
+  EXPECT_EQ(st.message(), "'" + (dir / "text.fa") + "': line 1: sequence before the first '>' header (not a FASTA file?)");
+  testing::WriteFile(dir / "empty.fa", ">a\n>b\nAC\n");
+  st = ReferenceIndex::Build(dir / "empty.fa", 1);
+  EXPECT_EQ(st.message(), "'" + (dir / "empty.fa") + "': line 1: contig 'a' has no sequence");
+  EXPECT_FALSE(testing::PathExists(dir / "empty.fa.cjidx"));
+}
+
+// ---- CLI ------------------------------------------------------------------------------------
+
+TEST(IndexCommandTest, MissingFastaIsOneErrorLine) {
+  testing::TempDir dir;
+  const auto r = testing::RunCramjet("index " + testing::ShellQuote(dir / "missing.fa"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "cramjet index: error: '" + (dir / "missing.fa") + "': no such file\n");
+  EXPECT_EQ(r.out, "");
+}
+
+TEST(IndexCommandTest, BuildsAnIndexThatOpens) {
+  testing::TempDir dir;
+  testing::WriteFile(dir / "r.fa", FastaText({{"x", RandomBases(3000, 5)}}));
+  const auto r = testing::RunCramjet("index -@ 2 " + testing::ShellQuote(dir / "r.fa"));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(testing::PathExists(dir / "r.fa.cjidx"));
+  EXPECT_TRUE(ReferenceIndex::Open(dir / "r.fa").ok());
+  const auto usage = testing::RunCramjet("index");
+  EXPECT_EQ(usage.exit_code, 2);
 }
 
 }  // namespace

@@ -122,7 +122,8 @@ class LongReadTest : public ::testing::Test {
     const std::vector<BamPtr> records = testing::LoadFastq(fastq, SIZE_MAX);
     ASSERT_EQ(records.size(), truth.size());
     ReadBatch batch = testing::CopyToBatch(records, 0, records.size());
-    ASSERT_TRUE((*mapper)->MapBatch(batch).ok());
+    MapBuffer buffer;
+    ASSERT_TRUE((*mapper)->MapBatch(batch, buffer).ok());
     Score ours;
     std::unordered_map<std::string, std::string> our_cigar;
     for (size_t i = 0; i < batch.size; ++i) {

@@ -1,11 +1,6 @@
-// Mapper placement cases on a synthetic reference, the reference index (build, open, refusal of
-// missing/stale/foreign files, @SQ lines) and the `cramjet index` command.
-#include <sys/stat.h>
-#include <utime.h>
-
+// Mapper placement cases on a synthetic reference (the pair step: pairing_test.cc; the reference
+// index and the `cramjet index` command: index_test.cc).
 #include <algorithm>
-#include <cctype>
-#include <fstream>
 #include <random>
 #include <thread>
 
@@ -21,25 +16,11 @@ namespace cramjet {
 namespace {
 
 using testing::CigarOf;
+using testing::FastaText;
 using testing::MakeRead;
 using testing::RandomBases;
 using testing::ReverseComplement;
 using testing::SeqOf;
-
-std::string FastaText(const std::vector<std::pair<std::string, std::string>>& contigs) {
-  std::string s;
-  for (const auto& [name, seq] : contigs) {
-    s += ">" + name + " synthetic\n";
-    for (size_t i = 0; i < seq.size(); i += 60) s += seq.substr(i, 60) + "\n";
-  }
-  return s;
-}
-
-std::string UpperAcgtMd5(const std::string& seq) {
-  std::string u;
-  for (char c : seq) u += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return Md5Hex(u);
-}
 
 class MapperTest : public ::testing::Test {
  protected:
@@ -70,7 +51,8 @@ class MapperTest : public ::testing::Test {
     batch.size = batch.records.size();
     auto mapper = Mapper::Create(*index_, *backend_, MapOptions{});
     EXPECT_TRUE(mapper.ok());
-    EXPECT_TRUE((*mapper)->MapBatch(batch).ok());
+    MapBuffer buffer;
+    EXPECT_TRUE((*mapper)->MapBatch(batch, buffer).ok());
     return batch;
   }
   static bam1_t* MapOne(const std::string& seq, ReadBatch& holder) {
@@ -385,63 +367,6 @@ TEST_F(MapperTest, PairsGetMateFieldsAndProperPairFlag) {
   EXPECT_EQ(c->core.isize, 0);
 }
 
-// The pair step (docs/mapper.md, "Pairs"): a read with two equally good places takes the one
-// that makes a proper pair with its mate, and a read with no seed at all is found next to its
-// placed mate when it fits the mismatch budget.
-TEST(PairStepTest, TiesGoToTheMateAndAnUnseededMateIsRescued) {
-  testing::TempDir dir;
-  // U1 X U2 X U3: X (600 bp) twice, exactly.
-  const std::string x = RandomBases(600, 41);
-  const std::string ref = RandomBases(3000, 42) + x + RandomBases(3000, 43) + x + RandomBases(3000, 44);
-  const std::string fasta = dir / "dup.fa";
-  testing::WriteFile(fasta, ">dup\n" + ref + "\n");
-  ASSERT_TRUE(ReferenceIndex::Build(fasta, 1).ok());
-  auto index = ReferenceIndex::Open(fasta);
-  ASSERT_TRUE(index.ok());
-  auto backend = CreateBackend(AccelKind::kAuto);
-  ASSERT_TRUE(backend.ok());
-  constexpr uint16_t kR1 = BAM_FPAIRED | BAM_FREAD1 | BAM_FUNMAP | BAM_FMUNMAP;
-  constexpr uint16_t kR2 = BAM_FPAIRED | BAM_FREAD2 | BAM_FUNMAP | BAM_FMUNMAP;
-  auto map = [&](std::vector<BamPtr> v) {
-    ReadBatch batch;
-    batch.records = std::move(v);
-    batch.size = batch.records.size();
-    auto mapper = Mapper::Create(**index, **backend, MapOptions{});
-    EXPECT_TRUE(mapper.ok());
-    EXPECT_TRUE((*mapper)->MapBatch(batch).ok());
-    return batch;
-  };
-  // A read 14 mismatches from the reference (every 11th base), so no 24 exact bases: no seed.
-  std::string unseeded = ref.substr(8300, 150);
-  for (size_t i = 5; i < unseeded.size(); i += 11) unseeded[i] = unseeded[i] == 'A' ? 'C' : 'A';
-  {
-    std::vector<BamPtr> alone;
-    alone.push_back(MakeRead("alone", ReverseComplement(ref.substr(6800, 150))));  // X, second copy
-    alone.push_back(MakeRead("unseeded", ReverseComplement(unseeded)));
-    ReadBatch b = map(std::move(alone));
-    EXPECT_EQ(b[0]->core.pos, 3200) << "unpaired, the tie goes to the leftmost copy";
-    EXPECT_EQ(b[0]->core.qual, 0);
-    EXPECT_TRUE(b[1]->core.flag & BAM_FUNMAP) << "unpaired, the unseeded read is not placed";
-  }
-  std::vector<BamPtr> v;
-  v.push_back(MakeRead("tie2", ref.substr(6250, 150), kR1));                       // U2, unique
-  v.push_back(MakeRead("tie2", ReverseComplement(ref.substr(6800, 150)), kR2));    // X, second copy
-  v.push_back(MakeRead("tie1", ref.substr(6700, 150), kR1));                       // X, second copy
-  v.push_back(MakeRead("tie1", ReverseComplement(ref.substr(7300, 150)), kR2));    // U3, unique
-  v.push_back(MakeRead("rescue", ref.substr(8000, 150), kR1));                     // U3
-  v.push_back(MakeRead("rescue", ReverseComplement(unseeded), kR2));
-  ReadBatch batch = map(std::move(v));
-  const int64_t expected[6] = {6250, 6800, 6700, 7300, 8000, 8300};
-  for (int i = 0; i < 6; ++i) {
-    SCOPED_TRACE(i);
-    EXPECT_FALSE(batch[i]->core.flag & BAM_FUNMAP);
-    EXPECT_EQ(batch[i]->core.pos, expected[i]);
-    EXPECT_TRUE(batch[i]->core.flag & BAM_FPROPER_PAIR);
-  }
-  EXPECT_EQ(CigarOf(batch[5]), "150M");
-  EXPECT_EQ(batch[5]->core.flag & BAM_FREVERSE, BAM_FREVERSE);
-}
-
 TEST_F(MapperTest, SameResultWhateverTheBatchSizeAndThreads) {
   std::vector<BamPtr> records;
   constexpr uint16_t kR1 = BAM_FPAIRED | BAM_FREAD1 | BAM_FUNMAP | BAM_FMUNMAP;
@@ -470,7 +395,8 @@ TEST_F(MapperTest, SameResultWhateverTheBatchSizeAndThreads) {
   std::vector<std::thread> workers;
   for (int t = 0; t < 4; ++t) {
     workers.emplace_back([&, t] {
-      for (size_t b = t; b < batches.size(); b += 4) ASSERT_TRUE((*mapper)->MapBatch(batches[b]).ok());
+      MapBuffer buffer;  // each worker its own
+      for (size_t b = t; b < batches.size(); b += 4) ASSERT_TRUE((*mapper)->MapBatch(batches[b], buffer).ok());
     });
   }
   for (auto& w : workers) w.join();
@@ -484,135 +410,41 @@ TEST_F(MapperTest, SameResultWhateverTheBatchSizeAndThreads) {
   EXPECT_LT(stats.placed, records.size());
 }
 
-// ---- Index ----------------------------------------------------------------------------------
-
-TEST(ReferenceIndexTest, ContigsLengthsAndMd5sAndSqLines) {
-  testing::TempDir dir;
-  std::string a = RandomBases(5000, 11), b = RandomBases(3000, 12);
-  a[10] = 'a';
-  a[11] = 'R';  // lower case and IUPAC: MD5 is over the upper-cased text
-  b.replace(100, 50, std::string(50, 'N'));
-  const std::string fasta = dir / "two.fa";
-  testing::WriteFile(fasta, FastaText({{"one", a}, {"two", b}}));
-  ASSERT_TRUE(ReferenceIndex::Build(fasta, 1).ok());
-  auto index = ReferenceIndex::Open(fasta);
-  ASSERT_TRUE(index.ok()) << index.status().ToString();
-  ASSERT_EQ((*index)->contig_count(), 2u);
-  EXPECT_EQ((*index)->contig_name(0), "one");
-  EXPECT_EQ((*index)->contig_length(0), 5000u);
-  EXPECT_EQ((*index)->contig_name(1), "two");
-  EXPECT_EQ((*index)->contig_length(1), 3000u);
-  EXPECT_EQ((*index)->contig_md5(0), UpperAcgtMd5(a));
-  EXPECT_EQ((*index)->contig_md5(1), UpperAcgtMd5(b));
-  EXPECT_EQ((*index)->BaseCode(5000 + 120), 4);
-  EXPECT_EQ((*index)->BaseCode(11), 4);
-  EXPECT_EQ((*index)->BaseCode(10), 0);
-  HeaderPtr header(sam_hdr_init());
-  ASSERT_TRUE(AddReferenceContigs(header.get(), **index, fasta).ok());
-  const std::string text = sam_hdr_str(header.get());
-  char* abs = realpath(fasta.c_str(), nullptr);
-  EXPECT_NE(text.find("@SQ\tSN:one\tLN:5000\tM5:" + UpperAcgtMd5(a) + "\tUR:file:" + abs), std::string::npos) << text;
-  EXPECT_NE(text.find("@SQ\tSN:two\tLN:3000\tM5:" + UpperAcgtMd5(b)), std::string::npos) << text;
-  EXPECT_LT(text.find("SN:one"), text.find("SN:two"));
-  free(abs);
-  // Gzip FASTA gives the same contigs.
-  ASSERT_EQ(testing::RunShell("gzip -c " + testing::ShellQuote(fasta) + " > " + testing::ShellQuote(dir / "two.fa.gz")).exit_code, 0);
-  ASSERT_TRUE(ReferenceIndex::Build(dir / "two.fa.gz", 1).ok());
-  auto gz = ReferenceIndex::Open(dir / "two.fa.gz");
-  ASSERT_TRUE(gz.ok());
-  EXPECT_EQ((*gz)->contig_md5(1), UpperAcgtMd5(b));
-  EXPECT_EQ((*gz)->total_length(), 8000u);
-}
-
-TEST(ReferenceIndexTest, MissingStaleForeignAndCorruptIndexesAreRefused) {
-  testing::TempDir dir;
-  const std::string fasta = dir / "ref.fa";
-  const std::string other = dir / "other.fa";
-  testing::WriteFile(fasta, FastaText({{"c", RandomBases(4000, 21)}}));
-  testing::WriteFile(other, FastaText({{"d", RandomBases(4500, 22)}}));
-  const std::string hint = "run `cramjet index " + fasta + "`";
-
-  auto missing = ReferenceIndex::Open(fasta);
-  ASSERT_FALSE(missing.ok());
-  EXPECT_EQ(missing.status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_EQ(missing.status().message(),
-            "no mapper index for '" + fasta + "' ('" + fasta + ".cjidx' is missing): " + hint);
-
-  auto no_fasta = ReferenceIndex::Open(dir / "nothing.fa");
-  ASSERT_FALSE(no_fasta.ok());
-  EXPECT_EQ(no_fasta.status().code(), StatusCode::kNotFound);
-
-  ASSERT_TRUE(ReferenceIndex::Build(fasta, 1).ok());
-  ASSERT_TRUE(ReferenceIndex::Open(fasta).ok());
-
-  // Stale: the FASTA changed after indexing (same size, one base, new mtime).
-  std::string text = testing::ReadFile(fasta);
-  text[text.size() - 2] = text[text.size() - 2] == 'A' ? 'C' : 'A';
-  testing::WriteFile(fasta, text);
-  struct utimbuf times{1000000000, 1000000000};
-  ASSERT_EQ(utime(fasta.c_str(), &times), 0);
-  auto stale = ReferenceIndex::Open(fasta);
-  ASSERT_FALSE(stale.ok());
-  EXPECT_EQ(stale.status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_NE(stale.status().message().find("is stale or belongs to another FASTA"), std::string::npos);
-  EXPECT_NE(stale.status().message().find(hint), std::string::npos);
-  ASSERT_TRUE(ReferenceIndex::Build(fasta, 1).ok());
-  ASSERT_TRUE(ReferenceIndex::Open(fasta).ok());
-
-  // Foreign: another FASTA's index under this name.
-  ASSERT_TRUE(ReferenceIndex::Build(other, 1).ok());
-  ASSERT_EQ(testing::RunShell("cp " + testing::ShellQuote(other + ".cjidx") + " " + testing::ShellQuote(fasta + ".cjidx")).exit_code, 0);
-  auto foreign = ReferenceIndex::Open(fasta);
-  ASSERT_FALSE(foreign.ok());
-  EXPECT_NE(foreign.status().message().find("is stale or belongs to another FASTA"), std::string::npos);
-
-  // Not an index at all.
-  testing::WriteFile(fasta + ".cjidx", "this is not an index, just some text that is long enough..............................................................");
-  auto garbage = ReferenceIndex::Open(fasta);
-  ASSERT_FALSE(garbage.ok());
-  EXPECT_EQ(garbage.status().message(), "'" + fasta + ".cjidx' is not a cramjet mapper index: " + hint);
-
-  // Truncated.
-  ASSERT_TRUE(ReferenceIndex::Build(fasta, 1).ok());
-  ASSERT_EQ(truncate((fasta + ".cjidx").c_str(), 4096), 0);
-  auto truncated = ReferenceIndex::Open(fasta);
-  ASSERT_FALSE(truncated.ok());
-  EXPECT_NE(truncated.status().message().find("is truncated or corrupt"), std::string::npos);
-}
-
-TEST(ReferenceIndexTest, BadFastaIsReportedWithTheLine) {
-  testing::TempDir dir;
-  testing::WriteFile(dir / "dup.fa", ">a\nACGT\n>b\nACGT\n>a\nACGT\n");
-  Status st = ReferenceIndex::Build(dir / "dup.fa", 1);
-  EXPECT_EQ(st.message(), "'" + (dir / "dup.fa") + "': line 5: duplicate contig name 'a'");
-  testing::WriteFile(dir / "text.fa", "hello\n");
-  st = ReferenceIndex::Build(dir / "text.fa", 1);
-  EXPECT_EQ(st.message(), "'" + (dir / "text.fa") + "': line 1: sequence before the first '>' header (not a FASTA file?)");
-  testing::WriteFile(dir / "empty.fa", ">a\n>b\nAC\n");
-  st = ReferenceIndex::Build(dir / "empty.fa", 1);
-  EXPECT_EQ(st.message(), "'" + (dir / "empty.fa") + "': line 1: contig 'a' has no sequence");
-  EXPECT_FALSE(testing::PathExists(dir / "empty.fa.cjidx"));
-}
-
-// ---- CLI ------------------------------------------------------------------------------------
-
-TEST(IndexCommandTest, MissingFastaIsOneErrorLine) {
-  testing::TempDir dir;
-  const auto r = testing::RunCramjet("index " + testing::ShellQuote(dir / "missing.fa"));
-  EXPECT_EQ(r.exit_code, 1);
-  EXPECT_EQ(r.err, "cramjet index: error: '" + (dir / "missing.fa") + "': no such file\n");
-  EXPECT_EQ(r.out, "");
-}
-
-TEST(IndexCommandTest, BuildsAnIndexThatOpens) {
-  testing::TempDir dir;
-  testing::WriteFile(dir / "r.fa", FastaText({{"x", RandomBases(3000, 5)}}));
-  const auto r = testing::RunCramjet("index -@ 2 " + testing::ShellQuote(dir / "r.fa"));
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_TRUE(testing::PathExists(dir / "r.fa.cjidx"));
-  EXPECT_TRUE(ReferenceIndex::Open(dir / "r.fa").ok());
-  const auto usage = testing::RunCramjet("index");
-  EXPECT_EQ(usage.exit_code, 2);
+// A worker's buffer carries nothing from one batch to the next: one buffer shared by two
+// mappers (with and without the banded alignment), batches large and small, gives what a fresh
+// buffer gives each batch.
+TEST_F(MapperTest, ABufferReusedAcrossMappersAndBatchSizesChangesNothing) {
+  std::vector<BamPtr> records;
+  std::mt19937 rng(9);
+  for (int i = 0; i < 400; ++i) {
+    const size_t pos = rng() % (chr_a_.size() - 300);
+    std::string seq = chr_a_.substr(pos, 60 + rng() % 150);
+    for (int e = static_cast<int>(rng() % 6); e > 0; --e) seq[rng() % seq.size()] = "ACGT"[rng() & 3];
+    if (i % 5 == 0) seq.erase(seq.size() / 2, 1 + rng() % 3);  // an indel: the banded alignment
+    if (i % 2) seq = ReverseComplement(seq);
+    records.push_back(MakeRead("b" + std::to_string(i), seq));
+  }
+  MapOptions ungapped;
+  ungapped.banded_alignment = false;
+  auto gapped_mapper = Mapper::Create(*index_, *backend_, MapOptions{});
+  auto ungapped_mapper = Mapper::Create(*index_, *backend_, ungapped);
+  ASSERT_TRUE(gapped_mapper.ok() && ungapped_mapper.ok());
+  MapBuffer shared;
+  size_t gapped = 0;
+  const size_t sizes[] = {400, 7, 150, 1, 243};
+  for (size_t round = 0; round < 10; ++round) {
+    const size_t n = sizes[round % 5];
+    Mapper& mapper = round % 2 ? **ungapped_mapper : **gapped_mapper;
+    ReadBatch reused = testing::CopyToBatch(records, 0, n), fresh = testing::CopyToBatch(records, 0, n);
+    MapBuffer own;
+    ASSERT_TRUE(mapper.MapBatch(reused, shared).ok());
+    ASSERT_TRUE(mapper.MapBatch(fresh, own).ok());
+    for (size_t i = 0; i < n; ++i) {
+      ASSERT_EQ(testing::RecordText(reused[i]), testing::RecordText(fresh[i])) << round << " " << i;
+      gapped += round % 2 == 0 && testing::CigarOf(fresh[i]).find_first_of("ID") != std::string::npos;
+    }
+  }
+  EXPECT_GT(gapped, 50u);  // the banded alignment really ran
 }
 
 TEST(BackendTest, ParseAndCreate) {

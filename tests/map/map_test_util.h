@@ -21,6 +21,16 @@ inline std::string RandomBases(size_t n, uint32_t seed) {
   return s;
 }
 
+// FASTA text of the contigs, 60 bases a line.
+inline std::string FastaText(const std::vector<std::pair<std::string, std::string>>& contigs) {
+  std::string s;
+  for (const auto& [name, seq] : contigs) {
+    s += ">" + name + " synthetic\n";
+    for (size_t i = 0; i < seq.size(); i += 60) s += seq.substr(i, 60) + "\n";
+  }
+  return s;
+}
+
 inline std::string ReverseComplement(const std::string& s) {
   std::string r(s.rbegin(), s.rend());
   for (auto& c : r) {
@@ -109,9 +119,10 @@ inline std::vector<std::string> MapAll(const ReferenceIndex& index, Backend& bac
   auto mapper = Mapper::Create(index, backend, options);
   EXPECT_TRUE(mapper.ok()) << mapper.status().ToString();
   std::vector<std::string> out;
+  MapBuffer buffer;  // one for every batch: what a batch leaves in it must not change the next
   for (size_t b = 0; b < records.size(); b += batch_size) {
     ReadBatch batch = CopyToBatch(records, b, std::min(records.size(), b + batch_size));
-    const Status st = (*mapper)->MapBatch(batch);
+    const Status st = (*mapper)->MapBatch(batch, buffer);
     EXPECT_TRUE(st.ok()) << st.ToString();
     for (size_t i = 0; i < batch.size; ++i) out.push_back(RecordText(batch[i]));
   }

@@ -101,9 +101,10 @@ TEST(PlacementTruthTest, Chr2RepeatsArtPairsWithinHalfAPointOfMinimap2) {
   const std::vector<BamPtr> records = testing::LoadPairs(dir / "sim1.fq", dir / "sim2.fq", SIZE_MAX);
   ASSERT_EQ(records.size(), truth.size());
   Score ours;
+  MapBuffer buffer;
   for (size_t begin = 0; begin < records.size(); begin += 10000) {
     ReadBatch batch = testing::CopyToBatch(records, begin, std::min(records.size(), begin + 10000));
-    ASSERT_TRUE((*mapper)->MapBatch(batch).ok());
+    ASSERT_TRUE((*mapper)->MapBatch(batch, buffer).ok());
     for (size_t i = 0; i < batch.size; ++i) {
       const bam1_t* b = batch[i];
       Judge(truth, (b->core.flag & BAM_FUNMAP) ? "" : (*index)->contig_name(b->core.tid), b, ours);

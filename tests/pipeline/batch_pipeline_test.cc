@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <set>
@@ -30,7 +31,7 @@ struct Counting {
 };
 
 BatchTransform SlowAdd() {
-  return [](ReadBatch& b) -> Status {
+  return [](ReadBatch& b, int) -> Status {
     std::this_thread::sleep_for(std::chrono::microseconds((b[0]->core.pos * 7919) % 300));
     b[0]->core.pos += 1000;
     return Status::Ok();
@@ -52,6 +53,36 @@ TEST(BatchPipeline, ConsumesInProductionOrderWhateverTheWorkers) {
     for (int i = 0; i < 200; ++i) ASSERT_EQ(seen[i], 1000 + i) << "workers " << workers;
     // Batches are recycled: never more than 2 + 2 * workers records were ever allocated.
     EXPECT_LE(distinct.size(), 2u + 2u * static_cast<unsigned>(workers)) << workers;
+  }
+}
+
+// Each worker passes its own number, so a transform may keep per-worker buffers (the mapper's
+// MapBuffer): in range, and never held by two calls at once.
+TEST(BatchPipeline, EachWorkerPassesItsOwnNumber) {
+  for (int workers : {0, 1, 3}) {
+    Counting c{300};
+    const int slots = std::max(1, workers);
+    std::vector<std::atomic<bool>> busy(static_cast<size_t>(slots));
+    std::vector<std::atomic<int>> calls(static_cast<size_t>(slots));
+    std::atomic<int> out_of_range{0}, shared{0};
+    BatchTransform transform = [&](ReadBatch& b, int worker) -> Status {
+      if (worker < 0 || worker >= slots) {
+        ++out_of_range;
+        return Status::Ok();
+      }
+      if (busy[static_cast<size_t>(worker)].exchange(true)) ++shared;
+      ++calls[static_cast<size_t>(worker)];
+      std::this_thread::sleep_for(std::chrono::microseconds((b[0]->core.pos * 7919) % 300));
+      busy[static_cast<size_t>(worker)] = false;
+      return Status::Ok();
+    };
+    Status s = RunBatchPipeline(workers, c.Producer(), transform, [](ReadBatch&) { return Status::Ok(); });
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    EXPECT_EQ(out_of_range.load(), 0) << workers;
+    EXPECT_EQ(shared.load(), 0) << workers;
+    int total = 0;
+    for (const auto& n : calls) total += n.load();
+    EXPECT_EQ(total, 300) << workers;
   }
 }
 
@@ -77,7 +108,7 @@ TEST(BatchPipeline, TheEarliestBatchsErrorIsReported) {
       b[0]->core.pos = produced++;
       return true;
     };
-    BatchTransform transform = [](ReadBatch& b) -> Status {
+    BatchTransform transform = [](ReadBatch& b, int) -> Status {
       if (b[0]->core.pos >= 25) return BadInput("transform: batch " + std::to_string(b[0]->core.pos));
       return Status::Ok();
     };
