@@ -1,5 +1,7 @@
 // The encode stage: profiles, @PG, and the CRAM writer that encodes its lanes on every thread
 // (reference checks: reference.cc; one lane's htslib writer: chunk_encoder_internal.h).
+// Length: ~520 lines, one class: CramWriter::Impl's lanes, chunk rule and stitching hand-off
+// share its state; the reference checks and a lane's writer already live in their own files.
 #include "encode/encode.h"
 
 #include <fcntl.h>

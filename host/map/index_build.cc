@@ -13,6 +13,8 @@
 //   5. write   sections to a hidden temporary, the header last, fsync, rename.
 // Seeding twice costs CPU but never holds the (hash, position) list, which for a human genome is
 // another 4.4 GB (the old single-pass build peaked at 17.8 GiB).
+// Length: ~590 lines: the five build steps below share one streaming state and its memory
+// projection; each step is a function of its own.
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>

@@ -1,5 +1,7 @@
 // FASTQ reading with exact error positions, and the FASTQ <-> unaligned record mapping described
 // in read.h and docs/formats.md.
+// Length: ~540 lines, one concern: the FASTQ record <-> unaligned bam1_t mapping in both
+// directions, whose two halves must agree byte for byte (docs/formats.md).
 #include <htslib/bgzf.h>
 #include <htslib/kstring.h>
 

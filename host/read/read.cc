@@ -1,4 +1,6 @@
 // The read stage: opens FASTQ (our reader) or SAM/BAM/CRAM (htslib) inputs and yields batches.
+// Length: ~530 lines: the two ReadSource implementations (FASTQ units, SAM/BAM/CRAM) and the
+// format detection they share; FASTQ parsing itself is in fastq.cc, inflating in gzip_inflate.cc.
 #include "read/read.h"
 
 #include <htslib/cram.h>

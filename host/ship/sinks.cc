@@ -1,4 +1,7 @@
 // The three sinks: a mounted folder (file://), WebDAV (http/https) and S3 (s3://).
+// Length: ~545 lines: the three sinks behind one Sink interface, each a class of its own here
+// (file, WebDAV, S3), with the per-job resume state they share; HTTP is in http.cc, retries
+// and verification in ship.cc.
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>

@@ -1,5 +1,7 @@
 // host/sort/order.cc — keeping the input order at almost no cost: the order rules, the recorder
 // that chooses them while compressing, and the keys the decoder sorts by (sort.h, docs/sort.md).
+// Length: ~520 lines kept together: the order rules, the recorder that picks them and the keys
+// the decoder sorts by are one definition (a rule written here must be read back the same way).
 #include <algorithm>
 #include <cstring>
 #include <deque>

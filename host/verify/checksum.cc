@@ -1,5 +1,8 @@
 // ReadChecksums: order-independent read checksums with the definition of `samtools checksum`
 // 2.0 (samtools 1.25) for its default columns. docs/checksums.md spells the definition out.
+// Length: ~650 lines, one type: the checksum definition, the canonical aux-tag form it hashes
+// and its text format all work on ReadChecksums::Impl's row and group tables; split, they would
+// need those private tables in a header of their own.
 #include "cramjet/checksum.h"
 
 #include <libdeflate.h>

@@ -1,5 +1,7 @@
 // Tests of the verify stage on real files: the conformance of our decode path (hts-specs CRAM
 // suite), malformed input, the compress-time proof, the sidecars and `cramjet verify`.
+// Length: ~530 lines: the verify stage's cases on real files, one fixture; the checksum
+// definition's own tests are in checksum_test.cc.
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
