@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <charconv>
 #include <initializer_list>
+#include <limits>
 #include <string_view>
 #include <cstring>
 #include <random>
@@ -35,6 +36,12 @@ std::optional<uint64_t> ParseDecimal(std::string_view text) {
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (text.empty() || ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
   return value;
+}
+
+std::optional<int> ParseDecimalInt(std::string_view text) {
+  const std::optional<uint64_t> v = ParseDecimal(text);
+  if (!v || *v > static_cast<uint64_t>(std::numeric_limits<int>::max())) return std::nullopt;
+  return static_cast<int>(*v);
 }
 
 std::optional<uint64_t> ParseByteSize(std::string_view text) {

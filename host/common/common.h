@@ -118,6 +118,8 @@ std::string Md5Hex(std::string_view data);
 // A decimal number from outside input (a header tag, a config value): digits only, no sign or
 // space, no overflow; nullopt otherwise. Never throws.
 std::optional<uint64_t> ParseDecimal(std::string_view text);
+// The same for an int: at most INT_MAX. Never throws.
+std::optional<int> ParseDecimalInt(std::string_view text);
 // A size from outside input: "64MiB", "5 MB", "1G", "16g", or a number of bytes (K/M/G are
 // powers of 1024). nullopt when malformed or over 2^50 bytes. Never throws.
 std::optional<uint64_t> ParseByteSize(std::string_view text);

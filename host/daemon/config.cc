@@ -287,9 +287,8 @@ class Applier {
       host = listen.substr(0, colon);
       port = listen.substr(colon + 1);
     }
-    if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), ::isdigit) ||
-        std::stoi(port) > 65535)
-      return false;
+    const std::optional<uint64_t> port_number = ParseDecimal(port);
+    if (!port_number || *port_number > 65535) return false;
     if (host == "localhost" || host == "::1") return true;
     in_addr a{};
     return inet_pton(AF_INET, host.c_str(), &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;

@@ -69,17 +69,17 @@ StatusOr<RunInfo> ParseRunInfo(std::string_view xml_view, std::string_view sourc
   std::string run_tag = m[0].str();
   info.run_id = XmlAttr(run_tag, "Id");
   std::string number = XmlAttr(run_tag, "Number");
-  info.run_number = number.empty() ? 0 : std::atoi(number.c_str());
+  info.run_number = ParseDecimalInt(number).value_or(0);  // informational only
   info.flowcell = XmlElement(xml, "Flowcell");
   info.instrument = XmlElement(xml, "Instrument");
   if (info.run_id.empty()) return BadInput(std::string(source) + ": <Run> has no Id attribute");
   std::string layout;
   if (std::regex_search(xml, m, std::regex("<FlowcellLayout\\b[^>]*>")))
-    info.lane_count = std::atoi(XmlAttr(m[0].str(), "LaneCount").c_str());
+    info.lane_count = ParseDecimalInt(XmlAttr(m[0].str(), "LaneCount")).value_or(0);
   std::regex read_re("<Read\\b[^>]*>");
   for (auto it = std::sregex_iterator(xml.begin(), xml.end(), read_re); it != std::sregex_iterator(); ++it) {
     std::string cycles = XmlAttr(it->str(), "NumCycles");
-    if (!cycles.empty()) info.read_cycles.push_back(std::atoi(cycles.c_str()));
+    if (!cycles.empty()) info.read_cycles.push_back(ParseDecimalInt(cycles).value_or(0));
   }
   for (const auto& name : {info.instrument, info.flowcell})
     if (!name.empty()) CRAMJET_RETURN_IF_ERROR(CheckSafeName(name, std::string(source) + ": name"));
@@ -150,7 +150,8 @@ StatusOr<SampleSheet> ParseSampleSheet(std::string_view text_view, std::string_v
   for (const auto& s : sections)
     if (Lower(s.name) == "header")
       for (const auto& [n, cells] : s.lines)
-        if (cells.size() >= 2 && Lower(cells[0]) == "fileformatversion") sheet.version = std::atoi(cells[1].c_str());
+        if (cells.size() >= 2 && Lower(cells[0]) == "fileformatversion")
+          sheet.version = ParseDecimalInt(cells[1]).value_or(sheet.version);
 
   // The data section: BCL Convert's first, then v1's [Data], then any *_Data with a Sample_ID column.
   const Section* data = nullptr;
@@ -199,7 +200,7 @@ StatusOr<SampleSheet> ParseSampleSheet(std::string_view text_view, std::string_v
     if (!lane.empty()) {
       if (!std::all_of(lane.begin(), lane.end(), ::isdigit) || lane.size() > 2)
         return BadInput(where + ": Lane '" + lane + "' is not a lane number");
-      row.lane = std::atoi(lane.c_str());
+      row.lane = ParseDecimalInt(lane).value_or(0);  // two digits at most, checked above
     }
     sheet.rows.push_back(row);
   }
@@ -215,9 +216,12 @@ std::optional<FastqName> ParseFastqName(std::string_view file_name) {
   if (!std::regex_match(name, m, re)) return std::nullopt;
   FastqName f;
   f.sample = m[1].str();
-  f.s_number = std::atoi(m[2].str().c_str());
-  f.lane = m[3].matched ? std::atoi(m[3].str().c_str()) : 0;
-  f.read = std::atoi(m[4].str().c_str());
+  // Digits by the pattern, but as many as a file name holds: too large is not a bcl-convert name.
+  const std::optional<int> s_number = ParseDecimalInt(m[2].str());
+  if (!s_number) return std::nullopt;
+  f.s_number = *s_number;
+  f.lane = m[3].matched ? ParseDecimalInt(m[3].str()).value_or(0) : 0;
+  f.read = m[4].str() == "2" ? 2 : 1;
   return f;
 }
 

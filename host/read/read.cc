@@ -76,10 +76,13 @@ IlluminaFileName ParseIlluminaFileName(const std::string& path) {
   std::smatch m;
   std::string base = BaseName(path);
   if (std::regex_match(base, m, kPattern)) {
+    // Digits by the pattern, but any number of them: one too large for an int is no such name.
+    const std::optional<int> number = ParseDecimalInt(m[2].str());
+    if (!number) return out;
     out.sample = m[1];
-    out.sample_number = std::stoi(m[2]);
-    out.lane = m[3].matched ? std::stoi(m[3]) : 0;
-    out.read = std::stoi(m[4]);
+    out.sample_number = *number;
+    out.lane = m[3].matched ? ParseDecimalInt(m[3].str()).value_or(0) : 0;
+    out.read = m[4].str() == "2" ? 2 : 1;
   }
   return out;
 }

@@ -160,24 +160,13 @@ class FileSink : public Sink {
   }
 
  private:
-  // Temporaries of a process that died mid-copy (".<name>.tmp.<pid>.<hex>" with a dead pid).
+  // Temporaries of a process that died mid-copy: AtomicOutput's names for this object, with a
+  // dead pid (RemoveStaleTemporaries reads the scheme back; a live copy is never touched).
   static void RemoveStaleTemps(const std::string& final_path) {
-    std::string dir = DirName(final_path);
-    std::string prefix(1, '.');  // ".<name>.tmp." (built stepwise: GCC 12 warns falsely on a + chain)
-    prefix += BaseName(final_path);
-    prefix += ".tmp.";
-    DIR* d = ::opendir(dir.c_str());
-    if (!d) return;
-    while (dirent* e = ::readdir(d)) {
-      std::string n = e->d_name;
-      if (n.rfind(prefix, 0) != 0) continue;
-      int pid = std::atoi(n.c_str() + prefix.size());
-      if (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH) {
-        CJ_LOG(kInfo) << "ship: removing a temporary left by an interrupted copy: " << dir << "/" << n;
-        ::unlink((dir + "/" + n).c_str());
-      }
-    }
-    ::closedir(d);
+    const std::string name = BaseName(final_path);
+    for (const std::string& path :
+         RemoveStaleTemporaries(DirName(final_path), [&](std::string_view final_name) { return final_name == name; }))
+      CJ_LOG(kInfo) << "ship: removed a temporary left by an interrupted copy: " << path;
   }
 
   static Status CopyInto(const std::string& from, const std::string& to) {

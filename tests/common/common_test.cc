@@ -90,7 +90,10 @@ TEST(AtomicOutput, TemporaryNamesParseBack) {
   EXPECT_EQ(parsed->pid, static_cast<long>(::getpid()));
   for (const char* not_temporary : {"S1.cram", ".S1.cram", ".S1.cram.tmp.12.abc", ".S1.cram.tmp.12.0000000g",
                                     ".S1.cram.tmp..0000abcd", ".S1.cram.tmp.-4.0000abcd", "S1.cram.tmp.12.0000abcd",
-                                    "..tmp.12.0000abcd", ".S1.cram.tmq.12.0000abcd", ".tmp.12.0000abcd"})
+                                    "..tmp.12.0000abcd", ".S1.cram.tmq.12.0000abcd", ".tmp.12.0000abcd",
+                                    // a stray file that aborted the daemon at every start (issue 15)
+                                    ".LATER5.cram.tmp.99999999999999999999.0abc",
+                                    ".LATER5.cram.tmp.99999999999999999999.0000abcd"})
     EXPECT_FALSE(ParseAtomicTemporaryName(not_temporary).has_value()) << not_temporary;
 }
 

@@ -191,6 +191,20 @@ TEST(DaemonFastqNames, Parse) {
   EXPECT_EQ(b->lane, 0);
   EXPECT_FALSE(ParseFastqName("S1_S1_L001_I1_001.fastq.gz").has_value());  // index read
   EXPECT_FALSE(ParseFastqName("reads_1.fq.gz").has_value());
+  // A sample number too large for an int is no bcl-convert name (it threw from std::atoi's
+  // cousins before; now nothing a file name holds can stop intake).
+  EXPECT_FALSE(ParseFastqName("X_S99999999999999999999_L001_R1_001.fastq.gz").has_value());
+}
+
+TEST(DaemonRunInfo, NumbersThatAreNotNumbersAreZeroNotACrash) {
+  auto info = ParseRunInfo("<RunInfo><Run Id=\"R1\" Number=\"99999999999999999999999\"><Flowcell>F</Flowcell>"
+                           "<Instrument>I</Instrument><Reads><Read Number=\"1\" NumCycles=\"abc\"/></Reads>"
+                           "<FlowcellLayout LaneCount=\"-1\"/></Run></RunInfo>", "RunInfo.xml");
+  ASSERT_TRUE(info.ok()) << info.status().message();
+  EXPECT_EQ(info->run_number, 0);
+  EXPECT_EQ(info->lane_count, 0);
+  ASSERT_EQ(info->read_cycles.size(), 1u);
+  EXPECT_EQ(info->read_cycles[0], 0);
 }
 
 TEST(DaemonRunFolder, ReadinessAndSamples) {
