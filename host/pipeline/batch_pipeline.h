@@ -6,7 +6,8 @@
 // Batches are recycled: at most 2 + 2 * workers are alive, so memory does not grow with the input.
 // The first error stops every stage; RunBatchPipeline returns the error of the earliest batch
 // (a producer error at batch k wins over a consumer error at batch k + 1), so the message a user
-// sees is the same whatever the timing.
+// sees is the same whatever the timing. The hand-over between the threads is
+// common/ordered_batches.h (QC's workers use the same one).
 #pragma once
 
 #include <functional>

@@ -4,17 +4,14 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 #include <sstream>
-
-#include <nlohmann/json.hpp>
 
 #include "cramjet/version.h"
 #include "qc/qc.h"
 
 namespace cramjet {
 namespace {
-
-using nlohmann::json;
 
 std::string Escape(const std::string& s) {
   std::string out;
@@ -136,29 +133,43 @@ std::string LineChart(const std::string& id, const std::string& title, const std
   return o.str();
 }
 
-std::vector<std::pair<double, double>> Curve(const json& values, double scale = 1.0) {
+template <typename T>
+std::vector<std::pair<double, double>> Curve(const std::vector<T>& values, double scale = 1.0) {
   std::vector<std::pair<double, double>> pts;
-  for (size_t i = 0; i < values.size(); ++i) pts.push_back({double(i + 1), values[i].get<double>() * scale});
+  for (size_t i = 0; i < values.size(); ++i) pts.push_back({double(i + 1), double(values[i]) * scale});
+  return pts;
+}
+
+template <typename A, typename B>
+std::vector<std::pair<double, double>> Points(const std::vector<std::pair<A, B>>& values) {
+  std::vector<std::pair<double, double>> pts;
+  for (const auto& [x, y] : values) pts.push_back({double(x), double(y)});
   return pts;
 }
 
 // Mates with very few reads (orphans beside pairs) would only add noise to per-cycle plots.
-bool MajorMate(const json& mates, const char* key) {
-  if (!mates.contains(key)) return false;
+bool MajorMate(const std::array<std::optional<QcMateMetrics>, 3>& mates, int key) {
+  if (!mates[key]) return false;
   uint64_t total = 0;
-  for (const auto& [k, m] : mates.items()) total += m["reads"].get<uint64_t>();
-  return mates[key]["reads"].get<uint64_t>() * 20 >= total;
+  for (const auto& m : mates)
+    if (m) total += m->reads;
+  return mates[key]->reads * 20 >= total;
 }
 
 const char* kMateColors[3] = {"#1f77b4", "#d62728", "#2ca02c"};
-const char* kMateKeys[3] = {"single", "read1", "read2"};
 const char* kMateLabels[3] = {"single", "R1", "R2"};
+// qc.json lists a read group's mates by name, so the read-groups table shows them in that order.
+constexpr QcMate kMatesByName[3] = {kQcRead1, kQcRead2, kQcSingle};
+
+std::string VerdictClass(QcVerdict verdict) {
+  return verdict == QcVerdict::kNotApplicable ? "na" : QcVerdictName(verdict);
+}
 
 }  // namespace
 
-std::string RenderQcHtml(const json& qc) {
-  const std::string sample = qc["sample"];
-  const json& mates = qc["mates"];
+std::string RenderQcHtml(const QcMetrics& qc) {
+  const std::string& sample = qc.sample;
+  const auto& mates = qc.mates;
   std::ostringstream o;
   o << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
     << "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
@@ -174,72 +185,63 @@ std::string RenderQcHtml(const json& qc) {
        ".tick{font-size:10px;fill:#555}.axis{font-size:12px}.legend{font-size:11px}.empty{fill:#888;font-size:13px}"
        "</style></head>\n";
   o << "<body data-qc-ready=\"0\">\n<h1>QC report: " << Escape(sample) << "</h1>\n";
-  o << "<p>cramjet " << Escape(qc["cramjet_version"].get<std::string>()) << ", qc.json schema v"
-    << qc["schema_version"].get<int>() << ". Input: " << Escape(qc["input"].get<std::string>())
-    << (qc["reference"].get<std::string>().empty() ? "" : ". Reference: " + Escape(qc["reference"].get<std::string>()))
-    << ". Overall verdict: <span class=\"" << (qc["verdict"] == "n/a" ? "na" : qc["verdict"].get<std::string>()) << "\" id=\"verdict\">"
-    << Escape(qc["verdict"].get<std::string>()) << "</span></p>\n";
+  o << "<p>cramjet " << Escape(qc.cramjet_version) << ", qc.json schema v" << kQcSchemaVersion
+    << ". Input: " << Escape(qc.input) << (qc.reference.empty() ? "" : ". Reference: " + Escape(qc.reference))
+    << ". Overall verdict: <span class=\"" << VerdictClass(qc.verdict) << "\" id=\"verdict\">"
+    << Escape(QcVerdictName(qc.verdict)) << "</span></p>\n";
 
-  const json& s = qc["summary"];
+  const QcSummary& s = qc.summary;
   o << "<h2>Summary</h2>\n<table id=\"summary\"><tr><th>reads</th><th>bases</th><th>Q30 %</th><th>GC %</th>"
        "<th>N %</th><th>mean length</th><th>duplication %</th><th>placed %</th><th>mean depth</th>"
        "<th>mean depth, contigs with reads</th></tr>\n<tr><td>"
-    << s["reads"].get<uint64_t>() << "</td><td>" << s["bases"].get<uint64_t>() << "</td><td>"
-    << Fmt(s["q30_percent"].get<double>()) << "</td><td>" << Fmt(s["gc_percent"].get<double>()) << "</td><td>"
-    << Fmt(s["n_percent"].get<double>(), 3) << "</td><td>" << Fmt(s["mean_length"].get<double>(), 1) << "</td><td>"
-    << (s["duplication_percent"].is_null() ? "n/a" : Fmt(s["duplication_percent"].get<double>())) << "</td><td>"
-    << Fmt(s["placed_percent"].get<double>()) << "</td><td>" << Fmt(s["mean_depth"].get<double>()) << "</td><td>"
-    << Fmt(s["mean_depth_contigs_with_reads"].get<double>()) << "</td></tr></table>\n";
+    << s.reads << "</td><td>" << s.bases << "</td><td>" << Fmt(s.q30_percent) << "</td><td>" << Fmt(s.gc_percent)
+    << "</td><td>" << Fmt(s.n_percent, 3) << "</td><td>" << Fmt(s.mean_length, 1) << "</td><td>"
+    << Fmt(s.duplication_percent) << "</td><td>" << Fmt(s.placed_percent) << "</td><td>" << Fmt(s.mean_depth)
+    << "</td><td>" << Fmt(s.mean_depth_contigs_with_reads) << "</td></tr></table>\n";
 
   o << "<h2>Checks</h2>\n<table id=\"checks\"><tr><th>metric</th><th>value</th><th>warn</th><th>fail</th><th>verdict</th></tr>\n";
-  for (const auto& m : qc["metrics"]) {
-    const std::string verdict = m["verdict"];
-    o << "<tr><td>" << Escape(m["description"].get<std::string>()) << " <small>(" << Escape(m["key"].get<std::string>())
-      << ")</small></td><td>" << (m["value"].is_null() ? "n/a" : Fmt(m["value"].get<double>())) << "</td><td>"
-      << (m["higher_is_better"].get<bool>() ? "&lt; " : "&gt; ") << Fmt(m["warn"].get<double>()) << "</td><td>"
-      << (m["higher_is_better"].get<bool>() ? "&lt; " : "&gt; ") << Fmt(m["fail"].get<double>())
-      << "</td><td class=\"" << (verdict == "n/a" ? "na" : verdict) << "\">" << verdict << "</td></tr>\n";
+  for (const QcCheck& m : qc.checks) {
+    const char* side = m.higher_is_better ? "&lt; " : "&gt; ";
+    o << "<tr><td>" << Escape(m.description) << " <small>(" << Escape(m.key) << ")</small></td><td>" << Fmt(m.value)
+      << "</td><td>" << side << Fmt(m.warn) << "</td><td>" << side << Fmt(m.fail) << "</td><td class=\""
+      << VerdictClass(m.verdict) << "\">" << QcVerdictName(m.verdict) << "</td></tr>\n";
   }
   o << "</table>\n";
 
-  if (qc.contains("read_groups") && qc["read_groups"].size() > 1) {
+  if (qc.read_groups.size() > 1) {
     // One row per read group and mate; the read group's own figures (duplication, insert size,
     // depth) span its mates' rows.
     o << "<h2>Read groups</h2>\n<table id=\"read-groups\"><tr><th>read group</th><th>mate</th><th>reads</th>"
          "<th>bases</th><th>Q30 %</th><th>GC %</th><th>duplication %</th><th>insert size median</th>"
          "<th>insert size mean</th><th>mean depth</th><th>mean depth, contigs with reads</th></tr>\n";
-    for (const auto& g : qc["read_groups"]) {
-      const size_t rows = std::max<size_t>(1, g["mates"].size());
+    for (const QcReadGroupMetrics& g : qc.read_groups) {
+      size_t present = 0;
+      for (const auto& m : g.mates) present += m.has_value();
+      const size_t rows = std::max<size_t>(1, present);
       const std::string span = rows > 1 ? " rowspan=\"" + std::to_string(rows) + "\"" : "";
       std::ostringstream group_cells;
-      auto number = [](const json& v, int digits) {
-        return v.is_number() ? Fmt(v.get<double>(), digits) : std::string("n/a");
-      };
-      const json none;
-      const json& dup = g.contains("duplication") ? g["duplication"]["percent"] : none;
-      const bool pairs = g.contains("insert_size") && g["insert_size"]["pairs"].get<uint64_t>() > 0;
-      const bool cov = g.contains("coverage");
-      group_cells << "<td" << span << " class=\"rg-duplication\">" << number(dup, 2) << "</td><td" << span
-                  << " class=\"rg-insert-median\">" << (pairs ? number(g["insert_size"]["median"], 0) : "n/a")
+      const bool pairs = g.insert_size.pairs > 0;
+      group_cells << "<td" << span << " class=\"rg-duplication\">" << Fmt(g.duplication.percent, 2) << "</td><td"
+                  << span << " class=\"rg-insert-median\">" << (pairs ? Fmt(double(g.insert_size.median), 0) : "n/a")
                   << "</td><td" << span << " class=\"rg-insert-mean\">"
-                  << (pairs ? number(g["insert_size"]["mean"], 1) : "n/a") << "</td><td" << span
-                  << " class=\"rg-depth\">" << (cov ? number(g["coverage"]["mean_depth"], 2) : "n/a") << "</td><td"
-                  << span << " class=\"rg-depth-contigs\">"
-                  << (cov ? number(g["coverage"]["mean_depth_contigs_with_reads"], 2) : "n/a") << "</td>";
+                  << (pairs ? Fmt(g.insert_size.mean, 1) : "n/a") << "</td><td" << span << " class=\"rg-depth\">"
+                  << Fmt(g.coverage.mean_depth, 2) << "</td><td" << span << " class=\"rg-depth-contigs\">"
+                  << Fmt(g.coverage.mean_depth_contigs_with_reads, 2) << "</td>";
       bool first = true;
       auto row = [&](const std::string& mate_cells) {
         o << "<tr>";
-        if (first) o << "<td" << span << ">" << Escape(g["id"].get<std::string>()) << "</td>";
+        if (first) o << "<td" << span << ">" << Escape(g.id) << "</td>";
         o << mate_cells;
         if (first) o << group_cells.str();
         o << "</tr>\n";
         first = false;
       };
-      for (const auto& [mate, m] : g["mates"].items()) {
+      for (QcMate k : kMatesByName) {
+        if (!g.mates[k]) continue;
+        const QcMateMetrics& m = *g.mates[k];
         std::ostringstream cells;
-        cells << "<td>" << mate << "</td><td>" << m["reads"].get<uint64_t>() << "</td><td>"
-              << m["bases"].get<uint64_t>() << "</td><td>" << Fmt(m["q30_percent"].get<double>()) << "</td><td>"
-              << Fmt(m["gc_percent"].get<double>()) << "</td>";
+        cells << "<td>" << kQcMateNames[k] << "</td><td>" << m.reads << "</td><td>" << m.bases << "</td><td>"
+              << Fmt(m.q30_percent) << "</td><td>" << Fmt(m.gc_percent) << "</td>";
         row(cells.str());
       }
       if (first) row("<td>-</td><td>0</td><td>0</td><td>n/a</td><td>n/a</td>");
@@ -253,14 +255,14 @@ std::string RenderQcHtml(const json& qc) {
     std::vector<Series> series;
     Band band;
     for (int k = 0; k < 3; ++k) {
-      if (!MajorMate(mates, kMateKeys[k])) continue;
-      const json& pc = mates[kMateKeys[k]]["per_cycle"];
-      series.push_back({std::string("mean ") + kMateLabels[k], kMateColors[k], false, Curve(pc["quality_mean"])});
+      if (!MajorMate(mates, k)) continue;
+      const QcMateMetrics::PerCycle& pc = mates[k]->per_cycle;
+      series.push_back({std::string("mean ") + kMateLabels[k], kMateColors[k], false, Curve(pc.quality_mean)});
       if (band.low.empty()) {
         band.color = kMateColors[k];
-        band.low = Curve(pc["quality_lower_quartile"]);
-        band.high = Curve(pc["quality_upper_quartile"]);
-        series.push_back({std::string("median ") + kMateLabels[k], kMateColors[k], true, Curve(pc["quality_median"])});
+        band.low = Curve(pc.quality_lower_quartile);
+        band.high = Curve(pc.quality_upper_quartile);
+        series.push_back({std::string("median ") + kMateLabels[k], kMateColors[k], true, Curve(pc.quality_median)});
       }
     }
     o << LineChart("plot-quality", "Per-cycle quality (mean; band: quartiles)", "cycle", "Phred quality", series, &band, 0, 40);
@@ -268,13 +270,12 @@ std::string RenderQcHtml(const json& qc) {
   // Base composition.
   {
     std::vector<Series> series;
-    const char* bases[5] = {"A", "C", "G", "T", "N"};
     const char* colors[5] = {"#2ca02c", "#1f77b4", "#111111", "#d62728", "#9467bd"};
     for (int k = 0; k < 3; ++k) {
-      if (!MajorMate(mates, kMateKeys[k])) continue;
-      const json& bp = mates[kMateKeys[k]]["per_cycle"]["base_percent"];
+      if (!MajorMate(mates, k)) continue;
+      const auto& bp = mates[k]->per_cycle.base_percent;
       for (int b = 0; b < 5; ++b)
-        series.push_back({std::string(bases[b]) + " " + kMateLabels[k], colors[b], k == 2, Curve(bp[bases[b]])});
+        series.push_back({std::string(1, kCodeChar[b]) + " " + kMateLabels[k], colors[b], k == 2, Curve(bp[b])});
     }
     o << LineChart("plot-composition", "Per-cycle base composition", "cycle", "% of bases", series, nullptr, 0, NAN);
   }
@@ -282,12 +283,12 @@ std::string RenderQcHtml(const json& qc) {
   {
     std::vector<Series> series;
     for (int k = 0; k < 3; ++k) {
-      if (!mates.contains(kMateKeys[k])) continue;
-      const json& m = mates[kMateKeys[k]];
-      const double reads = m["reads"].get<double>();
+      if (!mates[k]) continue;
+      const QcMateMetrics& m = *mates[k];
+      const double reads = double(m.reads);
       std::vector<std::pair<double, double>> pts;
-      for (size_t i = 0; i < m["gc_histogram"].size(); ++i)
-        pts.push_back({double(i), reads > 0 ? 100.0 * m["gc_histogram"][i].get<double>() / reads : 0});
+      for (size_t i = 0; i < m.gc_histogram.size(); ++i)
+        pts.push_back({double(i), reads > 0 ? 100.0 * double(m.gc_histogram[i]) / reads : 0});
       series.push_back({kMateLabels[k], kMateColors[k], false, pts});
     }
     o << LineChart("plot-gc", "GC content of reads", "GC %", "% of reads", series);
@@ -296,37 +297,33 @@ std::string RenderQcHtml(const json& qc) {
   {
     std::vector<Series> series;
     for (int k = 0; k < 3; ++k) {
-      if (!mates.contains(kMateKeys[k])) continue;
-      std::vector<std::pair<double, double>> pts;
-      for (const auto& p : mates[kMateKeys[k]]["length_histogram"]) pts.push_back({p[0].get<double>(), p[1].get<double>()});
-      series.push_back({kMateLabels[k], kMateColors[k], false, pts, true});
+      if (!mates[k]) continue;
+      series.push_back({kMateLabels[k], kMateColors[k], false, Points(mates[k]->length_histogram), true});
     }
     o << LineChart("plot-length", "Read length distribution", "length (bases)", "reads", series);
   }
   // Insert size.
   {
-    std::vector<std::pair<double, double>> pts;
-    for (const auto& p : qc["insert_size"]["histogram"]) pts.push_back({p[0].get<double>(), p[1].get<double>()});
+    const std::vector<std::pair<double, double>> pts = Points(qc.insert_size.histogram);
     std::vector<Series> series;
     if (!pts.empty()) series.push_back({"pairs", "#1f77b4", false, pts, true});
     o << LineChart("plot-insert", "Insert size of placed pairs", "insert size (bases)", "pairs", series);
   }
   // Coverage along the reference.
   {
-    std::vector<std::pair<double, double>> pts;
-    for (const auto& p : qc["coverage"]["depth_track"]) pts.push_back({p[0].get<double>(), p[1].get<double>()});
+    const std::vector<std::pair<double, double>> pts = Points(qc.coverage.depth_track);
     std::vector<Series> series;
-    if (qc["coverage"]["aligned_bases"].get<uint64_t>() > 0) series.push_back({"mean depth", "#ff7f0e", false, pts});
+    if (qc.coverage.aligned_bases > 0) series.push_back({"mean depth", "#ff7f0e", false, pts});
     o << LineChart("plot-coverage", "Coverage along the reference", "position along the contigs with placed reads, in header order", "depth", series);
   }
   // Mismatches per cycle (placed reads against the reference).
   {
     std::vector<Series> series;
     for (int k = 0; k < 3; ++k) {
-      if (!MajorMate(mates, kMateKeys[k])) continue;
-      const json& m = mates[kMateKeys[k]];
-      if (m["placed"]["aligned_bases_compared"].get<uint64_t>() == 0) continue;
-      series.push_back({kMateLabels[k], kMateColors[k], false, Curve(m["per_cycle"]["mismatch_percent"])});
+      if (!MajorMate(mates, k)) continue;
+      const QcMateMetrics& m = *mates[k];
+      if (m.placed.aligned_bases_compared == 0) continue;
+      series.push_back({kMateLabels[k], kMateColors[k], false, Curve(m.per_cycle.mismatch_percent)});
     }
     o << LineChart("plot-mismatch", "Mismatches per cycle against the reference", "cycle", "% of aligned bases", series);
   }
@@ -334,19 +331,19 @@ std::string RenderQcHtml(const json& qc) {
   {
     std::vector<Series> series;
     for (int k = 0; k < 3; ++k) {
-      if (!mates.contains(kMateKeys[k])) continue;
-      const json& ad = mates[kMateKeys[k]]["adapter"];
-      series.push_back({std::string("TruSeq ") + kMateLabels[k], kMateColors[k], false, Curve(ad["truseq"]["cumulative_percent"])});
-      series.push_back({std::string("Nextera ") + kMateLabels[k], kMateColors[k], true, Curve(ad["nextera"]["cumulative_percent"])});
+      if (!mates[k]) continue;
+      const auto& ad = mates[k]->adapter;
+      series.push_back({std::string("TruSeq ") + kMateLabels[k], kMateColors[k], false, Curve(ad[0].cumulative_percent)});
+      series.push_back({std::string("Nextera ") + kMateLabels[k], kMateColors[k], true, Curve(ad[1].cumulative_percent)});
     }
     o << LineChart("plot-adapter", "Adapter content (reads with the adapter by this cycle)", "cycle", "% of reads", series, nullptr, 0, 1);
   }
 
-  if (!qc["overrepresented"].empty()) {
+  if (!qc.overrepresented.empty()) {
     o << "<h2>Overrepresented sequences</h2>\n<table id=\"overrepresented\"><tr><th>sequence (first 50 bases)</th><th>count</th><th>% of reads</th></tr>\n";
-    for (const auto& r : qc["overrepresented"])
-      o << "<tr><td><code>" << Escape(r["sequence"].get<std::string>()) << "</code></td><td>" << r["count"].get<uint64_t>()
-        << "</td><td>" << Fmt(r["percent"].get<double>(), 3) << "</td></tr>\n";
+    for (const QcOverrepresented& r : qc.overrepresented)
+      o << "<tr><td><code>" << Escape(r.sequence) << "</code></td><td>" << r.count
+        << "</td><td>" << Fmt(r.percent, 3) << "</td></tr>\n";
     o << "</table>\n";
   }
 

@@ -62,22 +62,31 @@ HeaderPtr TestHeader() {
   return HeaderPtr(sam_hdr_parse(std::strlen(text), text));
 }
 
-json CollectWithHeader(const std::string& header_text, const std::vector<Rec>& recs, const QcOptions& options = {}) {
+QcMetrics CollectMetricsWithHeader(const std::string& header_text, const std::vector<Rec>& recs,
+                                   const QcOptions& options = {}) {
   HeaderPtr header(sam_hdr_parse(header_text.size(), header_text.c_str()));
   auto collector = QcCollector::Create(options, header.get());
   EXPECT_TRUE(collector.ok()) << collector.status().ToString();
   for (const auto& r : recs) (*collector)->Add(Make(r).get());
   EXPECT_TRUE((*collector)->Finish().ok());
-  return (*collector)->Document();
+  return (*collector)->Metrics();
 }
 
-json Collect(const std::vector<Rec>& recs, const QcOptions& options = {}) {
+json CollectWithHeader(const std::string& header_text, const std::vector<Rec>& recs, const QcOptions& options = {}) {
+  return QcMetricsJson(CollectMetricsWithHeader(header_text, recs, options));
+}
+
+QcMetrics CollectMetrics(const std::vector<Rec>& recs, const QcOptions& options = {}) {
   HeaderPtr header = TestHeader();
   auto collector = QcCollector::Create(options, header.get());
   EXPECT_TRUE(collector.ok()) << collector.status().ToString();
   for (const auto& r : recs) (*collector)->Add(Make(r).get());
   EXPECT_TRUE((*collector)->Finish().ok());
-  return (*collector)->Document();
+  return (*collector)->Metrics();
+}
+
+json Collect(const std::vector<Rec>& recs, const QcOptions& options = {}) {
+  return QcMetricsJson(CollectMetrics(recs, options));
 }
 
 TEST(QcCollector, ReverseStrandReadsAreTurnedBackForPerCycleMetrics) {
@@ -292,7 +301,8 @@ std::vector<Rec> TwoReadGroupRecords() {
 }
 
 TEST(QcReadGroups, DuplicationInsertSizeCoverageAndOverrepresentedPerReadGroup) {
-  const json qc = CollectWithHeader(kTwoContigHeader, TwoReadGroupRecords());
+  const QcMetrics metrics = CollectMetricsWithHeader(kTwoContigHeader, TwoReadGroupRecords());
+  const json qc = QcMetricsJson(metrics);
   EXPECT_EQ(qc["schema_version"], 3);
   ASSERT_EQ(qc["read_groups"].size(), 2u);
   const json* a = FindGroup(qc, "rgA");
@@ -383,7 +393,7 @@ TEST(QcReadGroups, DuplicationInsertSizeCoverageAndOverrepresentedPerReadGroup) 
   }
 
   // The HTML read-groups table shows them.
-  const std::string html = RenderQcHtml(qc);
+  const std::string html = RenderQcHtml(metrics);
   for (const char* cell : {"<td rowspan=\"2\" class=\"rg-duplication\">33.33</td>",
                            "<td rowspan=\"2\" class=\"rg-insert-median\">100</td>",
                            "<td rowspan=\"2\" class=\"rg-insert-mean\">200.0</td>",
@@ -415,10 +425,11 @@ TEST(QcReadGroups, OneReadGroupHasTheSampleFigures) {
 
 // A fragment repeated in another read group is a duplicate in the sample, in neither group.
 TEST(QcReadGroups, DuplicatesAcrossReadGroupsCountOnlyInTheSample) {
-  const json qc = Collect({{"a", BAM_FUNMAP, "ACGTTGCAAC", {}, "rg1"},
-                           {"b", BAM_FUNMAP, "ACGTTGCAAC", {}, "rg2"},
-                           {"c", BAM_FUNMAP, "ACGTTGCAAC", {}, "rg2"},
-                           {"d", BAM_FUNMAP, "GGGGTTTTAA", {}, "rg1"}});
+  const QcMetrics metrics = CollectMetrics({{"a", BAM_FUNMAP, "ACGTTGCAAC", {}, "rg1"},
+                                           {"b", BAM_FUNMAP, "ACGTTGCAAC", {}, "rg2"},
+                                           {"c", BAM_FUNMAP, "ACGTTGCAAC", {}, "rg2"},
+                                           {"d", BAM_FUNMAP, "GGGGTTTTAA", {}, "rg1"}});
+  const json qc = QcMetricsJson(metrics);
   EXPECT_EQ(qc["duplication"]["distinct_sampled"], 2);
   EXPECT_EQ(qc["duplication"]["sampled_fragments"], 4);
   const json* g1 = FindGroup(qc, "rg1");
@@ -430,7 +441,7 @@ TEST(QcReadGroups, DuplicatesAcrossReadGroupsCountOnlyInTheSample) {
   EXPECT_EQ((*g1)["insert_size"]["pairs"], 0);
   EXPECT_EQ((*g1)["coverage"]["aligned_bases"], 0);
   EXPECT_TRUE((*g1)["coverage"]["contigs_with_reads"].empty());
-  const std::string html = RenderQcHtml(qc);
+  const std::string html = RenderQcHtml(metrics);
   EXPECT_NE(html.find("class=\"rg-insert-median\">n/a</td>"), std::string::npos);
 }
 
