@@ -59,7 +59,8 @@ for entry in "${sets[@]}"; do
     continue
   fi
   verdict=same
-  for f in "$work/old/$name".*; do
+  for f in "$work/old/$name".* "$work/old/${name}"_*; do
+    [ -e "$f" ] || continue
     g="$work/new/${f#"$work/old/"}"
     case "$f" in *.err|*.html) continue ;; esac
     if ! cmp -s "$f" "$g"; then verdict="differs (${f##*/})"; status=1; fi

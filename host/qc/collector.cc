@@ -10,6 +10,8 @@
 // through common/ordered_batches.h (the queue compress's passes use), at most 2 * workers + 2
 // submitted at once, so memory stays bounded. Without workers (one core) both passes run inline
 // in Add().
+// Length: ~570 lines: the collector's two passes, its workers and Finish() share the shards and
+// the order state; the sums themselves are in accumulators.cc, the figures in figures.cc.
 #include <algorithm>
 #include <cmath>
 #include <limits>
