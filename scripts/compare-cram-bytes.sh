@@ -38,6 +38,15 @@ for entry in "${sets[@]}"; do
   IFS='|' read -r name ref inputs <<<"$entry"
   args=()
   for i in $inputs; do args+=("$data/$i"); done
+  # ../shared/data is never written: the reference (and its mapper index) is a copy in the work
+  # folder, made and indexed once, under one path for both sides.
+  refcopy="$work/ref/${ref//\//_}"
+  refcopy=${refcopy%.gz}
+  if [ ! -s "$refcopy" ]; then
+    mkdir -p "$work/ref"
+    zcat -f "$data/$ref" >"$refcopy" && "$new" index "$refcopy" >/dev/null 2>&1 ||
+      { echo "$name: cannot copy and index $ref"; status=1; continue; }
+  fi
   failed=0
   for side in old new; do
     bin=$old; [ $side = new ] && bin=$new
@@ -46,7 +55,7 @@ for entry in "${sets[@]}"; do
     cp "$bin" "$work/bin/cramjet"
     # Both sides write the same path, then move aside.
     rm -f "$work/run/$name"*
-    if ! "$work/bin/cramjet" compress -q -@ "$threads" --build-index -T "$data/$ref" -o "$work/run/$name.cram" "${args[@]}" \
+    if ! "$work/bin/cramjet" compress -q -@ "$threads" -T "$refcopy" -o "$work/run/$name.cram" "${args[@]}" \
         2>"$work/$side/$name.err"; then
       echo "$name: $side run failed: $(tail -1 "$work/$side/$name.err")"
       failed=1
