@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <charconv>
+#include <filesystem>
 #include <initializer_list>
 #include <limits>
 #include <string_view>
@@ -187,6 +188,53 @@ std::vector<std::string> RemoveStaleTemporaries(const std::string& dir,
   }
   ::closedir(d);
   return removed;
+}
+
+namespace {
+// One file's identity: device and inode when it exists, else its absolute, normalised path.
+struct FileIdentity {
+  bool exists = false;
+  dev_t device = 0;
+  ino_t inode = 0;
+  std::string path;
+  bool operator==(const FileIdentity& o) const {
+    return exists == o.exists && (exists ? device == o.device && inode == o.inode : path == o.path);
+  }
+};
+FileIdentity IdentityOf(const std::string& path) {
+  FileIdentity id;
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0) {
+    id.exists = true;
+    id.device = st.st_dev;
+    id.inode = st.st_ino;
+  }
+  std::error_code ec;
+  id.path = std::filesystem::absolute(path, ec).lexically_normal().string();
+  return id;
+}
+}  // namespace
+
+Status CheckOutputsAreNotInputs(const std::vector<std::string>& inputs, const std::vector<std::string>& outputs) {
+  std::vector<std::pair<std::string, FileIdentity>> seen;
+  for (const auto& in : inputs)
+    if (!in.empty() && in != "-") seen.emplace_back(in, IdentityOf(in));
+  const size_t input_count = seen.size();
+  for (const auto& out : outputs) {
+    if (out.empty() || out == "-") continue;
+    const FileIdentity id = IdentityOf(out);
+    for (size_t i = 0; i < seen.size(); ++i) {
+      // A missing output matches an input only by path (the input exists, so by inode too).
+      const bool same = id == seen[i].second || (!id.exists && id.path == seen[i].second.path);
+      if (!same) continue;
+      if (i < input_count)
+        return InvalidArgument("output '" + out + "' is the input '" + seen[i].first +
+                               "': refusing to overwrite what this command reads");
+      return InvalidArgument("outputs '" + seen[i].first + "' and '" + out + "' are the same file");
+    }
+    seen.emplace_back(out, id);
+  }
+  return Status::Ok();
 }
 
 // ---- Files ------------------------------------------------------------------------------------

@@ -112,6 +112,11 @@ std::vector<std::string> RemoveStaleTemporaries(const std::string& dir,
 std::string Md5Hex(std::string_view data);
 // File size, or an error naming the file (NotFound when missing).
 [[nodiscard]] StatusOr<uint64_t> FileSize(const std::string& path);
+// No command may overwrite one of its own inputs: InvalidArgument naming both when an output is
+// an input (the same path, or the same file under another name: same device and inode), or two
+// outputs are one file. "-" (standard output) is never compared.
+[[nodiscard]] Status CheckOutputsAreNotInputs(const std::vector<std::string>& inputs,
+                                              const std::vector<std::string>& outputs);
 // Error naming the path when it does not exist, is a folder, or cannot be opened for reading.
 [[nodiscard]] Status CheckReadableFile(const std::string& path);
 

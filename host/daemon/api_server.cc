@@ -54,7 +54,13 @@ std::string ApiServer::HandleLine(std::string_view line) {
   if (request.is_discarded()) {
     reply = {{"ok", false}, {"error", {{"code", "invalid_argument"}, {"message", "request is not valid JSON"}}}};
   } else {
-    reply = Handle(request);
+    // The top-level guard: nothing a request makes a method throw ends the API thread.
+    try {
+      reply = Handle(request);
+    } catch (const std::exception& e) {
+      CJ_LOG(kError) << "API: request failed inside the daemon: " << e.what();
+      reply = ErrorReply(Internal(std::string("the daemon failed on this request: ") + e.what()));
+    }
   }
   reply["api_version"] = kDaemonApiVersion;
   requests_total_ += 1;

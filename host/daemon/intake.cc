@@ -26,6 +26,8 @@ Status CheckSafeName(std::string_view name, std::string_view what) {
   if (name == "." || name == "..") return refuse("is a relative folder name");
   if (name.find("..") != std::string_view::npos) return refuse("contains '..'");
   if (name.front() == '.') return refuse("starts with '.'");
+  // "-rf.cram": a file name that a shell command of an operator would take for an option.
+  if (name.front() == '-') return refuse("starts with '-'");
   for (char c : name) {
     if (c == '/' || c == '\\') return refuse("contains a path separator");
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return refuse("contains a control character");
@@ -46,6 +48,14 @@ bool PathIsInside(const std::string& path, const std::string& root) {
   while (r.size() > 1 && r.back() == '/') r.pop_back();
   if (p == r) return true;
   return p.size() > r.size() && p.compare(0, r.size(), r) == 0 && p[r.size()] == '/';
+}
+
+bool IsRunFolderOf(const std::string& path, const std::string& root) {
+  const std::string resolved = Resolve(path);
+  std::string r = Resolve(root);
+  while (r.size() > 1 && r.back() == '/') r.pop_back();
+  std::error_code ec;
+  return fs::path(resolved).parent_path().string() == r && fs::is_directory(resolved, ec);
 }
 
 // ---- RunInfo.xml ----------------------------------------------------------------------------

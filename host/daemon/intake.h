@@ -14,10 +14,14 @@
 namespace cramjet::daemon {
 
 // Ok when `name` can be used as one path component under an output root: not empty, not "." or
-// "..", no '/', no '\\', no control characters, no leading '.', at most 200 bytes.
+// "..", no '/', no '\\', no control characters, no leading '.' or '-', at most 200 bytes.
 [[nodiscard]] Status CheckSafeName(std::string_view name, std::string_view what);
 // Whether `path` (made absolute, symlinks resolved where it exists) is `root` or inside it.
 bool PathIsInside(const std::string& path, const std::string& root);
+// The one rule for a run folder, for the scanner and `submit` alike: `path` resolved (symlinks
+// followed) must be a folder directly under `root`. A symlink to a folder elsewhere is refused:
+// its files would be deleted by cleanup outside every configured root.
+bool IsRunFolderOf(const std::string& path, const std::string& root);
 
 struct RunInfo {
   std::string run_id;      // <Run Id="...">

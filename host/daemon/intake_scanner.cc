@@ -70,7 +70,7 @@ StatusOr<std::vector<int64_t>> IntakeScanner::Submit(const std::string& path) {
   const std::string abs = fs::weakly_canonical(path, ec).string();
   std::vector<int64_t> ids;
   for (const auto& root : c_.watch) {
-    if (DirName(abs) == root.path && PathIsInside(abs, root.path)) {
+    if (IsRunFolderOf(path, root.path)) {
       if (!FileExists(abs + "/RunInfo.xml")) return BadInput(abs + ": no RunInfo.xml (not a run folder)");
       CRAMJET_ASSIGN_OR_RETURN(bool taken, ctx_.journal.RunTaken(abs));
       if (taken) return FailedPrecondition(abs + ": run already taken");
@@ -129,6 +129,17 @@ void IntakeScanner::CheckDisk() {
 }
 
 void IntakeScanner::Scan() {
+  // The top-level guard: a run folder that makes a parser or the file system throw stops this
+  // scan with the error in the log and in status, never the daemon.
+  try {
+    ScanUnguarded();
+  } catch (const std::exception& e) {
+    CJ_LOG(kError) << "intake: scan stopped: " << e.what();
+    ctx_.SetLastError(std::string("intake: scan stopped: ") + e.what());
+  }
+}
+
+void IntakeScanner::ScanUnguarded() {
   CheckDisk();
   if (paused_low_disk_ || ctx_.draining || ctx_.stopping) return;
   for (const auto& root : c_.watch) ScanWatchRoot(root);
@@ -139,8 +150,21 @@ void IntakeScanner::ScanWatchRoot(const WatchRoot& root) {
   AddWatch(root.path);
   std::error_code ec;
   std::vector<std::string> runs;
-  for (const auto& e : fs::directory_iterator(root.path, ec))
-    if (e.is_directory(ec) && e.path().filename().string()[0] != '.') runs.push_back(e.path().string());
+  for (const auto& e : fs::directory_iterator(root.path, ec)) {
+    const std::string path = e.path().string();
+    if (!e.is_directory(ec) || e.path().filename().string()[0] == '.') continue;
+    if (!IsRunFolderOf(path, root.path)) {
+      std::lock_guard<std::mutex> lock(mu_);
+      const std::string why = path + ": resolves outside the watch root " + root.path + " (a symlink?); not taken";
+      if (rejected_[path] != why) {
+        CJ_LOG(kError) << "run refused: " << why;
+        ctx_.SetLastError(why);
+      }
+      rejected_[path] = why;
+      continue;
+    }
+    runs.push_back(path);
+  }
   std::sort(runs.begin(), runs.end());
   for (const auto& run_dir : runs) {
     auto taken = ctx_.journal.RunTaken(run_dir);

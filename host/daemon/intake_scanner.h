@@ -48,6 +48,7 @@ class IntakeScanner {
   Snapshot snapshot() const;
 
  private:
+  void ScanUnguarded();
   void CheckDisk();
   void ScanWatchRoot(const WatchRoot& root);
   void ScanDrop();

@@ -10,6 +10,7 @@
 #include "common/common.h"
 #include "cramjet/log.h"
 #include "cramjet/qc.h"
+#include "daemon/intake.h"
 
 namespace cramjet::daemon {
 namespace fs = std::filesystem;
@@ -190,6 +191,18 @@ void JobRunner::RunJob(Job job) {
 }
 
 Status JobRunner::RunStage(Job& job) {
+  // The top-level guard: whatever a stage throws (a library's exception, a bad_alloc) fails this
+  // attempt of this job with the stage's name, never the worker thread or the process.
+  try {
+    return RunStageUnguarded(job);
+  } catch (const std::exception& e) {
+    return Internal(std::string("internal error: the stage threw: ") + e.what());
+  } catch (...) {
+    return Internal("internal error: the stage threw a non-standard exception");
+  }
+}
+
+Status JobRunner::RunStageUnguarded(Job& job) {
   if (c_.stage_delay_ms > 0 && !SleepInterruptible(c_.stage_delay_ms)) return Aborted("stopping");
   switch (job.stage) {
     case Stage::kCompress: return StageCompress(job);
@@ -261,15 +274,22 @@ Status JobRunner::StageVerify(Job& job) {
   v.cram = job.output;
   v.reference = job.reference;
   v.threads = c_.threads_per_job;
-  CRAMJET_ASSIGN_OR_RETURN(VerifyResult r, ctx_.stages.verify(v));
+  StatusOr<VerifyResult> verified = ctx_.stages.verify(v);
+  if (!verified.ok()) {
+    // Our own CRAM that no longer decodes (damaged after compress: a disk error, a stray write)
+    // is a mismatch like any other: the inputs are still there, so make it again. Other errors
+    // (a missing reference) leave the set alone.
+    const Status& s = verified.status();
+    const bool about_the_cram = s.message().rfind("'" + job.output + "'", 0) == 0;
+    if (about_the_cram && (s.code() == StatusCode::kBadInput || s.code() == StatusCode::kDataLoss))
+      return RemoveSetToCompressAgain(job, "cannot be decoded (" + s.message() + ")");
+    return s;
+  }
+  const VerifyResult& r = *verified;
   job.extra["verify"] = {{"equal", r.equal}, {"records", r.records}, {"md5_checked", r.md5_checked},
                          {"md5_equal", r.md5_equal}, {"verdict", r.verdict}};
-  if (!r.equal || (r.md5_checked && !r.md5_equal)) {
-    // Never keep a CRAM that disagrees with its checksums: remove the set and compress again.
-    for (const auto& f : OutputFiles(job)) fs::remove(f);
-    job.stage = Stage::kCompress;
-    return DataLoss(job.output + ": verification failed (" + r.verdict + "); outputs removed, compress again");
-  }
+  if (!r.equal || (r.md5_checked && !r.md5_equal))
+    return RemoveSetToCompressAgain(job, "verification failed (" + r.verdict + ")");
   job.records = r.records;
   if (job.output_md5.empty()) {
     auto md5 = ReadSmallFile(job.output + ".md5");
@@ -278,6 +298,19 @@ Status JobRunner::StageVerify(Job& job) {
   auto size = FileSize(job.output);
   if (size.ok()) job.output_bytes = *size;
   return Status::Ok();
+}
+
+Status JobRunner::RemoveSetToCompressAgain(Job& job, const std::string& why) {
+  // Never keep a CRAM that disagrees with its checksums. The attempt counts, so a set that
+  // keeps coming out wrong fails the job after max_attempts instead of looping.
+  for (const auto& f : OutputFiles(job)) {
+    std::error_code ec;
+    fs::remove(f, ec);
+    if (ec) return IoError("removing '" + f + "' after a failed verification: " + ec.message());
+  }
+  job.stage = Stage::kCompress;
+  job.extra.erase("compress");
+  return DataLoss(job.output + ": " + why + "; outputs removed, compress again");
 }
 
 std::vector<std::string> JobRunner::OutputFiles(const Job& job) const {
@@ -357,6 +390,17 @@ Status JobRunner::StageCleanup(Job& job) {
   std::vector<std::string> remove = job.inputs;
   if (c_.cleanup_policy == "delete-all")
     for (const auto& f : OutputFiles(job)) remove.push_back(f);
+  // Nothing is deleted whose resolved path is outside the folders this daemon was given (a
+  // symlinked run folder, a journal edited by hand): checked for all before any is removed.
+  std::vector<std::string> roots;
+  for (const auto& w : c_.watch) roots.insert(roots.end(), {w.path, w.output});
+  if (!c_.drop.path.empty()) roots.insert(roots.end(), {c_.drop.path, c_.drop.output});
+  for (const auto& f : remove) {
+    const bool inside = std::any_of(roots.begin(), roots.end(), [&](const std::string& r) { return PathIsInside(f, r); });
+    if (!inside)
+      return FailedPrecondition("'" + f + "' resolves outside the watch, drop and output folders; "
+                                "nothing removed");
+  }
   for (const auto& f : remove) {
     std::error_code ec;
     fs::remove(f, ec);

@@ -54,7 +54,8 @@ class JobRunner {
  private:
   void WorkerLoop(int index);
   void RunJob(Job job);
-  [[nodiscard]] Status RunStage(Job& job);
+  [[nodiscard]] Status RunStage(Job& job);  // RunStageUnguarded, exceptions made errors
+  [[nodiscard]] Status RunStageUnguarded(Job& job);
   [[nodiscard]] Status StageCompress(Job& job);
   [[nodiscard]] Status StageVerify(Job& job);
   [[nodiscard]] Status StageQc(Job& job);
@@ -62,6 +63,9 @@ class JobRunner {
   [[nodiscard]] Status StageCleanup(Job& job);
   // Sleeps `ms`; false when the daemon began stopping meanwhile.
   bool SleepInterruptible(int ms);
+  // Removes the job's outputs and sends it back to compress; the DataLoss it returns counts as
+  // an attempt.
+  [[nodiscard]] Status RemoveSetToCompressAgain(Job& job, const std::string& why);
   // The job's output set that exists: CRAM, .crai, .seqchksum, .md5 and its QC files.
   std::vector<std::string> OutputFiles(const Job& job) const;
   void RecordStage(Stage stage, double seconds, const Status& status);

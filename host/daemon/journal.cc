@@ -1,5 +1,8 @@
 // cramjetd job journal: SQLite in WAL mode, synchronous=FULL, schema versioned by user_version.
 #include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <cerrno>
 
 #include <chrono>
 #include <ctime>
@@ -217,6 +220,9 @@ StatusOr<std::unique_ptr<Journal>> Journal::Open(const std::string& path) {
                       nullptr) != SQLITE_OK)
     return im.Error("opening");
   sqlite3_busy_timeout(im.db, kBusyTimeoutMs);
+  // Sample names and paths are in it: owner and group only (SQLite gives its -wal and -shm files
+  // the database's mode). A journal of another owner is left as it is.
+  if (::chmod(path.c_str(), 0640) != 0 && errno != EPERM) return IoErrorFromErrno("job journal '" + path + "': chmod 0640", errno);
   CRAMJET_RETURN_IF_ERROR(RetryWhileBusy(im.db, [&] { return im.Exec("PRAGMA journal_mode=WAL"); }));
   CRAMJET_RETURN_IF_ERROR(im.Exec("PRAGMA synchronous=FULL"));
   CRAMJET_RETURN_IF_ERROR(im.Exec("PRAGMA foreign_keys=ON"));

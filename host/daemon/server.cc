@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
@@ -82,6 +83,9 @@ StatusOr<std::unique_ptr<Server>> Server::Open(DaemonOptions options) {
   std::error_code ec;
   std::filesystem::create_directories(c.state_dir, ec);
   if (ec) return IoError("creating state folder '" + c.state_dir + "': " + ec.message());
+  // The journal, upload state and lock hold sample names and paths: owner and group only.
+  if (::chmod(c.state_dir.c_str(), 0750) != 0)
+    return IoErrorFromErrno("state folder '" + c.state_dir + "': chmod 0750", errno);
   const std::string lock_path = c.state_dir + "/cramjetd.lock";
   m.lock.reset(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640));
   if (!m.lock.valid()) return IoErrorFromErrno("opening '" + lock_path + "'", errno);

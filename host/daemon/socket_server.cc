@@ -11,8 +11,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
+#include <thread>
 
 #include "common/common.h"
 
@@ -98,11 +101,12 @@ StatusOr<UniqueFd> ListenOnLoopback(const std::string& address, const std::strin
 
 void ServeConnections(int listener, const std::atomic<bool>& stopping, const ConnectionRules& rules,
                       const std::function<std::string(std::string_view request)>& handler) {
-  while (!stopping) {
-    pollfd p{listener, POLLIN, 0};
-    if (::poll(&p, 1, 200) <= 0) continue;
-    UniqueFd connection(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));
-    if (!connection.valid()) continue;
+  // Each connection on a thread of its own, at most max_connections at once, so that a client
+  // that connects and says nothing holds only its own thread until its timeout, not the API.
+  std::mutex mu;
+  std::condition_variable changed;
+  int active = 0;
+  auto serve = [&rules, &handler](UniqueFd connection) {
     timeval tv{rules.timeout_seconds, 0};
     ::setsockopt(connection.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     ::setsockopt(connection.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
@@ -113,10 +117,36 @@ void ServeConnections(int listener, const std::atomic<bool>& stopping, const Con
       if (n <= 0) break;
       request.append(buf, static_cast<size_t>(n));
     }
-    const std::string reply = handler(request);
+    std::string reply;
+    try {
+      reply = handler(request);
+    } catch (const std::exception&) {
+      return;  // the handlers guard themselves; a last line of defence drops the connection
+    }
     // A client that went away or stalls past the timeout loses its reply, nothing else.
     WriteAll(connection.get(), reply, "replying").IgnoreError();
+  };
+  while (!stopping) {
+    pollfd p{listener, POLLIN, 0};
+    if (::poll(&p, 1, 200) <= 0) continue;
+    UniqueFd connection(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));
+    if (!connection.valid()) continue;
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      changed.wait(lock, [&] { return active < rules.max_connections; });
+      ++active;
+    }
+    std::thread([&, connection = std::move(connection)]() mutable {
+      serve(std::move(connection));
+      std::lock_guard<std::mutex> lock(mu);
+      --active;
+      changed.notify_all();
+    }).detach();
   }
+  // The connection threads use this frame's state: wait for the last (each ends within its
+  // timeouts).
+  std::unique_lock<std::mutex> lock(mu);
+  changed.wait(lock, [&] { return active == 0; });
 }
 
 }  // namespace cramjet::daemon

@@ -23,12 +23,15 @@ namespace cramjet::daemon {
 struct ConnectionRules {
   size_t max_request_bytes = 65536;  // a longer request is cut there and answered as it is
   int timeout_seconds = 5;           // per read and per write
+  int max_connections = 16;          // served at once, each on a thread of its own
   // Whether the bytes received so far are a whole request.
   std::function<bool(std::string_view received)> request_complete;
 };
 
-// Accepts connections on `listener` until `stopping`, one at a time (requests are small and
-// local): reads a request under `rules`, writes `handler(request)` and closes the connection.
+// Accepts connections on `listener` until `stopping`, each served on a thread of its own (at
+// most rules.max_connections at once, so one silent client never blocks the others): reads a
+// request under `rules`, writes `handler(request)` and closes the connection. `handler` is
+// called concurrently. Returns once the last connection is served.
 void ServeConnections(int listener, const std::atomic<bool>& stopping, const ConnectionRules& rules,
                       const std::function<std::string(std::string_view request)>& handler);
 

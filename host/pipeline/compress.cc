@@ -1,6 +1,8 @@
 // The compress job: read -> (map -> sort) -> encode, with checksums taken on the way in, then a
 // full decode of the written CRAM as proof, then sidecars, then the atomic rename.
+#include <fcntl.h>
 #include <htslib/sam.h>
+#include <sys/file.h>
 
 #include <atomic>
 #include <chrono>
@@ -9,8 +11,10 @@
 #include <unordered_map>
 
 #include "common/common.h"
+#include "common/unique_fd.h"
 #include "cramjet/checksum.h"
 #include "cramjet/log.h"
+#include "cramjet/qc.h"
 #include "pipeline/batch_pipeline.h"
 #include "encode/encode.h"
 #include "pipeline/pipeline.h"
@@ -174,6 +178,18 @@ class CompressJob {
       return Status(code, index.status().message() +
                               ", or let compress build it (--build-index), or store the reads "
                               "unplaced (--unaligned)");
+    // Jobs on one reference at once (two daemon workers, two cramjet runs) build it once: each
+    // takes an exclusive lock on the FASTA (flock works on a read-only file) and looks again
+    // once it holds it; the first builds, the others find its index.
+    UniqueFd lock(::open(o_.reference.c_str(), O_RDONLY | O_CLOEXEC));
+    if (lock.valid())
+      while (::flock(lock.get(), LOCK_EX) != 0 && errno == EINTR) {
+      }
+    auto built_meanwhile = ReferenceIndex::Open(o_.reference);
+    if (built_meanwhile.ok()) {
+      CJ_LOG(kInfo) << "mapper index for '" << o_.reference << "' built by another job meanwhile";
+      return built_meanwhile;
+    }
     CJ_LOG(kInfo) << "building the mapper index for '" << o_.reference << "' ("
                   << index.status().message() << ")";
     CRAMJET_RETURN_IF_ERROR(ReferenceIndex::Build(o_.reference, o_.threads));
@@ -409,8 +425,33 @@ class CompressJob {
 
 }  // namespace
 
+namespace {
+
+bool EndsWith(const std::string& s, std::string_view tail) {
+  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+// The output set of a compress job never takes the place of what the job reads (an input or the
+// reference), and its name does not promise another format.
+Status CheckCompressOutputs(const CompressOptions& o) {
+  for (std::string_view other : {".bam", ".sam", ".fastq", ".fq", ".fastq.gz", ".fq.gz", ".fa", ".fasta"})
+    if (EndsWith(o.output, other))
+      return InvalidArgument("output '" + o.output + "': compress writes CRAM, but the name says " +
+                             std::string(other.substr(1)) + " (name it .cram)");
+  std::vector<std::string> reads = o.inputs;
+  reads.push_back(o.reference);
+  std::vector<std::string> writes = {o.output, SeqChecksumPath(o.output), Md5Path(o.output)};
+  if (o.write_index) writes.push_back(o.output + ".crai");
+  if (o.qc)
+    for (const std::string& q : QcOutputPaths(QcPrefixForCram(o.output))) writes.push_back(q);
+  return CheckOutputsAreNotInputs(reads, writes);
+}
+
+}  // namespace
+
 StatusOr<CompressResult> Compress(const CompressOptions& options) {
   if (options.inputs.empty()) return InvalidArgument("no input files given");
+  CRAMJET_RETURN_IF_ERROR(CheckCompressOutputs(options));
   CompressJob job(options);
   return job.Run();
 }

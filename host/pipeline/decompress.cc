@@ -175,8 +175,44 @@ Status DecompressToAlignment(const DecompressOptions& o, ReadSource& src, hts_tp
 
 }  // namespace
 
+namespace {
+
+bool EndsWith(const std::string& s, std::string_view tail) {
+  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+// What an output's name says it holds, when it says: "CRAM", "BAM", "SAM", "FASTQ" or "".
+std::string FormatNamedBy(const std::string& path) {
+  if (EndsWith(path, ".cram")) return "CRAM";
+  if (EndsWith(path, ".bam")) return "BAM";
+  if (EndsWith(path, ".sam")) return "SAM";
+  for (std::string_view fq : {".fastq", ".fq", ".fastq.gz", ".fq.gz"})
+    if (EndsWith(path, fq)) return "FASTQ";
+  return "";
+}
+
+// The outputs are not the input, the reference or each other, and no name promises another
+// format than the one written (FASTQ text under x.cram went unnoticed).
+Status CheckDecompressOutputs(const DecompressOptions& o) {
+  const bool fastq = o.format == DecompressFormat::kFastq || o.format == DecompressFormat::kFastqGz;
+  const std::string writes = fastq ? "FASTQ" : o.format == DecompressFormat::kBam ? "BAM" : "SAM";
+  for (const std::string& out : o.outputs) {
+    const std::string named = FormatNamedBy(out);
+    if (named == "CRAM")
+      return InvalidArgument("output '" + out + "': decompress writes " + writes +
+                             ", not CRAM (compress writes CRAM; name the output for what it holds)");
+    if (!named.empty() && named != writes)
+      return InvalidArgument("output '" + out + "': the name says " + named + " but the output is " + writes +
+                             " (-O names the format)");
+  }
+  return CheckOutputsAreNotInputs({o.input, o.reference}, o.outputs);
+}
+
+}  // namespace
+
 StatusOr<DecompressResult> Decompress(const DecompressOptions& options) {
   if (options.input.empty()) return InvalidArgument("no input file given");
+  CRAMJET_RETURN_IF_ERROR(CheckDecompressOutputs(options));
   ThreadPoolPtr pool = MakeThreadPool(options.threads);
   ReadOptions ro;
   ro.inputs = {options.input};

@@ -183,6 +183,20 @@ StatusOr<SinkConfig> ParseSinkConfig(const toml::table& table, std::string_view 
     const toml::node* n = table.get("object_template");
     return bad(*n, "object_template", "must contain {file}");
   }
+  {
+    // The template's own parts must be plain names ("{run}/../../{file}" would leave the sink's
+    // root); the values put into it are checked again when a name is rendered.
+    const std::string& t = config.object_template;
+    size_t start = 0;
+    while (start <= t.size()) {
+      const size_t slash = std::min(t.find('/', start), t.size());
+      const std::string_view part(t.data() + start, slash - start);
+      if (part.empty() || part == "." || part == ".." || part.find("..") != std::string_view::npos)
+        return bad(*table.get("object_template"), "object_template",
+                   "parts between '/' must be names or {placeholders}: no empty part, '.' or '..'");
+      start = slash + 1;
+    }
+  }
   if (config.retry.max_backoff_s < config.retry.base_backoff_s) {
     const toml::node* n = table.get("retry_max_seconds");
     if (n) return bad(*n, "retry_max_seconds", "must not be below retry_base_seconds");

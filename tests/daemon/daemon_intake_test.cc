@@ -10,6 +10,12 @@ TEST_F(DaemonIntegration, RunFolderProcessedEndToEnd) {
   a.WriteConfig();
   a.Start();
   ASSERT_TRUE(a.Up()) << a.Log();
+  // Sample names and paths live in the state folder: owner and group only (issue 15).
+  struct stat st;
+  ASSERT_EQ(::stat(a.Path("state").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0750u);
+  ASSERT_EQ(::stat(a.Path("state/journal.sqlite").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0640u);
   auto sample = RealSamples()[0];
   // Another sample's QC files in the same output folder (a sample named <id>_b): not this job's.
   const std::string out_dir = a.Path("out/240101_M07001_0007_000000000-AHTEST");
@@ -117,6 +123,36 @@ TEST_F(DaemonIntegration, SampleSheetNamesThatEscapeAreRefused) {
             "folder; the API takes no other paths\n");
   auto escape = RunCramjet("submit --socket " + ShellQuote(a.socket()) + " " + ShellQuote(a.Path("runs/../state")));
   EXPECT_EQ(escape.exit_code, 2) << escape.err;
+}
+
+// A run folder that is a symlink to a folder outside the watch root is refused by the scanner as
+// `submit` refuses it (issue 15: it was taken, and cleanup with delete-inputs then deleted the
+// FASTQs in the symlink's target).
+TEST_F(DaemonIntegration, SymlinkedRunFolderOutsideTheRootIsNotTaken) {
+  Appliance a;
+  a.WriteConfig("[cleanup]\npolicy = \"delete-inputs\"\nretention_hours = 0\n");
+  auto sample = RealSamples()[0];
+  const std::string name = "240109_M07001_0019_000000000-AHTEST";
+  const std::string real = a.MakeRun(name, {sample}, true, true);
+  fs::create_directories(a.Path("elsewhere"));
+  fs::rename(real, a.Path("elsewhere/") + name);
+  fs::create_directory_symlink(a.Path("elsewhere/") + name, real);
+  a.Start();
+  ASSERT_TRUE(a.Up()) << a.Log();
+  ASSERT_TRUE(WaitFor([&] { return !a.Status()["rejected"].empty(); }, 10)) << a.Status().dump(2);
+  json s = a.Status();
+  EXPECT_EQ(s["rejected"][0]["path"], real);
+  EXPECT_EQ(s["rejected"][0]["error"],
+            real + ": resolves outside the watch root " + a.Path("runs") + " (a symlink?); not taken");
+  EXPECT_TRUE(a.Call("jobs")["jobs"].empty());
+  auto submit = RunCramjet("submit --socket " + ShellQuote(a.socket()) + " " + ShellQuote(real));
+  EXPECT_EQ(submit.exit_code, 2) << submit.err;
+  // The target's files are all still there.
+  EXPECT_TRUE(fs::exists(a.Path("elsewhere/") + name + "/RunInfo.xml"));
+  size_t fastqs = 0;
+  for (const auto& e : fs::recursive_directory_iterator(a.Path("elsewhere")))
+    fastqs += e.path().string().find(".fastq") != std::string::npos;
+  EXPECT_GE(fastqs, 2u);
 }
 
 TEST_F(DaemonIntegration, LowFreeDiskPausesIntake) {

@@ -1,5 +1,6 @@
 // Unit tests of cramjetd's pieces: configuration, names, sample sheets, run folders, journal.
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include <gtest/gtest.h>
 
@@ -376,6 +377,19 @@ TEST(DaemonJournal, ConcurrentOpensOfAFreshJournalAllSucceed) {
     ASSERT_TRUE(j.ok()) << j.status().message();
     EXPECT_TRUE((*j)->ListJobs(std::nullopt, 0).ok());
   }
+}
+
+TEST(DaemonJournal, IsReadableByOwnerAndGroupOnly) {
+  TempDir t;
+  const std::string db = t / "j.sqlite";
+  ASSERT_TRUE(Journal::Open(db).ok());
+  struct stat st;
+  ASSERT_EQ(::stat(db.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0640u);
+  ASSERT_EQ(::chmod(db.c_str(), 0644), 0);  // a journal made by an older daemon is tightened
+  ASSERT_TRUE(Journal::Open(db).ok());
+  ASSERT_EQ(::stat(db.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0640u);
 }
 
 TEST(DaemonJournal, RefusesNewerSchema) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <stdexcept>
 #include <thread>
 
 #include "common/test_util.h"
@@ -32,7 +33,11 @@ class JobRunnerTest : public ::testing::Test {
       if (!extra_qc_.empty()) r.qc_paths.push_back(extra_qc_);
       return r;
     };
-    stages_.verify = [](const VerifyOptions&) -> StatusOr<VerifyResult> {
+    stages_.verify = [this](const VerifyOptions& o) -> StatusOr<VerifyResult> {
+      if (undecodable_verifies_ > 0) {
+        --undecodable_verifies_;
+        return BadInput("'" + o.cram + "': record 1: cannot decode (corrupt or truncated data)");
+      }
       VerifyResult v;
       v.equal = true;
       v.records = 10;
@@ -76,6 +81,7 @@ class JobRunnerTest : public ::testing::Test {
   DaemonConfig config_;
   StageFunctions stages_;
   std::string extra_qc_;
+  int undecodable_verifies_ = 0;  // verify calls that find the CRAM damaged, before it decodes
   std::vector<std::string> shipped_files_;
   std::unique_ptr<Journal> journal_;
   std::unique_ptr<DaemonContext> context_;
@@ -100,6 +106,100 @@ TEST_F(JobRunnerTest, AMissingQcFileStopsTheJobAtQc) {
   EXPECT_EQ(job.stage, Stage::kQc);
   EXPECT_EQ(job.last_error, "qc: " + extra_qc_ + ": QC file written by compress is missing");
   EXPECT_TRUE(shipped_files_.empty());
+}
+
+// Cleanup deletes inputs only inside the folders the daemon was given, checked before any
+// deletion (issue 15: a symlinked run folder let delete-inputs reach files elsewhere).
+TEST_F(JobRunnerTest, CleanupNeverDeletesOutsideTheConfiguredFolders) {
+  WriteFile(dir_ / "S1.fq.gz", "reads");
+  config_.cleanup_policy = "delete-inputs";
+  config_.retention_hours = 0;
+  Job job = RunToEnd();
+  ASSERT_EQ(job.state, JobState::kFailed);
+  EXPECT_EQ(job.stage, Stage::kCleanup);
+  EXPECT_EQ(job.last_error, "cleanup: '" + (dir_ / "S1.fq.gz") +
+                                "' resolves outside the watch, drop and output folders; nothing removed");
+  EXPECT_TRUE(testing::PathExists(dir_ / "S1.fq.gz"));
+}
+
+TEST_F(JobRunnerTest, CleanupDeletesInputsInsideTheDropFolder) {
+  WriteFile(dir_ / "S1.fq.gz", "reads");
+  config_.cleanup_policy = "delete-inputs";
+  config_.retention_hours = 0;
+  config_.drop.path = dir_.path();
+  config_.drop.output = dir_.path();
+  Job job = RunToEnd();
+  ASSERT_EQ(job.state, JobState::kDone) << job.last_error;
+  EXPECT_EQ(job.extra["cleanup"], "removed 1 file(s)");
+  EXPECT_FALSE(testing::PathExists(dir_ / "S1.fq.gz"));
+  EXPECT_TRUE(testing::PathExists(dir_ / "S1.cram"));
+}
+
+// A CRAM damaged after compress (it no longer decodes) is made again from the inputs, as for a
+// checksum mismatch, within max_attempts (issue 15: the job failed for good, and a retry ran
+// verify again on the same damaged file).
+TEST_F(JobRunnerTest, ACramThatNoLongerDecodesIsMadeAgain) {
+  config_.max_attempts = 3;
+  config_.retry_delay_s = 0;
+  undecodable_verifies_ = 1;
+  Job job = RunToEnd();
+  ASSERT_EQ(job.state, JobState::kDone) << job.last_error;
+  EXPECT_EQ(job.compress_count, 2);
+  EXPECT_EQ(job.attempts, 1);
+  auto events = journal_->Events(1);
+  ASSERT_TRUE(events.ok());
+  bool said = false;
+  for (const auto& e : *events)
+    said |= e["message"].get<std::string>().find("cannot be decoded ('" + (dir_ / "S1.cram") +
+                                                 "': record 1: cannot decode (corrupt or truncated data)); "
+                                                 "outputs removed, compress again") != std::string::npos;
+  EXPECT_TRUE(said) << events->dump(2);
+}
+
+TEST_F(JobRunnerTest, ACramThatKeepsFailingToDecodeFailsTheJobAfterMaxAttempts) {
+  config_.max_attempts = 2;
+  config_.retry_delay_s = 0;
+  undecodable_verifies_ = 5;
+  Job job = RunToEnd();
+  ASSERT_EQ(job.state, JobState::kFailed);
+  EXPECT_EQ(job.stage, Stage::kCompress);  // a retry by the operator makes it again
+  EXPECT_EQ(job.attempts, 2);
+  EXPECT_FALSE(testing::PathExists(dir_ / "S1.cram"));
+}
+
+// The top-level guard: a stage that throws fails that job with the stage's name; the worker
+// lives on and runs the next job.
+TEST_F(JobRunnerTest, AStageThatThrowsFailsItsJobNotTheWorker) {
+  stages_.compress = [](const CompressOptions& o) -> StatusOr<CompressResult> {
+    if (o.sample == "S1") throw std::runtime_error("boom");
+    for (const char* suffix : {"", ".crai", ".md5", ".seqchksum"}) WriteFile(o.output + suffix, "x");
+    return CompressResult{};
+  };
+  Job b;
+  b.key = "drop:/drop/S2";
+  b.origin = "drop";
+  b.sample = "S2";
+  b.inputs = {dir_ / "S2.fq.gz"};
+  b.format = "fastq";
+  b.output = dir_ / "S2.cram";
+  ASSERT_TRUE(journal_->AddJobs({b}, "").ok());
+  // One worker: after S1's stage threw, the same thread goes on to run S2 to the end.
+  JobRunner runner(*context_);
+  runner.Start(1);
+  auto finished = [&](int64_t id) {
+    auto j = journal_->GetJob(id);
+    return j.ok() && (j->state == JobState::kDone || j->state == JobState::kFailed);
+  };
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < give_up && !(finished(1) && finished(2)))
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  context_->stopping = true;
+  runner.Join();
+  auto s1 = journal_->GetJob(1), s2 = journal_->GetJob(2);
+  ASSERT_TRUE(s1.ok() && s2.ok());
+  EXPECT_EQ(s1->state, JobState::kFailed);
+  EXPECT_EQ(s1->last_error, "compress: internal error: the stage threw: boom");
+  EXPECT_EQ(s2->state, JobState::kDone) << s2->last_error;
 }
 
 }  // namespace

@@ -118,6 +118,15 @@ TEST(ShipConfig, BadValuesNameFileLineAndKey) {
   auto tmpl = ship::ParseSinkConfig(ParseToml("url = \"s3://b\"\nobject_template = \"{run}/{sample}\"\n"), "d.toml");
   ASSERT_FALSE(tmpl.ok());
   EXPECT_EQ(tmpl.status().message(), "'d.toml': line 2: [archive] object_template: must contain {file}");
+  // A template that climbs out of the sink's root is refused when the configuration is read
+  // (`cramjetd --check-config`), not first when a sample ships (issue 15).
+  for (const char* t : {"{run}/../../{file}", "../{file}", "{run}//{file}", "./{file}", "{run}/..{sample}/{file}"}) {
+    auto climbing = ship::ParseSinkConfig(ParseToml(std::string("url = \"s3://b\"\nobject_template = \"") + t + "\"\n"),
+                                          "d.toml");
+    ASSERT_FALSE(climbing.ok()) << t;
+    EXPECT_EQ(climbing.status().message(), "'d.toml': line 2: [archive] object_template: parts between '/' must be "
+                                           "names or {placeholders}: no empty part, '.' or '..'") << t;
+  }
   auto creds = ship::ParseSinkConfig(ParseToml("url = \"https://u:p@host/x\"\n"), "d.toml");
   ASSERT_FALSE(creds.ok());
 }
