@@ -11,11 +11,11 @@ TEST_F(DaemonIntegration, RunFolderProcessedEndToEnd) {
   a.Start();
   ASSERT_TRUE(a.Up()) << a.Log();
   // Sample names and paths live in the state folder: owner and group only (issue 15).
-  struct stat st;
-  ASSERT_EQ(::stat(a.Path("state").c_str(), &st), 0);
-  EXPECT_EQ(st.st_mode & 0777, 0750u);
-  ASSERT_EQ(::stat(a.Path("state/journal.sqlite").c_str(), &st), 0);
-  EXPECT_EQ(st.st_mode & 0777, 0640u);
+  struct stat mode;
+  ASSERT_EQ(::stat(a.Path("state").c_str(), &mode), 0);
+  EXPECT_EQ(mode.st_mode & 0777, 0750u);
+  ASSERT_EQ(::stat(a.Path("state/journal.sqlite").c_str(), &mode), 0);
+  EXPECT_EQ(mode.st_mode & 0777, 0640u);
   auto sample = RealSamples()[0];
   // Another sample's QC files in the same output folder (a sample named <id>_b): not this job's.
   const std::string out_dir = a.Path("out/240101_M07001_0007_000000000-AHTEST");

@@ -1,6 +1,7 @@
 // Integration tests of the real cramjetd: what operators and the archive see (status, control
 // commands, metrics, systemd, configuration checks, shipping) and the SIGKILL reliability test.
 #include "appliance.h"
+#include "common/unique_fd.h"
 
 namespace cramjet::daemon {
 namespace {
@@ -77,6 +78,50 @@ TEST_F(DaemonIntegration, StatusJsonAndControlCommands) {
   auto down = RunCramjet("status " + sock);
   EXPECT_EQ(down.exit_code, 4);
   EXPECT_EQ(down.err.rfind("cramjet status: error: cramjetd is not reachable on '" + a.socket() + "'", 0), 0u) << down.err;
+}
+
+// Well-formed JSON with wrong-typed fields aborted cramjetd (issue 15: uncaught type_error,
+// rc 134), and one silent client held the API for 5 s. Each gets its error; the daemon stays up
+// and answers another client while a silent one is connected.
+TEST_F(DaemonIntegration, NoRequestCanStopTheDaemonOrHoldUpTheApi) {
+  Appliance a;
+  a.WriteConfig();
+  a.Start();
+  ASSERT_TRUE(a.Up()) << a.Log();
+  auto raw = [&](const std::string& line) {
+    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::memcpy(addr.sun_path, a.socket().c_str(), a.socket().size() + 1);
+    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return std::string("no connect");
+    if (!line.empty()) (void)!::write(fd.get(), line.data(), line.size());
+    std::string reply;
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(fd.get(), buf, sizeof buf)) > 0) reply.append(buf, static_cast<size_t>(n));
+    return reply;
+  };
+  for (const char* request : {R"({"method":"jobs","params":{"limit":"ten"}})", R"({"method":"jobs","params":[1]})",
+                              R"({"method":"jobs","params":{"state":5}})", R"({"api_version":"1","method":"status"})",
+                              R"({"method":"job","params":{"id":1.5}})", R"({"method":"submit","params":{"path":[]}})"}) {
+    json reply = json::parse(raw(std::string(request) + "\n"), nullptr, false);
+    ASSERT_FALSE(reply.is_discarded()) << request;
+    EXPECT_EQ(reply["ok"], false) << request;
+    EXPECT_EQ(reply["error"]["code"], "invalid_argument") << request << " " << reply.dump();
+  }
+  // A silent client stays connected while another is answered at once.
+  UniqueFd silent(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, a.socket().c_str(), a.socket().size() + 1);
+  ASSERT_EQ(::connect(silent.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const double t0 = Seconds();
+  json status = json::parse(raw("{\"method\":\"status\"}\n"), nullptr, false);
+  EXPECT_LT(Seconds() - t0, 4.0) << "a silent client held up the API";  // it holds its thread 5 s
+  ASSERT_FALSE(status.is_discarded());
+  EXPECT_EQ(status["ok"], true);
+  silent.reset();
+  EXPECT_EQ(a.Stop(SIGTERM), 0) << a.Log();  // still running, and stops cleanly
 }
 
 TEST_F(DaemonIntegration, MetricsAndHealthEndpoints) {

@@ -114,6 +114,8 @@ TEST(DaemonNames, SafeNames) {
     EXPECT_FALSE(CheckSafeName(bad, "name").ok()) << bad;
   EXPECT_EQ(CheckSafeName("../../etc", "Sample_ID").message(), "Sample_ID '../../etc' contains '..'");
   EXPECT_EQ(CheckSafeName("a\x01" "b", "Sample_ID").message(), "Sample_ID 'a?b' contains a control character");
+  // "-rf" would reach file names (-rf.cram) that an operator's shell command takes for options.
+  EXPECT_EQ(CheckSafeName("-rf", "Sample_ID").message(), "Sample_ID '-rf' starts with '-'");
 }
 
 TEST(DaemonNames, PathIsInside) {

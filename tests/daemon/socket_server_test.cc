@@ -32,7 +32,9 @@ UniqueFd Connect(const std::string& path) {
 }
 
 std::string Exchange(const UniqueFd& fd, const std::string& request) {
-  if (!request.empty()) EXPECT_EQ(::write(fd.get(), request.data(), request.size()), static_cast<ssize_t>(request.size()));
+  if (!request.empty()) {
+    EXPECT_EQ(::write(fd.get(), request.data(), request.size()), static_cast<ssize_t>(request.size()));
+  }
   std::string reply;
   char buf[256];
   ssize_t n;
