@@ -1,5 +1,7 @@
 #include "common/test_util.h"
 
+#include <htslib/sam.h>
+
 #include <dirent.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -123,6 +125,19 @@ int FreeLoopbackPort() {
     if (free) return port;
   }
   return 0;
+}
+
+std::vector<uint32_t> CigarOps(const std::string& cigar) {
+  std::vector<uint32_t> ops;
+  if (cigar.empty()) return ops;
+  char* end = nullptr;
+  uint32_t* buf = nullptr;
+  size_t m = 0;
+  const ssize_t n = sam_parse_cigar(cigar.c_str(), &end, &buf, &m);
+  EXPECT_GT(n, 0) << "bad CIGAR in a test: " << cigar;
+  if (n > 0) ops.assign(buf, buf + n);
+  free(buf);
+  return ops;
 }
 
 }  // namespace cramjet::testing

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -58,5 +59,8 @@ std::vector<std::string> ListDir(const std::string& dir);
 // other tests' outgoing connections cannot take it before a server binds it; each call in a
 // process probes a different port. 0 if none was free.
 int FreeLoopbackPort();
+
+// A CIGAR string ("5M2I3M") as htslib's packed operations, for building test records.
+std::vector<uint32_t> CigarOps(const std::string& cigar);
 
 }  // namespace cramjet::testing

@@ -10,6 +10,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/test_util.h"
+
 namespace cramjet {
 namespace {
 
@@ -39,15 +41,7 @@ struct R {
 
 BamPtr Make(const R& r) {
   BamPtr b = NewBam();
-  std::vector<uint32_t> cigar;
-  if (!r.cigar.empty()) {
-    char* end = nullptr;
-    uint32_t* buf = nullptr;
-    size_t m = 0;
-    const ssize_t n = sam_parse_cigar(r.cigar.c_str(), &end, &buf, &m);
-    cigar.assign(buf, buf + n);
-    free(buf);
-  }
+  const std::vector<uint32_t> cigar = cramjet::testing::CigarOps(r.cigar);
   std::vector<char> qual(r.seq.size(), 30);
   const bool none = r.qual.size() == 1 && r.qual[0] == 0xff;
   for (size_t i = 0; i < r.qual.size() && !none; ++i) qual[i] = char(r.qual[i]);

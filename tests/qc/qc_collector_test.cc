@@ -39,15 +39,7 @@ struct Rec {
 
 BamPtr Make(const Rec& r) {
   BamPtr b = NewBam();
-  std::vector<uint32_t> cigar;
-  if (!r.cigar.empty()) {
-    char* end = nullptr;
-    uint32_t* buf = nullptr;
-    size_t m = 0;
-    const ssize_t n = sam_parse_cigar(r.cigar.c_str(), &end, &buf, &m);
-    cigar.assign(buf, buf + n);
-    free(buf);
-  }
+  const std::vector<uint32_t> cigar = cramjet::testing::CigarOps(r.cigar);
   std::vector<char> qual(r.seq.size(), 30);
   for (size_t i = 0; i < r.qual.size(); ++i) qual[i] = char(r.qual[i]);
   EXPECT_GE(bam_set1(b.get(), r.name.size(), r.name.c_str(), r.flag, r.tid, r.pos, 60, cigar.size(),
