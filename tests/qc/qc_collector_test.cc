@@ -1,4 +1,7 @@
 // QcCollector on hand-made records whose metrics can be worked out by hand.
+// Length: ~620 lines: the collector's figures on hand-made records, one case per metric family
+// (counts, pairs, duplication, coverage, read groups, checks); the sums alone are in
+// qc_accumulators_test.cc.
 #include <htslib/sam.h>
 
 #include <cmath>
