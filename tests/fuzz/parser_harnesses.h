@@ -47,7 +47,7 @@ inline Outcome Md5File(std::string_view data) { return Of(ParseMd5File(data, "x.
 inline Outcome SinkConfig(std::string_view data) {
   toml::table table;
   try {
-    table = toml::parse(data, "archive.toml");
+    table = toml::parse(data, std::string_view("archive.toml"));
   } catch (const toml::parse_error& e) {
     return Outcome{false, std::string(e.description())};
   }
