@@ -15,6 +15,7 @@ build_deps=(
   opencl-headers opencl-clhpp-headers ocl-icd-opencl-dev pocl-opencl-icd   # OpenCL backend
   libxrt-dev uuid-dev   # Xilinx XRT native API (FPGA backend; no card here); XRT needs libuuid
   libgtest-dev libbenchmark-dev
+  clang                 # libFuzzer targets of tests/fuzz (tests/fuzz/run.sh), not the product build
   libsqlite3-dev        # daemon job journal
   nlohmann-json3-dev    # JSON outputs and the status API
   libcli11-dev          # command-line parsing

@@ -282,6 +282,12 @@ StatusOr<bool> FastqFile::Parse(FastqRecord& rec) {
                       " at position " + std::to_string(i + 1) + " is not a base");
     }
   }
+  // A CRAM keeps names and tags up to a NUL byte: a header or '+' line holding one could not come
+  // back, so it is refused here instead of by the proof after the whole file (found by fuzzing).
+  if (rec.header.find('\0') != std::string::npos)
+    return BadInput(Where(rec.first_line) + ": the header line holds a NUL byte, which a CRAM name or tag cannot store");
+  if (rec.plus.find('\0') != std::string::npos)
+    return BadInput(Where(rec.first_line + 2) + ": the '+' line holds a NUL byte, which a CRAM tag cannot store");
   size_t name_end = rec.header.find_first_of(" \t");
   rec.name_length = name_end == std::string::npos ? rec.header.size() - 1 : name_end - 1;
   if (rec.name_length == 0) return BadInput(Where(rec.first_line) + ": empty read name");

@@ -114,7 +114,11 @@ StatusOr<SinkConfig> ParseSinkConfig(const toml::table& table, std::string_view 
       "connect_timeout_seconds", "stall_timeout_seconds", "request_timeout_seconds",
       "verify_readback"};
   bool path_style_set = false;
-  for (const auto& [key_obj, node] : table) {
+  for (const auto& entry : table) {
+    // Named references, not a structured binding: lambdas below capture `node` (clang 14 cannot
+    // capture a binding, which C++20 allows).
+    const auto& key_obj = entry.first;
+    const toml::node& node = entry.second;
     std::string key(key_obj.str());
     if (!kKnown.count(key)) {
       return InvalidArgument(where(key) + "unknown key");

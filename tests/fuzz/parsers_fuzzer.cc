@@ -1,0 +1,56 @@
+// libFuzzer targets (clang, CRAMJET_FUZZ): one executable per parser of outside input, chosen by
+// CRAMJET_FUZZ_TARGET at compile time, over the harnesses the property test uses. A harness
+// that throws aborts (libFuzzer keeps the input); a refusal without a message traps.
+#include <unistd.h>
+
+#include <cstdlib>
+#include <memory>
+#include <string>
+
+#include "parser_harnesses.h"
+
+namespace {
+
+std::string Scratch() {
+  static const std::string dir = [] {
+    std::string d = "/tmp/cramjet-fuzz-" + std::to_string(::getpid());
+    cramjet::testing::RunShell("mkdir -p " + d);
+    return d;
+  }();
+  return dir;
+}
+
+cramjet::fuzz::Outcome Run(const std::string& input) {
+  using namespace cramjet::fuzz;
+#if CRAMJET_FUZZ_TARGET == 1
+  return SampleSheet(input);
+#elif CRAMJET_FUZZ_TARGET == 2
+  return RunInfo(input);
+#elif CRAMJET_FUZZ_TARGET == 3
+  return DaemonConfig(input);
+#elif CRAMJET_FUZZ_TARGET == 4
+  return SinkConfig(input);
+#elif CRAMJET_FUZZ_TARGET == 5
+  return Seqchksum(input);
+#elif CRAMJET_FUZZ_TARGET == 6
+  return Md5File(input);
+#elif CRAMJET_FUZZ_TARGET == 7
+  return QcConfig(Scratch(), input);
+#elif CRAMJET_FUZZ_TARGET == 8
+  static std::unique_ptr<ApiHarness> api = std::make_unique<ApiHarness>(Scratch());
+  Outcome o = api->Request(input);
+  api->Reset();
+  if (!o.accepted && o.refusal.rfind("NOT JSON", 0) == 0) std::abort();  // the reply itself broke
+  return o;
+#else
+#error "CRAMJET_FUZZ_TARGET names no parser"
+#endif
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const cramjet::fuzz::Outcome o = Run(std::string(reinterpret_cast<const char*>(data), size));
+  if (!o.accepted && o.refusal.empty()) __builtin_trap();
+  return 0;
+}

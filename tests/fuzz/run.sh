@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets with clang (ASan + UBSan + libFuzzer, in build-fuzz/) and runs each
+# on its seed corpus (tests/fuzz/corpus/<target>, never written: new inputs go to a work folder).
+#
+#   tests/fuzz/run.sh [--seconds N | --hours H] [--jobs J] [TARGET...]
+#
+# Default: 15 s each, every target. Prints one line per target with libFuzzer's executions and
+# whether it found anything; a finding (crash, leak, timeout) is copied to
+# tests/fuzz/findings/<target>/ to be kept as a regression input, and the script exits 1.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+root=$(pwd)
+seconds=15 jobs=1 targets=()
+while [ $# -gt 0 ]; do
+  case $1 in
+    --seconds) seconds=$2; shift 2 ;;
+    --hours) seconds=$(awk "BEGIN{print int($2*3600)}"); shift 2 ;;
+    --jobs) jobs=$2; shift 2 ;;
+    -h|--help) sed -n 2,9p "$0"; exit 0 ;;
+    *) targets+=("$1"); shift ;;
+  esac
+done
+all=(fastq sample_sheet run_info daemon_config sink_config seqchksum md5_file qc_config api_request)
+[ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
+command -v clang++ >/dev/null || { echo "run.sh: clang++ not installed (scripts/setup-debian.sh installs it)" >&2; exit 2; }
+
+CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCRAMJET_SANITIZE=ON \
+  -DCRAMJET_FUZZ=ON -DCRAMJET_BUILD_BENCH=OFF >/dev/null || exit 2
+cmake --build build-fuzz -j "$(nproc)" --target $(printf 'fuzz_%s ' "${targets[@]}") >/dev/null || exit 2
+
+work=$(mktemp -d)
+status=0
+export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+for t in "${targets[@]}"; do
+  mkdir -p "$work/$t/corpus" "$work/$t/artifacts"
+  log=$work/$t/log
+  # One job runs in this process (its stats in $log); more run as libFuzzer's workers, whose
+  # fuzz-N.log files it writes to the current folder: theirs, not the checkout.
+  parallel=()
+  [ "$jobs" -gt 1 ] && parallel=(-jobs="$jobs" -workers="$jobs")
+  (cd "$work/$t" && "$root/build-fuzz/tests/fuzz/fuzz_$t" "$work/$t/corpus" "$root/tests/fuzz/corpus/$t" \
+    -max_total_time="$seconds" "${parallel[@]}" -print_final_stats=1 -artifact_prefix="$work/$t/artifacts/" \
+    -timeout=10 -rss_limit_mb=2048) >"$log" 2>&1
+  rc=$?
+  execs=$(grep -h 'stat::number_of_executed_units' "$log" "$work/$t"/fuzz-*.log 2>/dev/null | awk '{s+=$2} END{print s+0}')
+  found=$(ls "$work/$t/artifacts" 2>/dev/null | wc -l)
+  if [ "$rc" -ne 0 ] || [ "$found" -gt 0 ]; then
+    mkdir -p "tests/fuzz/findings/$t"
+    cp "$work/$t/artifacts/"* "tests/fuzz/findings/$t/" 2>/dev/null
+    printf '%-14s %12s executions in %ss: FOUND %s (kept in tests/fuzz/findings/%s; log %s)\n' "$t" "$execs" "$seconds" "$found" "$t" "$log"
+    status=1
+  else
+    printf '%-14s %12s executions in %ss: nothing found\n' "$t" "$execs" "$seconds"
+  fi
+done
+exit $status
