@@ -194,6 +194,7 @@ namespace {
 // One file's identity: device and inode when it exists, else its absolute, normalised path.
 struct FileIdentity {
   bool exists = false;
+  bool regular = true;  // a device or FIFO (/dev/null, /dev/stdout) is written as often as asked
   dev_t device = 0;
   ino_t inode = 0;
   std::string path;
@@ -206,6 +207,7 @@ FileIdentity IdentityOf(const std::string& path) {
   struct stat st;
   if (::stat(path.c_str(), &st) == 0) {
     id.exists = true;
+    id.regular = S_ISREG(st.st_mode);
     id.device = st.st_dev;
     id.inode = st.st_ino;
   }
@@ -223,6 +225,7 @@ Status CheckOutputsAreNotInputs(const std::vector<std::string>& inputs, const st
   for (const auto& out : outputs) {
     if (out.empty() || out == "-") continue;
     const FileIdentity id = IdentityOf(out);
+    if (!id.regular) continue;  // `-1 /dev/null -2 /dev/null` discards both mates, by design
     for (size_t i = 0; i < seen.size(); ++i) {
       // A missing output matches an input only by path (the input exists, so by inode too).
       const bool same = id == seen[i].second || (!id.exists && id.path == seen[i].second.path);

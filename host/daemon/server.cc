@@ -84,8 +84,11 @@ StatusOr<std::unique_ptr<Server>> Server::Open(DaemonOptions options) {
   std::filesystem::create_directories(c.state_dir, ec);
   if (ec) return IoError("creating state folder '" + c.state_dir + "': " + ec.message());
   // The journal, upload state and lock hold sample names and paths: owner and group only.
-  if (::chmod(c.state_dir.c_str(), 0750) != 0)
-    return IoErrorFromErrno("state folder '" + c.state_dir + "': chmod 0750", errno);
+  // A folder of another owner (made by a package, shared through its group) is left as it is.
+  if (::chmod(c.state_dir.c_str(), 0750) != 0) {
+    if (errno != EPERM) return IoErrorFromErrno("state folder '" + c.state_dir + "': chmod 0750", errno);
+    CJ_LOG(kWarning) << "state folder '" << c.state_dir << "' belongs to another user: its mode is left as it is";
+  }
   const std::string lock_path = c.state_dir + "/cramjetd.lock";
   m.lock.reset(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640));
   if (!m.lock.valid()) return IoErrorFromErrno("opening '" + lock_path + "'", errno);
