@@ -116,6 +116,22 @@ TEST(AtomicOutput, RemovesOnlyStaleTemporariesThatBelong) {
   EXPECT_TRUE(RemoveStaleTemporaries(dir / "missing", [](std::string_view) { return true; }).empty());
 }
 
+TEST(OwnOutputs, SameFileUnderAnyNameIsRefusedDevicesAreNot) {
+  TempDir dir;
+  const std::string in = dir / "in.fq";
+  testing::WriteFile(in, "@r\nA\n+\nI\n");
+  ASSERT_EQ(::link(in.c_str(), (dir / "alias.fq").c_str()), 0);
+  EXPECT_TRUE(CheckOutputsAreNotInputs({in}, {dir / "out.cram", dir / "out.cram.md5"}).ok());
+  EXPECT_EQ(CheckOutputsAreNotInputs({in}, {dir / "alias.fq"}).message(),
+            "output '" + (dir / "alias.fq") + "' is the input '" + in + "': refusing to overwrite what this command reads");
+  EXPECT_EQ(CheckOutputsAreNotInputs({in}, {dir / "./in.fq"}).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(CheckOutputsAreNotInputs({in}, {dir / "a.fq", dir / "a.fq"}).message(),
+            "outputs '" + (dir / "a.fq") + "' and '" + (dir / "a.fq") + "' are the same file");
+  // Both mates to /dev/null, or to standard output, is a decode that keeps nothing.
+  EXPECT_TRUE(CheckOutputsAreNotInputs({in}, {"/dev/null", "/dev/null"}).ok());
+  EXPECT_TRUE(CheckOutputsAreNotInputs({in}, {"-", "-"}).ok());
+}
+
 TEST(UniqueFd, ClosesOnceAndMoves) {
   int fds[2];
   ASSERT_EQ(::pipe(fds), 0);
