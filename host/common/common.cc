@@ -130,6 +130,10 @@ StatusOr<AtomicOutput> AtomicOutput::Create(const std::string& final_path) {
   struct stat fst;
   if (::stat(final_path.c_str(), &fst) == 0 && S_ISDIR(fst.st_mode))
     return IoError("output '" + final_path + "' is a folder");
+  // The rename at Commit would put a plain file in place of a device or FIFO (`-o /dev/null` as
+  // root replaced /dev/null itself): refused; standard output is "-".
+  if (::stat(final_path.c_str(), &fst) == 0 && !S_ISREG(fst.st_mode))
+    return InvalidArgument("output '" + final_path + "' is a device or FIFO, not a file (write to - for standard output)");
   // Hidden name in the same folder, so the rename is atomic and `ls *.cram` never shows it.
   std::random_device rd;
   char suffix[32];
@@ -194,7 +198,7 @@ namespace {
 // One file's identity: device and inode when it exists, else its absolute, normalised path.
 struct FileIdentity {
   bool exists = false;
-  bool regular = true;  // a device or FIFO (/dev/null, /dev/stdout) is written as often as asked
+  bool regular = true;  // false for a device or FIFO: no output may take its place
   dev_t device = 0;
   ino_t inode = 0;
   std::string path;
@@ -225,7 +229,9 @@ Status CheckOutputsAreNotInputs(const std::vector<std::string>& inputs, const st
   for (const auto& out : outputs) {
     if (out.empty() || out == "-") continue;
     const FileIdentity id = IdentityOf(out);
-    if (!id.regular) continue;  // `-1 /dev/null -2 /dev/null` discards both mates, by design
+    // Outputs are committed by a rename, which would put a plain file in place of a device.
+    if (!id.regular)
+      return InvalidArgument("output '" + out + "' is a device or FIFO, not a file (write to - for standard output)");
     for (size_t i = 0; i < seen.size(); ++i) {
       // A missing output matches an input only by path (the input exists, so by inode too).
       const bool same = id == seen[i].second || (!id.exists && id.path == seen[i].second.path);

@@ -114,8 +114,8 @@ std::string Md5Hex(std::string_view data);
 [[nodiscard]] StatusOr<uint64_t> FileSize(const std::string& path);
 // No command may overwrite one of its own inputs: InvalidArgument naming both when an output is
 // an input (the same path, or the same file under another name: same device and inode), or two
-// outputs are one file. "-" (standard output) and outputs that are not regular files (/dev/null,
-// a FIFO) are never compared.
+// outputs are one file, or an output is a device or FIFO (a commit renames over it: `-o
+// /dev/null` as root replaced /dev/null). "-" (standard output) is never compared.
 [[nodiscard]] Status CheckOutputsAreNotInputs(const std::vector<std::string>& inputs,
                                               const std::vector<std::string>& outputs);
 // Error naming the path when it does not exist, is a folder, or cannot be opened for reading.

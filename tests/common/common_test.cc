@@ -127,9 +127,27 @@ TEST(OwnOutputs, SameFileUnderAnyNameIsRefusedDevicesAreNot) {
   EXPECT_EQ(CheckOutputsAreNotInputs({in}, {dir / "./in.fq"}).code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(CheckOutputsAreNotInputs({in}, {dir / "a.fq", dir / "a.fq"}).message(),
             "outputs '" + (dir / "a.fq") + "' and '" + (dir / "a.fq") + "' are the same file");
-  // Both mates to /dev/null, or to standard output, is a decode that keeps nothing.
-  EXPECT_TRUE(CheckOutputsAreNotInputs({in}, {"/dev/null", "/dev/null"}).ok());
+  // Standard output twice is not one file overwritten; a FIFO or device is no file at all.
   EXPECT_TRUE(CheckOutputsAreNotInputs({in}, {"-", "-"}).ok());
+  ASSERT_EQ(::mkfifo((dir / "pipe").c_str(), 0600), 0);
+  EXPECT_EQ(CheckOutputsAreNotInputs({in}, {dir / "pipe"}).message(),
+            "output '" + (dir / "pipe") + "' is a device or FIFO, not a file (write to - for standard output)");
+  EXPECT_FALSE(CheckOutputsAreNotInputs({in}, {"/dev/null"}).ok());
+}
+
+// Commit's rename would replace a device or FIFO with a plain file (`decompress -o /dev/null` run
+// as root replaced /dev/null itself).
+TEST(AtomicOutput, RefusesDevicesAndFifos) {
+  TempDir dir;
+  ASSERT_EQ(::mkfifo((dir / "pipe").c_str(), 0600), 0);
+  auto fifo = AtomicOutput::Create(dir / "pipe");
+  ASSERT_FALSE(fifo.ok());
+  EXPECT_EQ(fifo.status().message(),
+            "output '" + (dir / "pipe") + "' is a device or FIFO, not a file (write to - for standard output)");
+  EXPECT_FALSE(AtomicOutput::Create("/dev/null").ok());
+  struct stat st;
+  ASSERT_EQ(::stat("/dev/null", &st), 0);
+  EXPECT_TRUE(S_ISCHR(st.st_mode));
 }
 
 TEST(UniqueFd, ClosesOnceAndMoves) {
