@@ -48,14 +48,19 @@ class JobRunnerTest : public ::testing::Test {
       return Status::Ok();
     };
     context_ = std::make_unique<DaemonContext>(config_, stages_, *journal_);
-    Job a;
-    a.key = "drop:/drop/S1";
-    a.origin = "drop";
-    a.sample = "S1";
-    a.inputs = {dir_ / "S1.fq.gz"};
-    a.format = "fastq";
-    a.output = dir_ / "S1.cram";
-    ASSERT_TRUE(journal_->AddJobs({a}, "").ok());
+    ASSERT_TRUE(journal_->AddJobs({DropJob("S1")}, "").ok());
+  }
+
+  // A drop-folder job of one FASTQ, its output beside it in the test folder.
+  Job DropJob(const std::string& sample) {
+    Job j;
+    j.key = "drop:/drop/" + sample;
+    j.origin = "drop";
+    j.sample = sample;
+    j.inputs = {dir_ / (sample + ".fq.gz")};
+    j.format = "fastq";
+    j.output = dir_ / (sample + ".cram");
+    return j;
   }
 
   // Runs one worker until job 1 is done or failed.
@@ -175,14 +180,7 @@ TEST_F(JobRunnerTest, AStageThatThrowsFailsItsJobNotTheWorker) {
     for (const char* suffix : {"", ".crai", ".md5", ".seqchksum"}) WriteFile(o.output + suffix, "x");
     return CompressResult{};
   };
-  Job b;
-  b.key = "drop:/drop/S2";
-  b.origin = "drop";
-  b.sample = "S2";
-  b.inputs = {dir_ / "S2.fq.gz"};
-  b.format = "fastq";
-  b.output = dir_ / "S2.cram";
-  ASSERT_TRUE(journal_->AddJobs({b}, "").ok());
+  ASSERT_TRUE(journal_->AddJobs({DropJob("S2")}, "").ok());
   // One worker: after S1's stage threw, the same thread goes on to run S2 to the end.
   JobRunner runner(*context_);
   runner.Start(1);
