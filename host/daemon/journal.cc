@@ -229,6 +229,13 @@ StatusOr<std::unique_ptr<Journal>> Journal::Open(const std::string& path) {
   // The version is read inside the write transaction that migrates, so that openers racing on a
   // fresh or old journal (the daemon starting while a status query opens it) migrate it once; a
   // version read outside would also leave a read snapshot open that BEGIN IMMEDIATE cannot upgrade.
+  // Most opens find the schema current: read it first without a write lock, the statement
+  // finished before anything else runs (status queries must not queue behind each other).
+  {
+    Stmt st;
+    CRAMJET_RETURN_IF_ERROR(im.Prepare("PRAGMA user_version", st));
+    if (sqlite3_step(st.s) == SQLITE_ROW && sqlite3_column_int(st.s, 0) == SchemaVersion()) return j;
+  }
   for (;;) {
     CRAMJET_RETURN_IF_ERROR(RetryWhileBusy(im.db, [&] { return im.Exec("BEGIN IMMEDIATE"); }));
     int version = 0;
@@ -366,13 +373,28 @@ StatusOr<std::optional<Job>> Journal::ClaimNext(double now) {
                                              " FROM jobs WHERE state='queued' AND not_before<=? ORDER BY id LIMIT 1",
                                          st));
   sqlite3_bind_double(st.s, 1, now);
-  const int rc = sqlite3_step(st.s);
-  if (rc == SQLITE_DONE) return std::optional<Job>();
-  if (rc != SQLITE_ROW) return impl_->Error("claiming a job");
-  CRAMJET_ASSIGN_OR_RETURN(Job j, ReadJob(st.s, impl_->path));
-  j.state = JobState::kRunning;
-  CRAMJET_RETURN_IF_ERROR(Save(j));
-  return std::optional<Job>(j);
+  // Read and claim in one write transaction taken up front (the busy handler waits for it): a
+  // read snapshot left open while writing cannot be upgraded once another connection wrote,
+  // and SQLite answers that "database is locked" without waiting.
+  CRAMJET_RETURN_IF_ERROR(impl_->Exec("BEGIN IMMEDIATE"));
+  auto claim = [&]() -> StatusOr<std::optional<Job>> {
+    const int rc = sqlite3_step(st.s);
+    if (rc == SQLITE_DONE) return std::optional<Job>();
+    if (rc != SQLITE_ROW) return impl_->Error("claiming a job");
+    CRAMJET_ASSIGN_OR_RETURN(Job j, ReadJob(st.s, impl_->path));
+    sqlite3_reset(st.s);
+    j.state = JobState::kRunning;
+    CRAMJET_RETURN_IF_ERROR(Save(j));
+    return std::optional<Job>(j);
+  };
+  StatusOr<std::optional<Job>> claimed = claim();
+  sqlite3_reset(st.s);
+  if (!claimed.ok()) {
+    impl_->Exec("ROLLBACK").IgnoreError();
+    return claimed.status();
+  }
+  CRAMJET_RETURN_IF_ERROR(impl_->Exec("COMMIT"));
+  return claimed;
 }
 
 Status Journal::Save(const Job& job) {
