@@ -20,6 +20,7 @@ build_deps=(
   nlohmann-json3-dev    # JSON outputs and the status API
   libcli11-dev          # command-line parsing
   libtomlplusplus-dev   # daemon configuration
+  libexpat1-dev         # expat: RunInfo.xml of Illumina run folders (daemon intake)
   libsystemd-dev        # sd_notify for the systemd unit
   libcurl4-gnutls-dev   # WebDAV and S3 shipping (GnuTLS flavour; the OpenSSL one conflicts with htslib)
   libminimap2-dev       # minimap2 2.24 as a library: the long-read placement path of the map stage

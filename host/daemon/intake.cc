@@ -1,11 +1,14 @@
 // cramjetd intake: safe names, RunInfo.xml, SampleSheet.csv (v1, v2, mixed), run readiness,
 // FASTQ discovery and drop-folder entries.
+#include <expat.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <memory>
 #include <regex>
 #include <set>
 
@@ -59,40 +62,87 @@ bool IsRunFolderOf(const std::string& path, const std::string& root) {
 }
 
 // ---- RunInfo.xml ----------------------------------------------------------------------------
-static std::string XmlAttr(const std::string& tag_text, const std::string& attr) {
-  std::regex re("\\b" + attr + "\\s*=\\s*\"([^\"]*)\"");
-  std::smatch m;
-  return std::regex_search(tag_text, m, re) ? m[1].str() : "";
-}
-static std::string XmlElement(const std::string& xml, const std::string& name) {
-  std::regex re("<" + name + ">\\s*([^<]*?)\\s*</" + name + ">");
-  std::smatch m;
-  return std::regex_search(xml, m, re) ? m[1].str() : "";
-}
+// Read with expat, a well-kept XML parser (entities, comments, CDATA, either quote style, and
+// entity-expansion limits), not with patterns: the fields come from the elements themselves.
+namespace {
 
-StatusOr<RunInfo> ParseRunInfo(std::string_view xml_view, std::string_view source) {
-  std::string xml(xml_view);
-  std::smatch m;
-  if (!std::regex_search(xml, m, std::regex("<Run\\b[^>]*>")))
-    return BadInput(std::string(source) + ": no <Run> element (not an Illumina RunInfo.xml)");
+struct RunInfoReader {
   RunInfo info;
-  std::string run_tag = m[0].str();
-  info.run_id = XmlAttr(run_tag, "Id");
-  std::string number = XmlAttr(run_tag, "Number");
-  info.run_number = ParseDecimalInt(number).value_or(0);  // informational only
-  info.flowcell = XmlElement(xml, "Flowcell");
-  info.instrument = XmlElement(xml, "Instrument");
-  if (info.run_id.empty()) return BadInput(std::string(source) + ": <Run> has no Id attribute");
-  std::string layout;
-  if (std::regex_search(xml, m, std::regex("<FlowcellLayout\\b[^>]*>")))
-    info.lane_count = ParseDecimalInt(XmlAttr(m[0].str(), "LaneCount")).value_or(0);
-  std::regex read_re("<Read\\b[^>]*>");
-  for (auto it = std::sregex_iterator(xml.begin(), xml.end(), read_re); it != std::sregex_iterator(); ++it) {
-    std::string cycles = XmlAttr(it->str(), "NumCycles");
-    if (!cycles.empty()) info.read_cycles.push_back(ParseDecimalInt(cycles).value_or(0));
+  bool saw_run = false;
+  std::string number;        // <Run Number="...">
+  std::string* text = nullptr;  // the <Flowcell> or <Instrument> being read, first of each only
+  bool flowcell_done = false, instrument_done = false;
+
+  static const char* Attribute(const XML_Char** attributes, const char* name) {
+    for (size_t i = 0; attributes[i] != nullptr; i += 2)
+      if (std::strcmp(attributes[i], name) == 0) return attributes[i + 1];
+    return nullptr;
   }
+  static void Start(void* user, const XML_Char* name, const XML_Char** attributes) {
+    auto& r = *static_cast<RunInfoReader*>(user);
+    if (std::strcmp(name, "Run") == 0 && !r.saw_run) {
+      r.saw_run = true;
+      if (const char* id = Attribute(attributes, "Id")) r.info.run_id = id;
+      if (const char* n = Attribute(attributes, "Number")) r.number = n;
+    } else if (std::strcmp(name, "Flowcell") == 0 && !r.flowcell_done) {
+      r.text = &r.info.flowcell;
+    } else if (std::strcmp(name, "Instrument") == 0 && !r.instrument_done) {
+      r.text = &r.info.instrument;
+    } else if (std::strcmp(name, "FlowcellLayout") == 0) {
+      if (const char* lanes = Attribute(attributes, "LaneCount"))
+        r.info.lane_count = ParseDecimalInt(lanes).value_or(0);
+    } else if (std::strcmp(name, "Read") == 0) {
+      if (const char* cycles = Attribute(attributes, "NumCycles"); cycles != nullptr && *cycles != '\0')
+        r.info.read_cycles.push_back(ParseDecimalInt(cycles).value_or(0));
+    }
+  }
+  static void End(void* user, const XML_Char* name) {
+    auto& r = *static_cast<RunInfoReader*>(user);
+    if (r.text == nullptr) return;
+    if (r.text == &r.info.flowcell && std::strcmp(name, "Flowcell") == 0) r.flowcell_done = true;
+    else if (r.text == &r.info.instrument && std::strcmp(name, "Instrument") == 0) r.instrument_done = true;
+    else return;
+    *r.text = std::string(Trim(*r.text));
+    r.text = nullptr;
+  }
+  static void Text(void* user, const XML_Char* data, int length) {
+    auto& r = *static_cast<RunInfoReader*>(user);
+    if (r.text != nullptr && r.text->size() < 4096) r.text->append(data, static_cast<size_t>(length));
+  }
+  static std::string_view Trim(std::string_view s) {
+    const size_t a = s.find_first_not_of(" \t\r\n");
+    if (a == std::string_view::npos) return {};
+    return s.substr(a, s.find_last_not_of(" \t\r\n") - a + 1);
+  }
+};
+
+struct ExpatParserFree {
+  void operator()(XML_Parser p) const { XML_ParserFree(p); }
+};
+
+}  // namespace
+
+StatusOr<RunInfo> ParseRunInfo(std::string_view xml, std::string_view source_view) {
+  const std::string source(source_view);
+  // A RunInfo.xml is a few kilobytes; this bound keeps a stray huge file from being read whole.
+  constexpr size_t kMaxRunInfoBytes = 16u << 20;
+  if (xml.size() > kMaxRunInfoBytes)
+    return BadInput(source + ": " + std::to_string(xml.size()) + " bytes, larger than any RunInfo.xml (limit 16 MiB)");
+  std::unique_ptr<std::remove_pointer_t<XML_Parser>, ExpatParserFree> parser(XML_ParserCreate(nullptr));
+  if (!parser) return Internal(source + ": cannot create an XML parser (out of memory)");
+  RunInfoReader reader;
+  XML_SetUserData(parser.get(), &reader);
+  XML_SetElementHandler(parser.get(), &RunInfoReader::Start, &RunInfoReader::End);
+  XML_SetCharacterDataHandler(parser.get(), &RunInfoReader::Text);
+  if (XML_Parse(parser.get(), xml.data(), static_cast<int>(xml.size()), XML_TRUE) != XML_STATUS_OK)
+    return BadInput(source + ": line " + std::to_string(XML_GetCurrentLineNumber(parser.get())) + ": not well-formed XML (" +
+                    XML_ErrorString(XML_GetErrorCode(parser.get())) + ")");
+  if (!reader.saw_run) return BadInput(source + ": no <Run> element (not an Illumina RunInfo.xml)");
+  RunInfo info = std::move(reader.info);
+  info.run_number = ParseDecimalInt(reader.number).value_or(0);  // informational only
+  if (info.run_id.empty()) return BadInput(source + ": <Run> has no Id attribute");
   for (const auto& name : {info.instrument, info.flowcell})
-    if (!name.empty()) CRAMJET_RETURN_IF_ERROR(CheckSafeName(name, std::string(source) + ": name"));
+    if (!name.empty()) CRAMJET_RETURN_IF_ERROR(CheckSafeName(name, source + ": name"));
   return info;
 }
 

@@ -210,6 +210,41 @@ TEST(DaemonRunInfo, NumbersThatAreNotNumbersAreZeroNotACrash) {
   EXPECT_EQ(info->read_cycles[0], 0);
 }
 
+// RunInfo.xml is read as XML (expat), not with patterns: the pattern reader missed single quotes,
+// took a commented-out <Run> and left entities unexpanded; malformed XML is refused by line.
+TEST(DaemonRunInfo, ReadAsXmlWithQuotesCommentsAndEntities) {
+  auto info = ParseRunInfo("<?xml version='1.0'?>\n<RunInfo>\n<!-- <Run Id=\"OLD\"> -->\n"
+                           "<Run Id='240101_A00001_0001_AHX' Number='3'><Flowcell>\n  AHX\n</Flowcell>"
+                           "<Instrument><![CDATA[A00001]]></Instrument><Reads><Read NumCycles='151'/>"
+                           "<Read NumCycles=\"8\"></Read></Reads><FlowcellLayout LaneCount='2'/></Run></RunInfo>",
+                           "RunInfo.xml");
+  ASSERT_TRUE(info.ok()) << info.status().message();
+  EXPECT_EQ(info->run_id, "240101_A00001_0001_AHX");
+  EXPECT_EQ(info->run_number, 3);
+  EXPECT_EQ(info->flowcell, "AHX");
+  EXPECT_EQ(info->instrument, "A00001");
+  EXPECT_EQ(info->lane_count, 2);
+  EXPECT_EQ(info->read_cycles, (std::vector<int>{151, 8}));
+
+  auto amp = ParseRunInfo("<RunInfo><Run Id=\"R&amp;D\"/></RunInfo>", "RunInfo.xml");
+  ASSERT_TRUE(amp.ok()) << amp.status().message();
+  EXPECT_EQ(amp->run_id, "R&D");
+
+  auto broken = ParseRunInfo("<RunInfo>\n<Run Id=\"R1\">\n<Flowcell>F</Instrument></Run></RunInfo>", "x/RunInfo.xml");
+  ASSERT_FALSE(broken.ok());
+  EXPECT_EQ(broken.status().message(), "x/RunInfo.xml: line 3: not well-formed XML (mismatched tag)");
+  auto none = ParseRunInfo("<RunInfo><!-- <Run Id=\"R1\"/> --></RunInfo>", "RunInfo.xml");
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.status().message(), "RunInfo.xml: no <Run> element (not an Illumina RunInfo.xml)");
+  // Entity expansion ("billion laughs") is bounded by expat: refused, not expanded into memory.
+  std::string laughs = "<?xml version=\"1.0\"?><!DOCTYPE r [<!ENTITY a \"aaaaaaaaaa\">";
+  for (int i = 1; i < 10; ++i)
+    laughs += "<!ENTITY " + std::string(1, static_cast<char>('a' + i)) + " \"" +
+              [&] { std::string r; for (int k = 0; k < 10; ++k) r += "&" + std::string(1, static_cast<char>('a' + i - 1)) + ";"; return r; }() + "\">";
+  laughs += "]><RunInfo><Run Id=\"&j;\"/></RunInfo>";
+  EXPECT_FALSE(ParseRunInfo(laughs, "RunInfo.xml").ok());
+}
+
 TEST(DaemonRunFolder, ReadinessAndSamples) {
   TempDir t;
   std::string run = t / "240101_A00001_0001_AHXXXXXX";

@@ -11,15 +11,6 @@
 
 namespace {
 
-std::string Scratch() {
-  static const std::string dir = [] {
-    std::string d = "/tmp/cramjet-fuzz-" + std::to_string(::getpid());
-    cramjet::testing::RunShell("mkdir -p " + d);
-    return d;
-  }();
-  return dir;
-}
-
 cramjet::fuzz::Outcome Run(const std::string& input) {
   using namespace cramjet::fuzz;
 #if CRAMJET_FUZZ_TARGET == 1
@@ -35,9 +26,9 @@ cramjet::fuzz::Outcome Run(const std::string& input) {
 #elif CRAMJET_FUZZ_TARGET == 6
   return Md5File(input);
 #elif CRAMJET_FUZZ_TARGET == 7
-  return QcConfig(Scratch(), input);
+  return QcConfig(ScratchDir(), input);
 #elif CRAMJET_FUZZ_TARGET == 8
-  static std::unique_ptr<ApiHarness> api = std::make_unique<ApiHarness>(Scratch());
+  static std::unique_ptr<ApiHarness> api = std::make_unique<ApiHarness>(ScratchDir());
   Outcome o = api->Request(input);
   api->Reset();
   if (!o.accepted && o.refusal.rfind("NOT JSON", 0) == 0) std::abort();  // the reply itself broke
