@@ -441,4 +441,35 @@ std::string HtsErrorHint() {
   return errno ? std::string(std::strerror(errno)) : std::string("htslib reported an error");
 }
 
+std::string PrintableExcerpt(std::string_view text, size_t max_bytes) {
+  std::string out(text.substr(0, max_bytes));
+  for (char& c : out)
+    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e) c = '?';
+  return out;
+}
+
+bool IsValidUtf8(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    const auto b = static_cast<unsigned char>(text[i]);
+    if (b < 0x80) { ++i; continue; }
+    int extra;
+    uint32_t cp;
+    if (b >= 0xc2 && b <= 0xdf) { extra = 1; cp = b & 0x1f; }
+    else if (b >= 0xe0 && b <= 0xef) { extra = 2; cp = b & 0x0f; }
+    else if (b >= 0xf0 && b <= 0xf4) { extra = 3; cp = b & 0x07; }
+    else return false;
+    if (i + extra >= text.size()) return false;  // cut off
+    for (int k = 1; k <= extra; ++k) {
+      const auto c = static_cast<unsigned char>(text[i + k]);
+      if ((c & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (c & 0x3f);
+    }
+    if ((extra == 2 && cp < 0x800) || (extra == 3 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
+      return false;
+    i += extra + 1;
+  }
+  return true;
+}
+
 }  // namespace cramjet

@@ -129,6 +129,12 @@ std::optional<int> ParseDecimalInt(std::string_view text);
 // A size from outside input: "64MiB", "5 MB", "1G", "16g", or a number of bytes (K/M/G are
 // powers of 1024). nullopt when malformed or over 2^50 bytes. Never throws.
 std::optional<uint64_t> ParseByteSize(std::string_view text);
+// What a remote server or a file sent, made fit for a message (logs, the journal, JSON replies):
+// at most `max_bytes`, every byte outside printable ASCII shown as '?'. Text from outside may be
+// any bytes; JSON output must be UTF-8 (nlohmann::json::dump throws on anything else).
+std::string PrintableExcerpt(std::string_view text, size_t max_bytes);
+// True when `text` is valid UTF-8 (no overlong forms, surrogates or code points past U+10FFFF).
+bool IsValidUtf8(std::string_view text);
 // "7.3 GiB", "512.0 MiB", "900 B": for messages.
 std::string FormatBytes(uint64_t bytes);
 

@@ -64,7 +64,9 @@ std::string ApiServer::HandleLine(std::string_view line) {
   }
   reply["api_version"] = kDaemonApiVersion;
   requests_total_ += 1;
-  return reply.dump() + "\n";
+  // Replies carry file names and error text from outside (a server's answer, a folder's name),
+  // which need not be UTF-8: shown with U+FFFD rather than failing the whole reply.
+  return reply.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 json ApiServer::Handle(const json& request) {

@@ -31,6 +31,8 @@ Status CheckSafeName(std::string_view name, std::string_view what) {
   if (name.front() == '.') return refuse("starts with '.'");
   // "-rf.cram": a file name that a shell command of an operator would take for an option.
   if (name.front() == '-') return refuse("starts with '-'");
+  // Names go into the journal's JSON, API replies and the manifest, which are UTF-8.
+  if (!IsValidUtf8(name)) return refuse("is not valid UTF-8");
   for (char c : name) {
     if (c == '/' || c == '\\') return refuse("contains a path separator");
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return refuse("contains a control character");

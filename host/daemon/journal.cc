@@ -16,6 +16,11 @@ namespace cramjet::daemon {
 
 namespace {
 
+// JSON columns hold names from outside (paths, server answers), which need not be UTF-8: written
+// with U+FFFD for such bytes rather than throwing in the middle of a journal write. Intake
+// refuses names that are not UTF-8 (CheckSafeName), so a job's own paths never reach this.
+std::string JsonText(const nlohmann::json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
+
 // Each entry moves the schema from version i to i+1. Never edit a released entry: add one.
 const char* const kMigrations[] = {
     // 0 -> 1
@@ -164,10 +169,10 @@ struct Journal::Impl {
     text(5, j.instrument);
     text(6, j.flowcell);
     text(7, j.sample);
-    text(8, nlohmann::json(j.inputs).dump());
+    text(8, JsonText(nlohmann::json(j.inputs)));
     sqlite3_bind_int(s, 9, j.paired);
     text(10, j.format);
-    text(11, nlohmann::json(j.lanes).dump());
+    text(11, JsonText(nlohmann::json(j.lanes)));
     text(12, j.reference);
     text(13, j.output);
     text(14, StageName(j.stage));
@@ -184,7 +189,7 @@ struct Journal::Impl {
     text(25, j.output_md5);
     sqlite3_bind_int(s, 26, j.compress_count);
     sqlite3_bind_int(s, 27, j.shipped);
-    text(28, j.extra.dump());
+    text(28, JsonText(j.extra));
   }
 };
 

@@ -9,6 +9,7 @@
 #include <curl/curl.h>
 #include <htslib/hts.h>
 
+#include "common/common.h"
 #include "ship/ship.h"
 
 namespace cramjet::ship::internal {
@@ -56,33 +57,52 @@ struct ResponseSink {
   ~ResponseSink() { if (ctx) hts_md5_destroy(ctx); }
 };
 
+void AppendBody(ResponseSink& sink, const char* data, size_t n) {
+  sink.response->body_bytes += n;
+  if (sink.md5) hts_md5_update(sink.ctx, data, static_cast<unsigned long>(n));
+  else if (sink.response->body.size() < (1u << 20)) sink.response->body.append(data, n);
+}
+
+// One header line as the server sent it ("Name: value\r\n", or a status line).
+void AppendHeaderLine(HttpResponse& response, std::string_view line) {
+  if (line.rfind("HTTP/", 0) == 0) {
+    response.headers.clear();  // a new response (after 100-continue or a redirect)
+    return;
+  }
+  const size_t colon = line.find(':');
+  if (colon == std::string_view::npos) return;
+  std::string name(line.substr(0, colon));
+  for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::string_view value = line.substr(colon + 1);
+  const size_t first = value.find_first_not_of(" \t");
+  value = first == std::string_view::npos ? std::string_view() : value.substr(first);
+  const size_t last = value.find_last_not_of("\r\n ");
+  value = last == std::string_view::npos ? std::string_view() : value.substr(0, last + 1);
+  response.headers.emplace_back(std::move(name), std::string(value));
+}
+
 size_t WriteBody(char* data, size_t size, size_t nmemb, void* user) {
-  auto* sink = static_cast<ResponseSink*>(user);
-  size_t n = size * nmemb;
-  sink->response->body_bytes += n;
-  if (sink->md5) hts_md5_update(sink->ctx, data, static_cast<unsigned long>(n));
-  else if (sink->response->body.size() < (1u << 20)) sink->response->body.append(data, n);
-  return n;
+  AppendBody(*static_cast<ResponseSink*>(user), data, size * nmemb);
+  return size * nmemb;
 }
 
 size_t WriteHeader(char* data, size_t size, size_t nmemb, void* user) {
-  auto* response = static_cast<HttpResponse*>(user);
-  size_t n = size * nmemb;
-  std::string line(data, n);
-  if (line.rfind("HTTP/", 0) == 0) {
-    response->headers.clear();  // a new response (after 100-continue or a redirect)
-    return n;
+  AppendHeaderLine(*static_cast<HttpResponse*>(user), std::string_view(data, size * nmemb));
+  return size * nmemb;
+}
+
+// A reply from HttpExchange through what curl's callbacks do: header lines one at a time, then
+// the body (none for HEAD, as with curl's NOBODY).
+void ReplayReply(const RawHttpReply& reply, const HttpRequest& request, HttpResponse& response, ResponseSink& sink) {
+  const std::string_view block = reply.header_block;
+  for (size_t start = 0; start < block.size();) {
+    size_t end = block.find('\n', start);
+    end = end == std::string_view::npos ? block.size() : end + 1;
+    AppendHeaderLine(response, block.substr(start, end - start));
+    start = end;
   }
-  size_t colon = line.find(':');
-  if (colon == std::string::npos) return n;
-  std::string name = line.substr(0, colon);
-  for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  std::string value = line.substr(colon + 1);
-  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.erase(value.begin());
-  while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' '))
-    value.pop_back();
-  response->headers.emplace_back(std::move(name), std::move(value));
-  return n;
+  if (request.method != "HEAD" && !reply.body.empty()) AppendBody(sink, reply.body.data(), reply.body.size());
+  response.status = reply.status;
 }
 
 std::string Hex(const unsigned char* d, size_t n) {
@@ -93,6 +113,34 @@ std::string Hex(const unsigned char* d, size_t n) {
     s += k[d[i] & 15];
   }
   return s;
+}
+
+void FinishBody(ResponseSink& sink, HttpResponse& response) {
+  if (!sink.md5) return;
+  unsigned char digest[16];
+  hts_md5_final(digest, sink.ctx);
+  response.body_md5 = Hex(digest, 16);
+}
+
+Status CheckS3Credentials(const SinkConfig& config) {
+  const Credentials& c = config.credentials;
+  if (c.access_key_id.empty() || c.secret_access_key.empty())
+    return FailedPrecondition("S3 credentials missing: set access_key_id/secret_access_key in [archive] "
+                              "or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY");
+  return Status::Ok();
+}
+
+// PerformHttp with config.exchange_for_tests: the same checks before sending and the same
+// handling of what comes back, with no socket.
+StatusOr<HttpResponse> ExchangeWithoutNetwork(const SinkConfig& config, const HttpRequest& request) {
+  if (request.sign_s3) CRAMJET_RETURN_IF_ERROR(CheckS3Credentials(config));
+  HttpResponse response;
+  ResponseSink sink{&response, request.md5_response};
+  if (sink.md5) sink.ctx = hts_md5_init();
+  CRAMJET_ASSIGN_OR_RETURN(RawHttpReply reply, config.exchange_for_tests(request));
+  ReplayReply(reply, request, response, sink);
+  FinishBody(sink, response);
+  return response;
 }
 
 // URL without the query string (for messages; the query holds only upload ids and part numbers).
@@ -106,11 +154,12 @@ std::string HttpResponse::Header(std::string_view lower_name) const {
   return {};
 }
 
-std::string UrlEncodePath(std::string_view path) {
+namespace {
+std::string PercentEncode(std::string_view text, bool keep_slash) {
   std::string out;
   static const char* k = "0123456789ABCDEF";
-  for (unsigned char c : path) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == '/') {
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || (keep_slash && c == '/')) {
       out += static_cast<char>(c);
     } else {
       out += '%';
@@ -120,8 +169,13 @@ std::string UrlEncodePath(std::string_view path) {
   }
   return out;
 }
+}  // namespace
+
+std::string UrlEncodePath(std::string_view path) { return PercentEncode(path, true); }
+std::string UrlEncodeQueryValue(std::string_view value) { return PercentEncode(value, false); }
 
 StatusOr<HttpResponse> PerformHttp(const SinkConfig& config, const HttpRequest& request) {
+  if (config.exchange_for_tests) return ExchangeWithoutNetwork(config, request);
   GlobalInitOnce();
   CURL* curl = curl_easy_init();
   if (!curl) return Internal("curl_easy_init failed");
@@ -205,9 +259,7 @@ StatusOr<HttpResponse> PerformHttp(const SinkConfig& config, const HttpRequest& 
   std::string userpwd;
   if (request.sign_s3) {
     const Credentials& c = config.credentials;
-    if (c.access_key_id.empty() || c.secret_access_key.empty())
-      return FailedPrecondition("S3 credentials missing: set access_key_id/secret_access_key in [archive] "
-                                "or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY");
+    CRAMJET_RETURN_IF_ERROR(CheckS3Credentials(config));
     sigv4 = "aws:amz:" + config.s3_region + ":s3";
     curl_easy_setopt(curl, CURLOPT_AWS_SIGV4, sigv4.c_str());
     userpwd = c.access_key_id + ":" + c.secret_access_key;
@@ -237,11 +289,7 @@ StatusOr<HttpResponse> PerformHttp(const SinkConfig& config, const HttpRequest& 
     return Unavailable(ForMessage(request) + ": " + detail);
   }
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
-  if (sink.md5) {
-    unsigned char digest[16];
-    hts_md5_final(digest, sink.ctx);
-    response.body_md5 = Hex(digest, 16);
-  }
+  FinishBody(sink, response);
   return response;
 }
 
@@ -250,9 +298,8 @@ Status HttpStatusToError(const HttpRequest& request, const HttpResponse& respons
   if (s >= 200 && s < 300) return Status::Ok();
   std::string msg = ForMessage(request) + ": HTTP " + std::to_string(s);
   // S3 and WebDAV put a short reason in the body; keep the first line of it, never headers.
-  std::string body = response.body.substr(0, 300);
-  for (auto& c : body)
-    if (c == '\n' || c == '\r') c = ' ';
+  // Printable ASCII only: the message reaches logs, the journal and JSON replies.
+  const std::string body = PrintableExcerpt(response.body, 300);
   if (!body.empty()) msg += " (" + body + ")";
   if (s == 408 || s == 429 || s >= 500) return Unavailable(msg);
   if (s == 404) return NotFound(msg);

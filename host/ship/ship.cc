@@ -12,8 +12,6 @@
 #include <set>
 #include <thread>
 
-#include <nlohmann/json.hpp>
-
 #include "common/common.h"
 #include "cramjet/log.h"
 #include "ship/ship.h"
@@ -115,13 +113,13 @@ StatusOr<std::string> ManifestText(const ShipRequest& request, const std::vector
   if (!saved_path.empty()) {
     auto saved = ReadSmallFile(saved_path);
     if (saved.ok()) {
-      auto j = nlohmann::json::parse(*saved, nullptr, false);
-      bool same = !j.is_discarded() && j.contains("files") && j["files"].size() == files.size() &&
-                  j.value("sample", "") == request.sample && j.value("run", "") == request.run;
+      // Read with the archive's own reader: a damaged or foreign file is rebuilt, never trusted.
+      auto kept = ParseManifest(*saved, saved_path);
+      bool same = kept.ok() && kept->files.size() == files.size() && kept->sample == request.sample &&
+                  kept->run == request.run;
       for (size_t i = 0; same && i < files.size(); ++i) {
-        const auto& f = j["files"][i];
-        same = f.value("name", "") == files[i].remote_name && f.value("md5", "") == files[i].md5 &&
-               f.value("size", uint64_t{0}) == files[i].size;
+        const ManifestFile& f = kept->files[i];
+        same = f.name == files[i].remote_name && f.md5 == files[i].md5 && f.size == files[i].size;
       }
       if (same) return *saved;
     }

@@ -16,6 +16,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -45,6 +46,15 @@ struct Credentials {
   std::string username;
   std::string password;
 };
+
+namespace internal {
+struct HttpRequest;
+struct RawHttpReply;
+// Answers a request instead of the network: tests and the HTTP fuzzer (tests/fuzz) give the sinks
+// any reply a server could send, which then goes through the same header and body handling as
+// curl's. A non-ok Status is a transport failure (refused, cut, timeout).
+using HttpExchange = std::function<StatusOr<RawHttpReply>(const HttpRequest&)>;
+}  // namespace internal
 
 struct SinkConfig {
   std::string url;  // file:///path, http(s)://host/prefix, s3://bucket/prefix
@@ -76,6 +86,8 @@ struct SinkConfig {
   // Read the whole object back and compare its MD5 after upload. Default: on for file and
   // WebDAV; off for S3, whose server checks Content-MD5 per request and whose ETag is compared.
   bool verify_readback = true;
+  // Never set from a configuration file: see internal::HttpExchange. Empty: libcurl.
+  internal::HttpExchange exchange_for_tests;
 };
 
 // Parses the daemon's `[archive]` table. Unknown keys and bad values give InvalidArgument naming
@@ -143,6 +155,37 @@ std::string SanitizeNameComponent(std::string_view name);
 // same files, request and tool version.
 [[nodiscard]] StatusOr<std::string> BuildManifest(const ShipRequest& request,
                                                   const std::vector<ShippedFile>& files);
+// manifest.json read back (the archive's side: `cramjet accept`, and tests of what was shipped).
+// Every field is checked for type and form; nothing a delivery contains can throw.
+struct ManifestFile {
+  std::string name;        // object name below the delivery root (safe relative path)
+  std::string local_name;  // base name on the sending side
+  std::string role;        // cram, index, seqchksum, md5 or qc
+  uint64_t size = 0;
+  std::string md5;         // 32 lower-case hex digits
+};
+struct ManifestContig {
+  std::string name;        // @SQ SN
+  uint64_t length = 0;     // @SQ LN
+  std::string md5;         // @SQ M5 (empty when absent)
+  std::string uri;         // @SQ UR (empty when absent)
+};
+struct Manifest {
+  int format_version = 0;
+  std::string sample, run, lane, instrument;
+  std::string tool_version;
+  std::string cram_file, cram_version, cram_profile;  // profile empty when not recorded
+  uint64_t records = 0, bases = 0;
+  std::optional<uint64_t> reads;  // from the .seqchksum, when one was shipped
+  std::string reference_name;
+  std::vector<ManifestContig> contigs;
+  std::vector<ManifestFile> files;  // exactly one has role "cram"; names unique
+};
+// Parses manifest.json text. kBadInput naming `source` and the field ("files[2].md5: ...") for
+// anything that is not JSON, not a cramjet manifest, a newer format_version than this build
+// reads, a missing or wrong-typed field, an unsafe object name, a malformed MD5 or duplicate names.
+[[nodiscard]] StatusOr<Manifest> ParseManifest(std::string_view text, std::string_view source);
+
 // Total records and bases over the CRAM's data containers (from container headers; no decode).
 struct CramCounts {
   int major = 0, minor = 0;
@@ -210,6 +253,14 @@ struct HttpRequest {
   bool basic_auth = false;     // WebDAV username/password
   bool md5_response = false;   // hash the response body instead of keeping it
 };
+// What a server sent, before parsing: the status code, the header block as it came (lines ending
+// in CRLF or LF; a status line "HTTP/..." inside it starts a new response, as after a redirect)
+// and the body.
+struct RawHttpReply {
+  long status = 0;
+  std::string header_block;
+  std::string body;
+};
 struct HttpResponse {
   long status = 0;
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
@@ -225,6 +276,8 @@ struct HttpResponse {
 [[nodiscard]] Status HttpStatusToError(const HttpRequest& request, const HttpResponse& response);
 // Percent-encodes an object name for a URL path (keeps '/').
 std::string UrlEncodePath(std::string_view path);
+// Percent-encodes a query parameter value (RFC 3986 unreserved characters kept).
+std::string UrlEncodeQueryValue(std::string_view value);
 
 [[nodiscard]] StatusOr<std::unique_ptr<Sink>> MakeSink(const SinkConfig& config);
 

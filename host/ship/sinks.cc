@@ -261,6 +261,41 @@ std::string XmlField(const std::string& xml, const std::string& tag) {
   return b == std::string::npos ? std::string() : xml.substr(a, b - a);
 }
 
+// An UploadId or ETag as S3 defines them: printable ASCII without spaces, of a sane length. They
+// are kept in the job state (JSON, which must be UTF-8) and sent back in URLs and XML, so
+// anything else from a server is refused rather than stored.
+bool IsServerToken(const std::string& s, size_t max_bytes) {
+  if (s.empty() || s.size() > max_bytes) return false;
+  for (char c : s)
+    if (static_cast<unsigned char>(c) <= 0x20 || static_cast<unsigned char>(c) > 0x7e || c == '<' || c == '&' || c == '"') return false;
+  return true;
+}
+
+// The job state is a file of ours, but a disk can damage it: read it without throwing (a value of
+// the wrong type counts as absent).
+std::string StateString(const nlohmann::json& j, const char* key) {
+  if (!j.is_object()) return {};
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+uint64_t StateCount(const nlohmann::json& j, const char* key) {
+  if (!j.is_object()) return 0;
+  auto it = j.find(key);
+  return it != j.end() && it->is_number_unsigned() ? it->get<uint64_t>() : 0;
+}
+// A saved multipart upload can be resumed only for the same key, file and part size, with an
+// upload id and a table of part ETags (strings).
+bool MultipartStateMatches(const nlohmann::json& j, const std::string& key, const LocalFile& file, uint64_t part_size) {
+  if (StateString(j, "key") != key || StateString(j, "md5") != file.md5 || StateCount(j, "size") != file.size ||
+      StateCount(j, "part_size") != part_size || StateString(j, "upload_id").empty())
+    return false;
+  auto parts = j.find("parts");
+  if (parts == j.end() || !parts->is_object()) return false;
+  for (const auto& [number, etag] : parts->items())
+    if (!etag.is_string()) return false;
+  return true;
+}
+
 std::string Unquote(std::string s) {
   if (s.size() >= 2 && s.front() == '"' && s.back() == '"') s = s.substr(1, s.size() - 2);
   return s;
@@ -326,8 +361,9 @@ class S3Sink : public Sink {
   static Status ErrorInBody(const HttpRequest& req, const HttpResponse& r) {
     // CopyObject and CompleteMultipartUpload may answer 200 and put the error in the body.
     if (r.body.find("<Error>") == std::string::npos) return Status::Ok();
-    std::string code = XmlField(r.body, "Code");
-    std::string msg = req.method + " " + req.url + ": " + code + " " + XmlField(r.body, "Message");
+    const std::string code = XmlField(r.body, "Code");
+    const std::string msg =
+        req.method + " " + req.url + ": " + PrintableExcerpt(code, 100) + " " + PrintableExcerpt(XmlField(r.body, "Message"), 300);
     if (code == "NoSuchUpload") return NotFound(msg);
     return Unavailable(msg);
   }
@@ -366,9 +402,8 @@ class S3Sink : public Sink {
       if (!state.enabled()) return;
       auto saved = state.Load("temp", name);
       if (!saved.ok()) return;
-      auto j = nlohmann::json::parse(*saved, nullptr, false);
-      if (j.is_discarded() || !j.contains("key")) return;
-      key = j["key"].get<std::string>();
+      key = StateString(nlohmann::json::parse(*saved, nullptr, false), "key");
+      if (key.empty()) return;
     }
     HttpRequest del = MakeRequest("DELETE", Url(key)); del.sign_s3 = true;
     auto r = PerformHttp(config_, del);
@@ -383,10 +418,10 @@ class S3Sink : public Sink {
     if (!state.enabled()) return;
     auto saved = state.Load("multipart", name);
     if (!saved.ok()) return;
-    auto j = nlohmann::json::parse(*saved, nullptr, false);
-    if (!j.is_discarded() && j.contains("upload_id") && j.contains("key")) {
-      HttpRequest abort = MakeRequest("DELETE", Url(j["key"].get<std::string>()) + "?uploadId=" +
-                                                    j["upload_id"].get<std::string>());
+    const auto j = nlohmann::json::parse(*saved, nullptr, false);
+    const std::string key = StateString(j, "key"), upload_id = StateString(j, "upload_id");
+    if (!key.empty() && !upload_id.empty()) {
+      HttpRequest abort = MakeRequest("DELETE", Url(key) + "?uploadId=" + UrlEncodeQueryValue(upload_id));
       abort.sign_s3 = true;
       auto r = PerformHttp(config_, abort);
       if (!r.ok()) return;  // keep the state; the next run tries again
@@ -422,8 +457,7 @@ class S3Sink : public Sink {
       auto saved = state.Load("multipart", name);
       if (saved.ok()) {
         auto j = nlohmann::json::parse(*saved, nullptr, false);
-        if (!j.is_discarded() && j.value("key", "") == key && j.value("md5", "") == file.md5 &&
-            j.value("size", uint64_t{0}) == file.size && j.value("part_size", uint64_t{0}) == config_.part_size) {
+        if (MultipartStateMatches(j, key, file, config_.part_size)) {
           st = j;
           CJ_LOG(kInfo) << "ship: resuming multipart upload of " << key << " (" << st["parts"].size() << " of "
                         << parts << " parts already sent)";
@@ -439,6 +473,9 @@ class S3Sink : public Sink {
       CRAMJET_RETURN_IF_ERROR(HttpStatusToError(init, r));
       std::string upload_id = XmlField(r.body, "UploadId");
       if (upload_id.empty()) return Unavailable(init.url + ": no UploadId in the answer");
+      if (!IsServerToken(upload_id, 1024))
+        return Unavailable(init.url + ": the UploadId in the answer is not a token of printable ASCII ('" +
+                           PrintableExcerpt(upload_id, 80) + "')");
       st = {{"key", key}, {"md5", file.md5}, {"size", file.size}, {"part_size", config_.part_size},
             {"upload_id", upload_id}, {"parts", nlohmann::json::object()}};
       if (state.enabled()) CRAMJET_RETURN_IF_ERROR(state.Store("multipart", name, st.dump()));
@@ -450,7 +487,8 @@ class S3Sink : public Sink {
       uint64_t off = (n - 1) * config_.part_size;
       uint64_t len = std::min(config_.part_size, file.size - off);
       CRAMJET_ASSIGN_OR_RETURN(std::string part_md5, RangeMd5Hex(file.path, off, len));
-      HttpRequest put = MakeRequest("PUT", Url(key) + "?partNumber=" + part_key + "&uploadId=" + upload_id); put.sign_s3 = true;
+      HttpRequest put = MakeRequest("PUT", Url(key) + "?partNumber=" + part_key + "&uploadId=" + UrlEncodeQueryValue(upload_id));
+      put.sign_s3 = true;
       put.body_file = file.path;
       put.body_offset = off;
       put.body_length = len;
@@ -464,6 +502,8 @@ class S3Sink : public Sink {
       CRAMJET_RETURN_IF_ERROR(s);
       std::string etag = Unquote(r.Header("etag"));
       if (etag.empty()) return Unavailable(put.url + ": no ETag for the part");
+      if (!IsServerToken(etag, 256))
+        return Unavailable(put.url + ": the part's ETag is not a token of printable ASCII ('" + PrintableExcerpt(etag, 80) + "')");
       if (etag.size() == 32 && etag != part_md5)
         return DataLoss(put.url + ": part stored with MD5 " + etag + ", sent " + part_md5);
       st["parts"][part_key] = etag;
@@ -474,7 +514,8 @@ class S3Sink : public Sink {
       xml += "<Part><PartNumber>" + std::to_string(n) + "</PartNumber><ETag>\"" +
              st["parts"][std::to_string(n)].get<std::string>() + "\"</ETag></Part>";
     xml += "</CompleteMultipartUpload>";
-    HttpRequest done = MakeRequest("POST", Url(key) + "?uploadId=" + upload_id); done.sign_s3 = true;
+    HttpRequest done = MakeRequest("POST", Url(key) + "?uploadId=" + UrlEncodeQueryValue(upload_id));
+    done.sign_s3 = true;
     done.body = xml;
     done.headers = {"Content-Type: application/xml", "Content-MD5: " + HexToBase64(Md5Hex(xml))};
     CRAMJET_ASSIGN_OR_RETURN(HttpResponse r, PerformHttp(config_, done));

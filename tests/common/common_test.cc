@@ -216,5 +216,24 @@ TEST(Paths, StripReadFileExtensions) {
   for (const auto& [in, out] : cases) EXPECT_EQ(StripReadFileExtensions(in), out) << in;
 }
 
+// Outside text reaches JSON (which must be UTF-8) only through these two.
+TEST(OutsideText, Utf8IsCheckedAndExcerptsArePrintable) {
+  EXPECT_TRUE(IsValidUtf8(""));
+  EXPECT_TRUE(IsValidUtf8("plain ASCII"));
+  EXPECT_TRUE(IsValidUtf8("Probe_\xc3\xa4_S1"));          // ä
+  EXPECT_TRUE(IsValidUtf8("\xe2\x82\xac \xf0\x9f\xa7\xac"));  // € and a 4-byte emoji
+  EXPECT_FALSE(IsValidUtf8("Probe_\xe4_S1"));             // Latin-1 ä
+  EXPECT_FALSE(IsValidUtf8("\xc3"));                      // cut off
+  EXPECT_FALSE(IsValidUtf8("\xe2\x82"));                  // cut off
+  EXPECT_FALSE(IsValidUtf8("\xc0\xaf"));                  // overlong '/'
+  EXPECT_FALSE(IsValidUtf8("\xe0\x80\xaf"));              // overlong '/'
+  EXPECT_FALSE(IsValidUtf8("\xed\xa0\x80"));              // a surrogate
+  EXPECT_FALSE(IsValidUtf8("\xf4\x90\x80\x80"));          // past U+10FFFF
+  EXPECT_FALSE(IsValidUtf8("\xfd\xff"));
+  EXPECT_EQ(PrintableExcerpt("Slow\r\nDown\xfd\x01 ok", 100), "Slow??Down?? ok");
+  EXPECT_EQ(PrintableExcerpt("abcdef", 3), "abc");
+}
+
 }  // namespace
 }  // namespace cramjet
+

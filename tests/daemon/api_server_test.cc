@@ -14,6 +14,8 @@ namespace {
 using json = nlohmann::json;
 using cramjet::testing::TempDir;
 
+void AddEventOrFail(const Status& s) { ASSERT_TRUE(s.ok()) << s.message(); }
+
 class ApiServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -73,6 +75,24 @@ TEST_F(ApiServerTest, MalformedRequestsGetExactErrors) {
       {R"({"method": "submit", "params": {"path": "runs/r1"}})", "invalid_argument: path must be absolute: 'runs/r1'"},
   };
   for (const auto& [line, expected] : cases) EXPECT_EQ(Error(line), expected) << line;
+}
+
+// Error text from outside (a hostile archive's reply body, a Latin-1 file name) need not be
+// UTF-8; the journal keeps it and the API still answers (a JSON reply cannot hold such bytes:
+// shown as U+FFFD). Before, json::dump threw: `jobs` failed for as long as the job was listed.
+TEST_F(ApiServerTest, ErrorTextThatIsNotUtf8StillGetsAReply) {
+  auto job = journal_->GetJob(1);
+  ASSERT_TRUE(job.ok()) << job.status().message();
+  job->last_error = "PUT http://dav/x: HTTP 500 (\xfd\xff)";
+  job->extra["ship"]["note"] = "Probe_\xe4";
+  ASSERT_TRUE(journal_->Save(*job).ok());
+  AddEventOrFail(journal_->AddEvent(1, "ship", "server said \xfe"));
+  for (const char* line : {R"({"method": "jobs"})", R"({"method": "job", "params": {"id": 1}})", R"({"method": "status"})"}) {
+    json r = Reply(line);
+    EXPECT_EQ(r["ok"], true) << line << ": " << r.dump();
+  }
+  json one = Reply(R"({"method": "job", "params": {"id": 1}})");
+  EXPECT_NE(one.dump().find("HTTP 500 (\xef\xbf\xbd\xef\xbf\xbd)"), std::string::npos) << one.dump();
 }
 
 TEST_F(ApiServerTest, MethodsOfEachFamilyAnswer) {

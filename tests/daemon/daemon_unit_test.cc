@@ -116,6 +116,9 @@ TEST(DaemonNames, SafeNames) {
   EXPECT_EQ(CheckSafeName("a\x01" "b", "Sample_ID").message(), "Sample_ID 'a?b' contains a control character");
   // "-rf" would reach file names (-rf.cram) that an operator's shell command takes for options.
   EXPECT_EQ(CheckSafeName("-rf", "Sample_ID").message(), "Sample_ID '-rf' starts with '-'");
+  // Names reach the journal's JSON, API replies and manifests, which are UTF-8.
+  EXPECT_TRUE(CheckSafeName("Probe_\xc3\xa4", "Sample_ID").ok());
+  EXPECT_EQ(CheckSafeName("Probe_\xe4", "Sample_ID").message(), "Sample_ID 'Probe_\xe4' is not valid UTF-8");
 }
 
 TEST(DaemonNames, PathIsInside) {

@@ -33,6 +33,15 @@ cramjet::fuzz::Outcome Run(const std::string& input) {
   api->Reset();
   if (!o.accepted && o.refusal.rfind("NOT JSON", 0) == 0) std::abort();  // the reply itself broke
   return o;
+#elif CRAMJET_FUZZ_TARGET == 9
+  return Manifest(input);
+#elif CRAMJET_FUZZ_TARGET == 10
+  static std::unique_ptr<HttpHarness> http = std::make_unique<HttpHarness>(ScratchDir());
+  return http->Replies(input);
+#elif CRAMJET_FUZZ_TARGET == 11
+  static std::unique_ptr<AlignmentHarness> reader = std::make_unique<AlignmentHarness>(
+      ScratchDir(), cramjet::testing::SharedPath("cram-conformance/test/cram/ce.fa"));
+  return reader->Read(input);
 #else
 #error "CRAMJET_FUZZ_TARGET names no parser"
 #endif

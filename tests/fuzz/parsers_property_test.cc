@@ -5,7 +5,11 @@
 // doubled separators, wrong types in JSON).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -169,6 +173,97 @@ TEST(ParserProperty, ApiRequests) {
                          return o;
                        },
                        "", 800);
+}
+
+TEST(ParserProperty, ManifestFiles) {
+  const std::string md5(32, 'a');
+  ExpectNoInputStopsIt(
+      {"{\"format\":\"cramjet-manifest\",\"format_version\":1,\"sample\":\"S1\",\"run\":\"R1\",\"lane\":\"1\","
+       "\"tool\":{\"name\":\"cramjet\",\"version\":\"0.9\"},\"cram\":{\"file\":\"S1.cram\",\"version\":\"3.0\","
+       "\"records\":10,\"bases\":1500,\"profile\":null},\"reads\":10,\"reference\":{\"name\":\"ref.fa\",\"contigs\":"
+       "[{\"SN\":\"chr1\",\"LN\":100,\"M5\":\"" + md5 + "\",\"UR\":\"file:ref.fa\"}]},\"files\":[{\"name\":\"R1/S1/S1.cram\","
+       "\"local_name\":\"S1.cram\",\"role\":\"cram\",\"size\":5,\"md5\":\"" + md5 + "\"},{\"name\":\"R1/S1/S1.cram.crai\","
+       "\"role\":\"index\",\"size\":1,\"md5\":\"" + md5 + "\"}]}\n"},
+      [](const std::string& s) { return Manifest(s); }, "manifest.json");
+}
+
+// Scripts of server replies: one that the WebDAV sink accepts, one the S3 sink accepts.
+std::vector<std::string> HttpSeedScripts(const std::string& md5) {
+  const std::string sep = "\n====\n";
+  return {"200\nContent-Length: 700\n\n" + sep + "200\nContent-Length: 700\n\n" + std::string() + sep + "201\n\n" + sep +
+              "405\n\n" + sep + "201\nContent-Length: 0\n\n",
+          "200\nContent-Length: 700\nx-amz-meta-cramjet-md5: " + md5 + "\nETag: \"" + md5 + "\"\n\n" + sep +
+              "200\n\n<InitiateMultipartUploadResult><UploadId>u1</UploadId></InitiateMultipartUploadResult>" + sep +
+              "200\nETag: \"p1\"\n\n" + sep + "200\nETag: \"p2\"\n\n" + sep + "200\nETag: \"p3\"\n\n" + sep +
+              "200\n\n<CompleteMultipartUploadResult><ETag>\"x-3\"</ETag></CompleteMultipartUploadResult>"};
+}
+
+TEST(ParserProperty, SinkHttpReplies) {
+  TempDir dir;
+  HttpHarness http(dir.path());
+  for (const std::string& script : HttpSeedScripts(http.file_md5()))
+    EXPECT_TRUE(http.Replies(script).accepted) << http.Replies(script).refusal << "\nscript:\n" << script;
+  ExpectNoInputStopsIt(HttpSeedScripts(http.file_md5()), [&](const std::string& s) { return http.Replies(s); }, "", 500);
+}
+
+// The conformance suite's SAM, BAM and CRAM files (3.0, 3.1, every codec), mutated.
+TEST(ParserProperty, AlignmentFilesThroughOurReader) {
+  const std::string root = cramjet::testing::SharedPath("cram-conformance/test");
+  if (!std::filesystem::is_directory(root)) GTEST_SKIP() << "shared data not found: " << root;
+  std::vector<std::string> seeds;
+  for (const char* folder : {"cram/3.0/passed", "cram/3.1/passed", "bam/passed", "sam/passed"}) {
+    std::vector<std::string> names;
+    for (const auto& e : std::filesystem::directory_iterator(root + "/" + folder))
+      if (e.file_size() <= 16384 && (e.path().extension() == ".cram" || e.path().extension() == ".bam" ||
+                                     e.path().extension() == ".sam"))
+        names.push_back(e.path().string());
+    std::sort(names.begin(), names.end());
+    for (size_t i = 0; i < names.size() && i < 6; ++i) seeds.push_back(cramjet::testing::ReadFile(names[i]));
+  }
+  ASSERT_GE(seeds.size(), 8u);
+  TempDir dir;
+  AlignmentHarness reader(dir.path(), root + "/cram/ce.fa");
+  ExpectNoInputStopsIt(seeds, [&](const std::string& s) { return reader.Read(s); }, "", 200);
+}
+
+// Every file of the libFuzzer seed corpora (tests/fuzz/corpus/<target>), findings included, through
+// its harness: accepted or refused with a message, never a throw.
+TEST(ParserProperty, CorporaReplayAsRegressionInputs) {
+  TempDir dir;
+  ApiHarness api(dir.path());
+  ASSERT_TRUE(api.ready());
+  HttpHarness http(dir.path());
+  const std::map<std::string, std::function<Outcome(const std::string&)>> harnesses = {
+      {"sample_sheet", [](const std::string& s) { return SampleSheet(s); }},
+      {"run_info", [](const std::string& s) { return RunInfo(s); }},
+      {"daemon_config", [](const std::string& s) { return DaemonConfig(s); }},
+      {"sink_config", [](const std::string& s) { return SinkConfig(s); }},
+      {"seqchksum", [](const std::string& s) { return Seqchksum(s); }},
+      {"md5_file", [](const std::string& s) { return Md5File(s); }},
+      {"qc_config", [&](const std::string& s) { return QcConfig(dir.path(), s); }},
+      {"api_request", [&](const std::string& s) { Outcome o = api.Request(s); api.Reset(); return o; }},
+      {"manifest", [](const std::string& s) { return Manifest(s); }},
+      {"http_replies", [&](const std::string& s) { return http.Replies(s); }},
+  };
+  int replayed = 0;
+  for (const auto& [target, harness] : harnesses) {
+    const std::string folder = std::string(CRAMJET_FUZZ_CORPUS_ROOT) + "/" + target;
+    ASSERT_TRUE(std::filesystem::is_directory(folder)) << folder;
+    for (const auto& e : std::filesystem::directory_iterator(folder)) {
+      const std::string input = cramjet::testing::ReadFile(e.path().string());
+      Outcome o;
+      try {
+        o = harness(input);
+      } catch (const std::exception& ex) {
+        ADD_FAILURE() << e.path() << " threw " << ex.what();
+        continue;
+      }
+      EXPECT_TRUE(o.accepted || !o.refusal.empty()) << e.path() << ": refused without a message";
+      EXPECT_NE(o.refusal.rfind("NOT JSON", 0), 0u) << e.path() << ": " << o.refusal;
+      ++replayed;
+    }
+  }
+  EXPECT_GE(replayed, 20);
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
+shared=${CRAMJET_SHARED_DATA:-$root/../shared/data}
 seconds=15 jobs=1 runs=-1 seed=0 targets=()
 while [ $# -gt 0 ]; do
   case $1 in
@@ -23,7 +24,8 @@ while [ $# -gt 0 ]; do
     *) targets+=("$1"); shift ;;
   esac
 done
-all=(fastq sample_sheet run_info daemon_config sink_config seqchksum md5_file qc_config api_request)
+all=(fastq sample_sheet run_info daemon_config sink_config seqchksum md5_file qc_config api_request manifest
+     http_replies alignment)
 [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
 command -v clang++ >/dev/null || { echo "run.sh: clang++ not installed (scripts/setup-debian.sh installs it)" >&2; exit 2; }
 
@@ -45,8 +47,17 @@ for t in "${targets[@]}"; do
   # fuzz-N.log files it writes to the current folder: theirs, not the checkout.
   parallel=()
   [ "$jobs" -gt 1 ] && parallel=(-jobs="$jobs" -workers="$jobs")
-  (cd "$work/$t" && "$root/build-fuzz/tests/fuzz/fuzz_$t" "$work/$t/corpus" "$root/tests/fuzz/corpus/$t" \
-    -max_total_time="$seconds" -runs="$runs" -seed="$seed" "${parallel[@]}" -print_final_stats=1 -artifact_prefix="$work/$t/artifacts/" \
+  # The alignment target is also seeded with the CRAM conformance suite, read in place (libFuzzer
+  # writes new inputs only to the first folder); the project never copies that data in.
+  seeds=("$root/tests/fuzz/corpus/$t") extra=()
+  if [ "$t" = alignment ]; then
+    extra=(-max_len=65536)  # the suite's large files enter cut (a truncated CRAM is an input too)
+    for d in cram/3.0/passed cram/3.1/passed bam/passed sam/passed; do
+      [ -d "$shared/cram-conformance/test/$d" ] && seeds+=("$shared/cram-conformance/test/$d")
+    done
+  fi
+  (cd "$work/$t" && "$root/build-fuzz/tests/fuzz/fuzz_$t" "$work/$t/corpus" "${seeds[@]}" \
+    -max_total_time="$seconds" -runs="$runs" -seed="$seed" "${extra[@]}" "${parallel[@]}" -print_final_stats=1 -artifact_prefix="$work/$t/artifacts/" \
     -timeout=10 -rss_limit_mb=2048) >"$log" 2>&1
   rc=$?
   execs=$(grep -h 'stat::number_of_executed_units' "$log" "$work/$t"/fuzz-*.log 2>/dev/null | awk '{s+=$2} END{print s+0}')

@@ -1,0 +1,179 @@
+// manifest.json read back: the receiving side of BuildManifest (manifest.cc). A delivery comes
+// from outside, so every field is looked up, type-checked and form-checked by hand (no
+// nlohmann::json::get<> that throws, no at()), and the first problem is named with its path.
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "ship/ship.h"
+
+namespace cramjet::ship {
+namespace {
+
+using nlohmann::json;
+
+// The manifest format this build reads (BuildManifest writes the same number).
+constexpr int kManifestFormatVersion = 1;
+
+class FieldReader {
+ public:
+  explicit FieldReader(std::string source) : source_(std::move(source)) {}
+
+  Status Refuse(const std::string& path, const std::string& why) const {
+    return BadInput(source_ + ": " + path + ": " + why);
+  }
+
+  const json* Find(const json& object, const std::string& key) const {
+    if (!object.is_object()) return nullptr;
+    auto it = object.find(key);
+    return it == object.end() ? nullptr : &*it;
+  }
+
+  StatusOr<std::string> String(const json& object, const std::string& key, const std::string& path,
+                               bool required = true) const {
+    const json* v = Find(object, key);
+    if (v == nullptr || v->is_null()) {
+      if (required) return Refuse(path + key, "missing");
+      return std::string();
+    }
+    if (!v->is_string()) return Refuse(path + key, std::string("is ") + v->type_name() + ", not a string");
+    return v->get_ref<const std::string&>();
+  }
+
+  StatusOr<uint64_t> Count(const json& object, const std::string& key, const std::string& path) const {
+    const json* v = Find(object, key);
+    if (v == nullptr) return Refuse(path + key, "missing");
+    if (!v->is_number_unsigned()) return Refuse(path + key, "is not a whole number >= 0");
+    return v->get<uint64_t>();
+  }
+
+ private:
+  std::string source_;
+};
+
+bool IsLowerHexMd5(const std::string& s) {
+  if (s.size() != 32) return false;
+  for (char c : s)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  return true;
+}
+
+// An object name the receiver may join to its delivery root: relative, no empty, "." or ".."
+// component, no backslash or control character.
+const char* UnsafeObjectName(const std::string& name) {
+  if (name.empty()) return "is empty";
+  if (name.front() == '/') return "is an absolute path";
+  if (name.size() > 4096) return "is longer than 4096 bytes";
+  size_t start = 0;
+  while (start <= name.size()) {
+    size_t end = name.find('/', start);
+    if (end == std::string::npos) end = name.size();
+    const std::string_view part(name.data() + start, end - start);
+    if (part.empty()) return "has an empty path component";
+    if (part == "." || part == "..") return "has a '.' or '..' component";
+    start = end + 1;
+  }
+  for (char c : name) {
+    if (c == '\\') return "contains a backslash";
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return "contains a control character";
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+StatusOr<Manifest> ParseManifest(std::string_view text, std::string_view source_view) {
+  const std::string source(source_view);
+  const json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded()) return BadInput(source + ": not JSON");
+  if (!doc.is_object()) return BadInput(source + ": not a JSON object");
+  FieldReader r(source);
+
+  CRAMJET_ASSIGN_OR_RETURN(std::string format, r.String(doc, "format", ""));
+  if (format != "cramjet-manifest") return r.Refuse("format", "'" + format + "', not 'cramjet-manifest'");
+  const json* version = r.Find(doc, "format_version");
+  if (version == nullptr || !version->is_number_integer())
+    return r.Refuse("format_version", version == nullptr ? "missing" : "is not an integer");
+  const int64_t v = version->get<int64_t>();
+  if (v < 1) return r.Refuse("format_version", std::to_string(v) + " is not a manifest version");
+  if (v > kManifestFormatVersion)
+    return r.Refuse("format_version", std::to_string(v) + " is newer than this cramjet reads (" +
+                                          std::to_string(kManifestFormatVersion) + "): upgrade cramjet");
+  Manifest m;
+  m.format_version = static_cast<int>(v);
+  CRAMJET_ASSIGN_OR_RETURN(m.sample, r.String(doc, "sample", ""));
+  if (m.sample.empty()) return r.Refuse("sample", "is empty");
+  CRAMJET_ASSIGN_OR_RETURN(m.run, r.String(doc, "run", "", false));
+  CRAMJET_ASSIGN_OR_RETURN(m.lane, r.String(doc, "lane", "", false));
+  CRAMJET_ASSIGN_OR_RETURN(m.instrument, r.String(doc, "instrument", "", false));
+  if (const json* tool = r.Find(doc, "tool")) {
+    if (!tool->is_object()) return r.Refuse("tool", "is not an object");
+    CRAMJET_ASSIGN_OR_RETURN(m.tool_version, r.String(*tool, "version", "tool.", false));
+  }
+
+  const json* cram = r.Find(doc, "cram");
+  if (cram == nullptr || !cram->is_object()) return r.Refuse("cram", cram == nullptr ? "missing" : "is not an object");
+  CRAMJET_ASSIGN_OR_RETURN(m.cram_file, r.String(*cram, "file", "cram."));
+  CRAMJET_ASSIGN_OR_RETURN(m.cram_version, r.String(*cram, "version", "cram."));
+  CRAMJET_ASSIGN_OR_RETURN(m.cram_profile, r.String(*cram, "profile", "cram.", false));
+  CRAMJET_ASSIGN_OR_RETURN(m.records, r.Count(*cram, "records", "cram."));
+  CRAMJET_ASSIGN_OR_RETURN(m.bases, r.Count(*cram, "bases", "cram."));
+  if (const json* reads = r.Find(doc, "reads")) {
+    if (!reads->is_number_unsigned()) return r.Refuse("reads", "is not a whole number >= 0");
+    m.reads = reads->get<uint64_t>();
+  }
+
+  const json* reference = r.Find(doc, "reference");
+  if (reference == nullptr || !reference->is_object())
+    return r.Refuse("reference", reference == nullptr ? "missing" : "is not an object");
+  CRAMJET_ASSIGN_OR_RETURN(m.reference_name, r.String(*reference, "name", "reference.", false));
+  const json* contigs = r.Find(*reference, "contigs");
+  if (contigs == nullptr || !contigs->is_array())
+    return r.Refuse("reference.contigs", contigs == nullptr ? "missing" : "is not an array");
+  for (size_t i = 0; i < contigs->size(); ++i) {
+    const json& c = (*contigs)[i];
+    const std::string path = "reference.contigs[" + std::to_string(i) + "]";
+    if (!c.is_object()) return r.Refuse(path, "is not an object");
+    ManifestContig contig;
+    CRAMJET_ASSIGN_OR_RETURN(contig.name, r.String(c, "SN", path + "."));
+    CRAMJET_ASSIGN_OR_RETURN(contig.length, r.Count(c, "LN", path + "."));
+    CRAMJET_ASSIGN_OR_RETURN(contig.md5, r.String(c, "M5", path + ".", false));
+    CRAMJET_ASSIGN_OR_RETURN(contig.uri, r.String(c, "UR", path + ".", false));
+    // CRAM writers give M5 in either case; it is a checksum, so compare in one.
+    for (char& ch : contig.md5)
+      if (ch >= 'A' && ch <= 'F') ch = static_cast<char>(ch - 'A' + 'a');
+    if (!contig.md5.empty() && !IsLowerHexMd5(contig.md5))
+      return r.Refuse(path + ".M5", "'" + contig.md5 + "' is not 32 hexadecimal digits");
+    m.contigs.push_back(std::move(contig));
+  }
+
+  const json* files = r.Find(doc, "files");
+  if (files == nullptr || !files->is_array()) return r.Refuse("files", files == nullptr ? "missing" : "is not an array");
+  if (files->empty()) return r.Refuse("files", "is empty");
+  static const std::set<std::string> kRoles = {"cram", "index", "seqchksum", "md5", "qc"};
+  std::set<std::string> names;
+  int crams = 0;
+  for (size_t i = 0; i < files->size(); ++i) {
+    const json& f = (*files)[i];
+    const std::string path = "files[" + std::to_string(i) + "]";
+    if (!f.is_object()) return r.Refuse(path, "is not an object");
+    ManifestFile file;
+    CRAMJET_ASSIGN_OR_RETURN(file.name, r.String(f, "name", path + "."));
+    if (const char* why = UnsafeObjectName(file.name)) return r.Refuse(path + ".name", "'" + file.name + "' " + why);
+    if (!names.insert(file.name).second) return r.Refuse(path + ".name", "'" + file.name + "' is listed twice");
+    CRAMJET_ASSIGN_OR_RETURN(file.local_name, r.String(f, "local_name", path + ".", false));
+    CRAMJET_ASSIGN_OR_RETURN(file.role, r.String(f, "role", path + "."));
+    if (kRoles.count(file.role) == 0)
+      return r.Refuse(path + ".role", "'" + file.role + "' is not one of cram, index, seqchksum, md5, qc");
+    if (file.role == "cram") ++crams;
+    CRAMJET_ASSIGN_OR_RETURN(file.size, r.Count(f, "size", path + "."));
+    CRAMJET_ASSIGN_OR_RETURN(file.md5, r.String(f, "md5", path + "."));
+    if (!IsLowerHexMd5(file.md5))
+      return r.Refuse(path + ".md5", "'" + file.md5 + "' is not 32 lower-case hexadecimal digits");
+    m.files.push_back(std::move(file));
+  }
+  if (crams != 1) return r.Refuse("files", std::to_string(crams) + " files have role 'cram' (one must)");
+  return m;
+}
+
+}  // namespace cramjet::ship
