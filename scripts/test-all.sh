@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what cramjet needs (Debian 12 packages), builds it twice — Release with warnings, and
-# ASan+UBSan — and runs the whole test suite in both. Exits non-zero if anything fails.
+# ASan+UBSan — and runs the whole test suite in both, then a short libFuzzer run of every parser
+# of outside input (clang, tests/fuzz/run.sh: 10 s each, fixed seed). Exits non-zero if anything
+# fails.
 # This is the README's test command and what CI (.ci/run) runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,4 +23,6 @@ echo "== ASan + UBSan build and tests"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   LSAN_OPTIONS=suppressions=$(pwd)/tests/lsan.supp \
   run_suite build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCRAMJET_SANITIZE=ON -DCRAMJET_BUILD_BENCH=OFF
-echo "== all tests passed (Release and ASan+UBSan)"
+echo "== libFuzzer: a short run of each parser (tests/fuzz/run.sh --hours N for the long runs)"
+tests/fuzz/run.sh --seconds 10 --seed 1
+echo "== all tests passed (Release, ASan+UBSan, and the short fuzz runs)"

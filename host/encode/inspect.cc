@@ -22,7 +22,7 @@ namespace cramjet {
 namespace {
 
 constexpr size_t kFileDefinitionSize = 26;
-constexpr uint8_t kContentFileHeader = 0, kContentCompressionHeader = 1, kContentSliceHeader = 2;
+constexpr uint8_t kContentCompressionHeader = 1, kContentSliceHeader = 2;  // 0 is the file header (not in containers)
 constexpr uint8_t kContentExternal = 4, kContentCore = 5;
 constexpr uint8_t kMethodRaw = 0;
 
