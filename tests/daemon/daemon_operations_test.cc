@@ -1,5 +1,8 @@
 // Integration tests of the real cramjetd: what operators and the archive see (status, control
 // commands, metrics, systemd, configuration checks, shipping) and the SIGKILL reliability test.
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "appliance.h"
 #include "common/common.h"
 #include "common/unique_fd.h"
@@ -212,6 +215,87 @@ TEST_F(DaemonIntegration, BadConfigRefusedAtStart) {
   r = RunShell(ShellQuote(CramjetdBinary()) + " --check-config --config " + ShellQuote(a.Path("cramjetd.toml")));
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out.rfind("configuration ok: 1 file(s), 1 watch root(s)", 0), 0u) << r.out;
+}
+
+// A hostile archive (tests/daemon/hostile_archive.py: lying lengths, binary headers and bodies,
+// non-UTF-8 upload ids and ETags, cut connections, redirects, replies that are not HTTP) must not
+// stop the daemon, break its API, or let a job count as shipped. Both sink kinds, the same server.
+class HostileArchive {
+ public:
+  explicit HostileArchive(const std::string& dir) : port_file_(dir + "/hostile.port"), count_file_(dir + "/hostile.count") {
+    const std::string script = std::string(CRAMJET_SOURCE_DIR) + "/tests/daemon/hostile_archive.py";
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::execlp("python3", "python3", script.c_str(), "--port-file", port_file_.c_str(), "--count-file",
+               count_file_.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    WaitFor([&] { return fs::exists(port_file_); }, 20);
+  }
+  ~HostileArchive() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  int port() const { return fs::exists(port_file_) ? ParseDecimalInt(ReadFile(port_file_)).value_or(0) : 0; }
+  int requests() const { return fs::exists(count_file_) ? ParseDecimalInt(ReadFile(count_file_)).value_or(0) : 0; }
+
+ private:
+  std::string port_file_, count_file_;
+  pid_t pid_ = -1;
+};
+
+TEST_F(DaemonIntegration, StaysUpUnderAHostileArchive) {
+  for (const char* kind : {"webdav", "s3"}) {
+    SCOPED_TRACE(kind);
+    Appliance a;
+    HostileArchive server(a.Path(""));
+    ASSERT_GT(server.port(), 0);
+    const std::string base = "http://127.0.0.1:" + std::to_string(server.port());
+    const std::string archive =
+        std::string(kind) == "webdav"
+            ? "url = \"" + base + "/archive\"\n"
+            : "url = \"s3://bucket/prefix\"\nendpoint = \"" + base + "\"\naccess_key_id = \"K\"\nsecret_access_key = \"S\"\n"
+              "multipart_threshold = \"1KiB\"\npart_size = \"1KiB\"\n";
+    a.WriteConfig("[archive]\nenabled = true\n" + archive +
+                  "max_attempts = 2\nretry_base_seconds = 0\nretry_max_seconds = 0\nconnect_timeout_seconds = 2\n"
+                  "stall_timeout_seconds = 2\nrequest_timeout_seconds = 5\n[retry]\nmax_attempts = 100\ndelay_s = 0\n");
+    a.MakeRun("240110_M07001_0016_000000000-AHTEST", {RealSamples()[0]}, true, true);
+    a.Start();
+    ASSERT_TRUE(a.Up()) << a.Log();
+    // Until the archive has answered 60 requests: the API answers every time, no job ships. A job
+    // that fails for good (the archive claims a conflicting object) is retried as an operator would.
+    const double end = Seconds() + 150;
+    int retries = 0;
+    while (server.requests() < 60 && Seconds() < end) {
+      json jobs = a.Call("jobs");
+      ASSERT_TRUE(jobs.contains("jobs")) << jobs.dump() << "\n" << a.Log();
+      for (const auto& j : jobs["jobs"]) {
+        ASSERT_FALSE(j["shipped"].get<bool>()) << j.dump(2);
+        if (j["state"] == "failed") {
+          json r = a.Call("retry", {{"id", j["id"]}});
+          ASSERT_FALSE(r.contains("error")) << r.dump();
+          ++retries;
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    EXPECT_GE(server.requests(), 60) << a.Log();
+    json job = a.Call("job", {{"id", 1}});
+    ASSERT_TRUE(job.contains("id")) << job.dump() << a.Log();
+    EXPECT_FALSE(job["shipped"].get<bool>());
+    EXPECT_NE(job["state"], "done") << job.dump(2);
+    std::printf("%s: %d requests answered, %d retries\n", kind, server.requests(), retries);
+    if (std::getenv("CRAMJET_TEST_SHOW_LOG")) std::printf("%s\n", a.Log().c_str());
+    // Still the same process, and it stops as asked.
+    EXPECT_EQ(a.Stop(SIGTERM), 0) << a.Log();
+    const std::string log = a.Log();
+    EXPECT_EQ(log.find("terminate called"), std::string::npos) << log;
+    EXPECT_EQ(log.find("failed inside the daemon"), std::string::npos) << log;  // the API's guard
+    EXPECT_EQ(log.find("the stage threw"), std::string::npos) << log;         // a stage's guard
+    EXPECT_NE(log.find("ship"), std::string::npos) << log;
+  }
 }
 
 TEST_F(DaemonIntegration, ShipsToArchiveThenCleansUpInputs) {
