@@ -19,6 +19,10 @@ run_suite() {  # <build dir> <cmake args...>
 
 echo "== Release build and tests"
 run_suite build -DCMAKE_BUILD_TYPE=Release
+echo "== Release tests again with the shared data hidden (a fresh clone has no ../shared/data)"
+no_data=$(mktemp -d)
+CRAMJET_SHARED_DATA=$no_data ctest --test-dir build --output-on-failure -j "$jobs" --timeout 900
+rmdir "$no_data"
 echo "== ASan + UBSan build and tests"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   LSAN_OPTIONS=suppressions=$(pwd)/tests/lsan.supp \

@@ -10,6 +10,55 @@
 
 namespace cramjet::qc_internal {
 
+// FastQC's GC model (GCModel.java). A read with `gc` of `n` bases stands for the GC fractions
+// [(gc - 1/2) / n, (gc + 1/2) / n], which round to the percentages first..last. A percentage
+// reached by k of the n + 1 possible counts gets 1/k from each of them: every bin is then the
+// mean of the counts that reach it, so 1.5 counts per bin (150 bases) no longer give a zig-zag
+// of 2, 1, 2, 1. The weights are scaled by (n + 1) / 101 so that a histogram holds about as much
+// as reads were counted. Integer arithmetic, rounding half up as Java's Math.round.
+namespace {
+// First and last percentage that a GC count `c` of `n` rounds to.
+uint32_t FirstPercent(uint64_t c, uint64_t n) { return c == 0 ? 0 : uint32_t((100 * (2 * c - 1) + n) / (2 * n)); }
+uint32_t LastPercent(uint64_t c, uint64_t n) { return c >= n ? 100 : uint32_t((100 * (2 * c + 1) + n) / (2 * n)); }
+// How many of the counts 0..n reach percentage p: those whose first percentage is <= p, less
+// those whose last percentage is < p (both monotone in the count).
+uint64_t CountsReaching(uint64_t p, uint64_t n) {
+  // FirstPercent(c) <= p  <=>  200 c < n (2p + 1) + 100.
+  const uint64_t first_at_most = std::min(n + 1, (n * (2 * p + 1) + 100 + 199) / 200);
+  // LastPercent(c) < p  <=>  200 c < n (2p - 1) - 100 (never for c = n, nor for p = 0).
+  uint64_t last_below = 0;
+  if (p > 0 && n * (2 * p - 1) > 100) last_below = std::min(n, (n * (2 * p - 1) - 100 + 199) / 200);
+  return first_at_most - last_below;
+}
+}  // namespace
+
+void AddGcCount(std::array<double, 101>& hist, uint32_t gc, uint32_t acgt, uint64_t reads) {
+  const uint64_t n = acgt;
+  const double scale = double(reads) * double(n + 1) / 101.0;
+  for (uint32_t p = FirstPercent(gc, n), last = LastPercent(gc, n); p <= last; ++p)
+    hist[p] += scale / double(CountsReaching(p, n));
+}
+
+void MateAcc::AddGc(uint32_t gc, uint32_t acgt) {
+  if (acgt > kGcModelMaxLength) {
+    ++gc_long[(200 * uint64_t(gc) + acgt) / (2 * uint64_t(acgt))];  // nearest percentage, half up
+    return;
+  }
+  if (gc_by_length.size() <= acgt) gc_by_length.resize(acgt + 1);
+  std::vector<uint64_t>& counts = gc_by_length[acgt];
+  if (counts.empty()) counts.resize(acgt + 1);
+  ++counts[gc];
+}
+
+std::array<double, 101> MateAcc::GcHistogram() const {
+  std::array<double, 101> hist{};
+  for (size_t n = 1; n < gc_by_length.size(); ++n)
+    for (size_t c = 0; c < gc_by_length[n].size(); ++c)
+      if (gc_by_length[n][c]) AddGcCount(hist, uint32_t(c), uint32_t(n), gc_by_length[n][c]);
+  for (size_t p = 0; p < hist.size(); ++p) hist[p] += double(gc_long[p]);
+  return hist;
+}
+
 // Base codes, their complements and letters: common/common.h (kNt16ToCode, kCodeComplement,
 // kCodeChar); QC's kCodeA..kCodeN are the same codes.
 static_assert(kCodeA == 0 && kCodeC == 1 && kCodeG == 2 && kCodeT == 3 && kCodeN == CJ_BASE_N);
@@ -127,10 +176,7 @@ void MateAcc::AddBases(const uint8_t* codes, const uint8_t* quals, size_t len, b
     code_total_as_stored[reverse ? kCodeComplement[c] : c] += s.code_count[c];
   }
   const uint32_t acgt = s.code_count[kCodeA] + s.code_count[kCodeC] + s.code_count[kCodeG] + s.code_count[kCodeT];
-  if (acgt > 0) {
-    const uint32_t gc = s.code_count[kCodeC] + s.code_count[kCodeG];
-    ++gc_hist[size_t(std::lround(100.0 * gc / acgt))];
-  }
+  if (acgt > 0) AddGc(s.code_count[kCodeC] + s.code_count[kCodeG], acgt);
 
   // Adapters: the first exact occurrence of each adapter's 12 bases (as kernel codes).
   static const std::array<std::array<uint8_t, kAdapterKmer>, 2> adapter_codes = [] {
@@ -269,7 +315,13 @@ void MateAcc::MergeFrom(MateAcc& o) {
     cycle_aligned[i] += o.cycle_aligned[i];
     cycle_mismatch[i] += o.cycle_mismatch[i];
   }
-  for (size_t i = 0; i < gc_hist.size(); ++i) gc_hist[i] += o.gc_hist[i];
+  if (gc_by_length.size() < o.gc_by_length.size()) gc_by_length.resize(o.gc_by_length.size());
+  for (size_t n = 0; n < o.gc_by_length.size(); ++n) {
+    if (o.gc_by_length[n].empty()) continue;
+    if (gc_by_length[n].empty()) gc_by_length[n].resize(o.gc_by_length[n].size());
+    for (size_t c = 0; c < o.gc_by_length[n].size(); ++c) gc_by_length[n][c] += o.gc_by_length[n][c];
+  }
+  for (size_t i = 0; i < gc_long.size(); ++i) gc_long[i] += o.gc_long[i];
   for (size_t a = 0; a < 2; ++a) adapter_reads[a] += o.adapter_reads[a];
   placed += o.placed; aligned_bases += o.aligned_bases; mismatches += o.mismatches;
   for (size_t i = 0; i < read_mean_quality_hist.size(); ++i) read_mean_quality_hist[i] += o.read_mean_quality_hist[i];

@@ -62,6 +62,10 @@ uint64_t HashCodes(const uint8_t* codes, size_t n, uint64_t seed);
 // ---- Order-independent sums -----------------------------------------------------------------
 
 // Per-cycle and per-read accumulators of one read group and one mate (single, R1 or R2).
+// Adds `reads` reads with `gc` G/C of `acgt` A/C/G/T bases to a GC-percentage histogram, spread
+// by FastQC's model (accumulators.cc).
+void AddGcCount(std::array<double, 101>& hist, uint32_t gc, uint32_t acgt, uint64_t reads = 1);
+
 struct MateAcc {
   uint64_t reads = 0, bases = 0, q20 = 0, q30 = 0, quality_sum = 0;
   uint64_t reads_without_quality = 0;
@@ -78,7 +82,16 @@ struct MateAcc {
   // share cache lines (binned qualities make most increments hit a few lines).
   std::vector<uint32_t> block_quality_hist;  // kQualityBins * stride
   uint32_t block_reads = 0;
-  std::array<uint64_t, 101> gc_hist{};
+  // Per-read GC, kept exactly (integers: merging is order-free, so every worker count gives the
+  // same document): reads by G/C count for each A/C/G/T length up to kGcModelMaxLength, and by
+  // nearest percentage above it (10+ counts per 1 % bin: nothing aliases there). GcHistogram()
+  // spreads them as FastQC does, so the shape does not depend on read length: a 150-base read's
+  // counts fall 0.67 % apart and, counted in the nearest bin, leave a zig-zag of 2, 1, 2, 1.
+  static constexpr uint32_t kGcModelMaxLength = 1000;
+  std::vector<std::vector<uint64_t>> gc_by_length;  // [n][c]: reads with c G/C of n A/C/G/T
+  std::array<uint64_t, 101> gc_long{};
+  void AddGc(uint32_t gc, uint32_t acgt);
+  std::array<double, 101> GcHistogram() const;
   std::array<std::vector<uint64_t>, 2> adapter_start;  // per cycle where the adapter begins
   std::array<uint64_t, 2> adapter_reads{};
   uint64_t placed = 0, aligned_bases = 0, mismatches = 0;
@@ -365,6 +378,6 @@ QcInsertSize InsertSizeMetrics(const std::vector<uint64_t>& insert_hist);
 QcCoverage CoverageMetrics(const CoverageBins& coverage, const sam_hdr_t* header, bool with_track);
 // FastQC's GC check: how far the per-read GC histogram is from a normal curve with its own mean
 // and spread, as a percentage of reads (NaN: no read).
-double GcDeviationPercent(const std::array<uint64_t, 101>& hist);
+double GcDeviationPercent(const std::array<double, 101>& hist);
 
 }  // namespace cramjet::qc_internal

@@ -423,7 +423,7 @@ void QcCollector::Impl::BuildMetrics() {
       {"per_cycle_quality_lower_quartile", worst.min_lower_quartile},
       {"per_cycle_quality_median", worst.min_median},
       {"per_cycle_n_percent", worst.max_n_percent},
-      {"gc_deviation_percent", GcDeviationPercent(all.gc_hist)},
+      {"gc_deviation_percent", GcDeviationPercent(all.GcHistogram())},
       {"adapter_percent", all.reads ? std::max(Percent(double(all.adapter_reads[0]), double(all.reads)),
                                                Percent(double(all.adapter_reads[1]), double(all.reads)))
                                     : NaN()},

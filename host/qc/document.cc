@@ -45,7 +45,9 @@ json MateJson(const QcMateMetrics& m) {
   j["mean_length"] = m.mean_length;
   j["length_histogram"] = Pairs(m.length_histogram);
   j["n50_length"] = m.n50_length;
-  j["gc_histogram"] = m.gc_histogram;
+  nlohmann::json gc = nlohmann::json::array();  // reads, to 0.01 (a read is spread over its bins)
+  for (double reads : m.gc_histogram) gc.push_back(std::round(reads * 100.0) / 100.0);
+  j["gc_histogram"] = gc;
   j["read_mean_quality_histogram"] = m.read_mean_quality_histogram;
   j["identity"] = {{"reads", m.identity.reads},
                    {"mean_percent", NumberOrNull(m.identity.mean_percent)},

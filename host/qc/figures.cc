@@ -56,7 +56,7 @@ QcMateMetrics MateMetrics(MateAcc& m, MateFigures* figures) {
     n50 = l;
   }
   j.n50_length = n50;
-  j.gc_histogram = m.gc_hist;
+  j.gc_histogram = m.GcHistogram();
   // Per read: the arithmetic mean Phred of its bases (FastQC's per-sequence quality), bin = floor.
   j.read_mean_quality_histogram = m.read_mean_quality_hist;
   {
@@ -123,12 +123,12 @@ QcMateMetrics MateMetrics(MateAcc& m, MateFigures* figures) {
   return j;
 }
 
-double GcDeviationPercent(const std::array<uint64_t, 101>& hist) {
+double GcDeviationPercent(const std::array<double, 101>& hist) {
   double n = 0, sum = 0, sum2 = 0;
   for (size_t i = 0; i < hist.size(); ++i) {
-    n += double(hist[i]);
-    sum += double(hist[i]) * double(i);
-    sum2 += double(hist[i]) * double(i) * double(i);
+    n += hist[i];
+    sum += hist[i] * double(i);
+    sum2 += hist[i] * double(i) * double(i);
   }
   if (n == 0) return NaN();
   const double mean = sum / n;
@@ -141,7 +141,7 @@ double GcDeviationPercent(const std::array<uint64_t, 101>& hist) {
     expected[i] = std::exp(-0.5 * z * z);
     norm += expected[i];
   }
-  for (size_t i = 0; i < hist.size(); ++i) deviation += std::fabs(double(hist[i]) - n * expected[i] / norm);
+  for (size_t i = 0; i < hist.size(); ++i) deviation += std::fabs(hist[i] - n * expected[i] / norm);
   return 100.0 * deviation / n;
 }
 

@@ -130,7 +130,7 @@ struct QcMateMetrics {
   double mean_length = 0;
   std::vector<std::pair<uint64_t, uint64_t>> length_histogram;  // (length, reads), lengths held
   uint64_t n50_length = 0;
-  std::array<uint64_t, 101> gc_histogram{};  // reads per GC % of their A/C/G/T
+  std::array<double, 101> gc_histogram{};  // reads per GC % of their A/C/G/T (spread: accumulators)
   std::array<uint64_t, kQcQualityBins> read_mean_quality_histogram{};
   struct Identity {  // placed reads: matches / (aligned columns + inserted + deleted bases)
     uint64_t reads = 0;

@@ -138,13 +138,14 @@ std::string RenderSamtoolsStats(const QcMetrics& qc) {
     const char* tag = last_fragment ? "GCL" : "GCF";
     o << "# GC Content of " << (last_fragment ? "last" : "first") << " fragments. Use `grep ^" << tag
       << " | cut -f 2-` to extract this part.\n";
-    std::vector<uint64_t> hist(101, 0);
+    std::vector<double> hist(101, 0);
     for (QcMate m : Fragments(last_fragment)) {
       if (!qc.mates[m]) continue;
       for (size_t i = 0; i < 101; ++i) hist[i] += qc.mates[m]->gc_histogram[i];
     }
+    // Whole reads, as samtools writes them (each read was spread over its bins: accumulators.cc).
     for (size_t i = 0; i < 101; ++i)
-      if (hist[i]) o << tag << "\t" << i << "\t" << hist[i] << "\n";
+      if (const long long reads = std::llround(hist[i]); reads > 0) o << tag << "\t" << i << "\t" << reads << "\n";
   }
   // Base composition per cycle in sequencing direction, all reads (samtools' GCT). samtools'
   // FBC/LBC count bases as stored (reverse-strand reads not complemented); they are left out.

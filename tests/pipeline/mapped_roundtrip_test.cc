@@ -14,7 +14,7 @@ class MappedRoundTrip : public ::testing::TestWithParam<DataSet> {};
 
 TEST_P(MappedRoundTrip, MapSortVerifyRestoreOrder) {
   const DataSet& d = GetParam();
-  RequireSet(d);
+  CRAMJET_REQUIRE_SET(d);
   TempDir dir;
   const std::string ref = IndexedReferenceCopy(dir, d.reference);
   ASSERT_FALSE(ref.empty());

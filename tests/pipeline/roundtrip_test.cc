@@ -13,7 +13,7 @@ class FastqRoundTrip : public ::testing::TestWithParam<DataSet> {};
 // --unaligned: reads stored unplaced in input order, so plain `decompress` gives the files back.
 TEST_P(FastqRoundTrip, CompressVerifyDecompressCompare) {
   const DataSet& d = GetParam();
-  RequireSet(d);
+  CRAMJET_REQUIRE_SET(d);
   TempDir dir;
   std::string out = dir / "out.cram";
   std::string ref = ShellQuote(SharedPath(d.reference));
@@ -69,7 +69,7 @@ class BamRoundTrip : public ::testing::TestWithParam<DataSet> {};
 
 TEST_P(BamRoundTrip, CompressVerifyDecompressCompare) {
   const DataSet& d = GetParam();
-  RequireSet(d);
+  CRAMJET_REQUIRE_SET(d);
   TempDir dir;
   std::string out = dir / "out.cram", in = SharedPath(d.files[0]), ref = SharedPath(d.reference);
   auto r = RunCramjet("compress -q -T " + ShellQuote(ref) + " -o " + ShellQuote(out) + " " + ShellQuote(in));

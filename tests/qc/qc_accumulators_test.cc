@@ -106,7 +106,16 @@ TEST(QcAccumulators, MateAccAddsLengthsBasesQualitiesAndAdapters) {
   EXPECT_EQ(m.adapter_start[0][2], 1u);
   // G G A G A T C G G A A G A G C: 9 G/C of 15.
   EXPECT_EQ(m.code_total[kCodeG] + m.code_total[kCodeC], 9u);
-  EXPECT_EQ(m.gc_hist[60], 1u);
+  // 9 of 15 stands for 56.7-63.3 %, the bins 57 to 63; 57 is reached by 8 of 15 too and 63 by
+  // 10 of 15, so they get half (FastQC's model), all scaled by (15 + 1) / 101.
+  ASSERT_GE(m.gc_by_length.size(), 16u);
+  EXPECT_EQ(m.gc_by_length[15][9], 1u);
+  const std::array<double, 101> gc = m.GcHistogram();
+  EXPECT_NEAR(gc[57], 8.0 / 101, 1e-12);
+  for (size_t bin = 58; bin <= 62; ++bin) EXPECT_NEAR(gc[bin], 16.0 / 101, 1e-12) << bin;
+  EXPECT_NEAR(gc[63], 8.0 / 101, 1e-12);
+  EXPECT_EQ(gc[56], 0.0);
+  EXPECT_EQ(gc[64], 0.0);
   EXPECT_EQ(m.read_mean_quality_hist[(10 + 14 * 35) / 15], 1u);
 
   // A reverse-strand read counts its complement as stored.
