@@ -1,11 +1,15 @@
 // Opening SAM/BAM/CRAM files with htslib: one set of checks and errors for every stage.
 #include "common/alignment_file.h"
 
+#include <unistd.h>
+
 #include <htslib/hts.h>
 
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <map>
+#include <vector>
 
 #include "cramjet/log.h"
 
@@ -79,6 +83,140 @@ StatusOr<AlignmentFile> OpenAlignmentFile(const std::string& path, const Alignme
   return f;
 }
 
+namespace {
+
+// htslib's expansion of a REF_PATH / REF_CACHE element for an MD5: "%2s" takes the next two
+// characters, "%s" the rest; an element without '%' is a folder holding files named by MD5.
+std::string ExpandReferencePattern(const std::string& pattern, const std::string& md5) {
+  if (pattern.find('%') == std::string::npos) return pattern + "/" + md5;
+  std::string out;
+  size_t used = 0;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    if (pattern[i] == '%' && i + 1 < pattern.size()) {
+      size_t width = std::string::npos, j = i + 1;
+      if (j < pattern.size() && pattern[j] >= '0' && pattern[j] <= '9') width = size_t(pattern[j++] - '0');
+      if (j < pattern.size() && pattern[j] == 's') {
+        out += md5.substr(std::min(used, md5.size()), width);
+        used = width == std::string::npos ? md5.size() : used + width;
+        i = j;
+        continue;
+      }
+    }
+    out += pattern[i];
+  }
+  return out;
+}
+
+std::vector<std::string> SplitReferencePath(const std::string& value) {
+  // ':' separates elements, except in "http://" / "https://" (htslib joins them back the same way).
+  std::vector<std::string> parts, out;
+  size_t start = 0;
+  for (size_t i = 0; i <= value.size(); ++i)
+    if (i == value.size() || value[i] == ':') {
+      parts.push_back(value.substr(start, i - start));
+      start = i + 1;
+    }
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if ((parts[i] == "http" || parts[i] == "https" || parts[i] == "ftp") && i + 1 < parts.size()) {
+      out.push_back(parts[i] + ":" + parts[i + 1]);
+      ++i;
+    } else if (!parts[i].empty()) {
+      out.push_back(parts[i]);
+    }
+  }
+  return out;
+}
+
+bool IsRemote(const std::string& element) { return element.find("://") != std::string::npos; }
+
+// Names in a FASTA index with their lengths (REF.fa.fai), for a reference given with -T.
+std::map<std::string, uint64_t> FaiContigs(const std::string& reference) {
+  std::map<std::string, uint64_t> contigs;
+  auto text = ReadSmallFile(reference + ".fai");
+  if (!text.ok()) return contigs;
+  size_t start = 0;
+  while (start < text->size()) {
+    size_t end = text->find('\n', start);
+    if (end == std::string::npos) end = text->size();
+    const std::string line = text->substr(start, end - start);
+    const size_t tab = line.find('\t');
+    if (tab != std::string::npos) {
+      const size_t tab2 = line.find('\t', tab + 1);
+      contigs[line.substr(0, tab)] = ParseDecimal(line.substr(tab + 1, tab2 - tab - 1)).value_or(0);
+    }
+    start = end + 1;
+  }
+  return contigs;
+}
+
+}  // namespace
+
+std::string MissingCramReference(const AlignmentFile& f) {
+  if (!f.is_cram() || !f.header) return "";
+  const char* ref_cache = std::getenv("REF_CACHE");
+  const char* ref_path = std::getenv("REF_PATH");
+  const std::map<std::string, uint64_t> given = f.reference.empty() ? std::map<std::string, uint64_t>() : FaiContigs(f.reference);
+  kstring_t ks = KS_INITIALIZE;
+  auto tag = [&](int i, const char* name) {
+    return sam_hdr_find_tag_pos(f.header.get(), "SQ", i, name, &ks) == 0 ? std::string(ks.s) : std::string();
+  };
+  std::string missing;
+  const int n_sq = sam_hdr_count_lines(f.header.get(), "SQ");
+  for (int i = 0; i < n_sq && missing.empty(); ++i) {
+    const std::string sn = tag(i, "SN"), md5 = tag(i, "M5"), ur = tag(i, "UR"), ln = tag(i, "LN");
+    if (!f.reference.empty()) {
+      auto it = given.find(sn);
+      if (given.empty()) break;  // no .fai to read: htslib's own error stands
+      if (it == given.end()) {
+        missing = "@SQ SN:" + sn + " is not in the reference given with -T ('" + f.reference + "')";
+      } else if (const auto length = ParseDecimal(ln); length && *length != it->second) {
+        missing = "@SQ SN:" + sn + " LN:" + ln + " is " + std::to_string(it->second) + " bases long in the reference given with -T ('" +
+                  f.reference + "'): not the reference this CRAM was made with";
+      }
+      continue;
+    }
+    std::vector<std::string> looked;
+    bool found = false;
+    std::string ur_path = ur.rfind("file://", 0) == 0 ? ur.substr(7) : ur.rfind("file:", 0) == 0 ? ur.substr(5) : ur;
+    if (!ur_path.empty() && !IsRemote(ur_path)) {
+      if (::access(ur_path.c_str(), R_OK) == 0) found = true;
+      else looked.push_back("UR " + ur_path + " (no such file)");
+    }
+    if (!found && !md5.empty()) {
+      if (ref_cache && *ref_cache) {
+        const std::string candidate = ExpandReferencePattern(ref_cache, md5);
+        if (::access(candidate.c_str(), R_OK) == 0) found = true;
+        else looked.push_back("REF_CACHE " + candidate);
+      } else {
+        looked.push_back("REF_CACHE (not set)");
+      }
+      bool remote = false;
+      if (!found && ref_path && *ref_path) {
+        for (const std::string& element : SplitReferencePath(ref_path)) {
+          if (IsRemote(element)) {
+            remote = true;
+            continue;
+          }
+          const std::string candidate = ExpandReferencePattern(element, md5);
+          if (::access(candidate.c_str(), R_OK) == 0) found = true;
+          else looked.push_back("REF_PATH " + candidate);
+        }
+      } else if (!found) {
+        looked.push_back("REF_PATH (not set: htslib 1.16 would ask the EBI server)");
+      }
+      if (!found && remote) found = true;  // a server may have it: htslib's own error stands
+    }
+    if (!found) {
+      missing = "the reference of @SQ SN:" + sn + (md5.empty() ? "" : " M5:" + md5) + (ur.empty() ? "" : " UR:" + ur) +
+                " is not available; looked in: -T (not given)";
+      for (const std::string& place : looked) missing += ", " + place;
+      missing += ". Give it with -T REF.fa, or put it where REF_PATH points (REF_PATH=/refs/%2s/%2s/%s, files named by M5)";
+    }
+  }
+  ks_free(&ks);
+  return missing;
+}
+
 StatusOr<bool> ReadAlignmentRecord(AlignmentFile& f, bam1_t* record, uint64_t records_read) {
   const int r = sam_read1(f.file.get(), f.header.get(), record);
   if (r >= 0) {
@@ -86,10 +224,12 @@ StatusOr<bool> ReadAlignmentRecord(AlignmentFile& f, bam1_t* record, uint64_t re
     return true;
   }
   if (r == -1) return false;
-  std::string message = Quoted(f.path) + ": record " + std::to_string(records_read + 1) +
-                        ": cannot decode (corrupt or truncated data";
-  if (f.is_cram() && f.reference.empty()) message += ", or the reference it needs is not available";
-  return BadInput(message + ")");
+  const std::string where = Quoted(f.path) + ": record " + std::to_string(records_read + 1) + ": cannot decode: ";
+  // One cause, one message, in every command that decodes: a reference that cannot be found is
+  // named with where it was looked for; only then is the data called damaged.
+  if (const std::string missing = MissingCramReference(f); !missing.empty())
+    return FailedPrecondition(where + missing);
+  return BadInput(where + "the data is corrupt or truncated");
 }
 
 }  // namespace cramjet

@@ -41,8 +41,15 @@ struct AlignmentOpenOptions {
 // not closed"), unreadable header, an unusable reference.
 [[nodiscard]] StatusOr<AlignmentFile> OpenAlignmentFile(const std::string& path,
                                                         const AlignmentOpenOptions& options);
+// When `file` is a CRAM whose reference cannot be found, why: the first @SQ (SN, M5, UR) that
+// neither -T (by name and length), its UR file, REF_CACHE nor a local REF_PATH element holds,
+// with every place looked. "" when each @SQ resolves, or a REF_PATH server might have it.
+std::string MissingCramReference(const AlignmentFile& file);
 // Reads the next record. true: `record` filled; false: clean end of file. Errors name the file
-// and the 1-based record number (`records_read` is the count read so far).
+// and the 1-based record number (`records_read` is the count read so far): kFailedPrecondition
+// when a decode failed and the CRAM's reference is missing (MissingCramReference), kBadInput for
+// damaged data. Not checked before decoding: a CRAM may embed its reference or need none, which
+// only its slices say (the conformance suite's level-1.cram decodes with a FASTA lacking chrM).
 [[nodiscard]] StatusOr<bool> ReadAlignmentRecord(AlignmentFile& file, bam1_t* record, uint64_t records_read);
 
 }  // namespace cramjet

@@ -25,6 +25,7 @@
 
 #include <toml++/toml.h>
 
+#include "common/cram_containers.h"
 #include "cramjet/status.h"
 
 namespace cramjet::ship {
@@ -186,14 +187,9 @@ struct Manifest {
 // reads, a missing or wrong-typed field, an unsafe object name, a malformed MD5 or duplicate names.
 [[nodiscard]] StatusOr<Manifest> ParseManifest(std::string_view text, std::string_view source);
 
-// Total records and bases over the CRAM's data containers (from container headers; no decode).
-struct CramCounts {
-  int major = 0, minor = 0;
-  uint64_t records = 0;
-  uint64_t bases = 0;
-  uint64_t containers = 0;
-};
-[[nodiscard]] StatusOr<CramCounts> CountCramContainers(const std::string& path);
+// Counts from the CRAM's container headers (common/cram_containers.h), for the manifest.
+using cramjet::CountCramContainers;
+using cramjet::CramCounts;
 
 // ---- Sinks (internal) ---------------------------------------------------------------------------
 namespace internal {

@@ -248,5 +248,62 @@ TEST(Usage, UnknownOptionIsAUsageError) {
   EXPECT_EQ(r.err.rfind("cramjet compress: usage error: ", 0), 0u) << r.err;
 }
 
+std::string LastLine(const std::string& text) {
+  const size_t end = text.size() && text.back() == '\n' ? text.size() - 1 : text.size();
+  const size_t start = text.rfind('\n', end == 0 ? 0 : end - 1);
+  return text.substr(start == std::string::npos ? 0 : start + 1);
+}
+
+// A CRAM whose reference is gone: decompress, verify and qc give one message for that one cause,
+// naming the @SQ the CRAM needs and where it was looked for (issue 16: it read as corruption).
+TEST(MissingReference, OneMessageInEveryCommandThatDecodes) {
+  ::unsetenv("REF_PATH");
+  ::unsetenv("REF_CACHE");
+  testing::TempDir dir;
+  uint64_t x = 2463534242ull;
+  auto next = [&x] { x ^= x << 13; x ^= x >> 17; x ^= x << 5; return x; };
+  std::string genome;
+  for (int i = 0; i < 20000; ++i) genome += "ACGT"[next() % 4];
+  const std::string ref = dir / "gone.fa";
+  testing::WriteFile(ref, ">c1\n" + genome + "\n");
+  std::string reads;
+  for (int i = 0; i < 300; ++i)
+    reads += "@r" + std::to_string(i) + "\n" + genome.substr(next() % (genome.size() - 100), 100) + "\n+\n" +
+             std::string(100, 'I') + "\n";
+  testing::WriteFile(dir / "in.fq", reads);
+  const std::string cram = dir / "s.cram";
+  auto c = RunCramjet("compress -q --build-index -T " + ShellQuote(ref) + " -o " + ShellQuote(cram) + " " + ShellQuote(dir / "in.fq"));
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  const std::string md5 = testing::RunShell("samtools view -H " + ShellQuote(cram) + " | grep -o 'M5:[0-9a-f]*' | head -1").out;
+  ASSERT_EQ(md5.size(), 36u) << md5;  // "M5:" + 32 + newline
+  const std::string ur = testing::RunShell("samtools view -H " + ShellQuote(cram) + " | grep -o 'UR:[^\t]*' | head -1").out;
+  ASSERT_FALSE(ur.empty());
+  std::filesystem::rename(ref, dir / "elsewhere.fa");
+  const std::string ur_value = ur.substr(3, ur.size() - 4);
+  const std::string ur_path = ur_value.rfind("file://", 0) == 0 ? ur_value.substr(7) : ur_value.rfind("file:", 0) == 0 ? ur_value.substr(5) : ur_value;
+  const std::string expected = "'" + cram + "': record 1: cannot decode: the reference of @SQ SN:c1 " + md5.substr(0, 35) +
+                               " UR:" + ur_value + " is not available; looked in: -T (not given), UR " + ur_path +
+                               " (no such file), REF_CACHE (not set), REF_PATH (not set: htslib 1.16 would ask the EBI "
+                               "server). Give it with -T REF.fa, or put it where REF_PATH points (REF_PATH=/refs/%2s/%2s/%s, "
+                               "files named by M5)\n";
+  for (const std::string& command : {"decompress -o " + ShellQuote(dir / "back.fq"), std::string("verify"),
+                                    "qc -o " + ShellQuote(dir / "qc")}) {
+    auto r = RunCramjet(command + " " + ShellQuote(cram));
+    const std::string name = command.substr(0, command.find(' '));
+    EXPECT_EQ(r.exit_code, 1) << command;
+    // htslib prints its own line for the UR file it tried (perror, not its logger); ours is last.
+    EXPECT_EQ(LastLine(r.err), "cramjet " + name + ": error: " + expected) << command;
+    EXPECT_LE(std::count(r.err.begin(), r.err.end(), '\n'), 2) << r.err;
+  }
+  EXPECT_FALSE(testing::PathExists(dir / "back.fq"));
+  // The wrong reference given with -T: named, and not called corruption either.
+  testing::WriteFile(dir / "other.fa", ">c2\n" + genome + "\n");
+  ASSERT_EQ(testing::RunShell("samtools faidx " + ShellQuote(dir / "other.fa")).exit_code, 0);
+  auto wrong = RunCramjet("verify -T " + ShellQuote(dir / "other.fa") + " " + ShellQuote(cram));
+  EXPECT_EQ(wrong.exit_code, 1);
+  EXPECT_EQ(LastLine(wrong.err), "cramjet verify: error: '" + cram + "': record 1: cannot decode: @SQ SN:c1 is not in the reference given with -T ('" +
+                           (dir / "other.fa") + "')\n");
+}
+
 }  // namespace
 }  // namespace cramjet
