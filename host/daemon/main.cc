@@ -56,6 +56,11 @@ int main(int argc, char** argv) {
   }
   // journald reads the "<N>" priority prefixes from stderr.
   SetLogSink(JournaldSink());
+  // htslib writes some errors to stderr itself (perror of a reference file, multi-line dumps):
+  // through the logger they get a priority, one journal entry per line.
+  if (!CaptureStrayStderr()) {
+    CJ_LOG(kWarning) << "cannot route library output on stderr through the log";
+  }
   auto config = daemon::LoadConfig(config_path);
   if (!config.ok()) {
     CJ_LOG(kError) << "configuration refused: " << config.status().message();

@@ -30,6 +30,12 @@ void SetLogSink(LogSink sink);
 // Sink that writes "<N>message" lines to stderr for journald (N = syslog priority).
 LogSink JournaldSink();
 void Log(LogLevel level, std::string_view message);
+// The daemon's: what libraries write to standard error themselves (htslib's perror and
+// fprintf lines, raw and multi-line) is read back from a pipe and logged line by line through
+// the sink, "stderr: <line>", at the level an htslib "[E::" / "[W::" prefix names (else
+// warning); the sink writes to the original standard error. False when the pipe cannot be made
+// (standard error is left as it was).
+bool CaptureStrayStderr();
 
 namespace internal {
 class LogLine {

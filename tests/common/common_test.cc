@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -232,6 +233,44 @@ TEST(OutsideText, Utf8IsCheckedAndExcerptsArePrintable) {
   EXPECT_FALSE(IsValidUtf8("\xfd\xff"));
   EXPECT_EQ(PrintableExcerpt("Slow\r\nDown\xfd\x01 ok", 100), "Slow??Down?? ok");
   EXPECT_EQ(PrintableExcerpt("abcdef", 3), "abc");
+}
+
+// The daemon's capture of what libraries print to stderr themselves: each line comes out of the
+// logger with a priority (journald), at the level htslib's prefix names. Run in a child process,
+// whose standard error is a pipe read here.
+TEST(Log, StrayStderrLinesGoThroughTheLoggerWithAPriority) {
+  int out[2];
+  ASSERT_EQ(::pipe(out), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::dup2(out[1], STDERR_FILENO);
+    ::close(out[0]);
+    SetLogSink(JournaldSink());
+    if (!CaptureStrayStderr()) ::_exit(3);
+    std::fputs("[E::cram_decode] broken slice\n/refs/gone.fa: No such file or directory\n[W::hts_x] two\nparts", stderr);
+    std::fflush(stderr);
+    ::close(STDERR_FILENO);  // the reader sees the end and logs the unfinished last line
+    CJ_LOG(kInfo) << "own line";
+    ::usleep(300000);
+    ::_exit(0);
+  }
+  ::close(out[1]);
+  std::string got;
+  char buffer[4096];
+  for (ssize_t n; (n = ::read(out[0], buffer, sizeof buffer)) > 0;) got.append(buffer, static_cast<size_t>(n));
+  ::close(out[0]);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  EXPECT_NE(got.find("<3>stderr: [E::cram_decode] broken slice\n"), std::string::npos) << got;
+  EXPECT_NE(got.find("<4>stderr: /refs/gone.fa: No such file or directory\n"), std::string::npos) << got;
+  EXPECT_NE(got.find("<4>stderr: [W::hts_x] two\n"), std::string::npos) << got;
+  EXPECT_NE(got.find("<4>stderr: parts\n"), std::string::npos) << got;
+  EXPECT_NE(got.find("<6>own line\n"), std::string::npos) << got;
+  // Nothing unprefixed.
+  size_t start = 0;
+  for (size_t eol; (eol = got.find('\n', start)) != std::string::npos; start = eol + 1) EXPECT_EQ(got[start], '<') << got;
 }
 
 }  // namespace

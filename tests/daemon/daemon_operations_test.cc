@@ -295,6 +295,10 @@ TEST_F(DaemonIntegration, StaysUpUnderAHostileArchive) {
     EXPECT_EQ(log.find("failed inside the daemon"), std::string::npos) << log;  // the API's guard
     EXPECT_EQ(log.find("the stage threw"), std::string::npos) << log;         // a stage's guard
     EXPECT_NE(log.find("ship"), std::string::npos) << log;
+    // Every line has a journald priority: what libraries print themselves goes through the logger.
+    size_t start = 0;
+    for (size_t eol; (eol = log.find('\n', start)) != std::string::npos; start = eol + 1)
+      EXPECT_EQ(log[start], '<') << log.substr(start, eol - start);
   }
 }
 
