@@ -17,6 +17,7 @@ inline constexpr int kExitError = 1;         // bad input, I/O, anything that st
 inline constexpr int kExitUsage = 2;         // bad command line
 inline constexpr int kExitMismatch = 3;      // verification ran and found a difference
 inline constexpr int kExitUnavailable = 4;   // daemon or remote not reachable
+inline constexpr int kExitQcFail = 5;        // `qc`: the files were written and the verdict is fail
 
 struct Context {
   int exit_code = kExitOk;

@@ -13,7 +13,7 @@ void RegisterQcCommand(CLI::App& app, Context& ctx) {
   auto options = std::make_shared<QcFileOptions>();
   auto* sub = app.add_subcommand(
       "qc", "Compute QC for a FASTQ/BAM/CRAM: PREFIX.qc.json, .qc.html, .stats (samtools stats), "
-            ".fastp.json and _mqc.json (MultiQC)");
+            ".fastp.json and _mqc.json (MultiQC); exit 5 when the verdict is fail");
   sub->add_option("input", options->inputs, "FASTQ(.gz), SAM, BAM or CRAM; or two FASTQ files (R1 R2)")
       ->required()
       ->expected(1, 2);
@@ -35,6 +35,9 @@ void RegisterQcCommand(CLI::App& app, Context& ctx) {
                 static_cast<unsigned long long>(result->reads),
                 static_cast<unsigned long long>(result->bases), result->verdict.c_str());
     for (const auto& path : result->outputs) std::printf("wrote %s\n", path.c_str());
+    // A failed QC must reach whoever runs this (a pipeline step, a script): the files are
+    // written, and the exit status says fail. A warn is still 0.
+    if (result->verdict == "fail") ctx.exit_code = kExitQcFail;
   });
 }
 
