@@ -1,5 +1,6 @@
 // Opening SAM/BAM/CRAM files with htslib: one set of checks and errors for every stage.
 #include "common/alignment_file.h"
+#include "common/cram_containers.h"
 
 #include <unistd.h>
 
@@ -31,6 +32,7 @@ StatusOr<AlignmentFile> OpenAlignmentFile(const std::string& path, const Alignme
     Status ref_ok = CheckReadableFile(reference);
     if (!ref_ok.ok()) return ref_ok.WithContext("reference");
   }
+  CRAMJET_RETURN_IF_ERROR(CheckCramSliceCounts(path));  // before htslib allocates what it says
   AlignmentFile f;
   f.path = path;
   f.reference = reference;

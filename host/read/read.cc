@@ -15,6 +15,7 @@
 #include <set>
 
 #include "common/alignment_file.h"
+#include "common/cram_containers.h"
 #include "cramjet/log.h"
 #include "read/read_internal.h"
 
@@ -46,6 +47,7 @@ StatusOr<InputFormat> DetectInputFormat(const std::string& path) {
     bool sam_header = n == 4 && head[3] == '\t';  // "@HD\t", "@SQ\t", ...
     return n > 0 && head[0] == '@' && !sam_header;
   };
+  CRAMJET_RETURN_IF_ERROR(CheckCramFileStart(path));  // before htslib allocates what it says
   htsFile* fp = hts_open(path.c_str(), "r");
   if (!fp) {
     CRAMJET_ASSIGN_OR_RETURN(bool fastq, looks_like_fastq());

@@ -233,6 +233,7 @@ TEST(ParserProperty, CorporaReplayAsRegressionInputs) {
   ApiHarness api(dir.path());
   ASSERT_TRUE(api.ready());
   HttpHarness http(dir.path());
+  AlignmentHarness alignment(dir.path(), cramjet::testing::SharedPath("cram-conformance/test/cram/ce.fa"));
   const std::map<std::string, std::function<Outcome(const std::string&)>> harnesses = {
       {"sample_sheet", [](const std::string& s) { return SampleSheet(s); }},
       {"run_info", [](const std::string& s) { return RunInfo(s); }},
@@ -244,6 +245,7 @@ TEST(ParserProperty, CorporaReplayAsRegressionInputs) {
       {"api_request", [&](const std::string& s) { Outcome o = api.Request(s); api.Reset(); return o; }},
       {"manifest", [](const std::string& s) { return Manifest(s); }},
       {"http_replies", [&](const std::string& s) { return http.Replies(s); }},
+      {"alignment", [&](const std::string& s) { return alignment.Read(s); }},
   };
   int replayed = 0;
   for (const auto& [target, harness] : harnesses) {

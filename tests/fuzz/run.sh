@@ -60,8 +60,8 @@ for t in "${targets[@]}"; do
     -max_total_time="$seconds" -runs="$runs" -seed="$seed" "${extra[@]}" "${parallel[@]}" -print_final_stats=1 -artifact_prefix="$work/$t/artifacts/" \
     -timeout=10 -rss_limit_mb=2048) >"$log" 2>&1
   rc=$?
-  execs=$(grep -h 'stat::number_of_executed_units' "$log" "$work/$t"/fuzz-*.log 2>/dev/null | awk '{s+=$2} END{print s+0}')
-  elapsed=$(grep -ho 'Done [0-9]* runs in [0-9]* second' "$log" | awk '{print $5}' | head -1)
+  execs=$(grep -ah 'stat::number_of_executed_units' "$log" "$work/$t"/fuzz-*.log 2>/dev/null | awk '{s+=$2} END{print s+0}')
+  elapsed=$(grep -aho 'Done [0-9]* runs in [0-9]* second' "$log" | awk '{print $5}' | head -1)
   found=$(ls "$work/$t/artifacts" 2>/dev/null | wc -l)
   if [ "$rc" -ne 0 ] || [ "$found" -gt 0 ]; then
     mkdir -p "tests/fuzz/findings/$t"

@@ -305,5 +305,32 @@ TEST(MissingReference, OneMessageInEveryCommandThatDecodes) {
                            (dir / "other.fa") + "')\n");
 }
 
+// A CRAM whose header container lies about its size: refused before htslib is given it (htslib
+// 1.16 asked for 6.4 GB for this 102-byte file: found by the alignment fuzzer, kept in its corpus).
+TEST(HostileCram, AHeaderContainerThatLiesIsRefusedBeforeHtslibAllocates) {
+  testing::TempDir dir;
+  const std::string cram = dir / "lies.cram";
+  std::filesystem::copy_file(std::string(CRAMJET_SOURCE_DIR) + "/tests/fuzz/corpus/alignment/regress_header_container_6gb_malloc.cram", cram);
+  const std::string said = "'" + cram + "': the CRAM header container (byte 26) says it holds 94333 bytes; the file has 102 in all: truncated or corrupt\n";
+  auto d = RunCramjet("decompress -o " + ShellQuote(dir / "x.fq") + " " + ShellQuote(cram));
+  EXPECT_EQ(d.exit_code, 1);
+  EXPECT_EQ(d.err, "cramjet decompress: error: " + said);
+  EXPECT_FALSE(testing::PathExists(dir / "x.fq"));
+  testing::WriteFile(dir / "ref.fa", kRef);
+  auto c = RunCramjet("compress -q -T " + ShellQuote(dir / "ref.fa") + " -o " + ShellQuote(dir / "y.cram") + " " + ShellQuote(cram));
+  EXPECT_EQ(c.exit_code, 1);
+  EXPECT_EQ(c.err, "cramjet compress: error: " + said);
+
+  // A later container whose header asks for 797,829 blocks: htslib 1.16 held 4.5 GB resident for
+  // this 4.7 kB file before failing at record 78; now refused before the decode starts.
+  const std::string slices = dir / "slices.cram";
+  std::filesystem::copy_file(std::string(CRAMJET_SOURCE_DIR) + "/tests/fuzz/corpus/alignment/regress_slice_header_4gb_malloc.cram", slices);
+  auto v = RunCramjet("decompress -T " + ShellQuote(dir / "ref.fa") + " -o " + ShellQuote(dir / "s.sam") + " " + ShellQuote(slices));
+  EXPECT_EQ(v.exit_code, 1);
+  EXPECT_EQ(v.err, "cramjet decompress: error: '" + slices + "': the CRAM container at byte 1313 has an impossible header "
+                   "(-83215055 bytes, 797829 blocks, 445607 slices): corrupt\n");
+  EXPECT_FALSE(testing::PathExists(dir / "s.sam"));
+}
+
 }  // namespace
 }  // namespace cramjet
