@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "cramjet/log.h"
 #include "parser_harnesses.h"
 
 namespace {
@@ -48,6 +49,12 @@ cramjet::fuzz::Outcome Run(const std::string& input) {
 }
 
 }  // namespace
+
+// htslib's own error lines off, as in the programs (the alignment target's log was mostly them).
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  cramjet::ConfigureHtslibLogging();
+  return 0;
+}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const cramjet::fuzz::Outcome o = Run(std::string(reinterpret_cast<const char*>(data), size));
