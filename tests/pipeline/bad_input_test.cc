@@ -330,6 +330,16 @@ TEST(HostileCram, AHeaderContainerThatLiesIsRefusedBeforeHtslibAllocates) {
   EXPECT_EQ(v.err, "cramjet decompress: error: '" + slices + "': the CRAM container at byte 1313 has an impossible header "
                    "(-83215055 bytes, 797829 blocks, 445607 slices): corrupt\n");
   EXPECT_FALSE(testing::PathExists(dir / "s.sam"));
+
+  // A landmark count of 2^28 once made cramjet's own check allocate 2 GB for it; read one at a
+  // time, the count costs only what the file holds.
+  const std::string landmarks = dir / "landmarks.cram";
+  std::filesystem::copy_file(std::string(CRAMJET_SOURCE_DIR) + "/tests/fuzz/corpus/alignment/regress_landmark_count_2gb_vector.cram",
+                             landmarks);
+  auto l = RunCramjet("decompress -o " + ShellQuote(dir / "l.sam") + " " + ShellQuote(landmarks));
+  EXPECT_EQ(l.exit_code, 1);
+  EXPECT_EQ(l.err, "cramjet decompress: error: '" + landmarks + "': the CRAM container at byte 2619 is cut short: the file is "
+                   "truncated or corrupt\n");
 }
 
 }  // namespace
