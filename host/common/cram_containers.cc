@@ -210,7 +210,7 @@ class BufferIntReader {
   size_t size_, at_ = 0;
 };
 
-constexpr uint8_t kMethodRaw = 0, kContentMappedSlice = 5;
+constexpr uint8_t kMethodRaw = 0, kContentMappedSlice = 2;  // CRAM 3.1 section 8.1: 2 is a slice header (5 is CORE)
 
 }  // namespace
 
@@ -274,9 +274,9 @@ Status CheckCramSliceCounts(const std::string& path) {
       int64_t s_ref, s_start, s_span, s_records, s_blocks, s_content_ids;
       uint64_t s_counter;
       int64_t s_counter32;
-      const bool counter_ok = major >= 3 ? h.Ltf8(s_counter) : h.Itf8(s_counter32);
-      if (!h.Itf8(s_ref) || !h.Itf8(s_start) || !h.Itf8(s_span) || !h.Itf8(s_records) || !counter_ok ||
-          !h.Itf8(s_blocks) || !h.Itf8(s_content_ids))
+      // The specification's order: the record counter (LTF8 in 3.x, ITF8 in 2.x) after the count.
+      if (!h.Itf8(s_ref) || !h.Itf8(s_start) || !h.Itf8(s_span) || !h.Itf8(s_records) ||
+          !(major >= 3 ? h.Ltf8(s_counter) : h.Itf8(s_counter32)) || !h.Itf8(s_blocks) || !h.Itf8(s_content_ids))
         continue;  // a short header is htslib's to refuse
       // Records: htslib allocates a record array of this size. Identical reads compress to far
       // less than a byte each, so the bound is loose (256 per byte of the container, plus 100k).

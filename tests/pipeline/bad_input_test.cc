@@ -321,14 +321,15 @@ TEST(HostileCram, AHeaderContainerThatLiesIsRefusedBeforeHtslibAllocates) {
   EXPECT_EQ(c.exit_code, 1);
   EXPECT_EQ(c.err, "cramjet compress: error: " + said);
 
-  // A later container whose header asks for 797,829 blocks: htslib 1.16 held 4.5 GB resident for
-  // this 4.7 kB file before failing at record 78; now refused before the decode starts.
+  // A slice asking for 1.16 billion content ids (and a later container for 797,829 blocks):
+  // htslib 1.16 held 4.5 GB resident for this 4.7 kB file before failing at record 78; now
+  // refused before the decode starts, at the first of the two.
   const std::string slices = dir / "slices.cram";
   std::filesystem::copy_file(std::string(CRAMJET_SOURCE_DIR) + "/tests/fuzz/corpus/alignment/regress_slice_header_4gb_malloc.cram", slices);
   auto v = RunCramjet("decompress -T " + ShellQuote(dir / "ref.fa") + " -o " + ShellQuote(dir / "s.sam") + " " + ShellQuote(slices));
   EXPECT_EQ(v.exit_code, 1);
-  EXPECT_EQ(v.err, "cramjet decompress: error: '" + slices + "': the CRAM container at byte 1313 has an impossible header "
-                   "(-83215055 bytes, 797829 blocks, 445607 slices): corrupt\n");
+  EXPECT_EQ(v.err, "cramjet decompress: error: '" + slices + "': the CRAM container at byte 684 has a slice header asking "
+                   "for 0 blocks, 1160909505 content ids and 287297886 records in 606 bytes: corrupt\n");
   EXPECT_FALSE(testing::PathExists(dir / "s.sam"));
 
   // A landmark count of 2^28 once made cramjet's own check allocate 2 GB for it; read one at a
@@ -340,6 +341,28 @@ TEST(HostileCram, AHeaderContainerThatLiesIsRefusedBeforeHtslibAllocates) {
   EXPECT_EQ(l.exit_code, 1);
   EXPECT_EQ(l.err, "cramjet decompress: error: '" + landmarks + "': the CRAM container at byte 2619 is cut short: the file is "
                    "truncated or corrupt\n");
+}
+
+// The slice check reads a slice header's fields in the specification's order (the record
+// counter after the record count): more content ids than blocks in a real CRAM is named so.
+TEST(HostileCram, ASliceWithMoreContentIdsThanBlocksIsRefused) {
+  testing::TempDir dir;
+  testing::WriteFile(dir / "ref.fa", kRef);
+  testing::WriteFile(dir / "in.fq", "@r1\nACGTACGTAC\n+\nIIIIIIIIII\n@r2\nTTGCAACGTA\n+\nIIIIIIIIII\n");
+  const std::string cram = dir / "s.cram";
+  auto c = RunCramjet("compress -q --unaligned -T " + ShellQuote(dir / "ref.fa") + " -o " + ShellQuote(cram) + " " +
+                      ShellQuote(dir / "in.fq"));
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  auto edit = testing::RunShell("python3 " + ShellQuote(std::string(CRAMJET_SOURCE_DIR) + "/tests/pipeline/set_slice_content_ids.py") +
+                                " " + ShellQuote(cram) + " 127");
+  ASSERT_EQ(edit.exit_code, 0) << edit.err;
+  const std::string blocks = edit.out.substr(0, edit.out.find('\n'));
+  auto d = RunCramjet("decompress -o " + ShellQuote(dir / "back.fq") + " " + ShellQuote(cram));
+  EXPECT_EQ(d.exit_code, 1);
+  EXPECT_NE(d.err.find("has a slice header asking for " + blocks + " blocks, 127 content ids and 2 records in "),
+            std::string::npos)
+      << d.err;
+  EXPECT_FALSE(testing::PathExists(dir / "back.fq"));
 }
 
 }  // namespace
