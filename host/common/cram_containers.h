@@ -2,12 +2,23 @@
 // and base counts (the ship manifest).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
 #include "cramjet/status.h"
 
 namespace cramjet {
+
+// The CRAM constants that the readers of raw CRAM bytes share (this file's checks, and
+// encode's `cramjet inspect`). CRAM 3.1 specification, sections 6-8.
+namespace cram_format {
+inline constexpr size_t kFileDefinitionSize = 26;  // "CRAM", major, minor, 20-byte file id
+inline constexpr uint8_t kMethodRaw = 0;
+// Block content types (0 is the file header, in the header container only).
+inline constexpr uint8_t kContentFileHeader = 0, kContentCompressionHeader = 1, kContentSliceHeader = 2,
+                         kContentExternal = 4, kContentCore = 5;
+}  // namespace cram_format
 
 struct CramCounts {
   int major = 0, minor = 0;

@@ -16,15 +16,18 @@
 #include <unordered_map>
 
 #include "common/common.h"
+#include "common/cram_containers.h"
 #include "encode/stitch_internal.h"
 
 namespace cramjet {
 namespace {
 
-constexpr size_t kFileDefinitionSize = 26;
-constexpr uint8_t kContentCompressionHeader = 1, kContentSliceHeader = 2;  // 0 is the file header (not in containers)
-constexpr uint8_t kContentExternal = 4, kContentCore = 5;
-constexpr uint8_t kMethodRaw = 0;
+using cram_format::kContentCompressionHeader;  // common/cram_containers.h
+using cram_format::kContentCore;
+using cram_format::kContentExternal;
+using cram_format::kContentSliceHeader;
+using cram_format::kFileDefinitionSize;
+using cram_format::kMethodRaw;
 
 struct SeriesInfo {
   const char* key;

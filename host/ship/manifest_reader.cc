@@ -40,6 +40,18 @@ class FieldReader {
     return v->get_ref<const std::string&>();
   }
 
+  // A required member that must be an object or an array: "missing" or "is not an ...".
+  StatusOr<const json*> Object(const json& object, const std::string& key, const std::string& path) const {
+    const json* v = Find(object, key);
+    if (v == nullptr || !v->is_object()) return Refuse(path + key, v == nullptr ? "missing" : "is not an object");
+    return v;
+  }
+  StatusOr<const json*> Array(const json& object, const std::string& key, const std::string& path) const {
+    const json* v = Find(object, key);
+    if (v == nullptr || !v->is_array()) return Refuse(path + key, v == nullptr ? "missing" : "is not an array");
+    return v;
+  }
+
   StatusOr<uint64_t> Count(const json& object, const std::string& key, const std::string& path) const {
     const json* v = Find(object, key);
     if (v == nullptr) return Refuse(path + key, "missing");
@@ -111,8 +123,7 @@ StatusOr<Manifest> ParseManifest(std::string_view text, std::string_view source_
     CRAMJET_ASSIGN_OR_RETURN(m.tool_version, r.String(*tool, "version", "tool.", false));
   }
 
-  const json* cram = r.Find(doc, "cram");
-  if (cram == nullptr || !cram->is_object()) return r.Refuse("cram", cram == nullptr ? "missing" : "is not an object");
+  CRAMJET_ASSIGN_OR_RETURN(const json* cram, r.Object(doc, "cram", ""));
   CRAMJET_ASSIGN_OR_RETURN(m.cram_file, r.String(*cram, "file", "cram."));
   CRAMJET_ASSIGN_OR_RETURN(m.cram_version, r.String(*cram, "version", "cram."));
   CRAMJET_ASSIGN_OR_RETURN(m.cram_profile, r.String(*cram, "profile", "cram.", false));
@@ -123,13 +134,9 @@ StatusOr<Manifest> ParseManifest(std::string_view text, std::string_view source_
     m.reads = reads->get<uint64_t>();
   }
 
-  const json* reference = r.Find(doc, "reference");
-  if (reference == nullptr || !reference->is_object())
-    return r.Refuse("reference", reference == nullptr ? "missing" : "is not an object");
+  CRAMJET_ASSIGN_OR_RETURN(const json* reference, r.Object(doc, "reference", ""));
   CRAMJET_ASSIGN_OR_RETURN(m.reference_name, r.String(*reference, "name", "reference.", false));
-  const json* contigs = r.Find(*reference, "contigs");
-  if (contigs == nullptr || !contigs->is_array())
-    return r.Refuse("reference.contigs", contigs == nullptr ? "missing" : "is not an array");
+  CRAMJET_ASSIGN_OR_RETURN(const json* contigs, r.Array(*reference, "contigs", "reference."));
   for (size_t i = 0; i < contigs->size(); ++i) {
     const json& c = (*contigs)[i];
     const std::string path = "reference.contigs[" + std::to_string(i) + "]";
@@ -147,8 +154,7 @@ StatusOr<Manifest> ParseManifest(std::string_view text, std::string_view source_
     m.contigs.push_back(std::move(contig));
   }
 
-  const json* files = r.Find(doc, "files");
-  if (files == nullptr || !files->is_array()) return r.Refuse("files", files == nullptr ? "missing" : "is not an array");
+  CRAMJET_ASSIGN_OR_RETURN(const json* files, r.Array(doc, "files", ""));
   if (files->empty()) return r.Refuse("files", "is empty");
   static const std::set<std::string> kRoles = {"cram", "index", "seqchksum", "md5", "qc"};
   std::set<std::string> names;
