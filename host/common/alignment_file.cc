@@ -32,7 +32,8 @@ StatusOr<AlignmentFile> OpenAlignmentFile(const std::string& path, const Alignme
     Status ref_ok = CheckReadableFile(reference);
     if (!ref_ok.ok()) return ref_ok.WithContext("reference");
   }
-  CRAMJET_RETURN_IF_ERROR(CheckCramSliceCounts(path));  // before htslib allocates what it says
+  // Before htslib allocates what the file says.
+  CRAMJET_RETURN_IF_ERROR(options.header_only ? CheckCramFileStart(path) : CheckCramSliceCounts(path));
   AlignmentFile f;
   f.path = path;
   f.reference = reference;

@@ -34,6 +34,10 @@ struct AlignmentOpenOptions {
   // Leave MD/NM generation at htslib's default instead of turning it off: QC counts mismatches
   // from NM the way samtools stats sees a CRAM. Proofs and re-encoding never set this.
   bool htslib_default_md_nm = false;
+  // Only the header will be read (the manifest, verify's look at @RG): the pass over every
+  // container and slice header (CheckCramSliceCounts) is left to the open that decodes; the
+  // header container is still checked.
+  bool header_only = false;
 };
 
 // Opens `path` and reads its header. Errors name the file: missing, empty, not SAM/BAM/CRAM,

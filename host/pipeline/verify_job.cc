@@ -23,7 +23,9 @@ StatusOr<ReadChecksums> ChecksumInputs(const VerifyOptions& options, std::string
   read.reference = options.reference;
   read.threads = options.threads;
   // SRA deflines were stored by their place when the CRAM's @RG says so (`sd`): read them so.
-  auto cram = OpenAlignmentFile(options.cram, {options.reference, 1, nullptr});
+  AlignmentOpenOptions header_only{options.reference, 1, nullptr};
+  header_only.header_only = true;  // the decode below opens it again, with every check
+  auto cram = OpenAlignmentFile(options.cram, header_only);
   if (cram.ok()) read.derive_sra_names = FastqRules(cram->header.get()).NeedsInputOrder();
   CRAMJET_ASSIGN_OR_RETURN(std::unique_ptr<ReadSource> source, OpenReads(read));
   ReadChecksums sums(aux_tags);

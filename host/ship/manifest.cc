@@ -59,7 +59,9 @@ StatusOr<nlohmann::json> SeqChecksumJson(const std::string& path) {
 StatusOr<std::string> BuildManifest(const ShipRequest& request, const std::vector<ShippedFile>& files) {
   if (files.empty()) return InvalidArgument("no files to ship");
   const std::string& cram_path = files[0].local_path;
-  CRAMJET_ASSIGN_OR_RETURN(AlignmentFile in, OpenAlignmentFile(cram_path, AlignmentOpenOptions{}));
+  AlignmentOpenOptions header_only;
+  header_only.header_only = true;  // CountCramContainers below reads the container headers
+  CRAMJET_ASSIGN_OR_RETURN(AlignmentFile in, OpenAlignmentFile(cram_path, header_only));
   if (!in.is_cram()) return BadInput("'" + cram_path + "': not a CRAM file");
   const HeaderPtr& header = in.header;
 
