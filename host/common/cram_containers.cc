@@ -37,6 +37,7 @@ template <typename Bytes>
 class CramInts {
  public:
   explicit CramInts(Bytes bytes) : bytes_(bytes) {}
+  Bytes& bytes() { return bytes_; }  // where it reads (a buffer's position)
   bool Byte(uint8_t& b) { return bytes_.Next(b); }
   bool Int32(int32_t& v) {
     uint8_t b[4];
@@ -77,6 +78,7 @@ class CramInts {
   Bytes bytes_;
 };
 using FileInts = CramInts<FileBytes>;
+using BufferInts = CramInts<BufferBytes>;
 
 // The fixed fields of a container header, up to its landmark count (landmarks and, in 3.x, a
 // CRC32 follow: each caller reads them with its own checks).
@@ -102,9 +104,70 @@ bool ReadBlockHeader(FileInts& r, BlockHeader& b) {
   return r.Byte(b.method) && r.Byte(b.content_type) && r.Itf8(b.content_id) && r.Itf8(b.compressed) && r.Itf8(b.raw);
 }
 
+using cram_format::kContentCompressionHeader;
 using cram_format::kContentSliceHeader;
 using cram_format::kFileDefinitionSize;
 using cram_format::kMethodRaw;
+
+// CRAM codec ids whose parameters htslib 1.16 sizes an allocation by (CRAM 3.1 section 13).
+constexpr int64_t kCodecHuffman = 3, kCodecByteArrayLen = 4;
+
+// One encoding of a compression header (codec id, parameter bytes, parameters), read from `r`
+// and left after it: false with `why` set where its counts ask for more than its parameter
+// bytes hold. A HUFFMAN alphabet of 2^27 symbols in a 10 kB file made htslib 1.16 ask for
+// 4.8 GB before it read one (the alignment fuzzer). What ends early is htslib's to refuse.
+bool CheckEncoding(BufferInts& r, int depth, std::string& why) {
+  int64_t codec, param_size;
+  if (!r.Itf8(codec) || !r.Itf8(param_size)) return true;
+  BufferBytes& at = r.bytes();
+  if (param_size < 0 || static_cast<uint64_t>(param_size) > at.size - at.at) return true;
+  BufferInts params(BufferBytes{at.data + at.at, static_cast<size_t>(param_size)});
+  at.at += static_cast<size_t>(param_size);
+  if (codec == kCodecHuffman) {
+    // The alphabet, then the code lengths: each entry an ITF8 of at least one byte.
+    int64_t n_symbols, n_lengths;
+    if (!params.Itf8(n_symbols)) return true;
+    if (n_symbols < 0 || n_symbols > param_size) {
+      why = "a HUFFMAN code of " + std::to_string(n_symbols) + " symbols in " + std::to_string(param_size) + " bytes";
+      return false;
+    }
+    for (int64_t i = 0; i < n_symbols; ++i) {
+      int64_t symbol;
+      if (!params.Itf8(symbol)) return true;
+    }
+    if (!params.Itf8(n_lengths)) return true;
+    if (n_lengths < 0 || n_lengths > param_size) {
+      why = "a HUFFMAN code of " + std::to_string(n_lengths) + " code lengths in " + std::to_string(param_size) + " bytes";
+      return false;
+    }
+  } else if (codec == kCodecByteArrayLen && depth < 4) {
+    // Two encodings nested in the parameters: the lengths, then the values.
+    for (int k = 0; k < 2; ++k)
+      if (!CheckEncoding(params, depth + 1, why)) return false;
+  }
+  return true;
+}
+
+// A raw compression header block's encodings (CRAM 3.1 section 8.4: the preservation map,
+// skipped by its size; the data series map, 2-byte keys; the tag map, ITF8 keys), each checked
+// by CheckEncoding. false with `why` set for the first that asks too much.
+bool CheckCompressionHeader(const std::vector<uint8_t>& block, std::string& why) {
+  BufferInts r(BufferBytes{block.data(), block.size()});
+  int64_t map_size;
+  if (!r.Itf8(map_size) || map_size < 0 || static_cast<uint64_t>(map_size) > block.size() - r.bytes().at) return true;
+  r.bytes().at += static_cast<size_t>(map_size);  // preservation map: no counts htslib allocates by
+  for (const bool tag_map : {false, true}) {
+    int64_t n_entries;
+    if (!r.Itf8(map_size) || !r.Itf8(n_entries)) return true;
+    for (int64_t i = 0; i < n_entries; ++i) {
+      uint8_t key_byte;
+      int64_t key;
+      if (tag_map ? !r.Itf8(key) : !(r.Byte(key_byte) && r.Byte(key_byte))) return true;
+      if (!CheckEncoding(r, 0, why)) return false;
+    }
+  }
+  return true;
+}
 
 // An open CRAM for the checks below: its version and size, positioned after the 26-byte file
 // definition. `is_cram` false (and ok) for a file that does not start with "CRAM".
@@ -266,6 +329,21 @@ Status CheckCramSliceCounts(const std::string& path) {
     if (length > c.size - body)
       return BadInput(where + "says it holds " + std::to_string(length) + " bytes; " + std::to_string(c.size - body) +
                       " follow: truncated or corrupt");
+    // A data container's first block is its compression header (the first container holds the
+    // SAM header instead): its codecs' counts, before htslib allocates by them.
+    if (offset != kFileDefinitionSize && h.n_blocks > 0) {
+      BlockHeader b;
+      if (!ReadBlockHeader(r, b)) return BadInput(where + "has a compression header cut short: corrupt");
+      if (b.method == kMethodRaw && b.content_type == kContentCompressionHeader && b.raw == b.compressed && b.raw >= 0 &&
+          b.raw <= length) {
+        block.resize(static_cast<size_t>(b.raw));
+        if (std::fread(block.data(), 1, block.size(), f) != block.size())
+          return BadInput(where + "has a compression header cut short: the file is truncated");
+        std::string why;
+        if (!CheckCompressionHeader(block, why))
+          return BadInput(where + "has a compression header with " + why + ": corrupt");
+      }
+    }
     // Each slice header: as many blocks and content ids as the container can hold, no more
     // (htslib 1.16 allocates for the counts it reads: 4.6 GB, and touched, for a 4.7 kB file).
     for (const int64_t landmark : landmarks) {
@@ -279,7 +357,7 @@ Status CheckCramSliceCounts(const std::string& path) {
       block.resize(static_cast<size_t>(std::min<int64_t>(b.raw, 4096)));
       if (std::fread(block.data(), 1, block.size(), f) != block.size())
         return BadInput(where + "has a slice header cut short: the file is truncated");
-      CramInts<BufferBytes> s(BufferBytes{block.data(), block.size()});
+      BufferInts s(BufferBytes{block.data(), block.size()});
       // The slice header's fields in the specification's order; the record counter is LTF8 in
       // 3.x, ITF8 in 2.x.
       int64_t s_ref, s_start, s_span, s_records, s_blocks, s_content_ids, s_counter32;

@@ -341,6 +341,17 @@ TEST(HostileCram, AHeaderContainerThatLiesIsRefusedBeforeHtslibAllocates) {
   EXPECT_EQ(l.exit_code, 1);
   EXPECT_EQ(l.err, "cramjet decompress: error: '" + landmarks + "': the CRAM container at byte 2619 is cut short: the file is "
                    "truncated or corrupt\n");
+
+  // A compression header whose HUFFMAN code claims 2^27.6 symbols in 8 parameter bytes: htslib
+  // 1.16 asked for 4.8 GB for it at the first record of this 10 kB file; now refused before.
+  const std::string huffman = dir / "huffman.cram";
+  std::filesystem::copy_file(std::string(CRAMJET_SOURCE_DIR) + "/tests/fuzz/corpus/alignment/regress_huffman_alphabet_4gb_malloc.cram",
+                             huffman);
+  auto hd = RunCramjet("decompress -o " + ShellQuote(dir / "h.sam") + " " + ShellQuote(huffman));
+  EXPECT_EQ(hd.exit_code, 1);
+  EXPECT_EQ(hd.err, "cramjet decompress: error: '" + huffman + "': the CRAM container at byte 7645 has a compression header "
+                    "with a HUFFMAN code of 201326591 symbols in 8 bytes: corrupt\n");
+  EXPECT_FALSE(testing::PathExists(dir / "h.sam"));
 }
 
 // The slice check reads a slice header's fields in the specification's order (the record
