@@ -1,4 +1,4 @@
-// Daemon client commands: status, jobs, job, retry, pause, resume, drain, submit. Each talks to
+// Daemon client commands: status, jobs, job, retry, release, pause, resume, drain, submit. Each talks to
 // cramjetd over its Unix socket (include/cramjet/daemon_api.h). Human output is a thin view over
 // the JSON, which `--json` prints as is, with its "api_version".
 #include <unistd.h>
@@ -95,7 +95,7 @@ void PrintStatus(const json& s) {
   o << "backend    " << (Str(s, "backend").empty() ? "unknown" : Str(s, "backend")) << "\n";
   const json& jobs = s["jobs"];
   o << "jobs       " << jobs.value("queued", 0) << " queued, " << jobs.value("running", 0) << " running, "
-    << jobs.value("failed", 0) << " failed, " << jobs.value("done_today", 0) << " done today ("
+    << jobs.value("failed", 0) << " failed, " << jobs.value("held", 0) << " held, " << jobs.value("done_today", 0) << " done today ("
     << jobs.value("done", 0) << " in total)\n";
   if (s.value("intake_paused_low_disk", false)) o << "INTAKE PAUSED: free disk below the configured minimum\n";
   const json& running = s["running"];
@@ -115,6 +115,11 @@ void PrintStatus(const json& s) {
       o << line;
     }
   }
+  if (s.contains("held"))
+    for (const auto& h : s["held"])
+      o << "HELD       job " << Str(h, "id") << " " << Str(h, "sample") << ": QC " << Str(h, "qc_verdict")
+        << (Str(h, "reason").empty() ? "" : " (" + Str(h, "reason") + ")") << "; `cramjet release " << Str(h, "id")
+        << "` ships it\n";
   for (const auto& d : s["disk"])
     o << "disk       " << Bytes(d.value("free_bytes", 0.0)) << " free of " << Bytes(d.value("total_bytes", 0.0))
       << "  " << Str(d, "path") << "\n";
@@ -126,11 +131,13 @@ void PrintStatus(const json& s) {
 }
 
 void PrintJobs(const json& jobs) {
-  std::printf("%-6s %-8s %-9s %-24s %-9s %-19s %s\n", "ID", "STATE", "STAGE", "SAMPLE", "ATTEMPTS", "UPDATED", "RUN / ERROR");
+  std::printf("%-6s %-8s %-9s %-24s %-4s %-9s %-19s %s\n", "ID", "STATE", "STAGE", "SAMPLE", "QC", "ATTEMPTS", "UPDATED",
+              "RUN / ERROR");
   for (const auto& j : jobs) {
     std::string tail = j.value("last_error", "").empty() ? Str(j, "run_id") : j.value("last_error", "");
-    std::printf("%-6s %-8s %-9s %-24s %-9s %-19s %s\n", Str(j, "id").c_str(), Str(j, "state").c_str(),
-                Str(j, "stage").c_str(), Str(j, "sample").c_str(), Str(j, "attempts").c_str(),
+    const std::string qc = Str(j, "qc_verdict").empty() ? "-" : Str(j, "qc_verdict");
+    std::printf("%-6s %-8s %-9s %-24s %-4s %-9s %-19s %s\n", Str(j, "id").c_str(), Str(j, "state").c_str(),
+                Str(j, "stage").c_str(), Str(j, "sample").c_str(), qc.c_str(), Str(j, "attempts").c_str(),
                 Clock(j.value("updated_at", 0.0)).c_str(), tail.c_str());
   }
 }
@@ -145,6 +152,14 @@ void PrintJob(const json& j) {
   o << "  output     " << Str(j, "output") << "\n";
   o << "  records    " << Str(j, "records") << ", " << Bytes(j.value("input_bytes", 0.0)) << " -> "
     << Bytes(j.value("output_bytes", 0.0)) << (Str(j, "output_md5").empty() ? "" : "  md5 " + Str(j, "output_md5")) << "\n";
+  if (!Str(j, "qc_verdict").empty()) {
+    const json qc = j.contains("extra") && j["extra"].contains("qc") ? j["extra"]["qc"] : json::object();
+    const std::string reason = qc.is_object() ? qc.value("reason", "") : "";
+    o << "  qc         " << Str(j, "qc_verdict") << (reason.empty() ? "" : " (" + reason + ")");
+    if (Str(j, "state") == "held") o << "; held before shipping: `cramjet release " << Str(j, "id") << "` ships it";
+    else if (qc.is_object() && qc.contains("released_at")) o << "; released by an operator";
+    o << "\n";
+  }
   o << "  attempts   " << Str(j, "attempts") << (j.value("last_error", "").empty() ? "" : "  last error: " + Str(j, "last_error"))
     << "\n";
   if (j.contains("events")) {
@@ -191,7 +206,7 @@ void RegisterDaemonCommands(CLI::App& app, Context& ctx) {
                           },
                           [](const json& r) { PrintJobs(r["jobs"]); });
   jobs->add_option("--state", *jobs_state, "only jobs in this state")
-      ->check(CLI::IsMember({"queued", "running", "failed", "done"}));
+      ->check(CLI::IsMember({"queued", "running", "failed", "done", "held"}));
   jobs->add_option("-n,--limit", *jobs_limit, "at most this many (default 50)")->check(CLI::PositiveNumber);
 
   auto job_flags = std::make_shared<DaemonFlags>();
@@ -206,6 +221,13 @@ void RegisterDaemonCommands(CLI::App& app, Context& ctx) {
              [retry_id](const DaemonFlags& f) { return Call(f, "retry", {{"id", *retry_id}}); },
              [](const json& j) { std::printf("job %s queued again at stage %s\n", Str(j, "id").c_str(), Str(j, "stage").c_str()); })
       ->add_option("ID", *retry_id, "job id")->required();
+
+  auto release_flags = std::make_shared<DaemonFlags>();
+  auto release_id = std::make_shared<int64_t>(0);
+  AddCommand(app, ctx, "release", "Ship a job held for a QC fail ([qc] on_fail = \"hold\"); the manifest records the release",
+             release_flags, [release_id](const DaemonFlags& f) { return Call(f, "release", {{"id", *release_id}}); },
+             [](const json& j) { std::printf("job %s released: queued to %s\n", Str(j, "id").c_str(), Str(j, "stage").c_str()); })
+      ->add_option("ID", *release_id, "job id")->required();
 
   for (const auto& [name, help] : std::vector<std::pair<std::string, std::string>>{
            {"pause", "Start no new jobs (running jobs finish); kept across restarts"},

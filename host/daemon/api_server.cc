@@ -117,6 +117,13 @@ json ApiServer::StatusJson() const {
     running.push_back(r);
   }
   j["running"] = running;
+  // Held jobs wait for a person: listed here with why, so the first screen shows them.
+  json held = json::array();
+  if (auto jobs_held = ctx_.journal.ListJobs(JobState::kHeld, 20); jobs_held.ok())
+    for (const Job& h : *jobs_held)
+      held.push_back({{"id", h.id}, {"sample", h.sample}, {"run_id", h.run_id}, {"qc_verdict", h.qc_verdict},
+                      {"reason", h.extra.contains("qc") && h.extra["qc"].is_object() ? h.extra["qc"].value("reason", "") : ""}});
+  j["held"] = held;
   const IntakeScanner::Snapshot intake = intake_.snapshot();
   j["disk"] = intake.disks;
   j["min_free_disk_bytes"] = static_cast<uint64_t>(ctx_.config.min_free_disk_gb * 1e9);
@@ -136,13 +143,13 @@ void ApiServer::RegisterStatusMethods() {
   methods_["status"] = [this](const json&) -> StatusOr<json> { return StatusJson(); };
 }
 
-// ---- jobs, job, retry -----------------------------------------------------------------------
+// ---- jobs, job, retry, release ------------------------------------------------------------
 void ApiServer::RegisterJobMethods() {
   methods_["jobs"] = [this](const json& params) -> StatusOr<json> {
     std::optional<JobState> state;
     if (params.contains("state") && !(params["state"].is_string() && params["state"] == "")) {
       if (params["state"].is_string()) state = ParseJobState(params["state"].get<std::string>());
-      if (!state) return InvalidArgument("state must be queued, running, failed or done");
+      if (!state) return InvalidArgument("state must be queued, running, failed, done or held");
     }
     int limit = 100;
     if (params.contains("limit")) {
@@ -165,6 +172,9 @@ void ApiServer::RegisterJobMethods() {
   methods_["retry"] = [this](const json& params) -> StatusOr<json> {
     CRAMJET_ASSIGN_OR_RETURN(int64_t id, JobIdParam(params));
     CRAMJET_ASSIGN_OR_RETURN(Job job, ctx_.journal.GetJob(id));
+    if (job.state == JobState::kHeld)
+      return FailedPrecondition("job " + std::to_string(id) + " is held for its QC verdict (" + job.qc_verdict +
+                                "); `cramjet release " + std::to_string(id) + "` ships it");
     if (job.state != JobState::kFailed && job.state != JobState::kQueued)
       return FailedPrecondition("job " + std::to_string(id) + " is " + JobStateName(job.state) +
                                 "; only failed or waiting jobs are retried");
@@ -174,6 +184,25 @@ void ApiServer::RegisterJobMethods() {
     job.finished_at = 0;
     CRAMJET_RETURN_IF_ERROR(ctx_.journal.Save(job));
     ctx_.journal.AddEvent(id, StageName(job.stage), "retry requested by operator").IgnoreError();
+    runner_.Wake();
+    return JobJson(job);
+  };
+  methods_["release"] = [this](const json& params) -> StatusOr<json> {
+    CRAMJET_ASSIGN_OR_RETURN(int64_t id, JobIdParam(params));
+    CRAMJET_ASSIGN_OR_RETURN(Job job, ctx_.journal.GetJob(id));
+    if (job.state != JobState::kHeld)
+      return FailedPrecondition("job " + std::to_string(id) + " is " + JobStateName(job.state) +
+                                "; only a job held for its QC verdict is released");
+    // The release is part of the job (and of its manifest): a fail that ships says so.
+    if (!job.extra.contains("qc") || !job.extra["qc"].is_object()) job.extra["qc"] = json::object();
+    job.extra["qc"]["released_at"] = WallSeconds();
+    job.state = JobState::kQueued;
+    job.not_before = 0;
+    CRAMJET_RETURN_IF_ERROR(ctx_.journal.Save(job));
+    ctx_.journal.AddEvent(id, StageName(job.stage), "released by operator: ships despite QC verdict " + job.qc_verdict)
+        .IgnoreError();
+    CJ_LOG(kInfo) << "job " << id << " (" << job.sample << ") released by operator: ships despite QC verdict "
+                  << job.qc_verdict;
     runner_.Wake();
     return JobJson(job);
   };

@@ -1,6 +1,6 @@
 // host/daemon/api_server.h — internal to cramjetd: the JSON API on the Unix socket
 // (include/cramjet/daemon_api.h is its client side). One request line, one reply line; methods
-// are registered per family in a table (status; jobs, job, retry; pause, resume, drain; submit).
+// are registered per family in a table (status; jobs, job, retry, release; pause, resume, drain; submit).
 #pragma once
 
 #include <atomic>

@@ -12,6 +12,9 @@
 #include "cramjet/log.h"
 #include "daemon/config.h"
 #include "cramjet/compress.h"
+#if defined(CRAMJET_DAEMON_HAVE_PIPELINE)
+#include "cramjet/qc.h"
+#endif
 #if defined(CRAMJET_DAEMON_HAVE_BACKEND)
 #include "cramjet/backend.h"
 #endif
@@ -168,6 +171,24 @@ class Applier {
           if (name == "cpu_budget") return Int(v, name, c_.cpu_budget, 0, 4096);
           if (name == "memory_budget_mb") return U64(v, name, c_.memory_budget_mb);
           if (name == "memory_per_job_mb") return U64(v, name, c_.memory_per_job_mb);
+          return Unknown(k, name, v);
+        }));
+      } else if (k == "qc") {
+        CRAMJET_RETURN_IF_ERROR(Section(k, node, [&](const std::string& name, const toml::node& v) -> Status {
+          if (name == "on_fail") {
+            CRAMJET_RETURN_IF_ERROR(String(v, name, c_.qc_on_fail));
+            if (c_.qc_on_fail != "hold" && c_.qc_on_fail != "ship" && c_.qc_on_fail != "warn")
+              return Bad(v, "qc.on_fail must be \"hold\" (keep the set until an operator releases it), \"warn\" "
+                            "(ship and log a warning) or \"ship\"");
+            return Status::Ok();
+          }
+          if (name == "thresholds") {
+            CRAMJET_RETURN_IF_ERROR(Path(v, name, c_.qc_thresholds));
+#if defined(CRAMJET_DAEMON_HAVE_PIPELINE)
+            if (Status checked = CheckQcConfig(c_.qc_thresholds); !checked.ok()) return Bad(v, checked.message());
+#endif
+            return Status::Ok();
+          }
           return Unknown(k, name, v);
         }));
       } else if (k == "retry") {

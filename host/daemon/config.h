@@ -52,6 +52,10 @@ struct DaemonConfig {
   int cpu_budget = 0;              // 0: all CPUs
   uint64_t memory_budget_mb = 0;   // 0: no memory limit on concurrency
   uint64_t memory_per_job_mb = 2048;
+  // [qc]: what a QC verdict of fail does before the ship stage: "hold" (the job waits, state
+  // held, until `cramjet release`), "warn" (ships, logs a warning) or "ship".
+  std::string qc_on_fail = "hold";
+  std::string qc_thresholds;       // [qc] thresholds: a QC config (docs/qc.md); empty: defaults
   int max_attempts = 3;
   int retry_delay_s = 60;
   bool archive_enabled = false;

@@ -5,7 +5,7 @@ namespace cramjet::daemon {
 
 namespace {
 constexpr std::array<const char*, 6> kStageNames = {"compress", "verify", "qc", "ship", "cleanup", "done"};
-constexpr std::array<const char*, 4> kStateNames = {"queued", "running", "failed", "done"};
+constexpr std::array<const char*, 5> kStateNames = {"queued", "running", "failed", "done", "held"};
 }  // namespace
 
 const char* StageName(Stage stage) { return kStageNames[static_cast<size_t>(stage)]; }
@@ -57,6 +57,7 @@ nlohmann::json JobJson(const Job& j) {
           {"output_md5", j.output_md5},
           {"compress_count", j.compress_count},
           {"shipped", j.shipped},
+          {"qc_verdict", j.qc_verdict},
           {"extra", j.extra}};
 }
 

@@ -31,10 +31,12 @@ std::optional<Stage> ParseStage(std::string_view name);
 // kCompress -> kVerify ... kCleanup -> kDone; kDone stays kDone.
 Stage NextStage(Stage stage);
 
-enum class JobState { kQueued, kRunning, kFailed, kDone };
-inline constexpr std::array<JobState, 4> kJobStates = {JobState::kQueued, JobState::kRunning, JobState::kFailed,
-                                                       JobState::kDone};
-const char* JobStateName(JobState state);  // "queued" | "running" | "failed" | "done"
+// kHeld: the QC verdict was fail and [qc] on_fail is "hold": the job waits before its ship stage
+// until an operator releases it (`cramjet release ID`); nothing runs it meanwhile.
+enum class JobState { kQueued, kRunning, kFailed, kDone, kHeld };
+inline constexpr std::array<JobState, 5> kJobStates = {JobState::kQueued, JobState::kRunning, JobState::kFailed,
+                                                       JobState::kDone, JobState::kHeld};
+const char* JobStateName(JobState state);  // "queued" | "running" | "failed" | "done" | "held"
 std::optional<JobState> ParseJobState(std::string_view name);
 
 struct Job {
@@ -58,6 +60,7 @@ struct Job {
   std::string output_md5;
   int compress_count = 0;  // times the compress stage produced the CRAM (1 unless redone)
   bool shipped = false;
+  std::string qc_verdict;  // "pass" | "warn" | "fail" once the qc stage ran; "" before
   // Per-stage facts: compress's figures and the QC files it wrote ("qc_files"), verify's
   // verdict, the ship result, the cleanup due time.
   nlohmann::json extra = nlohmann::json::object();
@@ -73,6 +76,8 @@ struct ShipJob {
   std::vector<int> lanes;
   std::vector<std::string> files;  // CRAM, .crai, .seqchksum, .md5, QC files
   std::string state_dir;           // per-job folder for resumable uploads
+  std::string qc_verdict;          // the set's QC verdict, for the manifest
+  bool qc_released = false;        // a fail shipped because an operator released it
 };
 
 struct StageFunctions {

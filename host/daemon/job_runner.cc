@@ -39,6 +39,18 @@ bool IsPermanent(StatusCode code) {
          code == StatusCode::kFailedPrecondition || code == StatusCode::kUnimplemented;
 }
 
+// A QC figure for a message: at most two decimals, no trailing zeros ("0", "48.25", "97.5").
+std::string FormatMetric(double v) {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%.2f", v);
+  std::string t = buf;
+  if (t.find('.') != std::string::npos) {
+    while (t.back() == '0') t.pop_back();
+    if (t.back() == '.') t.pop_back();
+  }
+  return t;
+}
+
 }  // namespace
 
 JobRunner::JobRunner(DaemonContext& context) : ctx_(context), c_(context.config) {
@@ -165,6 +177,7 @@ void JobRunner::RunJob(Job job) {
       break;
     }
     job.stage = NextStage(stage);
+    if (stage == Stage::kQc && ApplyQcVerdict(job)) break;  // held before shipping
     if (job.stage == Stage::kDone) {
       job.state = JobState::kDone;
       job.finished_at = WallSeconds();
@@ -188,6 +201,49 @@ void JobRunner::RunJob(Job job) {
   }
   std::lock_guard<std::mutex> lock(mu_);
   live_.erase(job.id);
+}
+
+bool JobRunner::ApplyQcVerdict(Job& job) {
+  if (job.qc_verdict.empty()) return false;
+  const std::string reason = job.extra["qc"].value("reason", "");
+  const std::string what = "QC verdict " + job.qc_verdict + (reason.empty() ? "" : " (" + reason + ")");
+  const std::string who = "job " + std::to_string(job.id) + " (" + job.sample + ")";
+  if (job.qc_verdict != "fail") {
+    if (job.qc_verdict == "warn") {
+      CJ_LOG(kWarning) << who << ": " << what;
+    } else {
+      CJ_LOG(kInfo) << who << ": " << what;
+    }
+    ctx_.journal.AddEvent(job.id, StageName(Stage::kQc), what).IgnoreError();
+    return false;
+  }
+  if (job.extra["qc"].contains("released_at")) {
+    CJ_LOG(kWarning) << who << ": " << what << "; ships: released by an operator";
+    ctx_.journal.AddEvent(job.id, StageName(Stage::kQc), what + "; ships: released by an operator").IgnoreError();
+    return false;
+  }
+  if (c_.qc_on_fail == "hold") {
+    // Kept, whole and verified, before anything leaves the appliance: the operator decides.
+    job.state = JobState::kHeld;
+    const std::string held = what + "; held before shipping ([qc] on_fail = \"hold\"): check the QC report, then "
+                             "`cramjet release " + std::to_string(job.id) + "` to ship it";
+    CJ_LOG(kWarning) << who << ": " << held;
+    if (Status saved = ctx_.journal.Save(job); !saved.ok()) {
+      CJ_LOG(kError) << "job " << job.id << ": " << saved.message();
+      ctx_.SetLastError(saved.message());
+      return true;
+    }
+    ctx_.journal.AddEvent(job.id, StageName(Stage::kQc), held).IgnoreError();
+    return true;
+  }
+  const std::string ships = what + "; ships ([qc] on_fail = \"" + c_.qc_on_fail + "\")";
+  if (c_.qc_on_fail == "warn") {
+    CJ_LOG(kWarning) << who << ": " << ships;
+  } else {
+    CJ_LOG(kInfo) << who << ": " << ships;
+  }
+  ctx_.journal.AddEvent(job.id, StageName(Stage::kQc), ships).IgnoreError();
+  return false;
 }
 
 Status JobRunner::RunStage(Job& job) {
@@ -247,6 +303,7 @@ Status JobRunner::StageCompress(Job& job) {
   // Half the job's memory share sorts; the rest holds the index, decoder and QC.
   o.memory_bytes = c_.memory_per_job_mb * (1ull << 20) / 2;
   o.sample = job.sample;
+  o.qc_config = c_.qc_thresholds;
   o.command_line = "cramjetd job " + std::to_string(job.id);
   int64_t id = job.id;
   o.progress = [this, id](const Progress& p) {
@@ -344,6 +401,39 @@ Status JobRunner::StageQc(Job& job) {
   }
   std::sort(qc.begin(), qc.end());
   job.extra["qc_files"] = qc;
+  // The verdict and what failed, from the QC document compress wrote (the set's own record of
+  // it, so an adopted set has it too). No QC document: QC was off, no verdict.
+  const std::string document = QcOutputPaths(QcPrefixForCram(job.output))[0];
+  if (std::find(qc.begin(), qc.end(), document) == qc.end()) {
+    job.qc_verdict.clear();
+    return Status::Ok();
+  }
+  CRAMJET_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(document));
+  const nlohmann::json doc = nlohmann::json::parse(text, nullptr, false);
+  if (!doc.is_object() || !doc.contains("verdict") || !doc["verdict"].is_string())
+    return DataLoss(document + ": the QC document written by compress has no verdict");
+  const std::string verdict = doc["verdict"].get<std::string>();
+  if (verdict != "pass" && verdict != "warn" && verdict != "fail")
+    return DataLoss(document + ": unknown QC verdict '" + verdict + "'");
+  nlohmann::json summary = {{"verdict", verdict}};
+  std::string reason;
+  if (doc.contains("metrics") && doc["metrics"].is_array())
+    for (const auto& m : doc["metrics"]) {
+      if (!m.is_object() || m.value("verdict", "") != verdict || verdict == "pass") continue;
+      const std::string key = m.value("key", "");
+      const std::string value = m.contains("value") && m["value"].is_number() ? FormatMetric(m["value"].get<double>()) : "n/a";
+      const char* side = m.value("higher_is_better", true) ? " < " : " > ";
+      const std::string limit = m.contains(verdict) && m[verdict].is_number() ? FormatMetric(m[verdict].get<double>()) : "";
+      reason += (reason.empty() ? "" : ", ") + key + " " + value + (limit.empty() ? "" : side + limit);
+    }
+  if (reason.empty() && doc.contains("verdict_reason") && doc["verdict_reason"].is_string())
+    reason = doc["verdict_reason"].get<std::string>();
+  summary["reason"] = reason;
+  // A release by the operator (`cramjet release`) survives the stage being run again.
+  if (auto old = job.extra.find("qc"); old != job.extra.end() && old->is_object() && old->contains("released_at"))
+    summary["released_at"] = (*old)["released_at"];
+  job.qc_verdict = verdict;
+  job.extra["qc"] = summary;
   return Status::Ok();
 }
 
@@ -361,6 +451,8 @@ Status JobRunner::StageShip(Job& job) {
   s.lanes = job.lanes;
   s.files = OutputFiles(job);
   s.state_dir = c_.state_dir + "/ship/" + std::to_string(job.id);
+  s.qc_verdict = job.qc_verdict;
+  s.qc_released = job.extra.contains("qc") && job.extra["qc"].is_object() && job.extra["qc"].contains("released_at");
   CRAMJET_RETURN_IF_ERROR(ctx_.stages.ship(s));
   job.shipped = true;
   job.extra["ship"] = "verified";

@@ -61,6 +61,9 @@ class JobRunner {
   [[nodiscard]] Status StageQc(Job& job);
   [[nodiscard]] Status StageShip(Job& job);
   [[nodiscard]] Status StageCleanup(Job& job);
+  // After the qc stage: logs and records the verdict and applies [qc] on_fail to a fail. true
+  // when the job was held (state kHeld, saved, next stage ship): the worker leaves it.
+  bool ApplyQcVerdict(Job& job);
   // Sleeps `ms`; false when the daemon began stopping meanwhile.
   bool SleepInterruptible(int ms);
   // Removes the job's outputs and sends it back to compress; the DataLoss it returns counts as

@@ -42,6 +42,8 @@ const char* const kMigrations[] = {
     "CREATE INDEX events_job ON events(job_id, id);",
     // 1 -> 2
     "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+    // 2 -> 3: the QC verdict of the job's set, a column so that ops can query it.
+    "ALTER TABLE jobs ADD COLUMN qc_verdict TEXT NOT NULL DEFAULT '';",
 };
 
 double Now() {
@@ -58,7 +60,7 @@ struct Stmt {
 const char* kJobColumns =
     "id,key,origin,run_id,run_path,instrument,flowcell,sample,inputs,paired,format,lanes,reference,output,"
     "stage,state,attempts,last_error,created_at,updated_at,finished_at,not_before,input_bytes,output_bytes,"
-    "records,output_md5,compress_count,shipped,extra";
+    "records,output_md5,compress_count,shipped,extra,qc_verdict";
 
 std::string Text(sqlite3_stmt* s, int col) {
   const unsigned char* t = sqlite3_column_text(s, col);
@@ -122,6 +124,7 @@ StatusOr<Job> ReadJob(sqlite3_stmt* s, const std::string& path) {
   j.shipped = sqlite3_column_int(s, 27) != 0;
   j.extra = nlohmann::json::parse(Text(s, 28), nullptr, false);
   if (!j.extra.is_object()) return bad("extra object");
+  j.qc_verdict = Text(s, 29);
   return j;
 }
 
@@ -190,6 +193,7 @@ struct Journal::Impl {
     sqlite3_bind_int(s, 26, j.compress_count);
     sqlite3_bind_int(s, 27, j.shipped);
     text(28, JsonText(j.extra));
+    text(29, j.qc_verdict);
   }
 };
 
@@ -285,7 +289,7 @@ StatusOr<int> Journal::AddJobs(const std::vector<Job>& jobs, const std::string& 
   for (const auto& job : jobs) {
     Stmt st;
     status = im.Prepare(std::string("INSERT OR IGNORE INTO jobs (") + (kJobColumns + 3) +
-                            ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                            ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                         st);
     if (!status.ok()) break;
     Job j = job;
@@ -409,12 +413,13 @@ Status Journal::Save(const Job& job) {
       "UPDATE jobs SET key=?1, origin=?2, run_id=?3, run_path=?4, instrument=?5, flowcell=?6, sample=?7, inputs=?8,"
       " paired=?9, format=?10, lanes=?11, reference=?12, output=?13, stage=?14, state=?15, attempts=?16,"
       " last_error=?17, created_at=?18, updated_at=?19, finished_at=?20, not_before=?21, input_bytes=?22,"
-      " output_bytes=?23, records=?24, output_md5=?25, compress_count=?26, shipped=?27, extra=?28 WHERE id=?29",
+      " output_bytes=?23, records=?24, output_md5=?25, compress_count=?26, shipped=?27, extra=?28,"
+      " qc_verdict=?29 WHERE id=?30",
       st));
   Job j = job;
   j.updated_at = Now();
   impl_->BindJob(st.s, j);
-  sqlite3_bind_int64(st.s, 29, j.id);
+  sqlite3_bind_int64(st.s, 30, j.id);
   return impl_->Done(st);
 }
 
@@ -443,6 +448,17 @@ StatusOr<nlohmann::json> Journal::Events(int64_t job_id) {
   while (sqlite3_step(st.s) == SQLITE_ROW)
     out.push_back({{"at", sqlite3_column_double(st.s, 0)}, {"stage", Text(st.s, 1)}, {"message", Text(st.s, 2)}});
   return out;
+}
+
+StatusOr<std::map<std::string, int64_t>> Journal::CountByQcVerdict() {
+  std::lock_guard<std::recursive_mutex> lock(impl_->mu);
+  Stmt st;
+  CRAMJET_RETURN_IF_ERROR(impl_->Prepare("SELECT qc_verdict, count(*) FROM jobs WHERE qc_verdict<>'' GROUP BY qc_verdict", st));
+  std::map<std::string, int64_t> counts = {{"pass", 0}, {"warn", 0}, {"fail", 0}};
+  int rc;
+  while ((rc = sqlite3_step(st.s)) == SQLITE_ROW) counts[Text(st.s, 0)] = sqlite3_column_int64(st.s, 1);
+  if (rc != SQLITE_DONE) return impl_->Error("counting QC verdicts");
+  return counts;
 }
 
 StatusOr<std::map<JobState, int64_t>> Journal::CountByState() {

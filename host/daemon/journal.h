@@ -46,6 +46,8 @@ class Journal {
   [[nodiscard]] StatusOr<nlohmann::json> Events(int64_t job_id);
   // Jobs per state (every state present, 0 when none), and done since `since`.
   [[nodiscard]] StatusOr<std::map<JobState, int64_t>> CountByState();
+  // Jobs by QC verdict ("pass", "warn", "fail"; jobs before their qc stage are not counted).
+  [[nodiscard]] StatusOr<std::map<std::string, int64_t>> CountByQcVerdict();
   [[nodiscard]] StatusOr<int64_t> CountDoneSince(double since);
   [[nodiscard]] Status SetSetting(const std::string& key, const std::string& value);
   // "" for a key never set; an error when SQLite fails.

@@ -31,6 +31,10 @@ std::string MetricsEndpoint::Text() const {
   metric("cramjet_jobs", "gauge", "Jobs in the journal by state.");
   if (auto counts = ctx_.journal.CountByState(); counts.ok())
     for (const auto& [state, n] : *counts) o << "cramjet_jobs{state=\"" << JobStateName(state) << "\"} " << n << "\n";
+  metric("cramjet_jobs_by_qc_verdict", "gauge", "Jobs in the journal by the QC verdict of their set.");
+  if (auto counts = ctx_.journal.CountByQcVerdict(); counts.ok())
+    for (const auto& [verdict, n] : *counts)
+      o << "cramjet_jobs_by_qc_verdict{verdict=\"" << PromEscape(verdict) << "\"} " << n << "\n";
   metric("cramjet_paused", "gauge", "1 when an operator paused job starts.");
   o << "cramjet_paused " << (ctx_.paused ? 1 : 0) << "\n";
   metric("cramjet_intake_paused_low_disk", "gauge", "1 while intake is paused for low free disk.");

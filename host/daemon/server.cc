@@ -170,7 +170,7 @@ void Server::Impl::NotifyJobCounts() const {
   if (!counts.ok()) return;
   Notify("STATUS=" + context->StateName() + ": " + std::to_string((*counts)[JobState::kRunning]) + " running, " +
          std::to_string((*counts)[JobState::kQueued]) + " queued, " + std::to_string((*counts)[JobState::kFailed]) +
-         " failed" + (intake->paused_for_low_disk() ? ", intake paused (low disk)" : ""));
+         " failed, " + std::to_string((*counts)[JobState::kHeld]) + " held for QC" + (intake->paused_for_low_disk() ? ", intake paused (low disk)" : ""));
 }
 
 DaemonExit Server::Join() {

@@ -57,6 +57,7 @@ StatusOr<StageFunctions> WireStages(const DaemonConfig& config) {
         r.cram_profile = profile;
         r.files = job.files;
         r.state_dir = job.state_dir;
+        r.qc_released = job.qc_released;
         auto result = ship::ShipSample(sink, r);
         return result.ok() ? Status::Ok() : result.status();
       };

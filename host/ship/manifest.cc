@@ -143,6 +143,15 @@ StatusOr<std::string> BuildManifest(const ShipRequest& request, const std::vecto
     std::string base = BaseName(f.local_path);
     std::string role = Role(i, base);
     file_list.push_back({{"name", f.remote_name}, {"local_name", base}, {"role", role}, {"size", f.size}, {"md5", f.md5}});
+    if (role == "qc" && EndsWith(base, ".qc.json")) {
+      // The set's QC verdict, for the archive to decide on (and a fail that an operator released).
+      CRAMJET_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(f.local_path));
+      const nlohmann::json doc = nlohmann::json::parse(text, nullptr, false);
+      const nlohmann::json* verdict = doc.is_object() && doc.contains("verdict") ? &doc["verdict"] : nullptr;
+      if (!verdict || !verdict->is_string() || (*verdict != "pass" && *verdict != "warn" && *verdict != "fail"))
+        return BadInput("'" + f.local_path + "': not a cramjet QC document with a verdict of pass, warn or fail");
+      manifest["qc"] = {{"verdict", *verdict}, {"released_by_operator", request.qc_released}};
+    }
     if (role == "seqchksum") {
       CRAMJET_ASSIGN_OR_RETURN(nlohmann::json sc, SeqChecksumJson(f.local_path));
       manifest["seqchksum"] = sc;

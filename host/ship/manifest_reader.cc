@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/common.h"
 #include "ship/ship.h"
 
 namespace cramjet::ship {
@@ -134,6 +135,16 @@ StatusOr<Manifest> ParseManifest(std::string_view text, std::string_view source_
     m.reads = reads->get<uint64_t>();
   }
 
+  if (const json* qc = r.Find(doc, "qc")) {
+    if (!qc->is_object()) return r.Refuse("qc", "is not an object");
+    CRAMJET_ASSIGN_OR_RETURN(m.qc_verdict, r.String(*qc, "verdict", "qc."));
+    if (m.qc_verdict != "pass" && m.qc_verdict != "warn" && m.qc_verdict != "fail")
+      return r.Refuse("qc.verdict", "is '" + PrintableExcerpt(m.qc_verdict, 40) + "', not pass, warn or fail");
+    if (const json* released = r.Find(*qc, "released_by_operator")) {
+      if (!released->is_boolean()) return r.Refuse("qc.released_by_operator", "is not true or false");
+      m.qc_released = released->get<bool>();
+    }
+  }
   CRAMJET_ASSIGN_OR_RETURN(const json* reference, r.Object(doc, "reference", ""));
   CRAMJET_ASSIGN_OR_RETURN(m.reference_name, r.String(*reference, "name", "reference.", false));
   CRAMJET_ASSIGN_OR_RETURN(const json* contigs, r.Array(*reference, "contigs", "reference."));

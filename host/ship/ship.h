@@ -114,6 +114,9 @@ struct ShipRequest {
   // job wrote). Created when missing; must survive restarts. Empty: nothing is resumable and an
   // existing different remote object is always a conflict.
   std::string state_dir;
+  // A QC verdict of fail that ships because an operator released it (cramjetd's `release`):
+  // recorded in the manifest beside the verdict, which comes from the shipped SAMPLE.qc.json.
+  bool qc_released = false;
   // Optional: set to true (e.g. on daemon drain) to stop between attempts with kAborted.
   const std::atomic<bool>* stop = nullptr;
 };
@@ -178,6 +181,8 @@ struct Manifest {
   std::string cram_file, cram_version, cram_profile;  // profile empty when not recorded
   uint64_t records = 0, bases = 0;
   std::optional<uint64_t> reads;  // from the .seqchksum, when one was shipped
+  std::string qc_verdict;         // pass | warn | fail; empty when no QC document was shipped
+  bool qc_released = false;       // a fail shipped on an operator's release
   std::string reference_name;
   std::vector<ManifestContig> contigs;
   std::vector<ManifestFile> files;  // exactly one has role "cram"; names unique

@@ -7,15 +7,17 @@
 //   {"api_version": 1, "ok": false, "error": {"code": "not_found", "message": "..."}}
 // Methods and results (fields are only ever added within a version; docs/daemon.md lists them):
 //   status                 -> {version, pid, started_at, uptime_seconds, backend, state, workers,
-//                              intake_paused_low_disk, jobs{queued,running,failed,done,done_today},
+//                              intake_paused_low_disk, jobs{queued,running,failed,done,held,done_today},
 //                              running[{id,sample,run_id,stage,stage_seconds,progress,records,
 //                              input_bytes_read,input_bytes,throughput_bytes_per_second}],
 //                              disk[{path,free_bytes,total_bytes}], min_free_disk_bytes,
 //                              waiting_runs[{path,reason}], rejected[{path,error}],
+//                              held[{id,sample,run_id,qc_verdict,reason}],
 //                              last_error{at,message}|null, config_files[]}
-//   jobs {state?, limit?}  -> {jobs[Job]}      newest first; state: queued|running|failed|done
+//   jobs {state?, limit?}  -> {jobs[Job]}      newest first; state: queued|running|failed|done|held
 //   job {id}               -> Job + {events[{at,stage,message}]}
 //   retry {id}             -> Job              a failed (or backing-off) job queued again
+//   release {id}           -> Job              a job held for a QC fail queued to ship
 //   pause | resume         -> {state}          pause: no new job starts; running ones finish
 //   drain                  -> {state,running}  no new job starts; the daemon exits when idle
 //   submit {path}          -> {job_ids[]}      a run folder directly under a watch root, or an
@@ -23,7 +25,8 @@
 // Job = {id, key, origin, run_id, run_path, instrument, flowcell, sample, inputs[], paired, format,
 //        lanes[], reference, output, stage, state, attempts, last_error, created_at, updated_at,
 //        finished_at, not_before, input_bytes, output_bytes, records, output_md5, compress_count,
-//        shipped, extra{}}; times are Unix seconds.
+//        shipped, qc_verdict, extra{}}; times are Unix seconds. qc_verdict: pass|warn|fail once
+//        the qc stage ran, "" before (or with QC off); extra.qc{verdict,reason,released_at?}.
 #pragma once
 
 #include <string>

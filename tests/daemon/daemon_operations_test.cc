@@ -6,6 +6,7 @@
 #include "appliance.h"
 #include "common/common.h"
 #include "common/unique_fd.h"
+#include "ship/ship.h"
 
 namespace cramjet::daemon {
 namespace {
@@ -332,6 +333,122 @@ TEST_F(DaemonIntegration, ShipsToArchiveThenCleansUpInputs) {
   EXPECT_EQ(job["extra"]["cleanup"], "removed 2 file(s)");
 }
 
+// A set whose QC verdict is fail is held before it ships ([qc] on_fail = "hold", the default),
+// shown to ops everywhere they look (status, jobs, job, metrics, journal), refused by `retry`,
+// and shipped by `release` with the release in its manifest. Thresholds no real run meets make
+// the verdict fail.
+TEST_F(DaemonIntegration, AFailedQcIsHeldBeforeShippingUntilAnOperatorReleasesIt) {
+  Appliance a;
+  a.EnableMetrics();
+  fs::create_directories(a.Path("archive"));
+  WriteFile(a.Path("qc.toml"), "[thresholds.q30_percent]\nwarn = 100\nfail = 99.99\n");
+  a.WriteConfig("[archive]\nenabled = true\nurl = \"file://" + a.Path("archive") + "\"\n[qc]\nthresholds = \"" +
+                a.Path("qc.toml") + "\"\n");
+  auto sample = RealSamples()[0];
+  const std::string run_name = "240111_M07001_0017_000000000-AHTEST";
+  a.MakeRun(run_name, {sample}, true, true);
+  a.Start();
+  ASSERT_TRUE(a.Up()) << a.Log();
+  ASSERT_TRUE(WaitFor([&] { return a.Status()["jobs"].value("held", 0) + a.Status()["jobs"].value("failed", 0) == 1; },
+                      120))
+      << a.Status().dump(2) << a.Log();
+  json status = a.Status();
+  ASSERT_EQ(status["jobs"]["held"], 1) << status.dump(2);
+  ASSERT_EQ(status["held"].size(), 1u);
+  const int64_t id = status["held"][0]["id"];
+  EXPECT_EQ(status["held"][0]["qc_verdict"], "fail");
+  const std::string reason = status["held"][0]["reason"];
+  EXPECT_EQ(reason.rfind("q30_percent ", 0), 0u) << reason;
+  EXPECT_NE(reason.find(" < 99.99"), std::string::npos) << reason;
+  const std::string sock = "--socket " + ShellQuote(a.socket());
+  const std::string ids = std::to_string(id);
+  auto human = RunCramjet("status " + sock);
+  EXPECT_NE(human.out.find("0 failed, 1 held, "), std::string::npos) << human.out;
+  EXPECT_NE(human.out.find("HELD       job " + ids + " " + sample.id + ": QC fail (" + reason + "); `cramjet release " +
+                           ids + "` ships it\n"),
+            std::string::npos)
+      << human.out;
+  auto listed = RunCramjet("jobs " + sock);
+  EXPECT_NE(listed.out.find(" held     ship      " + sample.id), std::string::npos) << listed.out;
+  EXPECT_NE(listed.out.find(" fail "), std::string::npos) << listed.out;
+  auto one = RunCramjet("job " + sock + " " + ids);
+  EXPECT_NE(one.out.find("  qc         fail (" + reason + "); held before shipping: `cramjet release " + ids +
+                         "` ships it\n"),
+            std::string::npos)
+      << one.out;
+  json job = a.Call("job", {{"id", id}});
+  EXPECT_EQ(job["qc_verdict"], "fail");
+  EXPECT_EQ(job["stage"], "ship");
+  EXPECT_FALSE(job["shipped"].get<bool>());
+  int code = 0;
+  const std::string metrics = HttpGet(a.metrics_port(), "/metrics", &code);
+  EXPECT_NE(metrics.find("cramjet_jobs{state=\"held\"} 1\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("cramjet_jobs_by_qc_verdict{verdict=\"fail\"} 1\n"), std::string::npos) << metrics;
+  // The journal's own column, for ops who query it.
+  auto column = RunShell("python3 -c 'import sqlite3, sys; print(sqlite3.connect(\"file:\" + sys.argv[1] + \"?mode=ro\", "
+                         "uri=True).execute(\"SELECT qc_verdict FROM jobs\").fetchone()[0])' " +
+                         ShellQuote(a.Path("state/journal.sqlite")));
+  EXPECT_EQ(column.out, "fail\n") << column.err;
+  // The daemon log says so at warning level.
+  EXPECT_NE(a.Log().find("<4>job " + ids + " (" + sample.id + "): QC verdict fail (" + reason + "); held before shipping"),
+            std::string::npos)
+      << a.Log();
+  // Nothing left the appliance.
+  EXPECT_FALSE(fs::exists(a.Path("archive/" + run_name)));
+  // retry is not the way out; release is.
+  auto retry = RunCramjet("retry " + sock + " " + ids);
+  EXPECT_NE(retry.exit_code, 0);
+  EXPECT_NE(retry.err.find("job " + ids + " is held for its QC verdict (fail); `cramjet release " + ids + "` ships it"),
+            std::string::npos)
+      << retry.err;
+  auto release = RunCramjet("release " + sock + " " + ids);
+  ASSERT_EQ(release.exit_code, 0) << release.err;
+  EXPECT_EQ(release.out, "job " + ids + " released: queued to ship\n");
+  ASSERT_TRUE(WaitFor([&] { return a.Call("job", {{"id", id}})["state"] == "done"; }, 60)) << a.Log();
+  job = a.Call("job", {{"id", id}});
+  EXPECT_TRUE(job["shipped"].get<bool>()) << job.dump(2);
+  const std::string manifest_path = a.Path("archive/" + run_name + "/" + sample.id + "/manifest.json");
+  ASSERT_TRUE(fs::exists(manifest_path));
+  auto manifest = ship::ParseManifest(ReadFile(manifest_path), manifest_path);
+  ASSERT_TRUE(manifest.ok()) << manifest.status().message();
+  EXPECT_EQ(manifest->qc_verdict, "fail");
+  EXPECT_TRUE(manifest->qc_released);
+  // Releasing again is refused: it is not held any more.
+  auto again = RunCramjet("release " + sock + " " + ids);
+  EXPECT_NE(again.exit_code, 0);
+  EXPECT_NE(again.err.find("job " + ids + " is done; only a job held for its QC verdict is released"), std::string::npos)
+      << again.err;
+}
+
+// on_fail = "warn": the same fail ships at once, with a warning in the log and the verdict in the
+// job and the manifest (not released: nobody had to).
+TEST_F(DaemonIntegration, AFailedQcShipsWithAWarningWhenTheConfigSaysWarn) {
+  Appliance a;
+  fs::create_directories(a.Path("archive"));
+  WriteFile(a.Path("qc.toml"), "[thresholds.q30_percent]\nwarn = 100\nfail = 99.99\n");
+  a.WriteConfig("[archive]\nenabled = true\nurl = \"file://" + a.Path("archive") + "\"\n[qc]\non_fail = \"warn\"\n"
+                "thresholds = \"" + a.Path("qc.toml") + "\"\n");
+  auto sample = RealSamples()[0];
+  const std::string run_name = "240112_M07001_0018_000000000-AHTEST";
+  a.MakeRun(run_name, {sample}, true, true);
+  a.Start();
+  ASSERT_TRUE(a.Up()) << a.Log();
+  ASSERT_TRUE(WaitFor([&] { return a.Status()["jobs"].value("done", 0) + a.Status()["jobs"].value("failed", 0) == 1; },
+                      120))
+      << a.Status().dump(2) << a.Log();
+  json job = a.Call("jobs")["jobs"][0];
+  EXPECT_EQ(job["state"], "done");
+  EXPECT_EQ(job["qc_verdict"], "fail");
+  EXPECT_TRUE(job["shipped"].get<bool>());
+  EXPECT_NE(a.Log().find("): QC verdict fail (q30_percent "), std::string::npos) << a.Log();
+  EXPECT_NE(a.Log().find("; ships ([qc] on_fail = \"warn\")"), std::string::npos) << a.Log();
+  const std::string manifest_path = a.Path("archive/" + run_name + "/" + sample.id + "/manifest.json");
+  auto manifest = ship::ParseManifest(ReadFile(manifest_path), manifest_path);
+  ASSERT_TRUE(manifest.ok()) << manifest.status().message();
+  EXPECT_EQ(manifest->qc_verdict, "fail");
+  EXPECT_FALSE(manifest->qc_released);
+}
+
 TEST_F(DaemonIntegration, ArchiveKeysAreCheckedAtStart) {
   Appliance a;
   a.WriteConfig("[archive]\nenabled = false\nurl = \"file:///tmp\"\nbogus_key = 1\n");
@@ -361,8 +478,10 @@ TEST_F(DaemonIntegration, SurvivesRepeatedSigkillWithoutLossOrDuplicates) {
   Appliance a;
   fs::create_directories(a.Path("archive"));
   // Slow stages a little so kills land in every stage, not only in compress.
+  // The NA12878 slice's reads fail QC (Q30 73%, a lower quartile of Q2): they ship with a
+  // warning here (on_fail = "warn"); holding is its own test above.
   a.WriteConfig("[testing]\nstage_delay_ms = 500\n[archive]\nenabled = true\nurl = \"file://" + a.Path("archive") +
-                "\"\n[cleanup]\npolicy = \"delete-inputs\"\nretention_hours = 0\n");
+                "\"\n[cleanup]\npolicy = \"delete-inputs\"\nretention_hours = 0\n[qc]\non_fail = \"warn\"\n");
   auto samples = RealSamples();
   // When every job is done before the kills are spent, another run folder arrives, so that the
   // remaining kills also hit work.

@@ -511,6 +511,8 @@ TEST(DaemonConfig, ExampleFileParsesWithEveryKeyEnabled) {
   replace("/data/references/GRCh38_no_alt.fa", t / "ref.fa");
   WriteFile(t / "cramjet.xclbin", "an image\n");  // only read when a job opens the backend
   replace("/usr/share/cramjet/cramjet.xclbin", t / "cramjet.xclbin");
+  WriteFile(t / "qc.toml", "[thresholds.q30_percent]\nfail = 70\n");
+  replace("/etc/cramjet/qc.toml", t / "qc.toml");
   auto plain = ParseConfigText(text, "cramjetd.toml.example");
   ASSERT_TRUE(plain.ok()) << plain.status().message();
   EXPECT_EQ(plain->references.at("hg38"), t / "ref.fa");
@@ -532,6 +534,8 @@ TEST(DaemonConfig, ExampleFileParsesWithEveryKeyEnabled) {
   EXPECT_EQ(all->socket_group, "cramjet-ops");
   EXPECT_EQ(all->accel, "auto");
   EXPECT_EQ(all->xclbin, t / "cramjet.xclbin");
+  EXPECT_EQ(all->qc_on_fail, "hold");
+  EXPECT_EQ(all->qc_thresholds, t / "qc.toml");
   EXPECT_EQ(all->archive_table.size(), 1u);  // url, handed to the ship stage
 }
 

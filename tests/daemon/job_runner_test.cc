@@ -25,8 +25,8 @@ class JobRunnerTest : public ::testing::Test {
     // compress writes the set and reports QC files: S1's own, and `extra_qc` (may not exist).
     stages_.compress = [this](const CompressOptions& o) -> StatusOr<CompressResult> {
       for (const char* suffix : {"", ".crai", ".md5", ".seqchksum"}) WriteFile(o.output + suffix, "x");
-      WriteFile(dir_ / "S1.qc.json", "{}");
-      WriteFile(dir_ / "S1_b.qc.json", "{}");  // another sample's file in the same folder
+      WriteFile(dir_ / "S1.qc.json", "{\"verdict\": \"pass\"}");
+      WriteFile(dir_ / "S1_b.qc.json", "{\"verdict\": \"pass\"}");  // another sample's file in the same folder
       CompressResult r;
       r.records = 10;
       r.qc_paths = {dir_ / "S1.qc.json"};

@@ -206,7 +206,7 @@ ship::ShipRequest MakeSampleSet(const std::string& dir, const std::string& name)
   auto sums = ChecksumAlignmentFile(cram, SharedPath("ecoli-mg1655-hiseq/E.coli.fa"), 1, kProofAuxTags);
   if (!sums.ok()) return r;
   WriteFile(cram + ".seqchksum", sums->ToText(name + ".cram"));
-  WriteFile(dir + "/" + name + ".qc.json", "{\"sample\": \"" + name + "\", \"q30\": 0.91}\n");
+  WriteFile(dir + "/" + name + ".qc.json", "{\"sample\": \"" + name + "\", \"verdict\": \"pass\", \"q30\": 0.91}\n");
   r.files = {cram, cram + ".crai", cram + ".seqchksum", cram + ".md5", dir + "/" + name + ".qc.json"};
   return r;
 }

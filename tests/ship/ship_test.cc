@@ -248,6 +248,21 @@ TEST(ShipManifest, CountsMatchSamtoolsAndFilesListed) {
     EXPECT_EQ(read->files[i].size, files[i].size);
   }
   EXPECT_EQ(read->files[0].role, "cram");
+  // The QC verdict comes from the shipped SAMPLE.qc.json; a release by an operator is recorded.
+  EXPECT_EQ(m["qc"], nlohmann::json({{"verdict", "pass"}, {"released_by_operator", false}}));
+  EXPECT_EQ(read->qc_verdict, "pass");
+  EXPECT_FALSE(read->qc_released);
+  ship::ShipRequest released = req;
+  released.qc_released = true;
+  auto released_text = ship::BuildManifest(released, files);
+  ASSERT_TRUE(released_text.ok()) << released_text.status().message();
+  EXPECT_TRUE(ship::ParseManifest(*released_text, "manifest.json")->qc_released);
+  // A SAMPLE.qc.json that is not a QC document with a verdict is refused, naming it.
+  WriteFile(req.files[4], "{\"sample\": \"S1\"}\n");
+  auto no_verdict = ship::BuildManifest(req, files);
+  ASSERT_FALSE(no_verdict.ok());
+  EXPECT_EQ(no_verdict.status().message(),
+            "'" + req.files[4] + "': not a cramjet QC document with a verdict of pass, warn or fail");
 }
 
 // A hostile S3 server, answered through the sinks' HTTP handling without a network: what it sends
@@ -357,6 +372,9 @@ TEST(ShipManifestReader, RefusesEachDefectNamingTheField) {
        "files[1].md5: 'BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB' is not 32 lower-case hexadecimal digits"},
       {"/files/1/size", "1", false, "files[1].size: is not a whole number >= 0"},
       {"/files/0", 3, false, "files[0]: is not an object"},
+      {"/qc", "fail", false, "qc: is not an object"},
+      {"/qc", {{"verdict", "maybe"}}, false, "qc.verdict: is 'maybe', not pass, warn or fail"},
+      {"/qc", {{"verdict", "fail"}, {"released_by_operator", 1}}, false, "qc.released_by_operator: is not true or false"},
   };
   for (const Case& c : cases) {
     nlohmann::json bad = good;
