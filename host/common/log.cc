@@ -67,6 +67,7 @@ void WriteStderr(const std::string& line) {
 
 void SetLogLevel(LogLevel level) { g_level = static_cast<int>(level); }
 LogLevel GetLogLevel() { return static_cast<LogLevel>(g_level.load()); }
+int LogOutputFd() { return g_output_fd.load(); }
 
 void SetLogSink(LogSink sink) {
   std::lock_guard<std::mutex> lock(g_mutex);

@@ -227,6 +227,7 @@ class Applier {
       } else if (k == "testing") {
         CRAMJET_RETURN_IF_ERROR(Section(k, node, [&](const std::string& name, const toml::node& v) -> Status {
           if (name == "stage_delay_ms") return Int(v, name, c_.stage_delay_ms, 0, 600000);
+          if (name == "crash_stage_children") return Bool(v, name, c_.crash_stage_children);
           return Unknown(k, name, v);
         }));
       } else {

@@ -66,6 +66,7 @@ struct DaemonConfig {
   int shutdown_grace_s = 120;
   int watchdog_sec_hint = 0;
   int stage_delay_ms = 0;          // [testing]: sleep in every stage (tests of kills between stages)
+  bool crash_stage_children = false;  // [testing]: stage child processes die of SIGSEGV (stage_process.h)
 
   // Jobs that may run at once: max_jobs limited by the CPU and memory budgets.
   int Concurrency() const;

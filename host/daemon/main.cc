@@ -9,6 +9,7 @@
 #include "cramjet/log.h"
 #include "cramjet/version.h"
 #include "daemon/daemon.h"
+#include "daemon/stage_process.h"
 
 namespace {
 constexpr const char* kUsage =
@@ -21,6 +22,13 @@ constexpr const char* kUsage =
 
 int main(int argc, char** argv) {
   using namespace cramjet;
+  if (argc == 2 && std::strcmp(argv[1], daemon::kStageChildFlag) == 0) {
+    // A stage in a process of its own (stage_process.h): its log lines go where the daemon's go.
+    SetLogSink(JournaldSink());
+    CaptureStrayStderr();
+    ConfigureHtslibLogging();
+    return daemon::RunStageChild();
+  }
   std::string config_path = "/etc/cramjet/cramjetd.toml", log_level;
   bool check_only = false;
   for (int i = 1; i < argc; ++i) {

@@ -1,6 +1,10 @@
 // Connects the daemon's stages to the libraries present in this build (host/daemon/CMakeLists.txt
 // defines CRAMJET_DAEMON_HAVE_<STAGE> for each stage library that exists).
 #include "daemon/daemon.h"
+#include "daemon/stage_process.h"
+#if defined(CRAMJET_DAEMON_HAVE_PIPELINE)
+#include "read/read.h"
+#endif
 
 #if defined(CRAMJET_DAEMON_HAVE_BACKEND)
 #include "cramjet/backend.h"
@@ -13,8 +17,11 @@ namespace cramjet::daemon {
 
 StatusOr<StageFunctions> WireStages(const DaemonConfig& config) {
   StageFunctions f;
+  const bool crash = config.crash_stage_children;
 #if defined(CRAMJET_DAEMON_HAVE_VERIFY)
-  f.verify = [](const VerifyOptions& o) { return Verify(o); };
+  // Verify decodes a CRAM on disk, which may have been damaged since it was written: in a child
+  // process (stage_process.h), so a file that corrupts htslib's memory fails only its job.
+  f.verify = [crash](const VerifyOptions& o) { return VerifyInChildProcess(o, crash); };
 #endif
 #if defined(CRAMJET_DAEMON_HAVE_BACKEND)
   // The backend every job uses, made once here: `cramjet status` names it, a device that cannot
@@ -30,14 +37,24 @@ StatusOr<StageFunctions> WireStages(const DaemonConfig& config) {
   f.backend = "cpu (no accelerator backend in this build)";
 #endif
 #if defined(CRAMJET_DAEMON_HAVE_PIPELINE)
+  // Aligned input (SAM/BAM/CRAM from outside) is decoded by htslib: in a child process. FASTQ
+  // is read by cramjet's own reader and mapped on the daemon's accelerator: here.
+  auto decodes_aligned_input = [](const CompressOptions& o) {
+    if (o.inputs.empty()) return false;
+    auto format = DetectInputFormat(o.inputs[0]);
+    return format.ok() && *format != InputFormat::kFastq;
+  };
 #if defined(CRAMJET_DAEMON_HAVE_BACKEND)
-  f.compress = [backend](const CompressOptions& o) {
+  f.compress = [backend, crash, decodes_aligned_input](const CompressOptions& o) {
+    if (decodes_aligned_input(o)) return CompressInChildProcess(o, crash);
     CompressOptions with = o;
     if (!with.backend) with.backend = backend.get();
     return Compress(with);
   };
 #else
-  f.compress = [](const CompressOptions& o) { return Compress(o); };
+  f.compress = [crash, decodes_aligned_input](const CompressOptions& o) {
+    return decodes_aligned_input(o) ? CompressInChildProcess(o, crash) : Compress(o);
+  };
 #endif
 #endif
 #if defined(CRAMJET_DAEMON_HAVE_SHIP)

@@ -36,6 +36,9 @@ void Log(LogLevel level, std::string_view message);
 // warning); the sink writes to the original standard error. False when the pipe cannot be made
 // (standard error is left as it was).
 bool CaptureStrayStderr();
+// The descriptor log lines are written to: standard error, or after CaptureStrayStderr its saved
+// copy (what a child process of the daemon is given as its standard error).
+int LogOutputFd();
 
 namespace internal {
 class LogLine {

@@ -247,5 +247,29 @@ TEST_F(DaemonIntegration, DropFolderTakesEntryAfterReadyMarker) {
   EXPECT_EQ(a.Call("jobs")["jobs"][0]["paired"], true);
 }
 
+// Aligned input from outside (here an unaligned BAM) is compressed in a stage process of its
+// own (stage_process.h): the result, its records and its QC come back to the job.
+TEST_F(DaemonIntegration, DropFolderBamIsCompressedInAStageProcess) {
+  Appliance a;
+  a.WriteConfig();
+  auto s = RealSamples()[0];
+  const std::string bam = a.Path("drop/chrM-bam.bam");
+  ASSERT_EQ(RunShell("samtools import -1 " + ShellQuote(s.r1) + " -2 " + ShellQuote(s.r2) + " -o " + ShellQuote(bam) +
+                     " 2>&1").exit_code, 0);
+  WriteFile(bam + ".ready", "");
+  a.Start();
+  ASSERT_TRUE(a.Up()) << a.Log();
+  ASSERT_TRUE(WaitFor([&] { return a.Status()["jobs"].value("done", 0) + a.Status()["jobs"].value("failed", 0) == 1; }, 120))
+      << a.Log();
+  json job = a.Call("jobs")["jobs"][0];
+  ASSERT_EQ(job["state"], "done") << job.dump(2);
+  const uint64_t records = std::stoull(RunShell("samtools view -c " + ShellQuote(bam)).out);
+  EXPECT_EQ(job["records"].get<uint64_t>(), records);
+  EXPECT_EQ(job["extra"]["compress"]["records"].get<uint64_t>(), records);
+  EXPECT_FALSE(job["extra"]["compress"]["qc_files"].empty());
+  EXPECT_TRUE(fs::exists(a.Path("dropout/chrM-bam.cram")));
+  EXPECT_FALSE(job["qc_verdict"].get<std::string>().empty());
+}
+
 }  // namespace
 }  // namespace cramjet::daemon

@@ -3,6 +3,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <regex>
+
 #include "appliance.h"
 #include "common/common.h"
 #include "common/unique_fd.h"
@@ -447,6 +449,82 @@ TEST_F(DaemonIntegration, AFailedQcShipsWithAWarningWhenTheConfigSaysWarn) {
   ASSERT_TRUE(manifest.ok()) << manifest.status().message();
   EXPECT_EQ(manifest->qc_verdict, "fail");
   EXPECT_FALSE(manifest->qc_released);
+}
+
+// The stages that decode files from outside run in a child process (stage_process.h): when it
+// dies of a signal (what a CRAM that corrupts htslib 1.16's heap does; here on demand, [testing]
+// crash_stage_children) only its job fails, with the signal and the file named; the daemon stays
+// up. Verify's CRAM is removed to be made again (counted as an attempt); aligned input from the
+// drop folder fails at compress at once (the same file would do it again).
+TEST_F(DaemonIntegration, AStageProcessThatDiesFailsItsJobNotTheDaemon) {
+  Appliance a;
+  a.WriteConfig("[testing]\ncrash_stage_children = true\n[retry]\nmax_attempts = 1\n");
+  auto sample = RealSamples()[0];
+  a.MakeRun("240113_M07001_0019_000000000-AHTEST", {sample}, true, true);
+  const std::string bam = a.Path("drop/chrM-bam.bam");
+  ASSERT_EQ(RunShell("samtools import -1 " + ShellQuote(sample.r1) + " -2 " + ShellQuote(sample.r2) + " -o " +
+                     ShellQuote(bam) + " 2>&1").exit_code, 0);
+  WriteFile(bam + ".ready", "");
+  a.Start();
+  ASSERT_TRUE(a.Up()) << a.Log();
+  const int64_t pid = a.Status()["pid"];
+  ASSERT_TRUE(WaitFor([&] { return a.Status()["jobs"].value("failed", 0) == 2; }, 120)) << a.Status().dump(2) << a.Log();
+  json status = a.Status();
+  EXPECT_EQ(status["pid"], pid);  // the same daemon, still serving
+  EXPECT_EQ(status["state"], "running");
+  std::map<std::string, json> by_origin;
+  const json jobs = a.Call("jobs");
+  for (const auto& j : jobs["jobs"]) by_origin[j["origin"].get<std::string>()] = j;
+  ASSERT_EQ(by_origin.size(), 2u) << jobs.dump(2);
+  const std::regex verify_died(
+      "verify: .*/" + sample.id + R"(\.cram: cannot be decoded \('.*/)" + sample.id +
+      R"(\.cram': reading it killed the verify stage's process \(pid [0-9]+\) with signal 11 \(SIGSEGV: Segmentation )"
+      R"(fault\): the file is corrupt or hostile \(htslib 1\.16 is not safe on such files, docs/daemon\.md\); cramjetd )"
+      R"(and its other jobs are unaffected\); outputs removed, compress again)");
+  const std::string run_error = by_origin["run"]["last_error"];
+  EXPECT_TRUE(std::regex_match(run_error, verify_died)) << run_error;
+  EXPECT_EQ(by_origin["run"]["stage"], "compress");
+  const std::regex compress_died("compress: '" + bam + R"(': reading it killed the compress stage's process \(pid [0-9]+\))"
+                                 R"( with signal 11 \(SIGSEGV: Segmentation fault\): the file is corrupt or hostile .*)");
+  const std::string drop_error = by_origin["drop"]["last_error"];
+  EXPECT_TRUE(std::regex_match(drop_error, compress_died)) << drop_error;
+  EXPECT_EQ(by_origin["drop"]["attempts"], 1);  // bad input: failed at once
+  EXPECT_FALSE(fs::exists(a.Path("dropout/chrM-bam.cram")));
+  EXPECT_FALSE(fs::exists(a.Path("out/240113_M07001_0019_000000000-AHTEST/" + sample.id + ".cram")));
+}
+
+// The real thing: a 726-byte CRAM (the alignment fuzzer's, from the conformance suite) whose 'b'
+// feature is longer than its read: htslib 1.16 writes past its sequence buffer, and glibc (or
+// ASan) aborts the process that decodes it. That process is the compress stage's, not the
+// daemon: the job fails naming the file, the daemon goes on.
+TEST_F(DaemonIntegration, AHostileCramThatCorruptsHtslibFailsItsJobNotTheDaemon) {
+  Appliance a;
+  const std::string ce = a.Path("refs/ce/ce.fa");
+  fs::create_directories(a.Path("refs/ce"));
+  fs::copy_file(SharedPath("cram-conformance/test/cram/ce.fa"), ce);
+  a.WriteConfig("ce = \"" + ce + "\"\n");  // lands in [references]
+  std::string config = ReadFile(a.Path("cramjetd.toml"));
+  const size_t at = config.find("reference = \"rCRS\"");
+  ASSERT_NE(at, std::string::npos);
+  config.replace(at, 18, "reference = \"ce\"");
+  WriteFile(a.Path("cramjetd.toml"), config);
+  const std::string cram = a.Path("drop/hostile.cram");
+  fs::copy_file(std::string(CRAMJET_SOURCE_DIR) + "/tests/daemon/data/htslib-1.16-heap-overflow.cram", cram);
+  WriteFile(cram + ".ready", "");
+  a.Start();
+  ASSERT_TRUE(a.Up()) << a.Log();
+  const int64_t pid = a.Status()["pid"];
+  ASSERT_TRUE(WaitFor([&] { return a.Status()["jobs"].value("failed", 0) + a.Status()["jobs"].value("done", 0) == 1; }, 60))
+      << a.Log();
+  json status = a.Status();
+  EXPECT_EQ(status["pid"], pid);
+  EXPECT_EQ(status["state"], "running");
+  json job = a.Call("jobs")["jobs"][0];
+  EXPECT_EQ(job["state"], "failed");
+  const std::string error = job["last_error"];
+  EXPECT_EQ(error.rfind("compress: '" + cram + "': ", 0), 0u) << error;
+  std::printf("the hostile CRAM's job: %s\n", error.c_str());
+  EXPECT_FALSE(fs::exists(a.Path("dropout/hostile.cram")));
 }
 
 TEST_F(DaemonIntegration, ArchiveKeysAreCheckedAtStart) {

@@ -12,6 +12,7 @@
 #include "common/test_util.h"
 #include "daemon/config.h"
 #include "daemon/intake.h"
+#include "daemon/stage_process.h"
 #include "daemon/job.h"
 #include "daemon/journal.h"
 #include "daemon/metrics.h"
@@ -537,6 +538,102 @@ TEST(DaemonConfig, ExampleFileParsesWithEveryKeyEnabled) {
   EXPECT_EQ(all->qc_on_fail, "hold");
   EXPECT_EQ(all->qc_thresholds, t / "qc.toml");
   EXPECT_EQ(all->archive_table.size(), 1u);  // url, handed to the ship stage
+}
+
+}  // namespace
+}  // namespace cramjet::daemon
+
+namespace cramjet::daemon {
+namespace {
+
+// What the daemon sends a stage process and reads back: every field survives the trip (a field
+// forgotten here would silently run the child with its default).
+TEST(StageProcessWire, EveryFieldRoundTrips) {
+  CompressOptions o;
+  o.inputs = {"/in/a.bam", "/in/b.bam"};
+  o.paired = true;
+  o.interleaved = true;
+  o.output = "/out/S.cram";
+  o.reference = "/ref/r.fa";
+  o.cram_version = "3.0";
+  o.profile = CramProfile::kArchive;
+  o.threads = 7;
+  o.drop_tags = {"OQ", "XS"};
+  o.command_line = "cramjetd job 4";
+  o.sample = "S";
+  o.verify = false;
+  o.write_index = false;
+  o.placement = FastqPlacement::kUnaligned;
+  o.build_index = true;
+  o.accel = "scalar";
+  o.xclbin = "/x.xclbin";
+  o.long_reads = "ont";
+  o.memory_bytes = 12345;
+  o.keep_order = false;
+  o.container_records = 999;
+  o.qc = false;
+  o.qc_config = "/qc.toml";
+  auto back = CompressOptionsFromJson(nlohmann::json::parse(CompressOptionsJson(o).dump()));
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(CompressOptionsJson(*back), CompressOptionsJson(o));
+  EXPECT_EQ(back->profile, CramProfile::kArchive);
+  EXPECT_EQ(back->placement, FastqPlacement::kUnaligned);
+  EXPECT_EQ(back->memory_bytes, 12345u);
+  EXPECT_EQ(back->drop_tags, o.drop_tags);
+  // Every key the JSON has is one the reader takes back: a new option must be added to both.
+  const nlohmann::json wire = CompressOptionsJson(o);
+  for (const auto& item : wire.items()) {
+    const std::string key = item.key();
+    nlohmann::json changed = wire;
+    changed[key] = nlohmann::json::array({nlohmann::json::object()});  // a type no field has
+    EXPECT_FALSE(CompressOptionsFromJson(changed).ok()) << key;
+  }
+
+  CompressResult r;
+  r.records = 10;
+  r.bases = 1500;
+  r.input_bytes = 77;
+  r.output_bytes = 55;
+  r.output_md5 = std::string(32, 'a');
+  r.seqchksum_path = "/out/S.cram.seqchksum";
+  r.md5_path = "/out/S.cram.md5";
+  r.index_path = "/out/S.cram.crai";
+  r.qc_paths = {"/out/S.qc.json"};
+  r.seconds = 1.5;
+  r.stage_seconds = {{"read", 0.5}, {"encode", 1.0}};
+  auto r_back = CompressResultFromJson(nlohmann::json::parse(CompressResultJson(r).dump()));
+  ASSERT_TRUE(r_back.ok()) << r_back.status().message();
+  EXPECT_EQ(CompressResultJson(*r_back), CompressResultJson(r));
+  EXPECT_EQ(r_back->stage_seconds, r.stage_seconds);
+
+  VerifyOptions v;
+  v.cram = "/out/S.cram";
+  v.reference = "/ref/r.fa";
+  v.against = {"/in/a.fq", "/in/b.fq"};
+  v.paired = true;
+  v.interleaved = true;
+  v.threads = 3;
+  auto v_back = VerifyOptionsFromJson(nlohmann::json::parse(VerifyOptionsJson(v).dump()));
+  ASSERT_TRUE(v_back.ok()) << v_back.status().message();
+  EXPECT_EQ(VerifyOptionsJson(*v_back), VerifyOptionsJson(v));
+
+  VerifyResult vr;
+  vr.equal = true;
+  vr.records = 10;
+  vr.expected_records = 10;
+  vr.md5_checked = true;
+  vr.md5_equal = true;
+  vr.verdict = "OK";
+  vr.cram_seqchksum = "a";
+  vr.expected_seqchksum = "b";
+  vr.md5 = "c";
+  vr.expected_md5 = "d";
+  vr.expected_source = "e";
+  vr.differences = {"f"};
+  auto vr_back = VerifyResultFromJson(nlohmann::json::parse(VerifyResultJson(vr).dump()));
+  ASSERT_TRUE(vr_back.ok()) << vr_back.status().message();
+  EXPECT_EQ(VerifyResultJson(*vr_back), VerifyResultJson(vr));
+  EXPECT_FALSE(VerifyResultFromJson(nlohmann::json::array()).ok());
 }
 
 }  // namespace

@@ -1,0 +1,402 @@
+// Stages in a child process (stage_process.h).
+#include "daemon/stage_process.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+
+#include "common/unique_fd.h"
+#include "cramjet/log.h"
+
+extern char** environ;
+
+namespace cramjet::daemon {
+namespace {
+
+using nlohmann::json;
+
+// Reads a field of a JSON object into `out` when present; false when present with another type.
+template <typename T>
+bool Field(const json& j, const char* key, T& out) {
+  auto it = j.find(key);
+  if (it == j.end()) return true;
+  try {
+    out = it->get<T>();
+    return true;
+  } catch (const json::exception&) {
+    return false;
+  }
+}
+
+Status Malformed(const char* what, const char* key) {
+  return Internal(std::string("stage process: the ") + what + "'s field '" + key + "' has the wrong type");
+}
+
+#define CJ_FIELD(j, key, out, what) \
+  if (!Field(j, key, out)) return Malformed(what, key)
+
+std::string SignalText(int sig) {
+  const char* abbrev = sigabbrev_np(sig);
+  const char* description = strsignal(sig);
+  return std::to_string(sig) + " (SIG" + (abbrev ? abbrev : "?") + ": " + (description ? description : "?") + ")";
+}
+
+// What the child wrote before it ended, and how it ended.
+struct ChildOutcome {
+  json reply;  // the result or error line; null when none came
+  int wait_status = 0;
+  pid_t pid = 0;
+};
+
+bool WriteAll(int fd, const std::string& text) {
+  const char* p = text.data();
+  size_t left = text.size();
+  while (left > 0) {
+    const ssize_t n = ::write(fd, p, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+// Starts `cramjetd --stage-child`, gives it `request`, hands each progress line to `progress`
+// and waits for it. Errors only when it could not be started.
+StatusOr<ChildOutcome> RunChild(const json& request, const std::function<void(const json&)>& progress) {
+  int to_child[2], from_child[2];
+  if (::pipe2(to_child, O_CLOEXEC) != 0) return Unavailable(std::string("stage process: pipe: ") + std::strerror(errno));
+  UniqueFd to_read(to_child[0]), to_write(to_child[1]);
+  if (::pipe2(from_child, O_CLOEXEC) != 0) return Unavailable(std::string("stage process: pipe: ") + std::strerror(errno));
+  UniqueFd from_read(from_child[0]), from_write(from_child[1]);
+  const int log_fd = LogOutputFd();
+  const pid_t parent = ::getpid();
+  char arg0[] = "cramjetd", arg1[] = "--stage-child";
+  char* argv[] = {arg0, arg1, nullptr};
+  const pid_t pid = ::fork();
+  if (pid < 0) return Unavailable(std::string("stage process: fork: ") + std::strerror(errno));
+  if (pid == 0) {
+    // The child of a threaded process: only async-signal-safe calls until exec.
+    if (::dup2(to_read.get(), 0) < 0 || ::dup2(from_write.get(), 1) < 0) ::_exit(127);
+    if (log_fd != 2 && ::dup2(log_fd, 2) < 0) ::_exit(127);
+    ::close_range(3, ~0U, 0);
+    sigset_t none;
+    sigemptyset(&none);
+    ::pthread_sigmask(SIG_SETMASK, &none, nullptr);  // the daemon's threads block its signals
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);  // the worker thread ended before the prctl
+    ::execve("/proc/self/exe", argv, environ);
+    ::_exit(127);
+  }
+  to_read.reset();
+  from_write.reset();
+  ChildOutcome outcome;
+  outcome.pid = pid;
+  // A child that dies before reading the request closes the pipe: the write fails (SIGPIPE is
+  // ignored by the daemon) and the wait below says why.
+  WriteAll(to_write.get(), request.dump() + "\n");
+  to_write.reset();
+  std::string pending;
+  char buffer[4096];
+  for (;;) {
+    const ssize_t n = ::read(from_read.get(), buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    pending.append(buffer, static_cast<size_t>(n));
+    size_t start = 0;
+    for (size_t eol; (eol = pending.find('\n', start)) != std::string::npos; start = eol + 1) {
+      const json line = json::parse(pending.substr(start, eol - start), nullptr, false);
+      if (!line.is_object()) continue;
+      if (line.contains("progress")) {
+        if (progress) progress(line["progress"]);
+      } else if (line.contains("result") || line.contains("error")) {
+        outcome.reply = line;
+      }
+    }
+    pending.erase(0, start);
+  }
+  while (::waitpid(pid, &outcome.wait_status, 0) < 0) {
+    if (errno != EINTR) return Internal(std::string("stage process: waitpid: ") + std::strerror(errno));
+  }
+  return outcome;
+}
+
+// The stage's status from how the child ended. `subject` is the file the message starts with
+// (the verify stage recognises a message about its own CRAM).
+StatusOr<json> Reply(const ChildOutcome& c, const std::string& stage, const std::string& subject) {
+  const std::string process = "the " + stage + " stage's process (pid " + std::to_string(c.pid) + ")";
+  if (WIFSIGNALED(c.wait_status)) {
+    const int sig = WTERMSIG(c.wait_status);
+    if (sig == SIGKILL)
+      return Unavailable("'" + subject + "': " + process + " was killed (SIGKILL: out of memory, or an operator)");
+    return BadInput("'" + subject + "': reading it killed " + process + " with signal " + SignalText(sig) +
+                    ": the file is corrupt or hostile (htslib 1.16 is not safe on such files, docs/daemon.md); "
+                    "cramjetd and its other jobs are unaffected");
+  }
+  const int code = WIFEXITED(c.wait_status) ? WEXITSTATUS(c.wait_status) : -1;
+  if (c.reply.is_null()) {
+    if (code == 127) return Unavailable(process + " could not be started (exec of /proc/self/exe failed)");
+    return BadInput("'" + subject + "': " + process + " ended (exit status " + std::to_string(code) +
+                    ") without a result while reading it: the file is corrupt or hostile");
+  }
+  if (c.reply.contains("error")) {
+    const json& e = c.reply["error"];
+    int status_code = static_cast<int>(StatusCode::kInternal);
+    std::string message = "the " + stage + " stage failed without a message";
+    if (e.is_object()) {
+      Field(e, "code", status_code);
+      Field(e, "message", message);
+    }
+    if (status_code <= static_cast<int>(StatusCode::kOk) || status_code > static_cast<int>(StatusCode::kInternal))
+      status_code = static_cast<int>(StatusCode::kInternal);
+    return Status(static_cast<StatusCode>(status_code), message);
+  }
+  return c.reply["result"];
+}
+
+json ErrorLine(const Status& s) {
+  return {{"error", {{"code", static_cast<int>(s.code())}, {"message", s.message()}}}};
+}
+
+}  // namespace
+
+// ---- wire forms ---------------------------------------------------------------------------------
+
+json CompressOptionsJson(const CompressOptions& o) {
+  return {{"inputs", o.inputs},
+          {"paired", o.paired},
+          {"interleaved", o.interleaved},
+          {"output", o.output},
+          {"reference", o.reference},
+          {"cram_version", o.cram_version},
+          {"profile", CramProfileName(o.profile)},
+          {"threads", o.threads},
+          {"drop_tags", o.drop_tags},
+          {"command_line", o.command_line},
+          {"sample", o.sample},
+          {"verify", o.verify},
+          {"write_index", o.write_index},
+          {"placement", o.placement == FastqPlacement::kMapped ? "mapped" : "unaligned"},
+          {"build_index", o.build_index},
+          {"accel", o.accel},
+          {"xclbin", o.xclbin},
+          {"long_reads", o.long_reads},
+          {"memory_bytes", o.memory_bytes},
+          {"keep_order", o.keep_order},
+          {"container_records", o.container_records},
+          {"qc", o.qc},
+          {"qc_config", o.qc_config}};
+}
+
+StatusOr<CompressOptions> CompressOptionsFromJson(const json& j) {
+  if (!j.is_object()) return Internal("stage process: compress options are not an object");
+  CompressOptions o;
+  std::string profile = CramProfileName(o.profile), placement = "mapped";
+  const char* what = "compress options";
+  CJ_FIELD(j, "inputs", o.inputs, what);
+  CJ_FIELD(j, "paired", o.paired, what);
+  CJ_FIELD(j, "interleaved", o.interleaved, what);
+  CJ_FIELD(j, "output", o.output, what);
+  CJ_FIELD(j, "reference", o.reference, what);
+  CJ_FIELD(j, "cram_version", o.cram_version, what);
+  CJ_FIELD(j, "profile", profile, what);
+  CJ_FIELD(j, "threads", o.threads, what);
+  CJ_FIELD(j, "drop_tags", o.drop_tags, what);
+  CJ_FIELD(j, "command_line", o.command_line, what);
+  CJ_FIELD(j, "sample", o.sample, what);
+  CJ_FIELD(j, "verify", o.verify, what);
+  CJ_FIELD(j, "write_index", o.write_index, what);
+  CJ_FIELD(j, "placement", placement, what);
+  CJ_FIELD(j, "build_index", o.build_index, what);
+  CJ_FIELD(j, "accel", o.accel, what);
+  CJ_FIELD(j, "xclbin", o.xclbin, what);
+  CJ_FIELD(j, "long_reads", o.long_reads, what);
+  CJ_FIELD(j, "memory_bytes", o.memory_bytes, what);
+  CJ_FIELD(j, "keep_order", o.keep_order, what);
+  CJ_FIELD(j, "container_records", o.container_records, what);
+  CJ_FIELD(j, "qc", o.qc, what);
+  CJ_FIELD(j, "qc_config", o.qc_config, what);
+  CRAMJET_ASSIGN_OR_RETURN(o.profile, ParseCramProfile(profile));
+  if (placement != "mapped" && placement != "unaligned") return Internal("stage process: placement '" + placement + "'");
+  o.placement = placement == "mapped" ? FastqPlacement::kMapped : FastqPlacement::kUnaligned;
+  return o;
+}
+
+json CompressResultJson(const CompressResult& r) {
+  json stages = json::array();
+  for (const auto& [name, seconds] : r.stage_seconds) stages.push_back({name, seconds});
+  return {{"records", r.records},         {"bases", r.bases},
+          {"input_bytes", r.input_bytes}, {"output_bytes", r.output_bytes},
+          {"output_md5", r.output_md5},   {"seqchksum_path", r.seqchksum_path},
+          {"md5_path", r.md5_path},       {"index_path", r.index_path},
+          {"qc_paths", r.qc_paths},       {"seconds", r.seconds},
+          {"stage_seconds", stages}};
+}
+
+StatusOr<CompressResult> CompressResultFromJson(const json& j) {
+  if (!j.is_object()) return Internal("stage process: the compress result is not an object");
+  CompressResult r;
+  const char* what = "compress result";
+  CJ_FIELD(j, "records", r.records, what);
+  CJ_FIELD(j, "bases", r.bases, what);
+  CJ_FIELD(j, "input_bytes", r.input_bytes, what);
+  CJ_FIELD(j, "output_bytes", r.output_bytes, what);
+  CJ_FIELD(j, "output_md5", r.output_md5, what);
+  CJ_FIELD(j, "seqchksum_path", r.seqchksum_path, what);
+  CJ_FIELD(j, "md5_path", r.md5_path, what);
+  CJ_FIELD(j, "index_path", r.index_path, what);
+  CJ_FIELD(j, "qc_paths", r.qc_paths, what);
+  CJ_FIELD(j, "seconds", r.seconds, what);
+  CJ_FIELD(j, "stage_seconds", r.stage_seconds, what);
+  return r;
+}
+
+json VerifyOptionsJson(const VerifyOptions& o) {
+  return {{"cram", o.cram},     {"reference", o.reference},     {"against", o.against},
+          {"paired", o.paired}, {"interleaved", o.interleaved}, {"threads", o.threads}};
+}
+
+StatusOr<VerifyOptions> VerifyOptionsFromJson(const json& j) {
+  if (!j.is_object()) return Internal("stage process: verify options are not an object");
+  VerifyOptions o;
+  const char* what = "verify options";
+  CJ_FIELD(j, "cram", o.cram, what);
+  CJ_FIELD(j, "reference", o.reference, what);
+  CJ_FIELD(j, "against", o.against, what);
+  CJ_FIELD(j, "paired", o.paired, what);
+  CJ_FIELD(j, "interleaved", o.interleaved, what);
+  CJ_FIELD(j, "threads", o.threads, what);
+  return o;
+}
+
+json VerifyResultJson(const VerifyResult& r) {
+  return {{"equal", r.equal},
+          {"records", r.records},
+          {"expected_records", r.expected_records},
+          {"md5_checked", r.md5_checked},
+          {"md5_equal", r.md5_equal},
+          {"verdict", r.verdict},
+          {"cram_seqchksum", r.cram_seqchksum},
+          {"expected_seqchksum", r.expected_seqchksum},
+          {"md5", r.md5},
+          {"expected_md5", r.expected_md5},
+          {"expected_source", r.expected_source},
+          {"differences", r.differences}};
+}
+
+StatusOr<VerifyResult> VerifyResultFromJson(const json& j) {
+  if (!j.is_object()) return Internal("stage process: the verify result is not an object");
+  VerifyResult r;
+  const char* what = "verify result";
+  CJ_FIELD(j, "equal", r.equal, what);
+  CJ_FIELD(j, "records", r.records, what);
+  CJ_FIELD(j, "expected_records", r.expected_records, what);
+  CJ_FIELD(j, "md5_checked", r.md5_checked, what);
+  CJ_FIELD(j, "md5_equal", r.md5_equal, what);
+  CJ_FIELD(j, "verdict", r.verdict, what);
+  CJ_FIELD(j, "cram_seqchksum", r.cram_seqchksum, what);
+  CJ_FIELD(j, "expected_seqchksum", r.expected_seqchksum, what);
+  CJ_FIELD(j, "md5", r.md5, what);
+  CJ_FIELD(j, "expected_md5", r.expected_md5, what);
+  CJ_FIELD(j, "expected_source", r.expected_source, what);
+  CJ_FIELD(j, "differences", r.differences, what);
+  return r;
+}
+
+// ---- the parent's side --------------------------------------------------------------------------
+
+StatusOr<CompressResult> CompressInChildProcess(const CompressOptions& options, bool crash_for_test) {
+  const json request = {{"stage", "compress"}, {"log_level", static_cast<int>(GetLogLevel())},
+                        {"crash_for_test", crash_for_test}, {"options", CompressOptionsJson(options)}};
+  auto progress = [&](const json& p) {
+    if (!options.progress || !p.is_object()) return;
+    Progress update;
+    Field(p, "records", update.records);
+    Field(p, "input_bytes", update.input_bytes);
+    Field(p, "elapsed_seconds", update.elapsed_seconds);
+    options.progress(update);
+  };
+  CRAMJET_ASSIGN_OR_RETURN(ChildOutcome outcome, RunChild(request, progress));
+  CRAMJET_ASSIGN_OR_RETURN(json result,
+                           Reply(outcome, "compress", options.inputs.empty() ? options.output : options.inputs[0]));
+  return CompressResultFromJson(result);
+}
+
+StatusOr<VerifyResult> VerifyInChildProcess(const VerifyOptions& options, bool crash_for_test) {
+  const json request = {{"stage", "verify"}, {"log_level", static_cast<int>(GetLogLevel())},
+                        {"crash_for_test", crash_for_test}, {"options", VerifyOptionsJson(options)}};
+  CRAMJET_ASSIGN_OR_RETURN(ChildOutcome outcome, RunChild(request, nullptr));
+  CRAMJET_ASSIGN_OR_RETURN(json result, Reply(outcome, "verify", options.cram));
+  return VerifyResultFromJson(result);
+}
+
+// ---- the child's side ---------------------------------------------------------------------------
+
+int RunStageChild() {
+  std::string text;
+  char buffer[4096];
+  for (;;) {
+    const ssize_t n = ::read(0, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    text.append(buffer, static_cast<size_t>(n));
+  }
+  std::mutex out_mu;  // progress comes from the pipeline's threads
+  auto emit = [&](const json& line) {
+    std::lock_guard<std::mutex> lock(out_mu);
+    WriteAll(1, line.dump(-1, ' ', false, json::error_handler_t::replace) + "\n");
+  };
+  const json request = json::parse(text, nullptr, false);
+  if (!request.is_object() || !request.contains("stage") || !request["stage"].is_string() ||
+      !request.contains("options")) {
+    emit(ErrorLine(Internal("stage process: the request is not a stage request")));
+    return 0;
+  }
+  int level = static_cast<int>(LogLevel::kInfo);
+  Field(request, "log_level", level);
+  if (level >= static_cast<int>(LogLevel::kDebug) && level <= static_cast<int>(LogLevel::kError))
+    SetLogLevel(static_cast<LogLevel>(level));
+  bool crash_for_test = false;
+  Field(request, "crash_for_test", crash_for_test);
+  if (crash_for_test) {
+    // [testing] crash_stage_children: the death a hostile file causes, on demand.
+    ::signal(SIGSEGV, SIG_DFL);
+    ::raise(SIGSEGV);
+  }
+  const std::string stage = request["stage"].get<std::string>();
+#if defined(CRAMJET_DAEMON_HAVE_PIPELINE) && defined(CRAMJET_DAEMON_HAVE_VERIFY)
+  if (stage == "compress") {
+    auto options = CompressOptionsFromJson(request["options"]);
+    if (!options.ok()) {
+      emit(ErrorLine(options.status()));
+      return 0;
+    }
+    options->progress = [&](const Progress& p) {
+      emit({{"progress", {{"records", p.records}, {"input_bytes", p.input_bytes}, {"elapsed_seconds", p.elapsed_seconds}}}});
+    };
+    auto result = Compress(*options);
+    emit(result.ok() ? json{{"result", CompressResultJson(*result)}} : ErrorLine(result.status()));
+  } else if (stage == "verify") {
+    auto options = VerifyOptionsFromJson(request["options"]);
+    if (!options.ok()) {
+      emit(ErrorLine(options.status()));
+      return 0;
+    }
+    auto result = Verify(*options);
+    emit(result.ok() ? json{{"result", VerifyResultJson(*result)}} : ErrorLine(result.status()));
+  } else {
+    emit(ErrorLine(Internal("stage process: unknown stage '" + stage + "'")));
+  }
+#else
+  emit(ErrorLine(Unimplemented("stage process: the " + stage + " stage is not in this build")));
+#endif
+  return 0;
+}
+
+}  // namespace cramjet::daemon
