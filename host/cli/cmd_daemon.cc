@@ -1,11 +1,14 @@
 // Daemon client commands: status, jobs, job, retry, release, pause, resume, drain, submit. Each talks to
 // cramjetd over its Unix socket (include/cramjet/daemon_api.h). Human output is a thin view over
 // the JSON, which `--json` prints as is, with its "api_version".
+#include <sys/ioctl.h>
 #include <unistd.h>
+
 
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <sstream>
@@ -101,16 +104,20 @@ void PrintStatus(const json& s) {
   const json& running = s["running"];
   if (!running.empty()) {
     char line[256];
-    std::snprintf(line, sizeof line, "  %-6s %-24s %-9s %8s %12s  %s\n", "ID", "SAMPLE", "STAGE", "PROGRESS",
-                  "THROUGHPUT", "RUN");
+    std::snprintf(line, sizeof line, "  %-6s %-24s %-9s %8s %8s %12s  %s\n", "ID", "SAMPLE", "STAGE", "PROGRESS",
+                  "ELAPSED", "THROUGHPUT", "RUN");
     o << "running\n" << line;
     for (const auto& r : running) {
-      std::string progress = r["progress"].is_null() ? Duration(r.value("stage_seconds", 0.0))
-                                                     : std::to_string(static_cast<int>(r["progress"].get<double>() * 100)) + "%";
-      std::string tput = r["throughput_bytes_per_second"].is_null()
-                             ? "-" : Bytes(r["throughput_bytes_per_second"].get<double>()) + "/s";
-      std::snprintf(line, sizeof line, "  %-6s %-24s %-9s %8s %12s  %s\n", Str(r, "id").c_str(),
-                    Str(r, "sample").c_str(), Str(r, "stage").c_str(), progress.c_str(), tput.c_str(),
+      // One kind of value per column: a percentage where the stage's share of its input is
+      // known, else "-"; the stage's time in its own column.
+      const std::string progress = r["progress"].is_number()
+                                       ? std::to_string(static_cast<int>(r["progress"].get<double>() * 100)) + "%"
+                                       : "-";
+      const std::string elapsed = Duration(r.value("stage_seconds", 0.0));
+      const std::string tput = r["throughput_bytes_per_second"].is_number()
+                                   ? Bytes(r["throughput_bytes_per_second"].get<double>()) + "/s" : "-";
+      std::snprintf(line, sizeof line, "  %-6s %-24s %-9s %8s %8s %12s  %s\n", Str(r, "id").c_str(),
+                    Str(r, "sample").c_str(), Str(r, "stage").c_str(), progress.c_str(), elapsed.c_str(), tput.c_str(),
                     Str(r, "run_id").c_str());
       o << line;
     }
@@ -130,22 +137,53 @@ void PrintStatus(const json& s) {
   std::fputs(o.str().c_str(), stdout);
 }
 
+// Attempts as a person counts them: runs of the job, the one that finished included, and how
+// many of them failed (the API's `attempts` counts failures only).
+std::string AttemptsText(const json& j) {
+  const int failed = j.value("attempts", 0);
+  const std::string state = Str(j, "state");
+  const int runs = failed + (state == "done" || state == "running" || state == "held" ? 1 : 0);
+  return std::to_string(runs) + " (" + std::to_string(failed) + " failed)";
+}
+
+// The error a job shows: its last failure while it is failed or waiting to retry; a job running
+// again or finished shows none (its history keeps them).
+std::string ShownError(const json& j) {
+  const std::string state = Str(j, "state");
+  return state == "failed" || state == "queued" ? j.value("last_error", "") : "";
+}
+
+// Columns of a terminal, 0 when standard output is not one (then lines are never cut).
+size_t TerminalColumns() {
+  winsize w{};
+  if (!::isatty(STDOUT_FILENO) || ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &w) != 0) return 0;
+  return w.ws_col;
+}
+
 void PrintJobs(const json& jobs) {
-  std::printf("%-6s %-8s %-9s %-24s %-4s %-9s %-19s %s\n", "ID", "STATE", "STAGE", "SAMPLE", "QC", "ATTEMPTS", "UPDATED",
-              "RUN / ERROR");
+  const size_t columns = TerminalColumns();
+  char head[256];
+  std::snprintf(head, sizeof head, "%-6s %-8s %-9s %-24s %-4s %-14s %-19s ", "ID", "STATE", "STAGE", "SAMPLE", "QC",
+                "ATTEMPTS", "UPDATED");
+  std::printf("%sRUN / ERROR\n", head);
   for (const auto& j : jobs) {
-    std::string tail = j.value("last_error", "").empty() ? Str(j, "run_id") : j.value("last_error", "");
+    const std::string error = ShownError(j);
+    std::string tail = error.empty() ? Str(j, "run_id") : error;
+    // On a terminal a long error (paths) is cut to the line, not wrapped under the columns;
+    // `cramjet job ID` shows it whole.
+    const size_t room = columns > std::strlen(head) + 8 ? columns - std::strlen(head) : 0;
+    if (room > 0 && tail.size() > room) tail = tail.substr(0, room - 3) + "...";
     const std::string qc = Str(j, "qc_verdict").empty() ? "-" : Str(j, "qc_verdict");
-    std::printf("%-6s %-8s %-9s %-24s %-4s %-9s %-19s %s\n", Str(j, "id").c_str(), Str(j, "state").c_str(),
-                Str(j, "stage").c_str(), Str(j, "sample").c_str(), qc.c_str(), Str(j, "attempts").c_str(),
-                Clock(j.value("updated_at", 0.0)).c_str(), tail.c_str());
+    std::printf("%-6s %-8s %-9s %-24s %-4s %-14s %-19s %s\n", Str(j, "id").c_str(), Str(j, "state").c_str(),
+                Str(j, "state") == "done" ? "-" : Str(j, "stage").c_str(), Str(j, "sample").c_str(), qc.c_str(),
+                AttemptsText(j).c_str(), Clock(j.value("updated_at", 0.0)).c_str(), tail.c_str());
   }
 }
 
 void PrintJob(const json& j) {
   std::ostringstream o;
-  o << "job " << Str(j, "id") << ": " << Str(j, "sample") << "  " << Str(j, "state") << " (next stage: " << Str(j, "stage")
-    << ")\n";
+  o << "job " << Str(j, "id") << ": " << Str(j, "sample") << "  " << Str(j, "state")
+    << (Str(j, "state") == "done" ? "" : " (next stage: " + Str(j, "stage") + ")") << "\n";
   o << "  origin     " << Str(j, "origin") << (Str(j, "run_id").empty() ? "" : "  run " + Str(j, "run_id")) << "\n";
   for (const auto& in : j["inputs"]) o << "  input      " << in.get<std::string>() << "\n";
   o << "  reference  " << Str(j, "reference") << "\n";
@@ -160,8 +198,7 @@ void PrintJob(const json& j) {
     else if (qc.is_object() && qc.contains("released_at")) o << "; released by an operator";
     o << "\n";
   }
-  o << "  attempts   " << Str(j, "attempts") << (j.value("last_error", "").empty() ? "" : "  last error: " + Str(j, "last_error"))
-    << "\n";
+  o << "  attempts   " << AttemptsText(j) << (ShownError(j).empty() ? "" : "  last error: " + ShownError(j)) << "\n";
   if (j.contains("events")) {
     o << "  history\n";
     for (const auto& e : j["events"])

@@ -178,8 +178,10 @@ void ApiServer::RegisterJobMethods() {
     if (job.state != JobState::kFailed && job.state != JobState::kQueued)
       return FailedPrecondition("job " + std::to_string(id) + " is " + JobStateName(job.state) +
                                 "; only failed or waiting jobs are retried");
+    // The count of failed attempts stays (it is the job's history); the limit starts again from
+    // here (job_runner.cc reads `extra.attempts_at_retry`).
     job.state = JobState::kQueued;
-    job.attempts = 0;
+    job.extra["attempts_at_retry"] = job.attempts;
     job.not_before = 0;
     job.finished_at = 0;
     CRAMJET_RETURN_IF_ERROR(ctx_.journal.Save(job));

@@ -159,14 +159,18 @@ void JobRunner::RunJob(Job job) {
     if (!s.ok()) {
       job.attempts += 1;
       job.last_error = stage_name + ": " + s.message();
-      if (IsPermanent(s.code()) || job.attempts >= c_.max_attempts) {
+      // Attempts since an operator's `retry` count toward the limit; all of them stay in `attempts`.
+      const int base = job.extra.contains("attempts_at_retry") && job.extra["attempts_at_retry"].is_number_integer()
+                           ? job.extra["attempts_at_retry"].get<int>() : 0;
+      const int since_retry = std::max(1, job.attempts - base);
+      if (IsPermanent(s.code()) || since_retry >= c_.max_attempts) {
         job.state = JobState::kFailed;
         job.finished_at = WallSeconds();
         std::lock_guard<std::mutex> lock(mu_);
         jobs_failed_total_ += 1;
       } else {
         job.state = JobState::kQueued;
-        job.not_before = WallSeconds() + c_.retry_delay_s * std::pow(2.0, job.attempts - 1);
+        job.not_before = WallSeconds() + c_.retry_delay_s * std::pow(2.0, since_retry - 1);
       }
       CJ_LOG(kError) << "job " << job.id << " (" << job.sample << ") " << stage_name << " failed (attempt "
                      << job.attempts << "): " << s.message()

@@ -154,12 +154,21 @@ StatusOr<std::string> RenderObjectName(const SinkConfig& config, const ShipReque
     size_t close = t.find('}', i);
     if (close == std::string::npos) return InvalidArgument("object template '" + t + "': unclosed '{'");
     std::string key = t.substr(i + 1, close - i - 1);
-    if (key == "sample") out += SanitizeNameComponent(request.sample);
-    else if (key == "run") out += SanitizeNameComponent(request.run);
-    else if (key == "lane") out += SanitizeNameComponent(request.lane);
-    else if (key == "instrument") out += SanitizeNameComponent(request.instrument);
-    else if (key == "file") out += SanitizeNameComponent(file_base_name);
+    std::string_view value;
+    if (key == "sample") value = request.sample;
+    else if (key == "run") value = request.run;
+    else if (key == "lane") value = request.lane;
+    else if (key == "instrument") value = request.instrument;
+    else if (key == "file") value = file_base_name;
     else return InvalidArgument("object template '" + t + "': unknown placeholder {" + key + "}");
+    // An empty value that is a whole path component drops the component: a drop-folder job has
+    // no run, and "{run}/{sample}/{file}" gives "SAMPLE/SAMPLE.cram", not "_/SAMPLE/...".
+    const bool whole_component = (i == 0 || t[i - 1] == '/') && (close + 1 == t.size() || t[close + 1] == '/');
+    if (value.empty() && whole_component && close + 1 < t.size()) {
+      i = close + 2;  // the placeholder and the slash after it
+      continue;
+    }
+    out += SanitizeNameComponent(value);
     i = close + 1;
   }
   // Each component must be a plain name: no empty parts, no "." or "..", no leading '/'.

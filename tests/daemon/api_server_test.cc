@@ -131,7 +131,8 @@ TEST_F(ApiServerTest, MethodsOfEachFamilyAnswer) {
   json retried = Reply(R"({"method": "retry", "params": {"id": 1}})");
   ASSERT_EQ(retried["ok"], true) << retried.dump();
   EXPECT_EQ(retried["result"]["state"], "queued");
-  EXPECT_EQ(retried["result"]["attempts"], 0);
+  EXPECT_EQ(retried["result"]["attempts"], 3);  // the history stays; the limit counts from here
+  EXPECT_EQ(retried["result"]["extra"]["attempts_at_retry"], 3);
   EXPECT_EQ(retried["result"]["stage"], "ship");
 
   EXPECT_EQ(Reply(R"({"method": "drain"})")["result"]["state"], "draining");

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <regex>
+#include <sstream>
 
 #include "appliance.h"
 #include "common/common.h"
@@ -44,6 +45,10 @@ TEST_F(DaemonIntegration, StatusJsonAndControlCommands) {
   EXPECT_NE(human.out.find("cramjetd 0.1.0"), std::string::npos) << human.out;
   EXPECT_NE(human.out.find(samples[0].id), std::string::npos) << human.out;
   EXPECT_NE(human.out.find("jobs       0 queued, 1 running, 0 failed"), std::string::npos) << human.out;
+  // One kind of value per column: PROGRESS a percentage or "-", the stage's time under ELAPSED.
+  EXPECT_NE(human.out.find("  ID     SAMPLE                   STAGE     PROGRESS  ELAPSED   THROUGHPUT  RUN\n"),
+            std::string::npos)
+      << human.out;
 
   // pause: the running job finishes, a new run is taken but does not start.
   auto pause = RunCramjet("pause --json " + sock);
@@ -62,6 +67,16 @@ TEST_F(DaemonIntegration, StatusJsonAndControlCommands) {
   auto jobs = RunCramjet("jobs --json --state done " + sock);
   ASSERT_EQ(jobs.exit_code, 0) << jobs.err;
   EXPECT_EQ(json::parse(jobs.out)["jobs"].size(), 1u);
+  // A finished job reads as finished: no "next stage: done", the run that worked counted, no
+  // stage in the list (issue 16 item 10).
+  auto one = RunCramjet("job " + sock + " 1");
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  EXPECT_EQ(one.out.rfind("job 1: " + samples[0].id + "  done\n", 0), 0u) << one.out;
+  EXPECT_NE(one.out.find("\n  attempts   1 (0 failed)\n"), std::string::npos) << one.out;
+  auto listed = RunCramjet("jobs " + sock + " --state done");
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_NE(listed.out.find("\n1      done     -         " + samples[0].id), std::string::npos) << listed.out;
+  EXPECT_NE(listed.out.find(" 1 (0 failed)   "), std::string::npos) << listed.out;
   // retry is only for failed jobs; unknown ids say so.
   auto retry = RunCramjet("retry " + sock + " 1");
   EXPECT_EQ(retry.exit_code, 1);
@@ -489,6 +504,22 @@ TEST_F(DaemonIntegration, AStageProcessThatDiesFailsItsJobNotTheDaemon) {
   const std::string drop_error = by_origin["drop"]["last_error"];
   EXPECT_TRUE(std::regex_match(drop_error, compress_died)) << drop_error;
   EXPECT_EQ(by_origin["drop"]["attempts"], 1);  // bad input: failed at once
+  // `jobs` shows a failed job's error whole when piped, cut to the line on a terminal (120
+  // columns here, a pseudo-terminal from script(1)), never wrapped under the columns.
+  const std::string sock = "--socket " + ShellQuote(a.socket());
+  auto piped = RunCramjet("jobs " + sock);
+  EXPECT_NE(piped.out.find(drop_error), std::string::npos) << piped.out;
+  auto tty = RunShell("script -qec " + ShellQuote("stty cols 120; " + ShellQuote(std::string(CRAMJET_BINARY_DIR) + "/cramjet") +
+                                                  " jobs " + sock) + " /dev/null");
+  ASSERT_EQ(tty.exit_code, 0) << tty.err;
+  std::istringstream lines(tty.out);
+  int cut = 0;
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    EXPECT_LE(line.size(), 120u) << line;
+    cut += line.ends_with("...");
+  }
+  EXPECT_EQ(cut, 2) << tty.out;
   EXPECT_FALSE(fs::exists(a.Path("dropout/chrM-bam.cram")));
   EXPECT_FALSE(fs::exists(a.Path("out/240113_M07001_0019_000000000-AHTEST/" + sample.id + ".cram")));
 }

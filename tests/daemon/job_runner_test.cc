@@ -172,6 +172,25 @@ TEST_F(JobRunnerTest, ACramThatKeepsFailingToDecodeFailsTheJobAfterMaxAttempts) 
   EXPECT_FALSE(testing::PathExists(dir_ / "S1.cram"));
 }
 
+// After an operator's retry the job has max_attempts again, and its earlier failures stay
+// counted in `attempts` (issue 16: retry reset the count to 0, losing the history).
+TEST_F(JobRunnerTest, ARetriedJobKeepsItsAttemptsAndGetsTheLimitAgain) {
+  config_.max_attempts = 2;
+  config_.retry_delay_s = 0;
+  undecodable_verifies_ = 3;  // fails twice (the limit), then once after the retry, then works
+  Job job = RunToEnd();
+  ASSERT_EQ(job.state, JobState::kFailed);
+  EXPECT_EQ(job.attempts, 2);
+  // What `retry` does (api_server.cc), then run again.
+  job.state = JobState::kQueued;
+  job.extra["attempts_at_retry"] = job.attempts;
+  ASSERT_TRUE(journal_->Save(job).ok());
+  context_->stopping = false;
+  job = RunToEnd();
+  ASSERT_EQ(job.state, JobState::kDone) << job.last_error;
+  EXPECT_EQ(job.attempts, 3);  // 2 before the retry, 1 after: with the old count it had failed
+}
+
 // The top-level guard: a stage that throws fails that job with the stage's name; the worker
 // lives on and runs the next job.
 TEST_F(JobRunnerTest, AStageThatThrowsFailsItsJobNotTheWorker) {

@@ -185,6 +185,15 @@ TEST(ShipNames, TemplateSanitisesEveryComponent) {
   auto bad = ship::RenderObjectName(config, r, "a");
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("unknown placeholder {flowcell}"), std::string::npos);
+  // A drop-folder job has no run (nor lane, instrument): its whole components go, never "_/".
+  config.object_template = "{instrument}/{run}/L{lane}/{sample}/{file}";
+  ship::ShipRequest drop;
+  drop.sample = "S1";
+  auto dropped = ship::RenderObjectName(config, drop, "S1.cram");
+  ASSERT_TRUE(dropped.ok()) << dropped.status().message();
+  EXPECT_EQ(*dropped, "L_/S1/S1.cram");  // "L{lane}" is not a whole component: sanitised as before
+  config.object_template = "{run}/{sample}/{file}";
+  EXPECT_EQ(*ship::RenderObjectName(config, drop, "S1.cram"), "S1/S1.cram");
 }
 
 // ---- manifest ---------------------------------------------------------------------------------------
