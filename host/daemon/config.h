@@ -41,7 +41,10 @@ struct DaemonConfig {
   double resume_free_disk_gb = 30; // and resumes above this
   std::map<std::string, std::string> references;  // name -> FASTA path
   std::string profile = "normal";
-  std::string cram_version = "3.1";
+  // [compress] cram_version: 3.0 by default for an archive, because its readers include Java
+  // tools that cannot read 3.1 (Debian 12's htsjdk 3.0.4; GATK and Picard releases before
+  // htsjdk 4.3); "3.1" is 3-11% smaller (README, "CRAM 3.0 or 3.1").
+  std::string cram_version = "3.0";
   std::string accel = "auto";      // [accel] kind: auto | simd | scalar | opencl[:P:D] | xrt
   std::string xclbin;              // [accel] xclbin: the FPGA image (empty: the default path)
   std::string placement = "mapped";  // FASTQ: "mapped" (position-sorted) or "unaligned"

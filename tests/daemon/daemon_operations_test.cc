@@ -430,6 +430,7 @@ TEST_F(DaemonIntegration, AFailedQcIsHeldBeforeShippingUntilAnOperatorReleasesIt
   ASSERT_TRUE(manifest.ok()) << manifest.status().message();
   EXPECT_EQ(manifest->qc_verdict, "fail");
   EXPECT_TRUE(manifest->qc_released);
+  EXPECT_EQ(manifest->cram_version, "3.0");  // the daemon's default for an archive
   // Releasing again is refused: it is not held any more.
   auto again = RunCramjet("release " + sock + " " + ids);
   EXPECT_NE(again.exit_code, 0);
@@ -444,7 +445,7 @@ TEST_F(DaemonIntegration, AFailedQcShipsWithAWarningWhenTheConfigSaysWarn) {
   fs::create_directories(a.Path("archive"));
   WriteFile(a.Path("qc.toml"), "[thresholds.q30_percent]\nwarn = 100\nfail = 99.99\n");
   a.WriteConfig("[archive]\nenabled = true\nurl = \"file://" + a.Path("archive") + "\"\n[qc]\non_fail = \"warn\"\n"
-                "thresholds = \"" + a.Path("qc.toml") + "\"\n");
+                "thresholds = \"" + a.Path("qc.toml") + "\"\n[compress]\ncram_version = \"3.1\"\n");
   auto sample = RealSamples()[0];
   const std::string run_name = "240112_M07001_0018_000000000-AHTEST";
   a.MakeRun(run_name, {sample}, true, true);
@@ -464,6 +465,9 @@ TEST_F(DaemonIntegration, AFailedQcShipsWithAWarningWhenTheConfigSaysWarn) {
   ASSERT_TRUE(manifest.ok()) << manifest.status().message();
   EXPECT_EQ(manifest->qc_verdict, "fail");
   EXPECT_FALSE(manifest->qc_released);
+  // CRAM 3.1 when the config says so, without htslib 1.16's "still a draft" warning in the log.
+  EXPECT_EQ(manifest->cram_version, "3.1");
+  EXPECT_EQ(a.Log().find("draft"), std::string::npos) << a.Log();
 }
 
 // The stages that decode files from outside run in a child process (stage_process.h): when it

@@ -517,6 +517,12 @@ TEST(DaemonConfig, ExampleFileParsesWithEveryKeyEnabled) {
   auto plain = ParseConfigText(text, "cramjetd.toml.example");
   ASSERT_TRUE(plain.ok()) << plain.status().message();
   EXPECT_EQ(plain->references.at("hg38"), t / "ref.fa");
+  // The archive's CRAM version is a choice the example makes explicit, and the default agrees.
+  EXPECT_EQ(plain->cram_version, "3.0");
+  EXPECT_NE(text.find("\ncram_version = \"3.0\"\n"), std::string::npos);
+  auto bare = ParseConfigText("", "empty.toml");
+  ASSERT_TRUE(bare.ok()) << bare.status().message();
+  EXPECT_EQ(bare->cram_version, "3.0");
   // Uncomment "#key = value" lines (not prose): each must be accepted.
   std::string enabled, line;
   std::istringstream in(text);
