@@ -7,7 +7,7 @@
 //   prefix.qc.html    self-contained report (inline SVG, no network)
 //   prefix.stats      `samtools stats` format (MultiQC's samtools module reads it)
 //   prefix.fastp.json fastp-style JSON (MultiQC's fastp module reads it)
-//   prefix_mqc.json   MultiQC custom content for what neither of those holds
+//   prefix_mqc.json   MultiQC custom content (General Statistics columns) for what neither holds
 // each atomically, every one rendered from the typed figures (QcMetrics) that Finish() derives.
 // Per-base accumulation runs through Highway kernels (qc_kernels.cc) chosen at run time for the
 // CPU, with a scalar twin that tests compare against on every compiled target.

@@ -283,31 +283,81 @@ std::string RenderFastpJson(const QcMetrics& qc) {
 }
 
 std::string RenderMultiqcCustom(const QcMetrics& qc) {
+  // General Statistics columns (MultiQC custom content, plot_type generalstats): the verdict
+  // and the figures fastp's and samtools stats' columns do not already show, each with a title,
+  // a description, a unit and a format; the rest are there, hidden until a reader picks them in
+  // "Configure columns". One file, one section: a second file would be one more name that
+  // another sample's prefix could collide with.
   json out;
   out["id"] = "cramjet_qc";
   out["section_name"] = "cramjet QC";
   out["description"] =
-      "Metrics from cramjet's single-pass QC that samtools stats and fastp outputs do not hold "
+      "cramjet's single-pass QC: the overall verdict and the figures samtools stats and fastp do not report "
       "(schema: cramjet-qc v" + std::to_string(kQcSchemaVersion) + ").";
-  out["plot_type"] = "table";
-  out["pconfig"] = {{"id", "cramjet_qc_table"}, {"namespace", "cramjet"}};
+  out["plot_type"] = "generalstats";
+  json headers = json::object();
+  json ordered = json::array();  // the same headers in column order (json objects sort their keys)
   json row;
-  row["verdict"] = QcVerdictName(qc.verdict);
+  struct Column {
+    const char* key;
+    const char* title;
+    const char* description;
+    const char* suffix;  // "" for none
+    const char* format;  // Python format; "" for text
+    bool hidden;
+    double max;  // 0: none
+  };
+  auto add = [&](const Column& c, json value) {
+    json h = {{"title", c.title}, {"description", c.description}, {"namespace", "cramjet"}};
+    if (c.suffix[0]) h["suffix"] = c.suffix;
+    if (c.format[0]) {
+      h["format"] = c.format;
+      h["min"] = 0;
+      if (c.max > 0) h["max"] = c.max;
+    } else {
+      h["scale"] = false;
+    }
+    if (c.hidden) h["hidden"] = true;
+    headers[c.key] = h;
+    ordered.push_back({{c.key, h}});
+    row[c.key] = value;
+  };
   const QcSummary& s = qc.summary;
   auto number_or_null = [](double v) { return std::isnan(v) ? json(nullptr) : json(v); };
-  row["q30_percent"] = s.q30_percent;
-  row["gc_percent"] = s.gc_percent;
-  row["adapter_truseq_percent"] = s.adapter_percent[0];
-  row["adapter_nextera_percent"] = s.adapter_percent[1];
-  row["duplication_percent"] = number_or_null(s.duplication_percent);
-  row["placed_percent"] = s.placed_percent;
-  if (!std::isnan(s.mismatch_percent)) row["mismatch_percent"] = s.mismatch_percent;
-  row["mean_depth"] = s.mean_depth;
-  row["insert_size_median"] = qc.insert_size.median;
+  add({"verdict", "QC", "cramjet QC verdict: pass, warn or fail (the checks: hidden columns)", "", "", false, 0},
+      QcVerdictName(qc.verdict));
+  add({"placed_percent", "% Placed", "Primary reads placed on the reference", "%", "{:,.1f}", false, 100},
+      s.placed_percent);
+  add({"mean_depth", "Depth", "Mean depth over the reference", "X", "{:,.1f}", false, 0}, s.mean_depth);
+  add({"insert_size_median", "Insert", "Median insert size of properly placed pairs", " bp", "{:,.0f}", false, 0},
+      qc.insert_size.median);
+  add({"q30_percent", "% Q30", "Bases of quality 30 or more", "%", "{:,.1f}", true, 100}, s.q30_percent);
+  add({"gc_percent", "% GC", "GC content of all bases", "%", "{:,.1f}", true, 100}, s.gc_percent);
+  add({"duplication_percent", "% Dups", "Duplicate fragments (by sequence)", "%", "{:,.1f}", true, 100},
+      number_or_null(s.duplication_percent));
+  add({"adapter_truseq_percent", "% TruSeq", "Reads with the TruSeq adapter", "%", "{:,.2f}", true, 100},
+      s.adapter_percent[0]);
+  add({"adapter_nextera_percent", "% Nextera", "Reads with the Nextera adapter", "%", "{:,.2f}", true, 100},
+      s.adapter_percent[1]);
+  if (!std::isnan(s.mismatch_percent))
+    add({"mismatch_percent", "% Mismatch", "Mismatching bases of placed reads", "%", "{:,.2f}", true, 100},
+        s.mismatch_percent);
   // Long-read figures (NanoPlot's headline numbers): read-length N50 and mean identity of placed reads.
-  row["read_length_n50"] = s.n50_length;
-  if (!std::isnan(s.identity_mean_percent)) row["identity_mean_percent"] = s.identity_mean_percent;
-  for (const QcCheck& c : qc.checks) row[c.key + "_verdict"] = QcVerdictName(c.verdict);
+  add({"read_length_n50", "N50", "Read-length N50", " bp", "{:,.0f}", true, 0}, s.n50_length);
+  if (!std::isnan(s.identity_mean_percent))
+    add({"identity_mean_percent", "% Identity", "Mean identity of placed reads", "%", "{:,.2f}", true, 100},
+        s.identity_mean_percent);
+  for (const QcCheck& c : qc.checks) {
+    const std::string key = c.key + "_verdict";
+    headers[key] = {{"title", c.key}, {"description", "Verdict of the check: " + c.description},
+                    {"namespace", "cramjet"}, {"scale", false}, {"hidden", true}};
+    ordered.push_back({{key, headers[key]}});
+    row[key] = QcVerdictName(c.verdict);
+  }
+  // MultiQC 1.14 (Debian 12) reads a generalstats section's columns from `pconfig`, later
+  // versions from `headers`: both are given, in the column order above.
+  out["pconfig"] = ordered;
+  out["headers"] = headers;
   out["data"][qc.sample] = row;
   return out.dump(1, ' ', false, json::error_handler_t::replace) + "\n";
 }

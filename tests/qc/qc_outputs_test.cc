@@ -69,11 +69,28 @@ TEST(QcOutputs, MultiqcReportsTheSampleValues) {
   const double dup = std::stod(MultiqcValue(general, "Sample1", "pct_duplication"));
   EXPECT_NEAR(dup, qc["summary"]["duplication_percent"].get<double>(), 1e-6);
   EXPECT_EQ(MultiqcValue(general, "Sample1", "raw_total_sequences"), "23388.0");
-  // Custom content: cramjet's own table with the verdicts.
-  const std::string custom = testing::ReadFile(data + "/multiqc_cramjet_qc_table.txt");
-  EXPECT_EQ(MultiqcValue(custom, "Sample1", "verdict"), qc["verdict"].get<std::string>());
-  EXPECT_NEAR(std::stod(MultiqcValue(custom, "Sample1", "q30_percent")), qc["summary"]["q30_percent"].get<double>(), 1e-9);
-  EXPECT_NE(testing::ReadFile(dir / "report/multiqc_report.html").find("Sample1"), std::string::npos);
+  // Custom content: cramjet's columns in General Statistics, the verdict among them.
+  EXPECT_EQ(MultiqcValue(general, "Sample1", "cramjet-verdict"), qc["verdict"].get<std::string>());
+  EXPECT_NEAR(std::stod(MultiqcValue(general, "Sample1", "cramjet-q30_percent")), qc["summary"]["q30_percent"].get<double>(),
+              1e-9);
+  EXPECT_NEAR(std::stod(MultiqcValue(general, "Sample1", "cramjet-placed_percent")),
+              qc["summary"]["placed_percent"].get<double>(), 1e-9);
+  const std::string html = testing::ReadFile(dir / "report/multiqc_report.html");
+  EXPECT_NE(html.find("Sample1"), std::string::npos);
+  // Titled, described, with units; the headline columns shown, the rest hidden until chosen.
+  auto header = [&](const std::string& key) {
+    const size_t at = html.find("<th id=\"header_mqc-generalstats-cramjet-" + key + "\"");
+    return at == std::string::npos ? std::string() : html.substr(at, html.find("</th>", at) - at);
+  };
+  EXPECT_NE(header("verdict").find(">QC</span>"), std::string::npos) << header("verdict");
+  EXPECT_EQ(header("verdict").find(" hidden\""), std::string::npos) << header("verdict");
+  EXPECT_NE(header("placed_percent").find("title=\"cramjet: Primary reads placed on the reference\">% Placed</span>"),
+            std::string::npos)
+      << header("placed_percent");
+  EXPECT_NE(header("q30_percent").find(" hidden\""), std::string::npos) << header("q30_percent");
+  EXPECT_NE(header("q30_percent_verdict").find(" hidden\""), std::string::npos) << header("q30_percent_verdict");
+  EXPECT_NE(header("adapter_truseq_percent").find(">% TruSeq</span>"), std::string::npos)  // not a snake_case title
+      << header("adapter_truseq_percent");
 }
 
 // Long reads (issue 11, item 5): read-length N50, per-read mean quality and identity in qc.json,
@@ -137,10 +154,10 @@ print(json.dumps({"n50": n50, "hist": hist, "identity": 100 * sum(ids) / len(ids
 
   const auto mqc = RunShell("multiqc -q -f --no-ansi -o " + ShellQuote(dir / "report") + " " + ShellQuote(dir / "qc"));
   ASSERT_EQ(mqc.exit_code, 0) << mqc.err;
-  const std::string custom = testing::ReadFile(dir / "report/multiqc_data/multiqc_cramjet_qc_table.txt");
+  const std::string custom = testing::ReadFile(dir / "report/multiqc_data/multiqc_general_stats.txt");
   const std::string sample = qc["sample"];
-  EXPECT_EQ(std::stod(MultiqcValue(custom, sample, "read_length_n50")), expected["n50"].get<double>()) << custom;
-  EXPECT_NEAR(std::stod(MultiqcValue(custom, sample, "identity_mean_percent")),
+  EXPECT_EQ(std::stod(MultiqcValue(custom, sample, "cramjet-read_length_n50")), expected["n50"].get<double>()) << custom;
+  EXPECT_NEAR(std::stod(MultiqcValue(custom, sample, "cramjet-identity_mean_percent")),
               single["identity"]["mean_percent"].get<double>(), 1e-6);
 }
 
