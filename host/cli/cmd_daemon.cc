@@ -25,6 +25,7 @@ using json = nlohmann::json;
 
 struct DaemonFlags {
   std::string socket;
+  std::string config;  // jobs, job: the daemon's config, to find its journal while it is down
   bool json = false;
 };
 
@@ -44,6 +45,29 @@ StatusOr<json> Call(const DaemonFlags& f, const std::string& method, const json&
   CRAMJET_ASSIGN_OR_RETURN(std::string text, CallDaemon(SocketPath(f), method, params.dump()));
   json j = json::parse(text, nullptr, false);
   if (j.is_discarded()) return Internal("cramjetd sent a result that is not JSON");
+  return j;
+}
+
+std::string ConfigPath(const DaemonFlags& f) {
+  if (!f.config.empty()) return f.config;
+  const char* env = std::getenv("CRAMJET_CONFIG");
+  return env && *env ? env : kDefaultDaemonConfig;
+}
+
+// jobs and job: from the daemon, or, when it is not reachable, from its journal read directly
+// (read-only), saying so on stderr. Still not reachable and no journal: the daemon's error, with
+// why the journal could not be read.
+StatusOr<json> CallOrReadJournal(const std::string& command, const DaemonFlags& f, const std::string& method,
+                                 const json& params) {
+  StatusOr<json> live = Call(f, method, params);
+  if (live.ok() || live.status().code() != StatusCode::kUnavailable) return live;
+  StatusOr<JournalReply> read = ReadJournalDirectly(ConfigPath(f), method, params.dump());
+  if (!read.ok()) return Status(live.status().code(), live.status().message() + "; its journal: " + read.status().message());
+  json j = json::parse(read->result_json, nullptr, false);
+  if (j.is_discarded()) return Internal("the journal's reply is not JSON");
+  std::fprintf(stderr, "cramjet %s: cramjetd is not running (%s); read from its journal '%s'\n", command.c_str(),
+               live.status().message().c_str(), read->journal_path.c_str());
+  if (j.is_object()) j["daemon_down"] = true;
   return j;
 }
 
@@ -239,7 +263,7 @@ void RegisterDaemonCommands(CLI::App& app, Context& ctx) {
                           [jobs_state, jobs_limit](const DaemonFlags& f) {
                             json p = {{"limit", *jobs_limit}};
                             if (!jobs_state->empty()) p["state"] = *jobs_state;
-                            return Call(f, "jobs", p);
+                            return CallOrReadJournal("jobs", f, "jobs", p);
                           },
                           [](const json& r) { PrintJobs(r["jobs"]); });
   jobs->add_option("--state", *jobs_state, "only jobs in this state")
@@ -248,9 +272,14 @@ void RegisterDaemonCommands(CLI::App& app, Context& ctx) {
 
   auto job_flags = std::make_shared<DaemonFlags>();
   auto job_id = std::make_shared<int64_t>(0);
-  AddCommand(app, ctx, "job", "Show one job and its history", job_flags,
-             [job_id](const DaemonFlags& f) { return Call(f, "job", {{"id", *job_id}}); }, PrintJob)
-      ->add_option("ID", *job_id, "job id")->required();
+  auto* job = AddCommand(app, ctx, "job", "Show one job and its history", job_flags,
+                         [job_id](const DaemonFlags& f) { return CallOrReadJournal("job", f, "job", {{"id", *job_id}}); },
+                         PrintJob);
+  job->add_option("ID", *job_id, "job id")->required();
+  for (auto [sub, flags] : {std::pair{jobs, jobs_flags.get()}, std::pair{job, job_flags.get()}})
+    sub->add_option("--config", flags->config,
+                    "the daemon's config, to read its journal directly when it is down (default: $CRAMJET_CONFIG, "
+                    "else /etc/cramjet/cramjetd.toml)");
 
   auto retry_flags = std::make_shared<DaemonFlags>();
   auto retry_id = std::make_shared<int64_t>(0);

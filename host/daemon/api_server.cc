@@ -7,6 +7,7 @@
 #include <ctime>
 
 #include "cramjet/daemon_api.h"
+#include "daemon/journal_queries.h"
 #include "cramjet/log.h"
 #include "cramjet/version.h"
 
@@ -33,10 +34,6 @@ double LocalMidnight() {
   return static_cast<double>(mktime(&local));
 }
 
-StatusOr<int64_t> JobIdParam(const json& params) {
-  if (!params.contains("id") || !params["id"].is_number_integer()) return InvalidArgument("params.id (integer) is required");
-  return params["id"].get<int64_t>();
-}
 
 }  // namespace
 
@@ -145,30 +142,8 @@ void ApiServer::RegisterStatusMethods() {
 
 // ---- jobs, job, retry, release ------------------------------------------------------------
 void ApiServer::RegisterJobMethods() {
-  methods_["jobs"] = [this](const json& params) -> StatusOr<json> {
-    std::optional<JobState> state;
-    if (params.contains("state") && !(params["state"].is_string() && params["state"] == "")) {
-      if (params["state"].is_string()) state = ParseJobState(params["state"].get<std::string>());
-      if (!state) return InvalidArgument("state must be queued, running, failed, done or held");
-    }
-    int limit = 100;
-    if (params.contains("limit")) {
-      if (!params["limit"].is_number_integer()) return InvalidArgument("params.limit must be an integer");
-      limit = static_cast<int>(std::clamp<int64_t>(params["limit"].get<int64_t>(), 0, 1000000));
-    }
-    CRAMJET_ASSIGN_OR_RETURN(std::vector<Job> jobs, ctx_.journal.ListJobs(state, limit));
-    json list = json::array();
-    for (const auto& job : jobs) list.push_back(JobJson(job));
-    return json{{"jobs", list}};
-  };
-  methods_["job"] = [this](const json& params) -> StatusOr<json> {
-    CRAMJET_ASSIGN_OR_RETURN(int64_t id, JobIdParam(params));
-    CRAMJET_ASSIGN_OR_RETURN(Job job, ctx_.journal.GetJob(id));
-    json out = JobJson(job);
-    auto events = ctx_.journal.Events(id);
-    out["events"] = events.ok() ? *events : json::array();
-    return out;
-  };
+  methods_["jobs"] = [this](const json& params) { return JobsQuery(ctx_.journal, params); };
+  methods_["job"] = [this](const json& params) { return JobQuery(ctx_.journal, params); };
   methods_["retry"] = [this](const json& params) -> StatusOr<json> {
     CRAMJET_ASSIGN_OR_RETURN(int64_t id, JobIdParam(params));
     CRAMJET_ASSIGN_OR_RETURN(Job job, ctx_.journal.GetJob(id));

@@ -1,6 +1,7 @@
 // cramjetd job journal: SQLite in WAL mode, synchronous=FULL, schema versioned by user_version.
 #include <sqlite3.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 
@@ -274,6 +275,25 @@ StatusOr<std::unique_ptr<Journal>> Journal::Open(const std::string& path) {
     }
     CRAMJET_RETURN_IF_ERROR(im.Exec("COMMIT"));
   }
+}
+
+StatusOr<std::unique_ptr<Journal>> Journal::OpenReadOnly(const std::string& path) {
+  if (::access(path.c_str(), F_OK) != 0) return NotFound("job journal '" + path + "' does not exist");
+  std::unique_ptr<Journal> j(new Journal());
+  j->impl_ = std::make_unique<Impl>();
+  auto& im = *j->impl_;
+  im.path = path;
+  if (sqlite3_open_v2(path.c_str(), &im.db, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX, nullptr) != SQLITE_OK)
+    return im.Error("opening read-only");
+  sqlite3_busy_timeout(im.db, kBusyTimeoutMs);
+  Stmt st;
+  CRAMJET_RETURN_IF_ERROR(im.Prepare("PRAGMA user_version", st));
+  if (sqlite3_step(st.s) != SQLITE_ROW) return im.Error("reading the schema version");
+  const int version = sqlite3_column_int(st.s, 0);
+  if (version != SchemaVersion())
+    return FailedPrecondition("job journal '" + path + "' has schema version " + std::to_string(version) + "; this cramjet reads " +
+                              std::to_string(SchemaVersion()) + " (start this version's cramjetd once to migrate it)");
+  return j;
 }
 
 Journal::~Journal() {

@@ -22,6 +22,10 @@ class Journal {
  public:
   // Opens/creates the database (WAL, busy timeout) and migrates its schema.
   [[nodiscard]] static StatusOr<std::unique_ptr<Journal>> Open(const std::string& path);
+  // Opens an existing journal read-only (no migration, no mode change): for reading it while
+  // the daemon is down. kNotFound when there is none; kFailedPrecondition when its schema is not
+  // this build's. Only the read methods may be called on it.
+  [[nodiscard]] static StatusOr<std::unique_ptr<Journal>> OpenReadOnly(const std::string& path);
   ~Journal();
   static int SchemaVersion();
 

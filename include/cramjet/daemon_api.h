@@ -45,4 +45,17 @@ inline constexpr const char* kDefaultDaemonSocket = "/run/cramjet/api.sock";
                                                const std::string& params_json = "{}",
                                                double timeout_seconds = 10);
 
+// While cramjetd is down (CallDaemon says kUnavailable): `jobs` and `job` answered from its
+// journal file, opened read-only (the daemon may start meanwhile; nothing is written). The
+// journal is `<state_dir>/journal.sqlite`, state_dir from `config_path` and its drop-ins
+// ([daemon] state_dir, default /var/lib/cramjet). Errors: kNotFound for a missing config or
+// journal, kFailedPrecondition for a journal of another schema version, SQLite's otherwise.
+struct JournalReply {
+  std::string result_json;   // what the daemon's "result" would have been
+  std::string journal_path;  // the file read
+};
+[[nodiscard]] StatusOr<JournalReply> ReadJournalDirectly(const std::string& config_path, const std::string& method,
+                                                         const std::string& params_json);
+inline constexpr const char* kDefaultDaemonConfig = "/etc/cramjet/cramjetd.toml";
+
 }  // namespace cramjet

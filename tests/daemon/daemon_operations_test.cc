@@ -100,6 +100,30 @@ TEST_F(DaemonIntegration, StatusJsonAndControlCommands) {
   auto down = RunCramjet("status " + sock);
   EXPECT_EQ(down.exit_code, 4);
   EXPECT_EQ(down.err.rfind("cramjet status: error: cramjetd is not reachable on '" + a.socket() + "'", 0), 0u) << down.err;
+  // The daemon is down, its journal is not: jobs and job read it directly (read-only) and say so.
+  const std::string config = " --config " + ShellQuote(a.Path("cramjetd.toml"));
+  auto offline = RunCramjet("jobs " + sock + config);
+  ASSERT_EQ(offline.exit_code, 0) << offline.err;
+  EXPECT_EQ(offline.err.rfind("cramjet jobs: cramjetd is not running (cramjetd is not reachable on '" + a.socket(), 0), 0u)
+      << offline.err;
+  EXPECT_NE(offline.err.find("); read from its journal '" + a.Path("state/journal.sqlite") + "'\n"), std::string::npos)
+      << offline.err;
+  EXPECT_NE(offline.out.find("\n1      done     -         " + samples[0].id), std::string::npos) << offline.out;
+  EXPECT_NE(offline.out.find("\n" + std::to_string(id2) + "      done     -         " + samples[2].id), std::string::npos)
+      << offline.out;
+  auto offline_json = RunCramjet("job --json " + sock + config + " 1");
+  ASSERT_EQ(offline_json.exit_code, 0) << offline_json.err;
+  const json offline_job = json::parse(offline_json.out);
+  EXPECT_EQ(offline_job["daemon_down"], true);
+  EXPECT_EQ(offline_job["state"], "done");
+  EXPECT_FALSE(offline_job["events"].empty());
+  // No config to find the journal with: the daemon's error, and why the journal was not read.
+  auto nowhere = RunCramjet("jobs " + sock + " --config " + ShellQuote(a.Path("missing.toml")));
+  EXPECT_EQ(nowhere.exit_code, 4);
+  EXPECT_NE(nowhere.err.find("; its journal: the daemon's configuration '" + a.Path("missing.toml") +
+                             "' does not exist (give it with --config)\n"),
+            std::string::npos)
+      << nowhere.err;
 }
 
 // Well-formed JSON with wrong-typed fields aborted cramjetd (issue 15: uncaught type_error,
