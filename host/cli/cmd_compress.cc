@@ -1,6 +1,7 @@
 // `cramjet compress` and `cramjet decompress`.
 #include <csignal>
 #include <cstdio>
+#include <string_view>
 #include <thread>
 
 #include "cli/cli.h"
@@ -12,11 +13,30 @@
 namespace cramjet::cli {
 namespace {
 
+// One line, redrawn: the stage, how far it is and its ETA where its size is known, the records
+// through it, the input read and its rate while reading, the job's time so far.
 void DrawProgress(const Progress& p) {
-  double mb = p.input_bytes / 1e6;
-  std::fprintf(stderr, "\r[%s] %llu records, %.1f MB read, %.1f MB/s, %.0f s   ", p.stage,
-               static_cast<unsigned long long>(p.records), mb,
-               p.elapsed_seconds > 0 ? mb / p.elapsed_seconds : 0.0, p.elapsed_seconds);
+  char line[256];
+  int n = std::snprintf(line, sizeof line, "\r\033[K[%s]", p.stage);
+  bool first = true;
+  auto add = [&](const char* format, auto... values) {
+    if (n < 0 || n >= static_cast<int>(sizeof line)) return;
+    n += std::snprintf(line + n, sizeof line - n, "%s", first ? " " : ", ");
+    first = false;
+    if (n < static_cast<int>(sizeof line)) n += std::snprintf(line + n, sizeof line - n, format, values...);
+  };
+  if (p.stage_fraction >= 0) {
+    add("%3.0f%%", p.stage_fraction * 100);
+    if (p.stage_fraction > 0.02 && p.stage_fraction < 1)
+      add("ETA %.0f s", p.stage_seconds * (1 - p.stage_fraction) / p.stage_fraction);
+  }
+  if (p.records > 0) add("%llu records", static_cast<unsigned long long>(p.records));
+  if (std::string_view(p.stage) == "read" && p.input_bytes > 0) {
+    const double mb = p.input_bytes / 1e6;
+    add("%.1f MB read, %.1f MB/s", mb, p.stage_seconds > 0 ? mb / p.stage_seconds : 0.0);
+  }
+  add("%.0f s", p.elapsed_seconds);
+  std::fputs(line, stderr);
 }
 
 }  // namespace

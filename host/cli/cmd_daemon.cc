@@ -128,19 +128,21 @@ void PrintStatus(const json& s) {
   const json& running = s["running"];
   if (!running.empty()) {
     char line[256];
-    std::snprintf(line, sizeof line, "  %-6s %-24s %-9s %8s %8s %12s  %s\n", "ID", "SAMPLE", "STAGE", "PROGRESS",
+    std::snprintf(line, sizeof line, "  %-6s %-24s %-9s %-12s %8s %12s  %s\n", "ID", "SAMPLE", "STAGE", "PROGRESS",
                   "ELAPSED", "THROUGHPUT", "RUN");
     o << "running\n" << line;
     for (const auto& r : running) {
       // One kind of value per column: a percentage where the stage's share of its input is
       // known, else "-"; the stage's time in its own column.
-      const std::string progress = r["progress"].is_number()
-                                       ? std::to_string(static_cast<int>(r["progress"].get<double>() * 100)) + "%"
-                                       : "-";
+      // The step within the stage ("encode 45%") where compress reports one, else "-".
+      std::string progress = r.contains("step") && r["step"].is_string() ? r["step"].get<std::string>() : "";
+      if (r["progress"].is_number())
+        progress += (progress.empty() ? "" : " ") + std::to_string(static_cast<int>(r["progress"].get<double>() * 100)) + "%";
+      if (progress.empty()) progress = "-";
       const std::string elapsed = Duration(r.value("stage_seconds", 0.0));
       const std::string tput = r["throughput_bytes_per_second"].is_number()
                                    ? Bytes(r["throughput_bytes_per_second"].get<double>()) + "/s" : "-";
-      std::snprintf(line, sizeof line, "  %-6s %-24s %-9s %8s %8s %12s  %s\n", Str(r, "id").c_str(),
+      std::snprintf(line, sizeof line, "  %-6s %-24s %-9s %-12s %8s %12s  %s\n", Str(r, "id").c_str(),
                     Str(r, "sample").c_str(), Str(r, "stage").c_str(), progress.c_str(), elapsed.c_str(), tput.c_str(),
                     Str(r, "run_id").c_str());
       o << line;

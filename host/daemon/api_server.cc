@@ -107,10 +107,10 @@ json ApiServer::StatusJson() const {
     json r = {{"id", id}, {"sample", p.sample}, {"run_id", p.run_id}, {"stage", StageName(p.stage)},
               {"stage_seconds", mono - p.stage_started}, {"records", p.records},
               {"input_bytes_read", p.input_bytes}, {"input_bytes", p.total_input_bytes}};
-    r["progress"] = p.stage == Stage::kCompress && p.total_input_bytes > 0
-                        ? json(std::min(1.0, static_cast<double>(p.input_bytes) / p.total_input_bytes))
-                        : json(nullptr);
-    r["throughput_bytes_per_second"] = p.elapsed > 0 ? json(p.input_bytes / p.elapsed) : json(nullptr);
+    // Within compress, its step and how far the step is; the input read rate while reading.
+    r["step"] = p.step.empty() ? json(nullptr) : json(p.step);
+    r["progress"] = p.step_fraction >= 0 ? json(std::min(1.0, p.step_fraction)) : json(nullptr);
+    r["throughput_bytes_per_second"] = p.read_seconds > 0 ? json(p.input_bytes / p.read_seconds) : json(nullptr);
     running.push_back(r);
   }
   j["running"] = running;

@@ -315,8 +315,13 @@ Status JobRunner::StageCompress(Job& job) {
     auto it = live_.find(id);
     if (it == live_.end()) return;
     it->second.records = p.records;
-    it->second.input_bytes = p.input_bytes;
+    if (std::string_view(p.stage) == "read") {
+      it->second.input_bytes = p.input_bytes;
+      it->second.read_seconds = p.stage_seconds;
+    }
     it->second.elapsed = p.elapsed_seconds;
+    it->second.step = p.stage;
+    it->second.step_fraction = p.stage_fraction;
   };
   CRAMJET_ASSIGN_OR_RETURN(CompressResult r, ctx_.stages.compress(o));
   job.records = r.records;

@@ -23,6 +23,11 @@ struct LiveProgress {
   double stage_started = 0;  // monotonic
   uint64_t records = 0, input_bytes = 0, total_input_bytes = 0;
   double elapsed = 0;
+  // Within compress: its step ("read", "sort", "encode", "verify", ...) and how far it is
+  // (0..1; negative where unknown), from cramjet's Progress.
+  std::string step;
+  double step_fraction = -1;
+  double read_seconds = 0;  // time in the read step, for the input throughput
 };
 
 struct StageCounters {

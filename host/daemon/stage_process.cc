@@ -317,9 +317,14 @@ StatusOr<CompressResult> CompressInChildProcess(const CompressOptions& options, 
   auto progress = [&](const json& p) {
     if (!options.progress || !p.is_object()) return;
     Progress update;
+    std::string stage;
     Field(p, "records", update.records);
     Field(p, "input_bytes", update.input_bytes);
     Field(p, "elapsed_seconds", update.elapsed_seconds);
+    Field(p, "stage", stage);
+    Field(p, "stage_fraction", update.stage_fraction);
+    Field(p, "stage_seconds", update.stage_seconds);
+    update.stage = stage.c_str();  // lives through the call
     options.progress(update);
   };
   CRAMJET_ASSIGN_OR_RETURN(ChildOutcome outcome, RunChild(request, progress));
@@ -378,7 +383,9 @@ int RunStageChild() {
       return 0;
     }
     options->progress = [&](const Progress& p) {
-      emit({{"progress", {{"records", p.records}, {"input_bytes", p.input_bytes}, {"elapsed_seconds", p.elapsed_seconds}}}});
+      emit({{"progress",
+             {{"records", p.records}, {"input_bytes", p.input_bytes}, {"elapsed_seconds", p.elapsed_seconds},
+              {"stage", p.stage}, {"stage_fraction", p.stage_fraction}, {"stage_seconds", p.stage_seconds}}}});
     };
     auto result = Compress(*options);
     emit(result.ok() ? json{{"result", CompressResultJson(*result)}} : ErrorLine(result.status()));

@@ -339,7 +339,9 @@ class CramWriter::Impl {
     if (expect && *records != *expect)
       return Internal("an encoded chunk holds " + std::to_string(*records) + " records, not " +
                       std::to_string(*expect) + " (its container did not end with it)");
-    return WriteAll(out_fd_, stitched_, write_error_);
+    CRAMJET_RETURN_IF_ERROR(WriteAll(out_fd_, stitched_, write_error_));
+    records_written_ += *records;
+    return Status::Ok();
   }
 
   // Writes the done chunks at the front, in order; with `wait_for_front`, waits for each until
@@ -478,6 +480,9 @@ class CramWriter::Impl {
   std::deque<std::unique_ptr<Chunk>> held_;  // submitted, in chunk order, not yet written
   std::vector<std::unique_ptr<Chunk>> spare_;
   std::string stitched_;
+ public:
+  std::atomic<uint64_t> records_written_{0};  // in containers written to the file (progress)
+ private:
   uint64_t records_ = 0;  // records in submitted chunks
   uint64_t lane_records_[kEncodeLanes] = {};
   std::pair<int64_t, int64_t> last_key_{-1, -1};
@@ -514,5 +519,6 @@ Status CramWriter::Write(const bam1_t* record) { return impl_->Write(record); }
 Status CramWriter::SetRecordCount(uint64_t records) { return impl_->SetRecordCount(records); }
 Status CramWriter::Close() { return impl_->Close(); }
 CramWriter::Stats CramWriter::stats() const { return impl_->stats(); }
+uint64_t CramWriter::records_written() const { return impl_->records_written_.load(); }
 
 }  // namespace cramjet

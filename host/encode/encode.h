@@ -135,6 +135,8 @@ class CramWriter {
     int lanes = 0;        // lanes in use
   };
   Stats stats() const;
+  // Records in the containers written to the file so far (any thread may ask, for progress).
+  uint64_t records_written() const;
 
  private:
   class Impl;

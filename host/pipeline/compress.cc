@@ -6,6 +6,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <mutex>
+#include <thread>
 #include <future>
 #include <optional>
 #include <unordered_map>
@@ -58,10 +60,17 @@ class CompressJob {
     CRAMJET_RETURN_IF_ERROR(timer_.Run("stream", [&] { return Stream(); }));
     CRAMJET_RETURN_IF_ERROR(timer_.Run("encode", [&] { return EncodeSorted(); }));
     if (o_.verify) CRAMJET_RETURN_IF_ERROR(timer_.Run("verify", [&] { return VerifyOutput(); }));
-    if (qc_) CRAMJET_RETURN_IF_ERROR(timer_.Run("qc", [&] { return qc_->Finish(); }));
-    if (o_.write_index) CRAMJET_RETURN_IF_ERROR(timer_.Run("index", [&] { return BuildIndex(); }));
+    if (qc_) {
+      BeginStage("qc", false);
+      CRAMJET_RETURN_IF_ERROR(timer_.Run("qc", [&] { return qc_->Finish(); }));
+    }
+    if (o_.write_index) {
+      BeginStage("index", false);
+      CRAMJET_RETURN_IF_ERROR(timer_.Run("index", [&] { return BuildIndex(); }));
+    }
     if (reference_check_.valid())
       CRAMJET_RETURN_IF_ERROR(timer_.Run("reference check", [&] { return reference_check_.get(); }));
+    BeginStage("commit", false);
     CRAMJET_RETURN_IF_ERROR(timer_.Run("commit", [&] { return Commit(); }));
     std::chrono::duration<double> d = std::chrono::steady_clock::now() - start;
     result_.seconds = d.count();
@@ -70,6 +79,31 @@ class CompressJob {
   }
 
  private:
+  // ---- progress (Progress in cramjet/compress.h) ----
+  // A stage starts: reported at once, with fraction 0 where the stage's size is known.
+  void BeginStage(const char* stage, bool sized) {
+    stage_ = stage;
+    stage_start_ = std::chrono::steady_clock::now();
+    Report(0, 0, sized ? 0.0 : -1.0, true);
+  }
+  // Where the stage is; at most every 500 ms unless `force` (a stage's start and end).
+  void Report(uint64_t records, uint64_t input_bytes, double fraction, bool force) {
+    if (!o_.progress) return;
+    std::lock_guard<std::mutex> lock(progress_mu_);
+    const auto now = std::chrono::steady_clock::now();
+    if (!force && now - last_report_ < std::chrono::milliseconds(500)) return;
+    last_report_ = now;
+    Progress p;
+    p.records = records;
+    p.input_bytes = input_bytes;
+    p.elapsed_seconds = std::chrono::duration<double>(now - job_start_).count();
+    p.stage = stage_;
+    p.stage_fraction = fraction < 0 ? -1.0 : std::min(1.0, fraction);
+    p.stage_seconds = std::chrono::duration<double>(now - stage_start_).count();
+    o_.progress(p);
+  }
+  double Fraction(uint64_t done, uint64_t total) const { return total > 0 ? static_cast<double>(done) / total : -1.0; }
+
   Status OpenInputs() {
     if (o_.output.empty()) return InvalidArgument("no output given (-o FILE.cram)");
     if (o_.threads > 1) pool_ = MakeThreadPool(o_.threads);
@@ -241,8 +275,7 @@ class CompressJob {
       CRAMJET_RETURN_IF_ERROR(OpenWriter());
       CRAMJET_RETURN_IF_ERROR(writer_->SetRecordCount(EstimatedRecords()));
     }
-    auto start = std::chrono::steady_clock::now();
-    auto last_progress = start;
+    BeginStage("read", result_.input_bytes > 0);
     uint64_t read_records = 0;
     std::atomic<uint64_t> input_bytes{0};
     // Read, check and checksum (one thread) -> map (the other threads) -> sort or encode, in input
@@ -285,27 +318,18 @@ class CompressJob {
         for (size_t i = 0; i < batch.size; ++i) CRAMJET_RETURN_IF_ERROR(Emit(*writer_, batch[i]));
       }
       records_ += batch.size;
-      if (o_.progress) {
-        auto now = std::chrono::steady_clock::now();
-        if (now - last_progress > std::chrono::milliseconds(500)) {
-          last_progress = now;
-          Progress p;
-          p.records = records_;
-          p.input_bytes = input_bytes;
-          p.elapsed_seconds = std::chrono::duration<double>(now - start).count();
-          p.stage = "encode";
-          o_.progress(p);
-        }
-      }
+      Report(records_, input_bytes, Fraction(input_bytes, result_.input_bytes), false);
       return Status::Ok();
     };
     CRAMJET_RETURN_IF_ERROR(RunBatchPipeline(workers, produce, map, consume));
+    Report(records_, input_bytes, result_.input_bytes > 0 ? 1.0 : -1.0, true);
     result_.records = in_sums_.count();
     return Status::Ok();
   }
 
   Status EncodeSorted() {
     if (sorter_) {
+      BeginStage("sort", false);
       CRAMJET_RETURN_IF_ERROR(sorter_->Finish());
       if (recorder_) {
         recorder_->Finish();
@@ -329,8 +353,11 @@ class CompressJob {
           for (size_t i = 0; i < n; ++i) qc_->Add(batch[i]);
         return n > 0;
       };
+      BeginStage("encode", records_ > 0);
       BatchConsumer encode = [this](ReadBatch& batch) -> Status {
         for (size_t i = 0; i < batch.size; ++i) CRAMJET_RETURN_IF_ERROR(writer_->Write(batch[i]));
+        const uint64_t written = writer_->records_written();
+        Report(written, 0, Fraction(written, records_), false);
         return Status::Ok();
       };
       CRAMJET_RETURN_IF_ERROR(
@@ -344,7 +371,23 @@ class CompressJob {
                     << (ms.cpu_seconds > 0 ? static_cast<uint64_t>(ms.reads / ms.cpu_seconds) : 0)
                     << " per CPU second), sort peak " << (sorter_->peak_memory_bytes() >> 20) << " MiB";
     }
+    // Close waits for the containers still being encoded (the longest part at --profile archive):
+    // their progress is reported meanwhile, so the line never stands still.
+    if (!sorter_) BeginStage("encode", records_ > 0);
+    std::atomic<bool> closed_flag{false};
+    std::thread ticker;
+    if (o_.progress)
+      ticker = std::thread([this, &closed_flag] {
+        while (!closed_flag) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+          const uint64_t written = writer_->records_written();
+          Report(written, 0, Fraction(written, records_), false);
+        }
+      });
     Status closed = writer_->Close();
+    closed_flag = true;
+    if (ticker.joinable()) ticker.join();
+    if (closed.ok()) Report(writer_->records_written(), 0, records_ > 0 ? 1.0 : -1.0, true);
     writer_.reset();
     return closed;
   }
@@ -356,7 +399,11 @@ class CompressJob {
   }
 
   Status VerifyOutput() {
-    return ProveCramLossless(cram_->temp_path(), o_.reference, o_.threads, in_sums_);
+    BeginStage("verify", records_ > 0);
+    CRAMJET_RETURN_IF_ERROR(ProveCramLossless(cram_->temp_path(), o_.reference, o_.threads, in_sums_,
+                                              [this](uint64_t n) { Report(n, 0, Fraction(n, records_), false); }));
+    Report(records_, 0, records_ > 0 ? 1.0 : -1.0, true);
+    return Status::Ok();
   }
 
   Status BuildIndex() {
@@ -403,6 +450,10 @@ class CompressJob {
 
   const CompressOptions& o_;
   StageTimer timer_;
+  std::mutex progress_mu_;
+  const std::chrono::steady_clock::time_point job_start_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point stage_start_ = job_start_, last_report_ = job_start_;
+  const char* stage_ = "read";
   ThreadPoolPtr pool_;
   std::unique_ptr<ReadSource> source_;
   HeaderPtr header_;

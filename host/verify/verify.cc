@@ -47,7 +47,8 @@ std::string SeqChecksumPath(const std::string& cram_path) { return cram_path + "
 std::string Md5Path(const std::string& cram_path) { return cram_path + ".md5"; }
 
 StatusOr<ReadChecksums> ChecksumAlignmentFile(const std::string& path, const std::string& reference,
-                                              int threads, std::string_view aux_tags) {
+                                              int threads, std::string_view aux_tags,
+                                              const std::function<void(uint64_t)>& on_records) {
   CRAMJET_RETURN_IF_ERROR(ValidateAuxTagSpec(aux_tags));
   CRAMJET_ASSIGN_OR_RETURN(AlignmentFile f, OpenAlignmentFile(path, {reference, threads, nullptr}));
   ReadChecksums sums(aux_tags);
@@ -58,6 +59,7 @@ StatusOr<ReadChecksums> ChecksumAlignmentFile(const std::string& path, const std
     if (!more) break;
     ++records;
     sums.Add(record.get());
+    if (on_records && records % 4096 == 0) on_records(records);
   }
   if (hts_close(f.file.release()) != 0)
     return IoError(Quoted(path) + ": error at the end of the file after " + std::to_string(records) +
@@ -66,9 +68,9 @@ StatusOr<ReadChecksums> ChecksumAlignmentFile(const std::string& path, const std
 }
 
 Status ProveCramLossless(const std::string& written_cram, const std::string& reference, int threads,
-                         const ReadChecksums& expected) {
+                         const ReadChecksums& expected, const std::function<void(uint64_t)>& on_records) {
   CRAMJET_ASSIGN_OR_RETURN(ReadChecksums actual,
-                           ChecksumAlignmentFile(written_cram, reference, threads, expected.aux_tags()));
+                           ChecksumAlignmentFile(written_cram, reference, threads, expected.aux_tags(), on_records));
   std::string differences = expected.Describe(actual);
   if (differences.empty()) return Status::Ok();
   return DataLoss(Quoted(written_cram) + ": decoded CRAM differs from the input (input != CRAM): " +

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,16 +40,19 @@ std::string ProofAuxTagsExcluding(const std::vector<std::string>& dropped_tags);
 
 // Decodes every record of a SAM/BAM/CRAM and returns its checksums with `aux_tags` (samtools
 // syntax, see ReadChecksums). Errors name the file and the record number.
+// `on_records`, when given, is called with the count so far every 4096 records.
 [[nodiscard]] StatusOr<ReadChecksums> ChecksumAlignmentFile(const std::string& path,
                                                             const std::string& reference,
-                                                            int threads, std::string_view aux_tags);
+                                                            int threads, std::string_view aux_tags,
+                                                            const std::function<void(uint64_t)>& on_records = {});
 
 // The compress-time proof: decodes `written_cram` (the temporary name) and compares with
 // `expected` (taken while reading the input, with the same aux tags). DataLoss naming the file
 // and listing the differing groups/columns when they differ; other errors when it cannot decode.
 [[nodiscard]] Status ProveCramLossless(const std::string& written_cram,
                                        const std::string& reference, int threads,
-                                       const ReadChecksums& expected);
+                                       const ReadChecksums& expected,
+                                       const std::function<void(uint64_t)>& on_records = {});
 
 // The lines of ReadChecksums::Describe() (one per differing group or column), without blanks.
 std::vector<std::string> SplitDifferenceLines(const std::string& text);

@@ -29,11 +29,17 @@ const char* CramProfileName(CramProfile profile);
 [[nodiscard]] StatusOr<CramProfile> ParseCramProfile(const std::string& name);
 
 // Live progress, called from the pipeline thread at most a few times a second.
+// Where a job is: called at the start and the end of every stage and at most every 500 ms in
+// between, on one thread at a time.
 struct Progress {
-  uint64_t records = 0;
-  uint64_t input_bytes = 0;  // compressed bytes consumed from the inputs so far
-  double elapsed_seconds = 0;
-  const char* stage = "";    // "read", "encode", "verify", ...
+  uint64_t records = 0;        // records through this stage so far
+  uint64_t input_bytes = 0;    // compressed bytes consumed from the inputs so far (read stage)
+  double elapsed_seconds = 0;  // since the job started
+  const char* stage = "";      // "read", "sort", "encode", "verify", "qc", "index", "commit"
+  // How far the stage is, 0..1, where its size is known (the read stage by input bytes, encode
+  // and verify by records); negative where it is not (sort, index: one call each).
+  double stage_fraction = -1;
+  double stage_seconds = 0;    // since the stage started
 };
 using ProgressCallback = std::function<void(const Progress&)>;
 

@@ -46,7 +46,7 @@ TEST_F(DaemonIntegration, StatusJsonAndControlCommands) {
   EXPECT_NE(human.out.find(samples[0].id), std::string::npos) << human.out;
   EXPECT_NE(human.out.find("jobs       0 queued, 1 running, 0 failed"), std::string::npos) << human.out;
   // One kind of value per column: PROGRESS a percentage or "-", the stage's time under ELAPSED.
-  EXPECT_NE(human.out.find("  ID     SAMPLE                   STAGE     PROGRESS  ELAPSED   THROUGHPUT  RUN\n"),
+  EXPECT_NE(human.out.find("  ID     SAMPLE                   STAGE     PROGRESS      ELAPSED   THROUGHPUT  RUN\n"),
             std::string::npos)
       << human.out;
 
