@@ -26,7 +26,30 @@ StatusOr<ReadChecksums> ChecksumInputs(const VerifyOptions& options, std::string
   AlignmentOpenOptions header_only{options.reference, 1, nullptr};
   header_only.header_only = true;  // the decode below opens it again, with every check
   auto cram = OpenAlignmentFile(options.cram, header_only);
-  if (cram.ok()) read.derive_sra_names = FastqRules(cram->header.get()).NeedsInputOrder();
+  size_t units = options.paired ? options.against.size() / 2 : options.against.size();
+  const auto format = options.against.empty() ? StatusOr<InputFormat>(InputFormat::kFastq) : DetectInputFormat(options.against[0]);
+  if (cram.ok() && format.ok() && *format == InputFormat::kFastq) {
+    read.derive_sra_names = FastqRules(cram->header.get()).NeedsInputOrder();
+    // The read groups come from the CRAM (compress made one per FASTQ unit, in order, with
+    // DS cramjet:fastq:...), not from the names the inputs have now: renamed inputs compare.
+    std::vector<std::string> ids;
+    kstring_t ds = KS_INITIALIZE;
+    const int n = sam_hdr_count_lines(cram->header.get(), "RG");
+    for (int i = 0; i < n; ++i) {
+      const char* id = sam_hdr_line_name(cram->header.get(), "RG", i);
+      if (id && sam_hdr_find_tag_pos(cram->header.get(), "RG", i, "DS", &ds) == 0 &&
+          std::string_view(ds.s).rfind("cramjet:fastq:", 0) == 0)
+        ids.push_back(id);
+    }
+    ks_free(&ds);
+    if (!ids.empty() && ids.size() == units) read.group_ids = std::move(ids);
+    else if (!ids.empty())
+      return FailedPrecondition(Quoted(options.cram) + " was made from " + std::to_string(ids.size()) +
+                                " FASTQ input unit(s) (its @RG lines); --against gives " + std::to_string(units) +
+                                ": give the same files, in the same order (R1 R2 pairs with --paired)");
+  }
+  if (cram.ok() && format.ok() && *format != InputFormat::kFastq)
+    read.derive_sra_names = FastqRules(cram->header.get()).NeedsInputOrder();
   CRAMJET_ASSIGN_OR_RETURN(std::unique_ptr<ReadSource> source, OpenReads(read));
   ReadChecksums sums(aux_tags);
   ReadBatch batch;

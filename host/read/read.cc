@@ -154,12 +154,16 @@ class FastqSource : public ReadSource {
       return InvalidArgument("paired input needs R1 and R2 files in pairs; got " +
                              std::to_string(o.inputs.size()) + " files");
     }
+    const size_t units = o.paired ? o.inputs.size() / 2 : o.inputs.size();
+    if (!o.group_ids.empty() && o.group_ids.size() != units)
+      return InvalidArgument(std::to_string(o.group_ids.size()) + " read-group ids for " + std::to_string(units) +
+                             " input unit(s)");
     for (size_t i = 0; i < o.inputs.size(); i += o.paired ? 2 : 1) {
       Unit u;
       u.r1 = o.inputs[i];
       if (o.paired) u.r2 = o.inputs[i + 1];
       u.interleaved = o.interleaved;
-      u.group = UnitGroupId(u.r1, used);
+      u.group = o.group_ids.empty() ? UnitGroupId(u.r1, used) : o.group_ids[units_.size()];
       std::string files = BaseName(u.r1) + (u.r2.empty() ? "" : "," + BaseName(u.r2));
       std::string layout = o.paired ? "paired" : o.interleaved ? "interleaved" : "single";
       LearnNameRules(u, o.paired || o.interleaved, o.derive_sra_names);

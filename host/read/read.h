@@ -57,6 +57,10 @@ struct ReadOptions {
   // input order (compress: keep_order or unaligned); verify --against sets it from the CRAM's
   // @RG (`sd`), so that the inputs are read as compress read them.
   bool derive_sra_names = false;
+  // FASTQ: the read-group id of each input unit (a file, or an R1/R2 pair), in order, instead of
+  // ids made from the file names: verify --against takes them from the CRAM's @RG lines, so that
+  // renamed inputs still compare (issue 16 item 7). Empty: from the names. Otherwise one per unit.
+  std::vector<std::string> group_ids;
   int threads = 1;           // htslib decompression threads for BAM/CRAM/BGZF
   hts_tpool* pool = nullptr; // shared pool (optional; overrides threads)
 };

@@ -526,6 +526,23 @@ TEST(VerifyCliCompressed, RealPairedFastqVerifiesAgainstItsInputs) {
             0u)
       << mismatch.out;
   EXPECT_EQ(mismatch.out.find("flag+seq"), std::string::npos) << mismatch.out;
+
+  // The inputs renamed (moved to the archive's staging area, say): the read groups come from the
+  // CRAM, not from the names, so they still compare (issue 16 item 7: they did not).
+  const std::string a = dir / "run7_lane1_first.fq.gz", b = dir / "run7_lane1_second.fq.gz";
+  ASSERT_EQ(RunShell("cp " + ShellQuote(r1) + " " + ShellQuote(a) + " && cp " + ShellQuote(r2) + " " + ShellQuote(b))
+                .exit_code, 0);
+  auto renamed = RunCramjet("verify " + ShellQuote(cram) + " -T " + ShellQuote(ref) + " --paired --against " +
+                            ShellQuote(a) + " " + ShellQuote(b));
+  EXPECT_EQ(renamed.exit_code, 0) << renamed.out << renamed.err;
+  EXPECT_EQ(renamed.out, "OK: " + cram + ": " + reads + " reads, checksums equal to the inputs, md5 equal\n");
+  // Units that do not match the CRAM's (the renamed pair, not detected as one by name, read as
+  // two single-end files) are named as such rather than compared.
+  auto unpaired = RunCramjet("verify " + ShellQuote(cram) + " -T " + ShellQuote(ref) + " --against " + ShellQuote(a) + " " +
+                             ShellQuote(b));
+  EXPECT_EQ(unpaired.exit_code, 1);
+  EXPECT_EQ(unpaired.err, "cramjet verify: error: '" + cram + "' was made from 1 FASTQ input unit(s) (its @RG lines); "
+                          "--against gives 2: give the same files, in the same order (R1 R2 pairs with --paired)\n");
 }
 
 }  // namespace
