@@ -66,6 +66,12 @@ void RegisterCompressCommands(CLI::App& app, Context& ctx) {
   c->add_option("--drop-tags", opts->drop_tags, "Aux tags to remove from aligned input")
       ->delimiter(',');
   c->add_option("--sample", opts->sample, "Sample name for @RG SM");
+  auto rg_line = std::make_shared<std::string>();
+  c->add_option("-R,--read-group", *rg_line,
+                "FASTQ: the @RG line as bwa and minimap2 take it, '@RG\\tID:x\\tSM:y\\tPL:ILLUMINA\\tLB:lib1' "
+                "(\\t or real tabs; ID only with one input file or pair); cramjet fills PL and PU from Illumina read "
+                "names where not given");
+  c->add_option("--rg-field", opts->rg_fields, "FASTQ: one @RG field KEY:VALUE for every read group (repeatable), e.g. LB:lib1");
   c->add_flag("--no-index", [opts](int64_t) { opts->write_index = false; }, "Do not write .crai");
   c->add_flag("--no-qc", [opts](int64_t) { opts->qc = false; }, "Do not compute QC");
   auto mem = std::make_shared<std::string>();
@@ -105,9 +111,28 @@ void RegisterCompressCommands(CLI::App& app, Context& ctx) {
   c->add_flag("--stats", *stats, "Print the wall time of each stage (and what -v prints)");
   c->add_flag("-v,--verbose", *verbose,
               "Log the mapper backend and SIMD target, mapper and sort statistics");
-  c->callback([&ctx, opts, profile, single, quiet, stats, mem, verbose, parallel_encode] {
+  c->callback([&ctx, opts, profile, single, quiet, stats, mem, verbose, parallel_encode, rg_line] {
     // parallel_encode is captured so that the flag's storage lives as long as the parser.
     (void)parallel_encode;
+    if (!rg_line->empty()) {
+      // bwa's form: "@RG" then fields separated by tabs, written as \t on a command line.
+      std::string line = *rg_line;
+      for (size_t at; (at = line.find("\\t")) != std::string::npos;) line.replace(at, 2, "\t");
+      if (line.rfind("@RG\t", 0) != 0) {
+        ctx.exit_code = ReportError("compress", InvalidArgument("-R '" + *rg_line + "': the line must start with @RG\\t"));
+        return;
+      }
+      std::vector<std::string> fields;
+      for (size_t start = 4; start <= line.size();) {
+        const size_t tab = line.find('\t', start);
+        const std::string field = line.substr(start, tab == std::string::npos ? std::string::npos : tab - start);
+        if (!field.empty()) fields.push_back(field);
+        if (tab == std::string::npos) break;
+        start = tab + 1;
+      }
+      // -R first, then --rg-field (later wins within the read stage's checks).
+      opts->rg_fields.insert(opts->rg_fields.begin(), fields.begin(), fields.end());
+    }
     if (*verbose || *stats) SetLogLevel(LogLevel::kInfo);
     if (!mem->empty()) {
       auto bytes = ParseMemorySize(*mem);

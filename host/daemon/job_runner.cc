@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 
 #include "common/common.h"
@@ -37,6 +39,31 @@ void RemoveStageTemporaries(const std::string& dir, const std::string& sample) {
 bool IsPermanent(StatusCode code) {
   return code == StatusCode::kBadInput || code == StatusCode::kNotFound || code == StatusCode::kInvalidArgument ||
          code == StatusCode::kFailedPrecondition || code == StatusCode::kUnimplemented;
+}
+
+// A word for a shell command line: as is when it is plain, else in single quotes.
+std::string ShellWord(const std::string& w) {
+  const bool plain = !w.empty() && std::all_of(w.begin(), w.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || std::strchr("/._-+:=@,", c) != nullptr;
+  });
+  if (plain) return w;
+  std::string out = "'";
+  for (char c : w) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+// The job's compress as a `cramjet compress` command a person can run again for the same CRAM
+// (what its @PG CL records; threads and the accelerator are left out: they change no byte).
+std::string RerunnableCommand(const CompressOptions& o) {
+  std::string cl = "cramjet compress -T " + ShellWord(o.reference) + " -o " + ShellWord(o.output) + " --profile " +
+                   CramProfileName(o.profile) + " --cram-version " + o.cram_version;
+  if (o.placement == FastqPlacement::kUnaligned) cl += " --unaligned";
+  else if (!o.keep_order) cl += " --no-keep-order";
+  if (!o.sample.empty()) cl += " --sample " + ShellWord(o.sample);
+  if (!o.qc_config.empty()) cl += " --qc-config " + ShellWord(o.qc_config);
+  if (o.paired) cl += " --paired";
+  for (const std::string& in : o.inputs) cl += " " + ShellWord(in);
+  return cl;
 }
 
 // A QC figure for a message: at most two decimals, no trailing zeros ("0", "48.25", "97.5").
@@ -308,7 +335,7 @@ Status JobRunner::StageCompress(Job& job) {
   o.memory_bytes = c_.memory_per_job_mb * (1ull << 20) / 2;
   o.sample = job.sample;
   o.qc_config = c_.qc_thresholds;
-  o.command_line = "cramjetd job " + std::to_string(job.id);
+  o.command_line = RerunnableCommand(o);
   int64_t id = job.id;
   o.progress = [this, id](const Progress& p) {
     std::lock_guard<std::mutex> lock(mu_);

@@ -180,6 +180,7 @@ json CompressOptionsJson(const CompressOptions& o) {
           {"drop_tags", o.drop_tags},
           {"command_line", o.command_line},
           {"sample", o.sample},
+          {"rg_fields", o.rg_fields},
           {"verify", o.verify},
           {"write_index", o.write_index},
           {"placement", o.placement == FastqPlacement::kMapped ? "mapped" : "unaligned"},
@@ -210,6 +211,7 @@ StatusOr<CompressOptions> CompressOptionsFromJson(const json& j) {
   CJ_FIELD(j, "drop_tags", o.drop_tags, what);
   CJ_FIELD(j, "command_line", o.command_line, what);
   CJ_FIELD(j, "sample", o.sample, what);
+  CJ_FIELD(j, "rg_fields", o.rg_fields, what);
   CJ_FIELD(j, "verify", o.verify, what);
   CJ_FIELD(j, "write_index", o.write_index, what);
   CJ_FIELD(j, "placement", placement, what);

@@ -117,6 +117,7 @@ class CompressJob {
     ro.interleaved = o_.interleaved;
     ro.reference = o_.reference;
     ro.sample = o_.sample;
+    ro.rg_fields = o_.rg_fields;
     ro.pool = pool_.get();
     // SRA names can follow from each read's place only where the CRAM keeps the input order.
     ro.derive_sra_names = o_.keep_order || o_.placement == FastqPlacement::kUnaligned;

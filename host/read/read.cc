@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <optional>
 #include <regex>
@@ -141,6 +142,7 @@ class FastqSource : public ReadSource {
     std::string group;
     // What the unit's first record (pair) showed (read.h): `ms`, `ct`, `pl`, `sd`, `sl`.
     FastqGroupRules rules;
+    std::string platform, platform_unit;  // @RG PL, PU from an Illumina read name; empty otherwise
   };
 
   Status Init(const ReadOptions& o) {
@@ -150,11 +152,29 @@ class FastqSource : public ReadSource {
     if (sam_hdr_add_lines(header_.get(), hd.c_str(), hd.size()) < 0) return Internal("header");
     std::set<std::string> used;
     std::string sample = o.sample.empty() ? DefaultSample(o.inputs[0]) : o.sample;
+    // The operator's @RG fields (-R, --rg-field), checked before anything is read.
+    std::vector<std::pair<std::string, std::string>> fields;
+    std::string given_id;
+    for (const std::string& f : o.rg_fields) {
+      const bool key_ok = f.size() >= 3 && f[2] == ':' && std::isalpha(static_cast<unsigned char>(f[0])) &&
+                          std::isalnum(static_cast<unsigned char>(f[1]));
+      if (!key_ok) return InvalidArgument("read-group field '" + f + "': expected KEY:VALUE with a two-character key (PL:ILLUMINA)");
+      const std::string key = f.substr(0, 2), value = f.substr(3);
+      if (value.empty() || value.find_first_of("\t\n") != std::string::npos)
+        return InvalidArgument("read-group field '" + f + "': the value must be non-empty, without tabs or newlines");
+      if (key == "DS") return InvalidArgument("read-group field '" + f + "': DS is cramjet's own (it records the input layout)");
+      if (key == "SM") sample = value;
+      else if (key == "ID") given_id = value;
+      else fields.emplace_back(key, value);
+    }
     if (o.paired && o.inputs.size() % 2 != 0) {
       return InvalidArgument("paired input needs R1 and R2 files in pairs; got " +
                              std::to_string(o.inputs.size()) + " files");
     }
     const size_t units = o.paired ? o.inputs.size() / 2 : o.inputs.size();
+    if (!given_id.empty() && units != 1)
+      return InvalidArgument("read-group field 'ID:" + given_id + "' needs a single input unit; with " +
+                             std::to_string(units) + " each gets its id from its file name");
     if (!o.group_ids.empty() && o.group_ids.size() != units)
       return InvalidArgument(std::to_string(o.group_ids.size()) + " read-group ids for " + std::to_string(units) +
                              " input unit(s)");
@@ -163,7 +183,7 @@ class FastqSource : public ReadSource {
       u.r1 = o.inputs[i];
       if (o.paired) u.r2 = o.inputs[i + 1];
       u.interleaved = o.interleaved;
-      u.group = o.group_ids.empty() ? UnitGroupId(u.r1, used) : o.group_ids[units_.size()];
+      u.group = !o.group_ids.empty() ? o.group_ids[units_.size()] : !given_id.empty() ? given_id : UnitGroupId(u.r1, used);
       std::string files = BaseName(u.r1) + (u.r2.empty() ? "" : "," + BaseName(u.r2));
       std::string layout = o.paired ? "paired" : o.interleaved ? "interleaved" : "single";
       LearnNameRules(u, o.paired || o.interleaved, o.derive_sra_names);
@@ -181,6 +201,14 @@ class FastqSource : public ReadSource {
       if (r.plus_repeats) CRAMJET_RETURN_IF_ERROR(tag("pl", "header"));
       if (!r.sra_prefix.empty()) CRAMJET_RETURN_IF_ERROR(tag("sd", r.sra_prefix + std::to_string(r.sra_first)));
       if (r.sra_length) CRAMJET_RETURN_IF_ERROR(tag("sl", "length"));
+      // What GATK and Picard need (PL) and what tells lanes apart (PU), from Illumina read names
+      // (instrument:run:flowcell:lane:... with the index in the comment); the operator's fields win.
+      auto given = [&](const char* key) {
+        return std::any_of(fields.begin(), fields.end(), [&](const auto& kv) { return kv.first == key; });
+      };
+      if (!u.platform.empty() && !given("PL")) CRAMJET_RETURN_IF_ERROR(tag("PL", u.platform));
+      if (!u.platform_unit.empty() && !given("PU")) CRAMJET_RETURN_IF_ERROR(tag("PU", u.platform_unit));
+      for (const auto& [key, value] : fields) CRAMJET_RETURN_IF_ERROR(tag(key.c_str(), value));
       units_.push_back(std::move(u));
     }
     return Status::Ok();
@@ -192,6 +220,41 @@ class FastqSource : public ReadSource {
   // The header is written before any record, so the unit's first record (pair) is read ahead to
   // learn its naming (read.h: `ms`, `ct`). A file that cannot be read here is reported when it is
   // read for real.
+  // Casava 1.8+ names: @instrument:run:flowcell:lane:tile:x:y [read:filtered:control:index]:
+  // PL ILLUMINA, PU flowcell.lane, and .index when the comment has one.
+  static void LearnPlatform(Unit& u, const FastqRecord& a) {
+    std::string_view name(a.header.data() + 1, a.name_length);
+    std::vector<std::string_view> f;
+    for (size_t start = 0;;) {
+      const size_t colon = name.find(':', start);
+      f.push_back(name.substr(start, colon == std::string_view::npos ? std::string_view::npos : colon - start));
+      if (colon == std::string_view::npos) break;
+      start = colon + 1;
+    }
+    auto digits = [](std::string_view v) {
+      return !v.empty() && std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
+    };
+    if (f.size() != 7 || f[2].empty() || !digits(f[1]) || !digits(f[3]) || !digits(f[4])) return;
+    u.platform = "ILLUMINA";
+    u.platform_unit = std::string(f[2]) + "." + std::string(f[3]);
+    std::string_view comment(a.header.data() + 1 + a.name_length, a.header.size() - 1 - a.name_length);
+    while (!comment.empty() && comment.front() == ' ') comment.remove_prefix(1);
+    std::vector<std::string_view> c;
+    for (size_t start = 0; c.size() < 5;) {
+      const size_t colon = comment.find(':', start);
+      c.push_back(comment.substr(start, colon == std::string_view::npos ? std::string_view::npos : colon - start));
+      if (colon == std::string_view::npos) break;
+      start = colon + 1;
+    }
+    if (c.size() == 4 && (c[0] == "1" || c[0] == "2") && (c[1] == "Y" || c[1] == "N")) {
+      std::string index(c[3].substr(0, c[3].find_first_of(" \t")));
+      const bool clean = !index.empty() && std::all_of(index.begin(), index.end(), [](char ch) {
+        return (ch >= 'A' && ch <= 'Z') || ch == '+' || (ch >= '0' && ch <= '9');
+      });
+      if (clean) u.platform_unit += "." + index;
+    }
+  }
+
   static void LearnNameRules(Unit& u, bool paired, bool derive_sra_names) {
     FastqFile f1, f2;
     FastqRecord a, b;
@@ -199,6 +262,7 @@ class FastqSource : public ReadSource {
     auto got_a = f1.Next(a);
     if (!got_a.ok() || !*got_a) return;
     FastqGroupRules& r = u.rules;
+    LearnPlatform(u, a);
     std::string tail = CommentTail(a, '1');
     r.plus_repeats = a.plus.size() > 1 && std::string_view(a.plus).substr(1) == std::string_view(a.header).substr(1);
     if (paired) {

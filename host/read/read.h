@@ -61,6 +61,10 @@ struct ReadOptions {
   // ids made from the file names: verify --against takes them from the CRAM's @RG lines, so that
   // renamed inputs still compare (issue 16 item 7). Empty: from the names. Otherwise one per unit.
   std::vector<std::string> group_ids;
+  // FASTQ: "KEY:VALUE" fields for every unit's @RG (bwa's -R, minimap2's -R), over what cramjet
+  // fills itself (PL:ILLUMINA and PU:flowcell.lane.barcode from Illumina read names). SM sets
+  // the sample; ID only with a single unit; DS is cramjet's own and refused.
+  std::vector<std::string> rg_fields;
   int threads = 1;           // htslib decompression threads for BAM/CRAM/BGZF
   hts_tpool* pool = nullptr; // shared pool (optional; overrides threads)
 };

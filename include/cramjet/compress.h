@@ -60,6 +60,10 @@ struct CompressOptions {
   std::vector<std::string> drop_tags;  // aux tags to remove from aligned input
   std::string command_line;  // recorded in @PG CL
   std::string sample;        // sample name for @RG SM (default: derived from the first input)
+  // FASTQ: "KEY:VALUE" fields for every @RG (the CLI's -R '@RG\tID:..\tPL:..' and --rg-field),
+  // over the PL:ILLUMINA and PU:flowcell.lane.index cramjet takes from Illumina read names. SM
+  // sets the sample; ID only with one input unit; DS is refused (cramjet records the layout there).
+  std::vector<std::string> rg_fields;
   bool verify = true;        // decode and compare before renaming (always on in the CLI)
   bool write_index = true;   // write `<output>.crai`
   // How FASTQ reads are stored; aligned input (SAM/BAM/CRAM) is always re-encoded as given.

@@ -245,6 +245,21 @@ TEST_F(DaemonIntegration, DropFolderTakesEntryAfterReadyMarker) {
   ASSERT_TRUE(WaitFor([&] { return a.Status()["jobs"].value("done", 0) == 1; }, 120)) << a.Log();
   EXPECT_TRUE(fs::exists(a.Path("dropout/chrM-drop.cram")));
   EXPECT_EQ(a.Call("jobs")["jobs"][0]["paired"], true);
+  // Its @PG CL is a command a person can run again (issue 16 item 5: it was "cramjetd job 1"):
+  // run with another -o, it gives the same records.
+  const std::string cram = a.Path("dropout/chrM-drop.cram");
+  auto pg = RunShell("samtools view -H " + ShellQuote(cram) + " | grep '^@PG' | grep 'ID:cramjet' | sed 's/.*\tCL://; s/\t.*//'");
+  std::string cl = pg.out.substr(0, pg.out.find('\n'));
+  ASSERT_EQ(cl.rfind("cramjet compress -T ", 0), 0u) << pg.out;
+  EXPECT_NE(cl.find(" --profile normal --cram-version 3.0 "), std::string::npos) << cl;
+  const std::string out_flag = " -o " + cram + " ";
+  ASSERT_NE(cl.find(out_flag), std::string::npos) << cl;
+  cl.replace(cl.find(out_flag), out_flag.size(), " -o " + a.Path("again.cram") + " ");
+  cl.replace(0, 7, ShellQuote(std::string(CRAMJET_BINARY_DIR) + "/cramjet"));
+  auto again = RunShell(cl + " -q 2>&1");
+  ASSERT_EQ(again.exit_code, 0) << cl << "\n" << again.out;
+  auto records = [&](const std::string& f) { return RunShell("samtools view " + ShellQuote(f) + " | md5sum").out; };
+  EXPECT_EQ(records(a.Path("again.cram")), records(cram));
 }
 
 // Aligned input from outside (here an unaligned BAM) is compressed in a stage process of its

@@ -567,6 +567,7 @@ TEST(StageProcessWire, EveryFieldRoundTrips) {
   o.drop_tags = {"OQ", "XS"};
   o.command_line = "cramjetd job 4";
   o.sample = "S";
+  o.rg_fields = {"PL:ILLUMINA", "LB:lib1"};
   o.verify = false;
   o.write_index = false;
   o.placement = FastqPlacement::kUnaligned;
@@ -586,6 +587,7 @@ TEST(StageProcessWire, EveryFieldRoundTrips) {
   EXPECT_EQ(back->placement, FastqPlacement::kUnaligned);
   EXPECT_EQ(back->memory_bytes, 12345u);
   EXPECT_EQ(back->drop_tags, o.drop_tags);
+  EXPECT_EQ(back->rg_fields, o.rg_fields);
   // Every key the JSON has is one the reader takes back: a new option must be added to both.
   const nlohmann::json wire = CompressOptionsJson(o);
   for (const auto& item : wire.items()) {
