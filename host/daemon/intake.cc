@@ -229,13 +229,14 @@ StatusOr<SampleSheet> ParseSampleSheet(std::string_view text_view, std::string_v
     return BadInput(source + ": no [Data] or [BCLConvert_Data] section with samples");
   sheet.data_section = data->name;
   const auto& header = data->lines[0].second;
-  int c_id = -1, c_name = -1, c_project = -1, c_lane = -1, c_ref = -1;
+  int c_id = -1, c_name = -1, c_project = -1, c_lane = -1, c_ref = -1, c_library = -1;
   for (size_t i = 0; i < header.size(); ++i) {
     std::string h = Lower(header[i]);
     if (h == "sample_id") c_id = static_cast<int>(i);
     else if (h == "sample_name") c_name = static_cast<int>(i);
     else if (h == "sample_project" || h == "project") c_project = static_cast<int>(i);
     else if (h == "lane") c_lane = static_cast<int>(i);
+    else if (h == "library_id" || h == "library" || h == "library_name") c_library = static_cast<int>(i);
     else if (h == "reference" || h == "genome" || h == "referencegenome" || h == "genomefolder")
       c_ref = static_cast<int>(i);
   }
@@ -253,12 +254,14 @@ StatusOr<SampleSheet> ParseSampleSheet(std::string_view text_view, std::string_v
     row.sample_name = cell(cells, c_name);
     row.project = cell(cells, c_project);
     row.reference = cell(cells, c_ref);
+    row.library = cell(cells, c_library);
     std::string lane = cell(cells, c_lane);
     std::string where = source + ": line " + std::to_string(n);
     if (row.sample_id.empty()) return BadInput(where + ": empty Sample_ID");
     CRAMJET_RETURN_IF_ERROR(CheckSafeName(row.sample_id, where + ": Sample_ID"));
     if (!row.sample_name.empty()) CRAMJET_RETURN_IF_ERROR(CheckSafeName(row.sample_name, where + ": Sample_Name"));
     if (!row.project.empty()) CRAMJET_RETURN_IF_ERROR(CheckSafeName(row.project, where + ": Sample_Project"));
+    if (!row.library.empty()) CRAMJET_RETURN_IF_ERROR(CheckSafeName(row.library, where + ": library"));
     if (!lane.empty()) {
       if (!std::all_of(lane.begin(), lane.end(), ::isdigit) || lane.size() > 2)
         return BadInput(where + ": Lane '" + lane + "' is not a lane number");
@@ -358,6 +361,7 @@ StatusOr<std::vector<SampleInputs>> CollectRunSamples(const std::string& run_dir
     SampleInputs s;
     s.sample = row.sample_id;
     s.reference = row.reference;
+    s.library = row.library;
     // bcl2fastq names files by Sample_Name when set; BCL Convert by Sample_ID.
     const std::map<int, std::map<int, std::string>>* lanes = nullptr;
     for (const auto& candidate : {row.sample_id, row.sample_name})

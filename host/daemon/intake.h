@@ -37,6 +37,7 @@ struct SampleSheetRow {
   std::string sample_id;
   std::string sample_name;
   std::string project;
+  std::string library;    // Library_ID / Library / Library_Name column: the @RG LB (may be empty)
   std::string reference;  // Reference / Genome / ReferenceGenome / GenomeFolder column: a name
   int lane = 0;           // 0: no Lane column
   int line = 0;
@@ -67,6 +68,7 @@ struct SampleInputs {
   std::string format;               // "fastq" | "bam" | "cram"
   std::vector<int> lanes;
   std::string reference;            // name from the sample sheet (may be empty)
+  std::string library;              // the sheet's library column (may be empty): @RG LB
   uint64_t input_bytes = 0;
 };
 

@@ -246,6 +246,7 @@ Status IntakeScanner::TakeRun(const WatchRoot& root, const std::string& run_dir,
     j.reference = ref->second;
     j.output = out_dir + "/" + s.sample + ".cram";
     j.input_bytes = s.input_bytes;
+    if (!s.library.empty()) j.extra["library"] = s.library;  // @RG LB of the job's CRAM
     // Belt and braces: the name checks above make this impossible; refuse rather than trust them.
     if (!PathIsInside(j.output, root.output))
       return BadInput(run_dir + ": output for sample '" + s.sample + "' would leave " + root.output);

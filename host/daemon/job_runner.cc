@@ -60,6 +60,7 @@ std::string RerunnableCommand(const CompressOptions& o) {
   if (o.placement == FastqPlacement::kUnaligned) cl += " --unaligned";
   else if (!o.keep_order) cl += " --no-keep-order";
   if (!o.sample.empty()) cl += " --sample " + ShellWord(o.sample);
+  for (const std::string& field : o.rg_fields) cl += " --rg-field " + ShellWord(field);
   if (!o.qc_config.empty()) cl += " --qc-config " + ShellWord(o.qc_config);
   if (o.paired) cl += " --paired";
   for (const std::string& in : o.inputs) cl += " " + ShellWord(in);
@@ -335,6 +336,9 @@ Status JobRunner::StageCompress(Job& job) {
   o.memory_bytes = c_.memory_per_job_mb * (1ull << 20) / 2;
   o.sample = job.sample;
   o.qc_config = c_.qc_thresholds;
+  // The sample sheet's library (LB, for duplicate marking); PL and PU come from the read names.
+  if (auto lib = job.extra.find("library"); lib != job.extra.end() && lib->is_string())
+    o.rg_fields.push_back("LB:" + lib->get<std::string>());
   o.command_line = RerunnableCommand(o);
   int64_t id = job.id;
   o.progress = [this, id](const Progress& p) {

@@ -286,5 +286,26 @@ TEST_F(DaemonIntegration, DropFolderBamIsCompressedInAStageProcess) {
   EXPECT_FALSE(job["qc_verdict"].get<std::string>().empty());
 }
 
+// The sample sheet's library column becomes the CRAM's @RG LB (GATK's duplicate marking reads
+// it), and the @PG CL carries it, so the command still makes the same header.
+TEST_F(DaemonIntegration, TheSampleSheetsLibraryIsTheReadGroupsLB) {
+  Appliance a;
+  a.WriteConfig();
+  auto s = RealSamples()[0];
+  const std::string sheet = "[Header]\nIEMFileVersion,4\n\n[Data]\nLane,Sample_ID,Sample_Project,Library_ID,Reference\n1," +
+                            s.id + ",proj,lib-42," + s.reference_name + "\n";
+  a.MakeRun("240114_M07001_0020_000000000-AHTEST", {s}, true, true, sheet);
+  a.Start();
+  ASSERT_TRUE(a.Up()) << a.Log();
+  ASSERT_TRUE(WaitFor([&] { return a.Status()["jobs"].value("done", 0) + a.Status()["jobs"].value("failed", 0) == 1; }, 120))
+      << a.Log();
+  json job = a.Call("jobs")["jobs"][0];
+  ASSERT_EQ(job["state"], "done") << job.dump(2);
+  EXPECT_EQ(job["extra"]["library"], "lib-42");
+  const std::string header = RunShell("samtools view -H " + ShellQuote(job["output"].get<std::string>())).out;
+  EXPECT_NE(header.find("\tLB:lib-42"), std::string::npos) << header;
+  EXPECT_NE(header.find(" --rg-field LB:lib-42 "), std::string::npos) << header;
+}
+
 }  // namespace
 }  // namespace cramjet::daemon
