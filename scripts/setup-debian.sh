@@ -33,6 +33,7 @@ peer_tools=(
   nodejs                # runs s3rver, the S3 server of the ship tests (installed below with npm)
   chromium              # headless browser: the QC HTML report test (draws every plot, no console errors)
   strace                # kills an index build at an exact system call (interrupted-build test)
+  systemd               # systemd-analyze: the installed unit is checked (verify, security score)
   python3 time
 )
 

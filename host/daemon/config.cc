@@ -348,6 +348,31 @@ Status Finish(DaemonConfig& config, const std::vector<Pending>& uses) {
 
 }  // namespace
 
+std::string SystemdDropin(const DaemonConfig& c) {
+  std::vector<std::string> writable;
+  auto add = [&](const std::string& path) {
+    if (!path.empty() && std::find(writable.begin(), writable.end(), path) == writable.end()) writable.push_back(path);
+  };
+  const bool deletes_inputs = c.cleanup_policy != "keep";
+  for (const auto& w : c.watch) {
+    add(w.output);
+    if (deletes_inputs) add(w.path);
+  }
+  add(c.drop.output);
+  if (deletes_inputs) add(c.drop.path);
+  add(c.state_dir);
+  add(fs::path(c.socket_path).parent_path().string());
+  std::ostringstream o;
+  o << "# Written by `cramjetd --systemd-dropin` from " << (c.files.empty() ? std::string("the defaults") : c.files[0])
+    << ": the folders it writes and the ceilings of [workers].\n"
+       "# Put it in /etc/systemd/system/cramjetd.service.d/50-cramjet-config.conf and run\n"
+       "# `systemctl daemon-reload` after each change of those keys.\n[Service]\n";
+  for (const std::string& path : writable) o << "ReadWritePaths=" << path << "\n";
+  if (c.memory_budget_mb > 0) o << "MemoryMax=" << c.memory_budget_mb + c.memory_budget_mb / 4 << "M\n";
+  if (c.cpu_budget > 0) o << "CPUQuota=" << c.cpu_budget * 100 << "%\n";
+  return o.str();
+}
+
 int DaemonConfig::Concurrency() const {
   int cpus = cpu_budget > 0 ? cpu_budget : std::max(1u, std::thread::hardware_concurrency());
   int n = std::min(max_jobs, std::max(1, cpus / std::max(1, threads_per_job)));

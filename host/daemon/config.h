@@ -75,6 +75,13 @@ struct DaemonConfig {
   int Concurrency() const;
 };
 
+// The systemd drop-in that fits the unit (dist/cramjetd.service, ProtectSystem=strict) to this
+// config: ReadWritePaths for every folder the daemon writes (output roots, drop output, its state
+// folder and socket folder; the watch and drop folders too when cleanup deletes inputs there),
+// MemoryMax from [workers] memory_budget_mb (plus a quarter for the daemon and the page cache it
+// touches) and CPUQuota from cpu_budget. `cramjetd --systemd-dropin` prints it.
+std::string SystemdDropin(const DaemonConfig& config);
+
 // Reads `path` then `<path>.d/*.toml` in name order (later files override keys; [[watch]] entries
 // add up). Unknown keys and bad values fail with "<file>: line <n>: <reason>".
 [[nodiscard]] StatusOr<DaemonConfig> LoadConfig(const std::string& path);

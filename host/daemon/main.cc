@@ -17,6 +17,8 @@ constexpr const char* kUsage =
     "  --config PATH    configuration file (default /etc/cramjet/cramjetd.toml); drop-ins are read\n"
     "                   from PATH.d/*.toml in name order\n"
     "  --check-config   check the configuration (and the [archive] table) and exit\n"
+    "  --systemd-dropin print the systemd drop-in this configuration needs (ReadWritePaths,\n"
+    "                   MemoryMax, CPUQuota) and exit\n"
     "  --version        print versions and exit\n";
 }
 
@@ -30,7 +32,7 @@ int main(int argc, char** argv) {
     return daemon::RunStageChild();
   }
   std::string config_path = "/etc/cramjet/cramjetd.toml", log_level;
-  bool check_only = false;
+  bool check_only = false, print_dropin = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&](const char* flag) -> const char* {
@@ -43,6 +45,7 @@ int main(int argc, char** argv) {
     if (a == "--config") config_path = value("--config");
     else if (a.rfind("--config=", 0) == 0) config_path = a.substr(9);
     else if (a == "--check-config") check_only = true;
+    else if (a == "--systemd-dropin") print_dropin = true;
     else if (a == "--log-level") {
       log_level = value("--log-level");
       if (!ParseLogLevel(log_level)) {
@@ -73,6 +76,10 @@ int main(int argc, char** argv) {
   if (!config.ok()) {
     CJ_LOG(kError) << "configuration refused: " << config.status().message();
     return 1;
+  }
+  if (print_dropin) {
+    std::printf("%s", daemon::SystemdDropin(*config).c_str());
+    return 0;
   }
   std::string level = log_level.empty() ? config->log_level : log_level;
   SetLogLevel(ParseLogLevel(level).value_or(LogLevel::kInfo));  // both checked: the flag above, the config's key
