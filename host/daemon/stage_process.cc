@@ -135,6 +135,11 @@ StatusOr<json> Reply(const ChildOutcome& c, const std::string& stage, const std:
     const int sig = WTERMSIG(c.wait_status);
     if (sig == SIGKILL)
       return Unavailable("'" + subject + "': " + process + " was killed (SIGKILL: out of memory, or an operator)");
+    // A stop signal sent to the whole service (systemd's KillMode=control-group) is a shutdown,
+    // not the file's doing: the job resumes at this stage (the child ignores these itself; this
+    // is for one sent by hand before it could).
+    if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP)
+      return Aborted("'" + subject + "': " + process + " was stopped by signal " + SignalText(sig));
     return BadInput("'" + subject + "': reading it killed " + process + " with signal " + SignalText(sig) +
                     ": the file is corrupt or hostile (htslib 1.16 is not safe on such files, docs/daemon.md); "
                     "cramjetd and its other jobs are unaffected");
@@ -346,6 +351,10 @@ StatusOr<VerifyResult> VerifyInChildProcess(const VerifyOptions& options, bool c
 // ---- the child's side ---------------------------------------------------------------------------
 
 int RunStageChild() {
+  // The daemon decides when a stage stops: on SIGTERM it lets running stages finish within its
+  // grace period, then exits, and PR_SET_PDEATHSIG ends this process. systemd sends SIGTERM to
+  // every process of the service at once; this one must not die of it mid-stage.
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) ::signal(sig, SIG_IGN);
   std::string text;
   char buffer[4096];
   for (;;) {

@@ -32,7 +32,8 @@ inline constexpr const char* kStageChildFlag = "--stage-child";
 // Runs Compress / Verify in a child process (see above). Errors: the stage's own status; kBadInput
 // naming the signal and the inputs when the child died of one (the same file would do it again:
 // the job fails at once), kUnavailable when it was killed (SIGKILL: out of memory, an operator)
-// or could not be started.
+// or could not be started, kAborted when a stop signal ended it (the job resumes at its stage).
+// The child ignores SIGTERM, SIGINT and SIGHUP: a service-wide SIGTERM lets it finish its stage.
 // `crash_for_test` ([testing] crash_stage_children) makes the child die of SIGSEGV at once.
 [[nodiscard]] StatusOr<CompressResult> CompressInChildProcess(const CompressOptions& options,
                                                               bool crash_for_test = false);

@@ -586,6 +586,29 @@ TEST_F(DaemonIntegration, AHostileCramThatCorruptsHtslibFailsItsJobNotTheDaemon)
   EXPECT_FALSE(fs::exists(a.Path("dropout/hostile.cram")));
 }
 
+// systemd stops a service by sending SIGTERM to all its processes at once: a stage process must
+// not die of it mid-stage (the job would fail as if its file were hostile), but finish, as the
+// daemon's own stages do within the grace period.
+TEST_F(DaemonIntegration, AStageProcessFinishesItsStageThroughASigterm) {
+  TempDir dir;
+  auto sample = RealSamples()[0];
+  const std::string bam = dir / "in.bam";
+  ASSERT_EQ(RunShell("samtools import -1 " + ShellQuote(sample.r1) + " -2 " + ShellQuote(sample.r2) + " -o " +
+                     ShellQuote(bam) + " 2>&1").exit_code, 0);
+  std::filesystem::copy_file(sample.reference, dir / "ref.fa");
+  const json request = {{"stage", "compress"},
+                        {"options", {{"inputs", {bam}}, {"output", dir / "out.cram"}, {"reference", dir / "ref.fa"},
+                                     {"profile", "archive"}, {"threads", 1}}}};
+  WriteFile(dir / "request.json", request.dump() + "\n");
+  // The child gets SIGTERM 0.3 s in; it must still write its result line and exit 0.
+  auto r = RunShell("(" + ShellQuote(CramjetdBinary()) + " --stage-child < " + ShellQuote(dir / "request.json") + " > " +
+                    ShellQuote(dir / "reply.txt") + " & child=$!; sleep 0.3; kill -TERM $child; wait $child)");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  const std::string reply = ReadFile(dir / "reply.txt");
+  EXPECT_NE(reply.find("{\"result\":"), std::string::npos) << reply;
+  EXPECT_TRUE(std::filesystem::exists(dir / "out.cram"));
+}
+
 TEST_F(DaemonIntegration, ArchiveKeysAreCheckedAtStart) {
   Appliance a;
   a.WriteConfig("[archive]\nenabled = false\nurl = \"file:///tmp\"\nbogus_key = 1\n");
