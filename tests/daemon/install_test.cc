@@ -28,8 +28,29 @@ TEST(Install, CmakeInstallPutsTheServiceInPlaceAndTheUnitIsHardened) {
   ASSERT_EQ(install.exit_code, 0) << install.out;
   for (const char* path : {"/usr/bin/cramjet", "/usr/bin/cramjetd", "/usr/lib/systemd/system/cramjetd.service",
                            "/usr/lib/sysusers.d/cramjet.conf", "/usr/lib/tmpfiles.d/cramjet.conf",
-                           "/usr/share/doc/cramjet/examples/cramjetd.toml.example", "/usr/share/doc/cramjet/daemon.md"})
+                           "/usr/share/doc/cramjet/examples/cramjetd.toml.example", "/usr/share/doc/cramjet/daemon.md",
+                           "/usr/share/man/man1/cramjet.1", "/usr/share/bash-completion/completions/cramjet"})
     EXPECT_TRUE(fs::exists(root + path)) << path;
+  // The man page: made from the help, every command in it, and man renders it.
+  const std::string man = testing::ReadFile(root + "/usr/share/man/man1/cramjet.1");
+  EXPECT_EQ(man.rfind(".TH CRAMJET 1 ", 0), 0u);
+  for (const char* command : {"compress", "decompress", "verify", "qc", "ship", "status", "jobs", "release"})
+    EXPECT_NE(man.find("\n.SS " + std::string(command) + "\n"), std::string::npos) << command;
+  if (testing::ToolAvailable("man")) {
+    auto rendered = RunShell("LC_ALL=C MANWIDTH=100 MAN_KEEP_FORMATTING= man -l " +
+                             ShellQuote(root + "/usr/share/man/man1/cramjet.1") + " 2>&1");
+    EXPECT_EQ(rendered.exit_code, 0) << rendered.out;
+    EXPECT_NE(rendered.out.find("Usage: cramjet compress [OPTIONS] inputs..."), std::string::npos)
+        << rendered.out.substr(0, 2000);
+  }
+  // Bash completion: the commands, and a command's options, from the installed binary's help.
+  const std::string complete = "PATH=" + ShellQuote(root + "/usr/bin") + ":$PATH; source " +
+                               ShellQuote(root + "/usr/share/bash-completion/completions/cramjet") + "; ";
+  auto words = RunShell("bash -c " + ShellQuote(complete + "COMP_WORDS=(cramjet re); COMP_CWORD=1; _cramjet; echo ${COMPREPLY[@]}"));
+  EXPECT_EQ(words.out, "retry release resume\n") << words.err;
+  auto options = RunShell("bash -c " + ShellQuote(complete + "COMP_WORDS=(cramjet compress --rg); COMP_CWORD=2; _cramjet; "
+                                                             "echo ${COMPREPLY[@]}"));
+  EXPECT_EQ(options.out, "--rg-field\n") << options.err;
   EXPECT_EQ(RunShell(ShellQuote(root + "/usr/bin/cramjetd") + " --version").exit_code, 0);
   const std::string unit = root + "/usr/lib/systemd/system/cramjetd.service";
   // The unit names the installed binary and the user the sysusers file makes.
