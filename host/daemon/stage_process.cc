@@ -172,147 +172,138 @@ json ErrorLine(const Status& s) {
 }  // namespace
 
 // ---- wire forms ---------------------------------------------------------------------------------
+// Each struct's fields are listed once, in a visitor both directions walk (`v(key, field)`, the
+// struct const or not): a field cannot be sent and not read back, or the reverse. Enums travel
+// by name, outside the lists.
+
+namespace {
+
+constexpr auto kCompressOptions = [](auto& o, auto&& v) {
+  v("inputs", o.inputs);
+  v("paired", o.paired);
+  v("interleaved", o.interleaved);
+  v("output", o.output);
+  v("reference", o.reference);
+  v("cram_version", o.cram_version);
+  v("threads", o.threads);
+  v("drop_tags", o.drop_tags);
+  v("command_line", o.command_line);
+  v("sample", o.sample);
+  v("rg_fields", o.rg_fields);
+  v("verify", o.verify);
+  v("write_index", o.write_index);
+  v("build_index", o.build_index);
+  v("accel", o.accel);
+  v("xclbin", o.xclbin);
+  v("long_reads", o.long_reads);
+  v("memory_bytes", o.memory_bytes);
+  v("keep_order", o.keep_order);
+  v("container_records", o.container_records);
+  v("qc", o.qc);
+  v("qc_config", o.qc_config);
+};
+
+constexpr auto kCompressResult = [](auto& r, auto&& v) {
+  v("records", r.records);
+  v("bases", r.bases);
+  v("input_bytes", r.input_bytes);
+  v("output_bytes", r.output_bytes);
+  v("output_md5", r.output_md5);
+  v("seqchksum_path", r.seqchksum_path);
+  v("md5_path", r.md5_path);
+  v("index_path", r.index_path);
+  v("qc_paths", r.qc_paths);
+  v("seconds", r.seconds);
+  v("stage_seconds", r.stage_seconds);
+};
+
+constexpr auto kVerifyOptions = [](auto& o, auto&& v) {
+  v("cram", o.cram);
+  v("reference", o.reference);
+  v("against", o.against);
+  v("paired", o.paired);
+  v("interleaved", o.interleaved);
+  v("threads", o.threads);
+};
+
+constexpr auto kVerifyResult = [](auto& r, auto&& v) {
+  v("equal", r.equal);
+  v("records", r.records);
+  v("expected_records", r.expected_records);
+  v("md5_checked", r.md5_checked);
+  v("md5_equal", r.md5_equal);
+  v("verdict", r.verdict);
+  v("cram_seqchksum", r.cram_seqchksum);
+  v("expected_seqchksum", r.expected_seqchksum);
+  v("md5", r.md5);
+  v("expected_md5", r.expected_md5);
+  v("expected_source", r.expected_source);
+  v("differences", r.differences);
+};
+
+// The visited fields of `t` as a JSON object.
+template <typename T, typename Visit>
+json ToJson(const T& t, Visit visit) {
+  json out = json::object();
+  visit(t, [&](const char* key, const auto& value) { out[key] = value; });
+  return out;
+}
+
+// Reads the visited fields of `j` into `t` (absent ones keep their defaults); the first of the
+// wrong type is an error naming `what` and the field.
+template <typename T, typename Visit>
+Status FromJson(const json& j, const char* what, T& t, Visit visit) {
+  if (!j.is_object()) return Internal(std::string("stage process: not a JSON object: the ") + what);
+  const char* bad = nullptr;
+  visit(t, [&](const char* key, auto& value) {
+    if (!bad && !Field(j, key, value)) bad = key;
+  });
+  return bad ? Malformed(what, bad) : Status::Ok();
+}
+
+
+}  // namespace
 
 json CompressOptionsJson(const CompressOptions& o) {
-  return {{"inputs", o.inputs},
-          {"paired", o.paired},
-          {"interleaved", o.interleaved},
-          {"output", o.output},
-          {"reference", o.reference},
-          {"cram_version", o.cram_version},
-          {"profile", CramProfileName(o.profile)},
-          {"threads", o.threads},
-          {"drop_tags", o.drop_tags},
-          {"command_line", o.command_line},
-          {"sample", o.sample},
-          {"rg_fields", o.rg_fields},
-          {"verify", o.verify},
-          {"write_index", o.write_index},
-          {"placement", o.placement == FastqPlacement::kMapped ? "mapped" : "unaligned"},
-          {"build_index", o.build_index},
-          {"accel", o.accel},
-          {"xclbin", o.xclbin},
-          {"long_reads", o.long_reads},
-          {"memory_bytes", o.memory_bytes},
-          {"keep_order", o.keep_order},
-          {"container_records", o.container_records},
-          {"qc", o.qc},
-          {"qc_config", o.qc_config}};
+  json out = ToJson(o, kCompressOptions);
+  out["profile"] = CramProfileName(o.profile);
+  out["placement"] = o.placement == FastqPlacement::kMapped ? "mapped" : "unaligned";
+  return out;
 }
 
 StatusOr<CompressOptions> CompressOptionsFromJson(const json& j) {
-  if (!j.is_object()) return Internal("stage process: compress options are not an object");
   CompressOptions o;
+  CRAMJET_RETURN_IF_ERROR(FromJson(j, "compress options", o, kCompressOptions));
   std::string profile = CramProfileName(o.profile), placement = "mapped";
-  const char* what = "compress options";
-  CJ_FIELD(j, "inputs", o.inputs, what);
-  CJ_FIELD(j, "paired", o.paired, what);
-  CJ_FIELD(j, "interleaved", o.interleaved, what);
-  CJ_FIELD(j, "output", o.output, what);
-  CJ_FIELD(j, "reference", o.reference, what);
-  CJ_FIELD(j, "cram_version", o.cram_version, what);
-  CJ_FIELD(j, "profile", profile, what);
-  CJ_FIELD(j, "threads", o.threads, what);
-  CJ_FIELD(j, "drop_tags", o.drop_tags, what);
-  CJ_FIELD(j, "command_line", o.command_line, what);
-  CJ_FIELD(j, "sample", o.sample, what);
-  CJ_FIELD(j, "rg_fields", o.rg_fields, what);
-  CJ_FIELD(j, "verify", o.verify, what);
-  CJ_FIELD(j, "write_index", o.write_index, what);
-  CJ_FIELD(j, "placement", placement, what);
-  CJ_FIELD(j, "build_index", o.build_index, what);
-  CJ_FIELD(j, "accel", o.accel, what);
-  CJ_FIELD(j, "xclbin", o.xclbin, what);
-  CJ_FIELD(j, "long_reads", o.long_reads, what);
-  CJ_FIELD(j, "memory_bytes", o.memory_bytes, what);
-  CJ_FIELD(j, "keep_order", o.keep_order, what);
-  CJ_FIELD(j, "container_records", o.container_records, what);
-  CJ_FIELD(j, "qc", o.qc, what);
-  CJ_FIELD(j, "qc_config", o.qc_config, what);
+  CJ_FIELD(j, "profile", profile, "compress options");
+  CJ_FIELD(j, "placement", placement, "compress options");
   CRAMJET_ASSIGN_OR_RETURN(o.profile, ParseCramProfile(profile));
   if (placement != "mapped" && placement != "unaligned") return Internal("stage process: placement '" + placement + "'");
   o.placement = placement == "mapped" ? FastqPlacement::kMapped : FastqPlacement::kUnaligned;
   return o;
 }
 
-json CompressResultJson(const CompressResult& r) {
-  json stages = json::array();
-  for (const auto& [name, seconds] : r.stage_seconds) stages.push_back({name, seconds});
-  return {{"records", r.records},         {"bases", r.bases},
-          {"input_bytes", r.input_bytes}, {"output_bytes", r.output_bytes},
-          {"output_md5", r.output_md5},   {"seqchksum_path", r.seqchksum_path},
-          {"md5_path", r.md5_path},       {"index_path", r.index_path},
-          {"qc_paths", r.qc_paths},       {"seconds", r.seconds},
-          {"stage_seconds", stages}};
-}
+json CompressResultJson(const CompressResult& r) { return ToJson(r, kCompressResult); }
 
 StatusOr<CompressResult> CompressResultFromJson(const json& j) {
-  if (!j.is_object()) return Internal("stage process: the compress result is not an object");
   CompressResult r;
-  const char* what = "compress result";
-  CJ_FIELD(j, "records", r.records, what);
-  CJ_FIELD(j, "bases", r.bases, what);
-  CJ_FIELD(j, "input_bytes", r.input_bytes, what);
-  CJ_FIELD(j, "output_bytes", r.output_bytes, what);
-  CJ_FIELD(j, "output_md5", r.output_md5, what);
-  CJ_FIELD(j, "seqchksum_path", r.seqchksum_path, what);
-  CJ_FIELD(j, "md5_path", r.md5_path, what);
-  CJ_FIELD(j, "index_path", r.index_path, what);
-  CJ_FIELD(j, "qc_paths", r.qc_paths, what);
-  CJ_FIELD(j, "seconds", r.seconds, what);
-  CJ_FIELD(j, "stage_seconds", r.stage_seconds, what);
+  CRAMJET_RETURN_IF_ERROR(FromJson(j, "compress result", r, kCompressResult));
   return r;
 }
 
-json VerifyOptionsJson(const VerifyOptions& o) {
-  return {{"cram", o.cram},     {"reference", o.reference},     {"against", o.against},
-          {"paired", o.paired}, {"interleaved", o.interleaved}, {"threads", o.threads}};
-}
+json VerifyOptionsJson(const VerifyOptions& o) { return ToJson(o, kVerifyOptions); }
 
 StatusOr<VerifyOptions> VerifyOptionsFromJson(const json& j) {
-  if (!j.is_object()) return Internal("stage process: verify options are not an object");
   VerifyOptions o;
-  const char* what = "verify options";
-  CJ_FIELD(j, "cram", o.cram, what);
-  CJ_FIELD(j, "reference", o.reference, what);
-  CJ_FIELD(j, "against", o.against, what);
-  CJ_FIELD(j, "paired", o.paired, what);
-  CJ_FIELD(j, "interleaved", o.interleaved, what);
-  CJ_FIELD(j, "threads", o.threads, what);
+  CRAMJET_RETURN_IF_ERROR(FromJson(j, "verify options", o, kVerifyOptions));
   return o;
 }
 
-json VerifyResultJson(const VerifyResult& r) {
-  return {{"equal", r.equal},
-          {"records", r.records},
-          {"expected_records", r.expected_records},
-          {"md5_checked", r.md5_checked},
-          {"md5_equal", r.md5_equal},
-          {"verdict", r.verdict},
-          {"cram_seqchksum", r.cram_seqchksum},
-          {"expected_seqchksum", r.expected_seqchksum},
-          {"md5", r.md5},
-          {"expected_md5", r.expected_md5},
-          {"expected_source", r.expected_source},
-          {"differences", r.differences}};
-}
+json VerifyResultJson(const VerifyResult& r) { return ToJson(r, kVerifyResult); }
 
 StatusOr<VerifyResult> VerifyResultFromJson(const json& j) {
-  if (!j.is_object()) return Internal("stage process: the verify result is not an object");
   VerifyResult r;
-  const char* what = "verify result";
-  CJ_FIELD(j, "equal", r.equal, what);
-  CJ_FIELD(j, "records", r.records, what);
-  CJ_FIELD(j, "expected_records", r.expected_records, what);
-  CJ_FIELD(j, "md5_checked", r.md5_checked, what);
-  CJ_FIELD(j, "md5_equal", r.md5_equal, what);
-  CJ_FIELD(j, "verdict", r.verdict, what);
-  CJ_FIELD(j, "cram_seqchksum", r.cram_seqchksum, what);
-  CJ_FIELD(j, "expected_seqchksum", r.expected_seqchksum, what);
-  CJ_FIELD(j, "md5", r.md5, what);
-  CJ_FIELD(j, "expected_md5", r.expected_md5, what);
-  CJ_FIELD(j, "expected_source", r.expected_source, what);
-  CJ_FIELD(j, "differences", r.differences, what);
+  CRAMJET_RETURN_IF_ERROR(FromJson(j, "verify result", r, kVerifyResult));
   return r;
 }
 
