@@ -79,6 +79,12 @@ inline std::vector<RealSample> RealSamples() {
   };
 }
 
+// The sample's pairs as an unaligned BAM at `bam` (samtools import): aligned input for a job.
+inline bool ImportAsBam(const RealSample& s, const std::string& bam) {
+  return RunShell("samtools import -1 " + ShellQuote(s.r1) + " -2 " + ShellQuote(s.r2) + " -o " + ShellQuote(bam) + " 2>&1")
+             .exit_code == 0;
+}
+
 inline uint64_t FastqRecords(const std::vector<std::string>& files) {
   uint64_t n = 0;
   for (const auto& f : files) n += std::stoull(RunShell("zcat " + ShellQuote(f) + " | wc -l").out) / 4;
@@ -210,6 +216,13 @@ class Appliance {
     return status;
   }
 
+  // Waits until `n` jobs are done or failed (in all); false on timeout.
+  bool JobsEnded(int n, double timeout_s = 120) {
+    return WaitFor([&] {
+      json s = Status();
+      return s["jobs"].value("done", 0) + s["jobs"].value("failed", 0) == n;
+    }, timeout_s);
+  }
   json Status() {
     auto r = CallDaemon(socket_, "status");
     // Not reachable (yet): an empty status, so that waits simply keep waiting.

@@ -269,12 +269,11 @@ TEST_F(DaemonIntegration, DropFolderBamIsCompressedInAStageProcess) {
   a.WriteConfig();
   auto s = RealSamples()[0];
   const std::string bam = a.Path("drop/chrM-bam.bam");
-  ASSERT_EQ(RunShell("samtools import -1 " + ShellQuote(s.r1) + " -2 " + ShellQuote(s.r2) + " -o " + ShellQuote(bam) +
-                     " 2>&1").exit_code, 0);
+  ASSERT_TRUE(ImportAsBam(s, bam));
   WriteFile(bam + ".ready", "");
   a.Start();
   ASSERT_TRUE(a.Up()) << a.Log();
-  ASSERT_TRUE(WaitFor([&] { return a.Status()["jobs"].value("done", 0) + a.Status()["jobs"].value("failed", 0) == 1; }, 120))
+  ASSERT_TRUE(a.JobsEnded(1, 120))
       << a.Log();
   json job = a.Call("jobs")["jobs"][0];
   ASSERT_EQ(job["state"], "done") << job.dump(2);
@@ -297,7 +296,7 @@ TEST_F(DaemonIntegration, TheSampleSheetsLibraryIsTheReadGroupsLB) {
   a.MakeRun("240114_M07001_0020_000000000-AHTEST", {s}, true, true, sheet);
   a.Start();
   ASSERT_TRUE(a.Up()) << a.Log();
-  ASSERT_TRUE(WaitFor([&] { return a.Status()["jobs"].value("done", 0) + a.Status()["jobs"].value("failed", 0) == 1; }, 120))
+  ASSERT_TRUE(a.JobsEnded(1, 120))
       << a.Log();
   json job = a.Call("jobs")["jobs"][0];
   ASSERT_EQ(job["state"], "done") << job.dump(2);

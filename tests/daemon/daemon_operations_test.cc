@@ -475,8 +475,7 @@ TEST_F(DaemonIntegration, AFailedQcShipsWithAWarningWhenTheConfigSaysWarn) {
   a.MakeRun(run_name, {sample}, true, true);
   a.Start();
   ASSERT_TRUE(a.Up()) << a.Log();
-  ASSERT_TRUE(WaitFor([&] { return a.Status()["jobs"].value("done", 0) + a.Status()["jobs"].value("failed", 0) == 1; },
-                      120))
+  ASSERT_TRUE(a.JobsEnded(1, 120))
       << a.Status().dump(2) << a.Log();
   json job = a.Call("jobs")["jobs"][0];
   EXPECT_EQ(job["state"], "done");
@@ -505,8 +504,7 @@ TEST_F(DaemonIntegration, AStageProcessThatDiesFailsItsJobNotTheDaemon) {
   auto sample = RealSamples()[0];
   a.MakeRun("240113_M07001_0019_000000000-AHTEST", {sample}, true, true);
   const std::string bam = a.Path("drop/chrM-bam.bam");
-  ASSERT_EQ(RunShell("samtools import -1 " + ShellQuote(sample.r1) + " -2 " + ShellQuote(sample.r2) + " -o " +
-                     ShellQuote(bam) + " 2>&1").exit_code, 0);
+  ASSERT_TRUE(ImportAsBam(sample, bam));
   WriteFile(bam + ".ready", "");
   a.Start();
   ASSERT_TRUE(a.Up()) << a.Log();
@@ -573,7 +571,7 @@ TEST_F(DaemonIntegration, AHostileCramThatCorruptsHtslibFailsItsJobNotTheDaemon)
   a.Start();
   ASSERT_TRUE(a.Up()) << a.Log();
   const int64_t pid = a.Status()["pid"];
-  ASSERT_TRUE(WaitFor([&] { return a.Status()["jobs"].value("failed", 0) + a.Status()["jobs"].value("done", 0) == 1; }, 60))
+  ASSERT_TRUE(a.JobsEnded(1, 60))
       << a.Log();
   json status = a.Status();
   EXPECT_EQ(status["pid"], pid);
@@ -593,8 +591,7 @@ TEST_F(DaemonIntegration, AStageProcessFinishesItsStageThroughASigterm) {
   TempDir dir;
   auto sample = RealSamples()[0];
   const std::string bam = dir / "in.bam";
-  ASSERT_EQ(RunShell("samtools import -1 " + ShellQuote(sample.r1) + " -2 " + ShellQuote(sample.r2) + " -o " +
-                     ShellQuote(bam) + " 2>&1").exit_code, 0);
+  ASSERT_TRUE(ImportAsBam(sample, bam));
   std::filesystem::copy_file(sample.reference, dir / "ref.fa");
   const json request = {{"stage", "compress"},
                         {"options", {{"inputs", {bam}}, {"output", dir / "out.cram"}, {"reference", dir / "ref.fa"},

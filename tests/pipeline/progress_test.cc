@@ -60,15 +60,21 @@ void ExpectEveryStageReported(const std::vector<Seen>& seen, const std::vector<s
   }
 }
 
-TEST(CompressProgress, MappedFastqReportsEveryStage) {
-  CRAMJET_REQUIRE_SHARED_DATA("ecoli-10k-paired/reads1.fastq.gz");
-  TempDir dir;
+// The E. coli pairs (56,320 reads) against a copy of their reference in `dir`.
+CompressOptions EcoliPairs(const TempDir& dir) {
   const std::string ref = dir / "ref.fa";
   std::filesystem::copy_file(SharedPath("ecoli-10k-paired/reference_MG1655_first10k.fasta"), ref);
   CompressOptions o;
   o.inputs = {SharedPath("ecoli-10k-paired/reads1.fastq.gz"), SharedPath("ecoli-10k-paired/reads2.fastq.gz")};
   o.paired = true;
   o.reference = ref;
+  return o;
+}
+
+TEST(CompressProgress, MappedFastqReportsEveryStage) {
+  CRAMJET_REQUIRE_SHARED_DATA("ecoli-10k-paired/reads1.fastq.gz");
+  TempDir dir;
+  CompressOptions o = EcoliPairs(dir);
   o.output = dir / "m.cram";
   o.build_index = true;
   o.threads = 2;
@@ -87,12 +93,7 @@ TEST(CompressProgress, MappedFastqReportsEveryStage) {
 TEST(CompressProgress, UnalignedFastqEncodesWhileReading) {
   CRAMJET_REQUIRE_SHARED_DATA("ecoli-10k-paired/reads1.fastq.gz");
   TempDir dir;
-  const std::string ref = dir / "ref.fa";
-  std::filesystem::copy_file(SharedPath("ecoli-10k-paired/reference_MG1655_first10k.fasta"), ref);
-  CompressOptions o;
-  o.inputs = {SharedPath("ecoli-10k-paired/reads1.fastq.gz"), SharedPath("ecoli-10k-paired/reads2.fastq.gz")};
-  o.paired = true;
-  o.reference = ref;
+  CompressOptions o = EcoliPairs(dir);
   o.output = dir / "u.cram";
   o.placement = FastqPlacement::kUnaligned;
   o.qc = false;
