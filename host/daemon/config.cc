@@ -389,9 +389,7 @@ StatusOr<DaemonConfig> ParseConfigText(const std::string& text, const std::strin
   return config;
 }
 
-StatusOr<DaemonConfig> LoadConfig(const std::string& path) {
-  DaemonConfig config;
-  std::vector<Pending> uses;
+std::vector<std::string> ConfigFiles(const std::string& path) {
   std::vector<std::string> files{path};
   std::error_code ec;
   std::string dropin_dir = path + ".d";
@@ -402,7 +400,13 @@ StatusOr<DaemonConfig> LoadConfig(const std::string& path) {
     std::sort(dropins.begin(), dropins.end());
     files.insert(files.end(), dropins.begin(), dropins.end());
   }
-  for (const auto& file : files) {
+  return files;
+}
+
+StatusOr<DaemonConfig> LoadConfig(const std::string& path) {
+  DaemonConfig config;
+  std::vector<Pending> uses;
+  for (const auto& file : ConfigFiles(path)) {
     auto text = ReadSmallFile(file);
     if (!text.ok()) return text.status().WithContext("reading the configuration");
     CRAMJET_RETURN_IF_ERROR(ApplyText(config, *text, file, uses));

@@ -82,6 +82,10 @@ struct DaemonConfig {
 // touches) and CPUQuota from cpu_budget. `cramjetd --systemd-dropin` prints it.
 std::string SystemdDropin(const DaemonConfig& config);
 
+// `path`, then `<path>.d/*.toml` in name order: the files a config is read from, in the order
+// they apply (LoadConfig; `cramjet jobs` finding the journal while the daemon is down).
+std::vector<std::string> ConfigFiles(const std::string& path);
+
 // Reads `path` then `<path>.d/*.toml` in name order (later files override keys; [[watch]] entries
 // add up). Unknown keys and bad values fail with "<file>: line <n>: <reason>".
 [[nodiscard]] StatusOr<DaemonConfig> LoadConfig(const std::string& path);

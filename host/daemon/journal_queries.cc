@@ -9,6 +9,7 @@
 #include <toml++/toml.h>
 
 #include "cramjet/daemon_api.h"
+#include "daemon/config.h"
 
 namespace cramjet::daemon {
 
@@ -50,15 +51,9 @@ namespace {
 // [daemon] state_dir from the config and its drop-ins (later files win), without checking the
 // rest: a daemon that is down may be down because the rest is wrong.
 StatusOr<std::string> StateDirFromConfig(const std::string& config_path) {
-  std::string state_dir = "/var/lib/cramjet";
-  std::vector<std::string> files = {config_path};
+  std::string state_dir = DaemonConfig().state_dir;  // the default when no file sets it
   std::error_code ec;
-  std::vector<std::string> dropins;
-  for (const auto& e : std::filesystem::directory_iterator(config_path + ".d", ec))
-    if (e.path().extension() == ".toml") dropins.push_back(e.path().string());
-  std::sort(dropins.begin(), dropins.end());
-  files.insert(files.end(), dropins.begin(), dropins.end());
-  for (const std::string& file : files) {
+  for (const std::string& file : ConfigFiles(config_path)) {
     if (file == config_path && !std::filesystem::exists(file, ec))
       return NotFound("the daemon's configuration '" + file + "' does not exist (give it with --config)");
     toml::table table;
