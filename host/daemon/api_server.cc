@@ -90,10 +90,10 @@ json ApiServer::StatusJson() const {
   j["pid"] = ::getpid();
   j["started_at"] = ctx_.started_at;
   j["uptime_seconds"] = MonotonicSeconds() - ctx_.started_mono;
-  j["backend"] = ctx_.stages.backend;
+  j["backend"] = ctx_.stages()->backend;
   j["state"] = ctx_.StateName();
   j["intake_paused_low_disk"] = intake_.paused_for_low_disk();
-  j["workers"] = ctx_.config.Concurrency();
+  j["workers"] = ctx_.config()->Concurrency();
   json jobs = json::object();
   if (auto counts = ctx_.journal.CountByState(); counts.ok())
     for (const auto& [state, n] : *counts) jobs[JobStateName(state)] = n;
@@ -123,7 +123,7 @@ json ApiServer::StatusJson() const {
   j["held"] = held;
   const IntakeScanner::Snapshot intake = intake_.snapshot();
   j["disk"] = intake.disks;
-  j["min_free_disk_bytes"] = static_cast<uint64_t>(ctx_.config.min_free_disk_gb * 1e9);
+  j["min_free_disk_bytes"] = static_cast<uint64_t>(ctx_.config()->min_free_disk_gb * 1e9);
   json waiting = json::array();
   for (const auto& [path, why] : intake.waiting) waiting.push_back({{"path", path}, {"reason", why}});
   j["waiting_runs"] = waiting;
@@ -132,7 +132,7 @@ json ApiServer::StatusJson() const {
   j["rejected"] = rejected;
   const DaemonContext::LastError last = ctx_.last_error();
   j["last_error"] = last.message.empty() ? json(nullptr) : json{{"at", last.at}, {"message", last.message}};
-  j["config_files"] = ctx_.config.files;
+  j["config_files"] = ctx_.config()->files;
   return j;
 }
 

@@ -415,4 +415,54 @@ StatusOr<DaemonConfig> LoadConfig(const std::string& path) {
   return config;
 }
 
+ConfigReload PrepareReload(const DaemonConfig& running, DaemonConfig* next) {
+  ConfigReload r;
+  // Restart-only: the running value is kept, so that what the daemon reports stays what it does.
+  auto fixed = [&](const char* key, auto DaemonConfig::*field) {
+    if (next->*field != running.*field) {
+      r.need_restart.push_back(key);
+      next->*field = running.*field;
+    }
+  };
+  fixed("daemon.state_dir", &DaemonConfig::state_dir);
+  fixed("api.socket", &DaemonConfig::socket_path);
+  fixed("api.socket_group", &DaemonConfig::socket_group);
+  fixed("metrics.listen", &DaemonConfig::metrics_listen);
+  fixed("workers.max_jobs", &DaemonConfig::max_jobs);
+  fixed("workers.cpu_budget", &DaemonConfig::cpu_budget);
+  fixed("workers.memory_budget_mb", &DaemonConfig::memory_budget_mb);
+  fixed("workers.memory_per_job_mb", &DaemonConfig::memory_per_job_mb);
+  fixed("accel.kind", &DaemonConfig::accel);
+  fixed("accel.xclbin", &DaemonConfig::xclbin);
+  fixed("testing.crash_stage_children", &DaemonConfig::crash_stage_children);
+  auto live = [&](const char* key, auto DaemonConfig::*field) {
+    if (next->*field != running.*field) r.changed.push_back(key);
+  };
+  live("daemon.log_level", &DaemonConfig::log_level);
+  live("daemon.shutdown_grace_s", &DaemonConfig::shutdown_grace_s);
+  live("[[watch]]", &DaemonConfig::watch);
+  live("[drop]", &DaemonConfig::drop);
+  live("intake.rescan_interval_s", &DaemonConfig::rescan_interval_s);
+  live("intake.rta_only_timeout_hours", &DaemonConfig::rta_only_timeout_hours);
+  live("intake.min_free_disk_gb", &DaemonConfig::min_free_disk_gb);
+  live("intake.resume_free_disk_gb", &DaemonConfig::resume_free_disk_gb);
+  live("[references]", &DaemonConfig::references);
+  live("compress.profile", &DaemonConfig::profile);
+  live("compress.cram_version", &DaemonConfig::cram_version);
+  live("compress.placement", &DaemonConfig::placement);
+  live("compress.keep_order", &DaemonConfig::keep_order);
+  live("compress.build_index", &DaemonConfig::build_index);
+  live("workers.threads_per_job", &DaemonConfig::threads_per_job);
+  live("qc.on_fail", &DaemonConfig::qc_on_fail);
+  live("qc.thresholds", &DaemonConfig::qc_thresholds);
+  live("retry.max_attempts", &DaemonConfig::max_attempts);
+  live("retry.delay_s", &DaemonConfig::retry_delay_s);
+  if (next->archive_enabled != running.archive_enabled || next->archive_table != running.archive_table)
+    r.changed.push_back("[archive]");
+  live("cleanup.policy", &DaemonConfig::cleanup_policy);
+  live("cleanup.retention_hours", &DaemonConfig::retention_hours);
+  live("testing.stage_delay_ms", &DaemonConfig::stage_delay_ms);
+  return r;
+}
+
 }  // namespace cramjet::daemon

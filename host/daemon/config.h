@@ -1,5 +1,5 @@
 // host/daemon/config.h — cramjetd's configuration: the TOML file and its drop-ins, read once at
-// start (docs/daemon.md, dist/cramjetd.toml.example).
+// start and again on SIGHUP (`systemctl reload cramjetd`; docs/daemon.md, dist/cramjetd.toml.example).
 #pragma once
 
 #include <cstdint>
@@ -17,6 +17,7 @@ struct WatchRoot {
   std::string path;       // folder whose sub-folders are Illumina run folders
   std::string output;     // CRAMs go to <output>/<run folder name>/<sample>.cram
   std::string reference;  // name in [references] used when the sample sheet names none
+  bool operator==(const WatchRoot&) const = default;
 };
 
 struct DropFolder {
@@ -24,6 +25,7 @@ struct DropFolder {
   std::string output;     // CRAMs go to <output>/<sample>.cram
   std::string reference;  // name in [references]
   int settle_seconds = 300;
+  bool operator==(const DropFolder&) const = default;
 };
 
 struct DaemonConfig {
@@ -81,6 +83,17 @@ struct DaemonConfig {
 // MemoryMax from [workers] memory_budget_mb (plus a quarter for the daemon and the page cache it
 // touches) and CPUQuota from cpu_budget. `cramjetd --systemd-dropin` prints it.
 std::string SystemdDropin(const DaemonConfig& config);
+
+// What a reload (SIGHUP) changes, by config key ("qc.on_fail", "[[watch]]", "[references]").
+// A running daemon cannot move its state folder (journal, lock), the sockets it listens on, its
+// worker count or its accelerator backend (chosen once at start): those keep their running values
+// in `next` and are named in `need_restart`; every other setting that differs is in `changed` and
+// applies to work that starts after the reload (a scan, a job's next stage).
+struct ConfigReload {
+  std::vector<std::string> changed;
+  std::vector<std::string> need_restart;
+};
+ConfigReload PrepareReload(const DaemonConfig& running, DaemonConfig* next);
 
 // `path`, then `<path>.d/*.toml` in name order: the files a config is read from, in the order
 // they apply (LoadConfig; `cramjet jobs` finding the journal while the daemon is down).

@@ -9,6 +9,7 @@
 // server.cc (the main loop: signals, inotify, rescans, disk checks, systemd).
 #pragma once
 
+#include <functional>
 #include <memory>
 
 #include "cramjet/status.h"
@@ -22,11 +23,18 @@ namespace cramjet::daemon {
 // accelerator backend's name. Stages whose library is not in the build are left empty and fail
 // with Unimplemented when a job reaches them.
 [[nodiscard]] StatusOr<StageFunctions> WireStages(const DaemonConfig& config);
+// The ship stage alone, from [archive] (WireStages uses it; a reload replaces only this stage, as
+// the backend is made once at start). Empty when archive.enabled is false.
+[[nodiscard]] StatusOr<std::function<Status(const ShipJob&)>> WireShipStage(const DaemonConfig& config);
 
 struct DaemonOptions {
   DaemonConfig config;
   StageFunctions stages;
   bool notify_systemd = true;
+  // What a reload (SIGHUP) reads again: the file given with --config (and its drop-ins). Empty:
+  // reloading is refused (tests that build a config in memory).
+  std::string config_path;
+  bool log_level_from_command_line = false;  // --log-level wins over daemon.log_level, on reloads too
 };
 
 struct DaemonExit {

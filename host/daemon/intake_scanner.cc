@@ -30,7 +30,7 @@ bool FileExists(const std::string& p) {
 }  // namespace
 
 IntakeScanner::IntakeScanner(DaemonContext& context, std::function<void()> jobs_added)
-    : ctx_(context), c_(context.config), jobs_added_(std::move(jobs_added)) {}
+    : ctx_(context), jobs_added_(std::move(jobs_added)) {}
 
 void IntakeScanner::OpenWatches() {
   inotify_.reset(inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
@@ -65,11 +65,13 @@ void IntakeScanner::IdsOfKeys(const std::vector<Job>& jobs, std::vector<int64_t>
 }
 
 StatusOr<std::vector<int64_t>> IntakeScanner::Submit(const std::string& path) {
+  const std::shared_ptr<const DaemonConfig> config = ctx_.config();  // this call's snapshot
+  const DaemonConfig& c = *config;
   if (path.empty() || path[0] != '/') return InvalidArgument("path must be absolute: '" + path + "'");
   std::error_code ec;
   const std::string abs = fs::weakly_canonical(path, ec).string();
   std::vector<int64_t> ids;
-  for (const auto& root : c_.watch) {
+  for (const auto& root : c.watch) {
     if (IsRunFolderOf(path, root.path)) {
       if (!FileExists(abs + "/RunInfo.xml")) return BadInput(abs + ": no RunInfo.xml (not a run folder)");
       CRAMJET_ASSIGN_OR_RETURN(bool taken, ctx_.journal.RunTaken(abs));
@@ -78,7 +80,7 @@ StatusOr<std::vector<int64_t>> IntakeScanner::Submit(const std::string& path) {
       return ids;
     }
   }
-  if (!c_.drop.path.empty() && DirName(abs) == c_.drop.path && PathIsInside(abs, c_.drop.path)) {
+  if (!c.drop.path.empty() && DirName(abs) == c.drop.path && PathIsInside(abs, c.drop.path)) {
     CRAMJET_RETURN_IF_ERROR(TakeDrop(abs, &ids));
     return ids;
   }
@@ -96,10 +98,12 @@ void IntakeScanner::AddWatch(const std::string& dir) {
 }
 
 void IntakeScanner::CheckDisk() {
+  const std::shared_ptr<const DaemonConfig> config = ctx_.config();  // this call's snapshot
+  const DaemonConfig& c = *config;
   std::vector<json> disks;
-  std::set<std::string> paths{c_.state_dir};
-  for (const auto& w : c_.watch) paths.insert(w.output);
-  if (!c_.drop.output.empty()) paths.insert(c_.drop.output);
+  std::set<std::string> paths{c.state_dir};
+  for (const auto& w : c.watch) paths.insert(w.output);
+  if (!c.drop.output.empty()) paths.insert(c.drop.output);
   double min_free = -1;
   std::set<unsigned long> file_systems;  // one line per file system, not per folder
   for (const auto& p : paths) {
@@ -114,12 +118,12 @@ void IntakeScanner::CheckDisk() {
   }
   const double gb = 1e9;
   if (min_free >= 0) {
-    if (!paused_low_disk_ && min_free < c_.min_free_disk_gb * gb) {
+    if (!paused_low_disk_ && min_free < c.min_free_disk_gb * gb) {
       paused_low_disk_ = true;
       CJ_LOG(kWarning) << "intake paused: free disk " << std::fixed << std::setprecision(1) << min_free / gb
-                       << " GB is below intake.min_free_disk_gb = " << c_.min_free_disk_gb;
+                       << " GB is below intake.min_free_disk_gb = " << c.min_free_disk_gb;
       ctx_.SetLastError("intake paused: low free disk");
-    } else if (paused_low_disk_ && min_free >= c_.resume_free_disk_gb * gb) {
+    } else if (paused_low_disk_ && min_free >= c.resume_free_disk_gb * gb) {
       paused_low_disk_ = false;
       CJ_LOG(kInfo) << "intake resumed: free disk " << min_free / gb << " GB";
     }
@@ -140,13 +144,17 @@ void IntakeScanner::Scan() {
 }
 
 void IntakeScanner::ScanUnguarded() {
+  const std::shared_ptr<const DaemonConfig> config = ctx_.config();  // this call's snapshot
+  const DaemonConfig& c = *config;
   CheckDisk();
   if (paused_low_disk_ || ctx_.draining || ctx_.stopping) return;
-  for (const auto& root : c_.watch) ScanWatchRoot(root);
-  if (!c_.drop.path.empty()) ScanDrop();
+  for (const auto& root : c.watch) ScanWatchRoot(root);
+  if (!c.drop.path.empty()) ScanDrop();
 }
 
 void IntakeScanner::ScanWatchRoot(const WatchRoot& root) {
+  const std::shared_ptr<const DaemonConfig> config = ctx_.config();  // this call's snapshot
+  const DaemonConfig& c = *config;
   AddWatch(root.path);
   std::error_code ec;
   std::vector<std::string> runs;
@@ -183,7 +191,7 @@ void IntakeScanner::ScanWatchRoot(const WatchRoot& root) {
       continue;
     }
     std::string why;
-    RunReadiness ready = CheckRunReady(run_dir, c_.rta_only_timeout_hours * 3600, &why);
+    RunReadiness ready = CheckRunReady(run_dir, c.rta_only_timeout_hours * 3600, &why);
     if (ready == RunReadiness::kNotARun) continue;
     AddWatch(run_dir);
     if (ready == RunReadiness::kWaiting) {
@@ -214,6 +222,8 @@ void IntakeScanner::ScanWatchRoot(const WatchRoot& root) {
 }
 
 Status IntakeScanner::TakeRun(const WatchRoot& root, const std::string& run_dir, bool forced, std::vector<int64_t>* ids) {
+  const std::shared_ptr<const DaemonConfig> config = ctx_.config();  // this call's snapshot
+  const DaemonConfig& c = *config;
   std::string run_name = BaseName(run_dir);
   CRAMJET_RETURN_IF_ERROR(CheckSafeName(run_name, "run folder name"));
   CRAMJET_ASSIGN_OR_RETURN(std::string run_info_text, ReadSmallFile(run_dir + "/RunInfo.xml"));
@@ -227,8 +237,8 @@ Status IntakeScanner::TakeRun(const WatchRoot& root, const std::string& run_dir,
     std::string ref_name = s.reference.empty() ? root.reference : s.reference;
     if (ref_name.empty())
       return BadInput(run_dir + ": sample '" + s.sample + "' names no reference and the watch root has no default");
-    auto ref = c_.references.find(ref_name);
-    if (ref == c_.references.end())
+    auto ref = c.references.find(ref_name);
+    if (ref == c.references.end())
       return BadInput(run_dir + "/SampleSheet.csv: sample '" + s.sample + "': reference '" + ref_name +
                       "' is not in [references]");
     Job j;
@@ -270,10 +280,12 @@ Status IntakeScanner::TakeRun(const WatchRoot& root, const std::string& run_dir,
 }
 
 void IntakeScanner::ScanDrop() {
-  AddWatch(c_.drop.path);
+  const std::shared_ptr<const DaemonConfig> config = ctx_.config();  // this call's snapshot
+  const DaemonConfig& c = *config;
+  AddWatch(c.drop.path);
   std::error_code ec;
   std::vector<std::string> entries;
-  for (const auto& e : fs::directory_iterator(c_.drop.path, ec)) {
+  for (const auto& e : fs::directory_iterator(c.drop.path, ec)) {
     std::string n = e.path().filename().string();
     if (n.empty() || n[0] == '.' || n.ends_with(".ready") || n.find(".tmp") != std::string::npos ||
         n.ends_with(".part"))
@@ -299,7 +311,7 @@ void IntakeScanner::ScanDrop() {
       consider(entry);
       if (fs::is_directory(entry, ec))
         for (const auto& f : fs::recursive_directory_iterator(entry, ec)) consider(f.path().string());
-      if (WallSeconds() - newest < c_.drop.settle_seconds) {
+      if (WallSeconds() - newest < c.drop.settle_seconds) {
         AddWatch(entry);
         continue;
       }
@@ -316,9 +328,11 @@ void IntakeScanner::ScanDrop() {
 }
 
 Status IntakeScanner::TakeDrop(const std::string& entry, std::vector<int64_t>* ids) {
+  const std::shared_ptr<const DaemonConfig> config = ctx_.config();  // this call's snapshot
+  const DaemonConfig& c = *config;
   CRAMJET_RETURN_IF_ERROR(CheckSafeName(BaseName(entry), "drop entry name"));
   CRAMJET_ASSIGN_OR_RETURN(SampleInputs s, CollectDropSample(entry));
-  if (c_.drop.reference.empty()) return BadInput(entry + ": [drop] has no reference configured");
+  if (c.drop.reference.empty()) return BadInput(entry + ": [drop] has no reference configured");
   Job j;
   j.key = "drop:" + entry;
   j.origin = "drop";
@@ -327,10 +341,10 @@ Status IntakeScanner::TakeDrop(const std::string& entry, std::vector<int64_t>* i
   j.inputs = s.inputs;
   j.paired = s.paired;
   j.format = s.format;
-  j.reference = c_.references.at(c_.drop.reference);
-  j.output = c_.drop.output + "/" + s.sample + ".cram";
+  j.reference = c.references.at(c.drop.reference);
+  j.output = c.drop.output + "/" + s.sample + ".cram";
   j.input_bytes = s.input_bytes;
-  if (!PathIsInside(j.output, c_.drop.output)) return BadInput(entry + ": output would leave " + c_.drop.output);
+  if (!PathIsInside(j.output, c.drop.output)) return BadInput(entry + ": output would leave " + c.drop.output);
   CRAMJET_ASSIGN_OR_RETURN(int added, ctx_.journal.AddJobs({j}, ""));
   if (added == 0) return FailedPrecondition(entry + ": already taken");
   CJ_LOG(kInfo) << "drop entry '" << BaseName(entry) << "' queued as sample '" << s.sample << "'";

@@ -61,7 +61,6 @@ class IntakeScanner {
   void IdsOfKeys(const std::vector<Job>& jobs, std::vector<int64_t>* ids);
 
   DaemonContext& ctx_;
-  const DaemonConfig& c_;
   std::function<void()> jobs_added_;
   UniqueFd inotify_;
   std::atomic<bool> paused_low_disk_{false};

@@ -81,7 +81,7 @@ std::string FormatMetric(double v) {
 
 }  // namespace
 
-JobRunner::JobRunner(DaemonContext& context) : ctx_(context), c_(context.config) {
+JobRunner::JobRunner(DaemonContext& context) : ctx_(context) {
   for (Stage stage : kJobStages) stage_counters_[stage] = {};
 }
 
@@ -149,6 +149,8 @@ void JobRunner::RecordStage(Stage stage, double seconds, const Status& status) {
 }
 
 void JobRunner::RunJob(Job job) {
+  const std::shared_ptr<const DaemonConfig> config = ctx_.config();  // this call's snapshot
+  const DaemonConfig& c = *config;
   // Leaves the job resumable at its stage (a shutdown, a retention wait).
   auto requeue = [&] {
     job.state = JobState::kQueued;
@@ -191,14 +193,14 @@ void JobRunner::RunJob(Job job) {
       const int base = job.extra.contains("attempts_at_retry") && job.extra["attempts_at_retry"].is_number_integer()
                            ? job.extra["attempts_at_retry"].get<int>() : 0;
       const int since_retry = std::max(1, job.attempts - base);
-      if (IsPermanent(s.code()) || since_retry >= c_.max_attempts) {
+      if (IsPermanent(s.code()) || since_retry >= c.max_attempts) {
         job.state = JobState::kFailed;
         job.finished_at = WallSeconds();
         std::lock_guard<std::mutex> lock(mu_);
         jobs_failed_total_ += 1;
       } else {
         job.state = JobState::kQueued;
-        job.not_before = WallSeconds() + c_.retry_delay_s * std::pow(2.0, since_retry - 1);
+        job.not_before = WallSeconds() + c.retry_delay_s * std::pow(2.0, since_retry - 1);
       }
       CJ_LOG(kError) << "job " << job.id << " (" << job.sample << ") " << stage_name << " failed (attempt "
                      << job.attempts << "): " << s.message()
@@ -236,6 +238,8 @@ void JobRunner::RunJob(Job job) {
 }
 
 bool JobRunner::ApplyQcVerdict(Job& job) {
+  const std::shared_ptr<const DaemonConfig> config = ctx_.config();  // this call's snapshot
+  const DaemonConfig& c = *config;
   if (job.qc_verdict.empty()) return false;
   const std::string reason = job.extra["qc"].value("reason", "");
   const std::string what = "QC verdict " + job.qc_verdict + (reason.empty() ? "" : " (" + reason + ")");
@@ -254,7 +258,7 @@ bool JobRunner::ApplyQcVerdict(Job& job) {
     ctx_.journal.AddEvent(job.id, StageName(Stage::kQc), what + "; ships: released by an operator").IgnoreError();
     return false;
   }
-  if (c_.qc_on_fail == "hold") {
+  if (c.qc_on_fail == "hold") {
     // Kept, whole and verified, before anything leaves the appliance: the operator decides.
     job.state = JobState::kHeld;
     const std::string held = what + "; held before shipping ([qc] on_fail = \"hold\"): check the QC report, then "
@@ -268,8 +272,8 @@ bool JobRunner::ApplyQcVerdict(Job& job) {
     ctx_.journal.AddEvent(job.id, StageName(Stage::kQc), held).IgnoreError();
     return true;
   }
-  const std::string ships = what + "; ships ([qc] on_fail = \"" + c_.qc_on_fail + "\")";
-  if (c_.qc_on_fail == "warn") {
+  const std::string ships = what + "; ships ([qc] on_fail = \"" + c.qc_on_fail + "\")";
+  if (c.qc_on_fail == "warn") {
     CJ_LOG(kWarning) << who << ": " << ships;
   } else {
     CJ_LOG(kInfo) << who << ": " << ships;
@@ -291,7 +295,9 @@ Status JobRunner::RunStage(Job& job) {
 }
 
 Status JobRunner::RunStageUnguarded(Job& job) {
-  if (c_.stage_delay_ms > 0 && !SleepInterruptible(c_.stage_delay_ms)) return Aborted("stopping");
+  const std::shared_ptr<const DaemonConfig> config = ctx_.config();  // this call's snapshot
+  const DaemonConfig& c = *config;
+  if (c.stage_delay_ms > 0 && !SleepInterruptible(c.stage_delay_ms)) return Aborted("stopping");
   switch (job.stage) {
     case Stage::kCompress: return StageCompress(job);
     case Stage::kVerify: return StageVerify(job);
@@ -304,6 +310,9 @@ Status JobRunner::RunStageUnguarded(Job& job) {
 }
 
 Status JobRunner::StageCompress(Job& job) {
+  const std::shared_ptr<const DaemonConfig> config = ctx_.config();  // this call's snapshot
+  const DaemonConfig& c = *config;
+  const std::shared_ptr<const StageFunctions> stages = ctx_.stages();
   std::string dir = DirName(job.output);
   std::error_code ec;
   fs::create_directories(dir, ec);
@@ -318,24 +327,24 @@ Status JobRunner::StageCompress(Job& job) {
     job.compress_count += 1;
     return Status::Ok();
   }
-  if (!ctx_.stages.compress) return Unimplemented("the compress stage is not in this build");
+  if (!stages->compress) return Unimplemented("the compress stage is not in this build");
   CompressOptions o;
   o.inputs = job.inputs;
   o.paired = job.paired;
   o.output = job.output;
   o.reference = job.reference;
-  o.cram_version = c_.cram_version;
-  o.profile = *ParseCramProfile(c_.profile);
-  o.threads = c_.threads_per_job;
-  o.accel = c_.accel;
-  o.xclbin = c_.xclbin;
-  o.placement = c_.placement == "unaligned" ? FastqPlacement::kUnaligned : FastqPlacement::kMapped;
-  o.keep_order = c_.keep_order && o.placement == FastqPlacement::kMapped && job.format == "fastq";
-  o.build_index = c_.build_index;
+  o.cram_version = c.cram_version;
+  o.profile = *ParseCramProfile(c.profile);
+  o.threads = c.threads_per_job;
+  o.accel = c.accel;
+  o.xclbin = c.xclbin;
+  o.placement = c.placement == "unaligned" ? FastqPlacement::kUnaligned : FastqPlacement::kMapped;
+  o.keep_order = c.keep_order && o.placement == FastqPlacement::kMapped && job.format == "fastq";
+  o.build_index = c.build_index;
   // Half the job's memory share sorts; the rest holds the index, decoder and QC.
-  o.memory_bytes = c_.memory_per_job_mb * (1ull << 20) / 2;
+  o.memory_bytes = c.memory_per_job_mb * (1ull << 20) / 2;
   o.sample = job.sample;
-  o.qc_config = c_.qc_thresholds;
+  o.qc_config = c.qc_thresholds;
   // The sample sheet's library (LB, for duplicate marking); PL and PU come from the read names.
   if (auto lib = job.extra.find("library"); lib != job.extra.end() && lib->is_string())
     o.rg_fields.push_back("LB:" + lib->get<std::string>());
@@ -354,7 +363,7 @@ Status JobRunner::StageCompress(Job& job) {
     it->second.step = p.stage;
     it->second.step_fraction = p.stage_fraction;
   };
-  CRAMJET_ASSIGN_OR_RETURN(CompressResult r, ctx_.stages.compress(o));
+  CRAMJET_ASSIGN_OR_RETURN(CompressResult r, stages->compress(o));
   job.records = r.records;
   job.output_bytes = r.output_bytes;
   job.output_md5 = r.output_md5;
@@ -365,13 +374,16 @@ Status JobRunner::StageCompress(Job& job) {
 }
 
 Status JobRunner::StageVerify(Job& job) {
+  const std::shared_ptr<const DaemonConfig> config = ctx_.config();  // this call's snapshot
+  const DaemonConfig& c = *config;
+  const std::shared_ptr<const StageFunctions> stages = ctx_.stages();
   RemoveStageTemporaries(DirName(job.output), job.sample);
-  if (!ctx_.stages.verify) return Unimplemented("the verify stage is not in this build");
+  if (!stages->verify) return Unimplemented("the verify stage is not in this build");
   VerifyOptions v;
   v.cram = job.output;
   v.reference = job.reference;
-  v.threads = c_.threads_per_job;
-  StatusOr<VerifyResult> verified = ctx_.stages.verify(v);
+  v.threads = c.threads_per_job;
+  StatusOr<VerifyResult> verified = stages->verify(v);
   if (!verified.ok()) {
     // Our own CRAM that no longer decodes (damaged after compress: a disk error, a stray write)
     // is a mismatch like any other: the inputs are still there, so make it again. Other errors
@@ -478,7 +490,10 @@ Status JobRunner::StageQc(Job& job) {
 }
 
 Status JobRunner::StageShip(Job& job) {
-  if (!ctx_.stages.ship) {
+  const std::shared_ptr<const DaemonConfig> config = ctx_.config();  // this call's snapshot
+  const DaemonConfig& c = *config;
+  const std::shared_ptr<const StageFunctions> stages = ctx_.stages();
+  if (!stages->ship) {
     job.extra["ship"] = "skipped (archive disabled)";
     return Status::Ok();
   }
@@ -490,17 +505,19 @@ Status JobRunner::StageShip(Job& job) {
   s.flowcell = job.flowcell;
   s.lanes = job.lanes;
   s.files = OutputFiles(job);
-  s.state_dir = c_.state_dir + "/ship/" + std::to_string(job.id);
+  s.state_dir = c.state_dir + "/ship/" + std::to_string(job.id);
   s.qc_verdict = job.qc_verdict;
   s.qc_released = job.extra.contains("qc") && job.extra["qc"].is_object() && job.extra["qc"].contains("released_at");
-  CRAMJET_RETURN_IF_ERROR(ctx_.stages.ship(s));
+  CRAMJET_RETURN_IF_ERROR(stages->ship(s));
   job.shipped = true;
   job.extra["ship"] = "verified";
   return Status::Ok();
 }
 
 Status JobRunner::StageCleanup(Job& job) {
-  if (c_.cleanup_policy == "keep") {
+  const std::shared_ptr<const DaemonConfig> config = ctx_.config();  // this call's snapshot
+  const DaemonConfig& c = *config;
+  if (c.cleanup_policy == "keep") {
     job.extra["cleanup"] = "kept (policy keep)";
     return Status::Ok();
   }
@@ -510,7 +527,7 @@ Status JobRunner::StageCleanup(Job& job) {
   }
   double due = job.finished_at;  // set below when first reached
   if (!job.extra.contains("cleanup_due")) {
-    job.extra["cleanup_due"] = WallSeconds() + c_.retention_hours * 3600;
+    job.extra["cleanup_due"] = WallSeconds() + c.retention_hours * 3600;
     ctx_.journal.Save(job).IgnoreError();
   }
   due = job.extra["cleanup_due"].get<double>();
@@ -520,13 +537,13 @@ Status JobRunner::StageCleanup(Job& job) {
     return Unavailable("retention until " + std::to_string(static_cast<int64_t>(due)));
   }
   std::vector<std::string> remove = job.inputs;
-  if (c_.cleanup_policy == "delete-all")
+  if (c.cleanup_policy == "delete-all")
     for (const auto& f : OutputFiles(job)) remove.push_back(f);
   // Nothing is deleted whose resolved path is outside the folders this daemon was given (a
   // symlinked run folder, a journal edited by hand): checked for all before any is removed.
   std::vector<std::string> roots;
-  for (const auto& w : c_.watch) roots.insert(roots.end(), {w.path, w.output});
-  if (!c_.drop.path.empty()) roots.insert(roots.end(), {c_.drop.path, c_.drop.output});
+  for (const auto& w : c.watch) roots.insert(roots.end(), {w.path, w.output});
+  if (!c.drop.path.empty()) roots.insert(roots.end(), {c.drop.path, c.drop.output});
   for (const auto& f : remove) {
     const bool inside = std::any_of(roots.begin(), roots.end(), [&](const std::string& r) { return PathIsInside(f, r); });
     if (!inside)

@@ -79,7 +79,6 @@ class JobRunner {
   void RecordStage(Stage stage, double seconds, const Status& status);
 
   DaemonContext& ctx_;
-  const DaemonConfig& c_;
   std::vector<std::thread> workers_;
   std::atomic<int> running_jobs_{0};
 

@@ -97,6 +97,8 @@ int main(int argc, char** argv) {
   daemon::DaemonOptions options;
   options.config = std::move(*config);
   options.stages = std::move(*stages);
+  options.config_path = config_path;
+  options.log_level_from_command_line = !log_level.empty();
   const bool notify_systemd = options.notify_systemd;
   // config -> open -> start -> join.
   auto server = daemon::Server::Open(std::move(options));

@@ -24,7 +24,7 @@ std::string MetricsEndpoint::Text() const {
     o << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n";
   };
   metric("cramjet_build_info", "gauge", "Version of the running cramjetd.");
-  o << "cramjet_build_info{version=\"" << PromEscape(Version()) << "\",backend=\"" << PromEscape(ctx_.stages.backend)
+  o << "cramjet_build_info{version=\"" << PromEscape(Version()) << "\",backend=\"" << PromEscape(ctx_.stages()->backend)
     << "\"} 1\n";
   metric("cramjet_uptime_seconds", "gauge", "Seconds since cramjetd started.");
   o << "cramjet_uptime_seconds " << MonotonicSeconds() - ctx_.started_mono << "\n";

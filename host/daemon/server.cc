@@ -28,7 +28,7 @@
 namespace cramjet::daemon {
 
 struct Server::Impl {
-  explicit Impl(DaemonOptions o) : options(std::move(o)), config(options.config) {}
+  explicit Impl(DaemonOptions o) : options(std::move(o)) {}
   ~Impl() {
     for (auto& t : threads)
       if (t.joinable()) t.detach();  // only when Join() was never reached (see DaemonExit)
@@ -42,10 +42,10 @@ struct Server::Impl {
     (void)!::write(wake_write.get(), &b, 1);
   }
   void ReadSignals(double* event_scan_at);
+  void Reload();
   void NotifyJobCounts() const;
 
-  DaemonOptions options;
-  const DaemonConfig& config;
+  DaemonOptions options;  // as started; the configuration in force is context->config()
   UniqueFd lock, signals, wake_read, wake_write, api_listener, metrics_listener;
   std::unique_ptr<Journal> journal;
   std::unique_ptr<DaemonContext> context;
@@ -67,7 +67,7 @@ void ReportCannotStart(bool notify_systemd, const Status& why) {
 StatusOr<std::unique_ptr<Server>> Server::Open(DaemonOptions options) {
   auto impl = std::make_unique<Impl>(std::move(options));
   Impl& m = *impl;
-  const DaemonConfig& c = m.config;
+  const DaemonConfig& c = m.options.config;
   // Signals arrive on a signalfd in the main loop; they are blocked before any thread starts so
   // that every thread inherits the mask.
   sigset_t mask;
@@ -120,8 +120,9 @@ StatusOr<std::unique_ptr<Server>> Server::Open(DaemonOptions options) {
 
 void Server::Start() {
   Impl& m = *impl_;
-  const DaemonConfig& c = m.config;
   DaemonContext& ctx = *m.context;
+  const std::shared_ptr<const DaemonConfig> config = ctx.config();
+  const DaemonConfig& c = *config;
   ctx.started_at = WallSeconds();
   ctx.started_mono = MonotonicSeconds();
   const int workers = c.Concurrency();
@@ -129,7 +130,7 @@ void Server::Start() {
                 << (c.drop.path.empty() ? "no drop folder" : "drop folder " + c.drop.path) << ", " << workers
                 << " worker(s), API on " << c.socket_path
                 << (c.metrics_listen.empty() ? "" : ", metrics on http://" + c.metrics_listen) << ", backend "
-                << (m.options.stages.backend.empty() ? "unknown" : m.options.stages.backend)
+                << (ctx.stages()->backend.empty() ? "unknown" : ctx.stages()->backend)
                 << (ctx.paused ? " (paused by operator)" : "");
   ConnectionRules api_rules;
   api_rules.max_request_bytes = 65536;
@@ -156,13 +157,57 @@ void Server::Impl::ReadSignals(double* event_scan_at) {
   signalfd_siginfo si;
   while (::read(signals.get(), &si, sizeof si) == sizeof si) {
     if (si.ssi_signo == SIGHUP) {
-      CJ_LOG(kInfo) << "SIGHUP: rescanning (restart to reload the configuration)";
-      *event_scan_at = MonotonicSeconds();
+      Reload();
+      *event_scan_at = MonotonicSeconds();  // new watch roots, references or disk limits: look now
     } else {
       CJ_LOG(kInfo) << "signal " << si.ssi_signo << ": stopping; running stages finish or stay resumable";
       context->stopping = true;
     }
   }
+}
+
+// SIGHUP (`systemctl reload cramjetd`: ExecReload checks the files with --check-config first).
+// The files are read and checked as at start; a config that fails leaves the running one in
+// place. Settings a running daemon cannot change keep their values and are named (PrepareReload);
+// the ship stage is wired again from [archive]; the rest applies to work that starts from now.
+void Server::Impl::Reload() {
+  Notify("RELOADING=1\nSTATUS=reloading the configuration");
+  const std::shared_ptr<const DaemonConfig> running = context->config();
+  auto refuse = [&](const Status& why) {
+    CJ_LOG(kError) << "reload refused: " << why.message() << "; the running configuration stays";
+    context->SetLastError("reload refused: " + why.message());
+    Notify("READY=1");
+  };
+  if (options.config_path.empty()) return refuse(FailedPrecondition("started without a configuration file"));
+  StatusOr<DaemonConfig> loaded = LoadConfig(options.config_path);
+  if (!loaded.ok()) return refuse(loaded.status());
+  DaemonConfig next = std::move(loaded).value();
+  const ConfigReload what = PrepareReload(*running, &next);
+  StatusOr<std::function<Status(const ShipJob&)>> ship = WireShipStage(next);
+  if (!ship.ok()) return refuse(ship.status());
+  auto stages = std::make_shared<StageFunctions>(*context->stages());
+  stages->ship = std::move(ship).value();
+  const bool dropin_fits = SystemdDropin(next) == SystemdDropin(*running);
+  if (!options.log_level_from_command_line) SetLogLevel(ParseLogLevel(next.log_level).value_or(LogLevel::kInfo));
+  const size_t files = next.files.size();
+  context->Replace(std::make_shared<const DaemonConfig>(std::move(next)), std::move(stages));
+  auto joined = [](const std::vector<std::string>& keys) {
+    std::string out;
+    for (const auto& k : keys) out += (out.empty() ? "" : ", ") + k;
+    return out;
+  };
+  CJ_LOG(kInfo) << "configuration reloaded from " << files << " file(s): "
+                << (what.changed.empty() ? "no setting changed" : "changed " + joined(what.changed));
+  if (!what.need_restart.empty()) {
+    CJ_LOG(kWarning) << "reload: " << joined(what.need_restart)
+                     << " changed in the files but take effect only at a restart (systemctl restart cramjetd); "
+                        "the running values stay until then";
+  }
+  if (!dropin_fits) {
+    CJ_LOG(kWarning) << "reload: the folders or ceilings the systemd drop-in grants changed: write it again "
+                        "(cramjetd --systemd-dropin) and restart, or the service cannot write the new folders";
+  }
+  Notify("READY=1");
 }
 
 void Server::Impl::NotifyJobCounts() const {
@@ -175,11 +220,10 @@ void Server::Impl::NotifyJobCounts() const {
 
 DaemonExit Server::Join() {
   Impl& m = *impl_;
-  const DaemonConfig& c = m.config;
   DaemonContext& ctx = *m.context;
   uint64_t watchdog_usec = 0;
   const bool watchdog = m.options.notify_systemd && sd_watchdog_enabled(0, &watchdog_usec) > 0;
-  double next_scan = MonotonicSeconds() + c.rescan_interval_s, next_ping = 0, next_status = 0, event_scan_at = 0;
+  double next_scan = MonotonicSeconds() + ctx.config()->rescan_interval_s, next_ping = 0, next_status = 0, event_scan_at = 0;
   DaemonExit exit;
   while (true) {
     pollfd fds[3] = {{m.signals.get(), POLLIN, 0}, {m.intake->watch_fd(), POLLIN, 0}, {m.wake_read.get(), POLLIN, 0}};
@@ -201,7 +245,7 @@ DaemonExit Server::Join() {
     }
     if (now >= next_scan || (event_scan_at > 0 && now >= event_scan_at)) {
       m.intake->Scan();
-      next_scan = now + c.rescan_interval_s;
+      next_scan = now + ctx.config()->rescan_interval_s;
       event_scan_at = 0;
       m.runner->Wake();
     }
@@ -215,6 +259,8 @@ DaemonExit Server::Join() {
     }
   }
   ctx.stopping = true;
+  const std::shared_ptr<const DaemonConfig> config = ctx.config();
+  const DaemonConfig& c = *config;
   m.Notify("STOPPING=1\nSTATUS=stopping: waiting for running stages");
   m.runner->Wake();
   // Workers finish their current stage; past the grace period the process ends anyway and the

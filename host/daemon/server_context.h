@@ -1,12 +1,17 @@
 // host/daemon/server_context.h — internal to cramjetd: what its pieces (intake scanner, job
 // runner, API, metrics, the main loop in server.cc) share: the configuration, the stages, the
 // journal, the run flags and the last error. Each piece keeps the rest of its state to itself.
+//
+// The configuration and the stages are replaced whole on a reload (SIGHUP, server.cc): a reader
+// takes a snapshot (config(), stages()) and keeps it for one unit of work (a scan, a stage of a
+// job), so that it never sees half of one file and half of the next.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <ctime>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 
@@ -28,12 +33,28 @@ inline double MonotonicSeconds() {
 
 class DaemonContext {
  public:
-  DaemonContext(const DaemonConfig& config, const StageFunctions& stages, Journal& journal)
-      : config(config), stages(stages), journal(journal) {}
+  DaemonContext(DaemonConfig config, StageFunctions stages, Journal& journal)
+      : journal(journal),
+        config_(std::make_shared<const DaemonConfig>(std::move(config))),
+        stages_(std::make_shared<const StageFunctions>(std::move(stages))) {}
 
-  const DaemonConfig& config;
-  const StageFunctions& stages;
   Journal& journal;
+
+  // The configuration and stages in force now; hold the pointer for the unit of work.
+  std::shared_ptr<const DaemonConfig> config() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return config_;
+  }
+  std::shared_ptr<const StageFunctions> stages() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return stages_;
+  }
+  // A reload: work that starts from now on sees these; work under way keeps its snapshot.
+  void Replace(std::shared_ptr<const DaemonConfig> config, std::shared_ptr<const StageFunctions> stages) {
+    std::lock_guard<std::mutex> lock(mu_);
+    config_ = std::move(config);
+    stages_ = std::move(stages);
+  }
 
   std::atomic<bool> stopping{false};  // SIGTERM/SIGINT: running stages finish or stay resumable
   std::atomic<bool> paused{false};    // operator: no new job starts (kept in the journal)
@@ -67,6 +88,8 @@ class DaemonContext {
 
  private:
   mutable std::mutex mu_;
+  std::shared_ptr<const DaemonConfig> config_;
+  std::shared_ptr<const StageFunctions> stages_;
   std::string last_error_;
   double last_error_at_ = 0;
 };

@@ -15,6 +15,41 @@
 
 namespace cramjet::daemon {
 
+StatusOr<std::function<Status(const ShipJob&)>> WireShipStage(const DaemonConfig& config) {
+  std::function<Status(const ShipJob&)> stage;  // empty: nothing ships
+#if defined(CRAMJET_DAEMON_HAVE_SHIP)
+  if (config.archive_enabled || !config.archive_table.empty()) {
+    // Checked even when disabled, so a typo is found before anyone turns shipping on.
+    CRAMJET_ASSIGN_OR_RETURN(ship::SinkConfig sink, ship::ParseSinkConfig(config.archive_table, config.archive_source));
+    if (config.archive_enabled) {
+      std::string profile = config.profile;
+      stage = [sink, profile](const ShipJob& job) -> Status {
+        ship::ShipRequest r;
+        r.sample = job.sample;
+        r.run = job.run_id;
+        std::string lanes;
+        for (int l : job.lanes) lanes += (lanes.empty() ? "" : ",") + std::to_string(l);
+        r.lane = lanes;
+        r.instrument = job.instrument;
+        r.cram_profile = profile;
+        r.files = job.files;
+        r.state_dir = job.state_dir;
+        r.qc_released = job.qc_released;
+        auto result = ship::ShipSample(sink, r);
+        return result.ok() ? Status::Ok() : result.status();
+      };
+    }
+  }
+#else
+  if (config.archive_enabled)
+    return Unimplemented(config.archive_source + ": archive.enabled = true but shipping is not in this build");
+  if (!config.archive_table.empty())
+    return BadInput(config.archive_source + ": [archive] keys other than 'enabled' need the ship stage, which is "
+                    "not in this build");
+#endif
+  return stage;
+}
+
 StatusOr<StageFunctions> WireStages(const DaemonConfig& config) {
   StageFunctions f;
   const bool crash = config.crash_stage_children;
@@ -57,36 +92,7 @@ StatusOr<StageFunctions> WireStages(const DaemonConfig& config) {
   };
 #endif
 #endif
-#if defined(CRAMJET_DAEMON_HAVE_SHIP)
-  if (config.archive_enabled || !config.archive_table.empty()) {
-    // Checked even when disabled, so a typo is found before anyone turns shipping on.
-    CRAMJET_ASSIGN_OR_RETURN(ship::SinkConfig sink, ship::ParseSinkConfig(config.archive_table, config.archive_source));
-    if (config.archive_enabled) {
-      std::string profile = config.profile;
-      f.ship = [sink, profile](const ShipJob& job) -> Status {
-        ship::ShipRequest r;
-        r.sample = job.sample;
-        r.run = job.run_id;
-        std::string lanes;
-        for (int l : job.lanes) lanes += (lanes.empty() ? "" : ",") + std::to_string(l);
-        r.lane = lanes;
-        r.instrument = job.instrument;
-        r.cram_profile = profile;
-        r.files = job.files;
-        r.state_dir = job.state_dir;
-        r.qc_released = job.qc_released;
-        auto result = ship::ShipSample(sink, r);
-        return result.ok() ? Status::Ok() : result.status();
-      };
-    }
-  }
-#else
-  if (config.archive_enabled)
-    return Unimplemented(config.archive_source + ": archive.enabled = true but shipping is not in this build");
-  if (!config.archive_table.empty())
-    return BadInput(config.archive_source + ": [archive] keys other than 'enabled' need the ship stage, which is "
-                    "not in this build");
-#endif
+  CRAMJET_ASSIGN_OR_RETURN(f.ship, WireShipStage(config));
   return f;
 }
 

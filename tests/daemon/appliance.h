@@ -204,6 +204,10 @@ class Appliance {
     pid_ = -1;
     return status;
   }
+  // Sends `sig` and leaves the process running (SIGHUP: a reload).
+  void Signal(int sig) const {
+    if (pid_ > 0) ::kill(pid_, sig);
+  }
   // Waits for the process to exit by itself.
   int WaitExit(double timeout_s) {
     int status = -1;

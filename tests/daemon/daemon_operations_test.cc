@@ -606,6 +606,55 @@ TEST_F(DaemonIntegration, AStageProcessFinishesItsStageThroughASigterm) {
   EXPECT_TRUE(std::filesystem::exists(dir / "out.cram"));
 }
 
+// `systemctl reload` (ExecReload: --check-config, then SIGHUP): the files are read again and what
+// can change applies without a restart; what cannot is named and kept; a bad file is refused and
+// the running configuration stays. Every case on one running daemon.
+TEST_F(DaemonIntegration, ASighupReloadsTheConfigurationAndRefusesABadOne) {
+  Appliance a;
+  a.WriteConfig();
+  a.Start();
+  ASSERT_TRUE(a.Up()) << a.Log();
+  EXPECT_EQ(a.Status()["min_free_disk_bytes"], 1000000u);
+  const std::string config_path = a.Path("cramjetd.toml");
+  const std::string original = ReadFile(config_path);
+  auto replaced = [&](const std::string& from, const std::string& to) {
+    std::string text = original;
+    const size_t at = text.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    return at == std::string::npos ? text : text.replace(at, from.size(), to);
+  };
+  // A live setting and a restart-only one (the API socket) changed in the file.
+  std::string next = replaced("min_free_disk_gb = 0.001\n", "min_free_disk_gb = 0.0015\n");
+  const size_t socket_at = next.find(a.socket());
+  ASSERT_NE(socket_at, std::string::npos);
+  next.replace(socket_at, a.socket().size(), a.Path("other.sock"));
+  WriteFile(config_path, next);
+  a.Signal(SIGHUP);
+  ASSERT_TRUE(WaitFor([&] { return a.Status()["min_free_disk_bytes"] == 1500000u; }, 20)) << a.Log();
+  std::string log = a.Log();
+  EXPECT_NE(log.find("<6>configuration reloaded from 1 file(s): changed intake.min_free_disk_gb\n"), std::string::npos) << log;
+  EXPECT_NE(log.find("<4>reload: api.socket changed in the files but take effect only at a restart (systemctl "
+                     "restart cramjetd); the running values stay until then\n"), std::string::npos) << log;
+  EXPECT_FALSE(std::filesystem::exists(a.Path("other.sock")));  // still on the old socket, which answers
+  // A file that does not parse: refused, named with its line, the running configuration stays.
+  WriteFile(config_path, original + "[qc]\non_fail = \"maybe\"\n");
+  a.Signal(SIGHUP);
+  ASSERT_TRUE(WaitFor([&] { return a.Log().find("reload refused: ") != std::string::npos; }, 20)) << a.Log();
+  log = a.Log();
+  EXPECT_NE(log.find("<3>reload refused: " + config_path + ": line "), std::string::npos) << log;
+  EXPECT_NE(log.find("qc.on_fail must be \"hold\""), std::string::npos) << log;
+  EXPECT_NE(log.find("; the running configuration stays\n"), std::string::npos) << log;
+  json status = a.Status();
+  EXPECT_EQ(status["state"], "running");
+  EXPECT_EQ(status["min_free_disk_bytes"], 1500000u);
+  EXPECT_NE(status["last_error"]["message"].get<std::string>().find("reload refused: "), std::string::npos) << status.dump();
+  // The original file again: the live setting goes back; the socket was never moved.
+  WriteFile(config_path, original);
+  a.Signal(SIGHUP);
+  ASSERT_TRUE(WaitFor([&] { return a.Status()["min_free_disk_bytes"] == 1000000u; }, 20)) << a.Log();
+  EXPECT_EQ(a.Stop(SIGTERM), 0) << a.Log();
+}
+
 TEST_F(DaemonIntegration, ArchiveKeysAreCheckedAtStart) {
   Appliance a;
   a.WriteConfig("[archive]\nenabled = false\nurl = \"file:///tmp\"\nbogus_key = 1\n");

@@ -109,6 +109,40 @@ TEST(DaemonConfig, DropInsOverrideInNameOrder) {
   EXPECT_EQ(bad.status().message(), t / "cramjetd.toml.d/30-bad.toml" + ": line 4: unknown key 'threads' in [workers]");
 }
 
+// A reload keeps what a running daemon cannot change (and names it) and names what it changes.
+TEST(DaemonConfig, AReloadKeepsRestartOnlySettingsAndNamesTheChanges) {
+  TempDir t;
+  WriteFile(t / "x.fa", ">x\nACGT\n");
+  WriteFile(t / "y.fa", ">y\nACGT\n");
+  auto refs = [&](const std::string& text) {  // /r/ is the temporary folder
+    std::string out = text;
+    for (size_t at; (at = out.find("/r/")) != std::string::npos;) out.replace(at, 3, t.path() + "/");
+    return out;
+  };
+  auto running = ParseConfigText(refs("[daemon]\nstate_dir = \"/var/lib/a\"\n[workers]\nmax_jobs = 2\nthreads_per_job = 2\n"
+                                 "[qc]\non_fail = \"hold\"\n[references]\nx = \"/r/x.fa\"\n"), "running.toml");
+  ASSERT_TRUE(running.ok()) << running.status().message();
+  auto next = ParseConfigText(refs("[daemon]\nstate_dir = \"/var/lib/b\"\n[workers]\nmax_jobs = 8\nthreads_per_job = 4\n"
+                              "[qc]\non_fail = \"warn\"\n[references]\nx = \"/r/x.fa\"\ny = \"/r/y.fa\"\n"
+                              "[api]\nsocket = \"/run/other.sock\"\n"), "next.toml");
+  ASSERT_TRUE(next.ok()) << next.status().message();
+  const ConfigReload r = PrepareReload(*running, &*next);
+  EXPECT_EQ(r.need_restart, (std::vector<std::string>{"daemon.state_dir", "api.socket", "workers.max_jobs"}));
+  EXPECT_EQ(r.changed, (std::vector<std::string>{"[references]", "workers.threads_per_job", "qc.on_fail"}));
+  // The running values stay in what is published; the live ones are the new file's.
+  EXPECT_EQ(next->state_dir, "/var/lib/a");
+  EXPECT_EQ(next->socket_path, running->socket_path);
+  EXPECT_EQ(next->max_jobs, 2);
+  EXPECT_EQ(next->threads_per_job, 4);
+  EXPECT_EQ(next->qc_on_fail, "warn");
+  EXPECT_EQ(next->references.size(), 2u);
+  // The same file again: nothing to report.
+  DaemonConfig same = *running;
+  const ConfigReload none = PrepareReload(*running, &same);
+  EXPECT_TRUE(none.changed.empty());
+  EXPECT_TRUE(none.need_restart.empty());
+}
+
 TEST(DaemonNames, SafeNames) {
   for (const char* ok : {"NA12878", "S1-a_b.2", "sample 1"}) EXPECT_TRUE(CheckSafeName(ok, "name").ok()) << ok;
   for (const char* bad : {"", ".", "..", "../x", "a/b", "/abs", "x/../../y", ".hidden", "a\\b", "tab\there", "nl\n"})

@@ -57,6 +57,9 @@ TEST(Install, CmakeInstallPutsTheServiceInPlaceAndTheUnitIsHardened) {
   const std::string text = testing::ReadFile(unit);
   EXPECT_NE(text.find("\nExecStart=/usr/bin/cramjetd --config /etc/cramjet/cramjetd.toml\n"), std::string::npos);
   EXPECT_NE(text.find("\nUser=cramjet\n"), std::string::npos);
+  // A reload checks the files, then signals the daemon (DaemonIntegration.ASighupReloads...).
+  EXPECT_NE(text.find("\nExecReload=/usr/bin/cramjetd --check-config --config /etc/cramjet/cramjetd.toml\n"
+                      "ExecReload=/bin/kill -HUP $MAINPID\n"), std::string::npos) << text;
   EXPECT_NE(testing::ReadFile(root + "/usr/lib/sysusers.d/cramjet.conf").find("\nu cramjet - "), std::string::npos);
 
   // verify: the unit as installed, its /usr/bin paths pointed at the installed tree (verify checks

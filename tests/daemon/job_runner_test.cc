@@ -63,8 +63,15 @@ class JobRunnerTest : public ::testing::Test {
     return j;
   }
 
+  // The tests set config_ and stages_ in their bodies: the runner sees them once published, as
+  // the daemon publishes a reloaded configuration.
+  void Publish() {
+    context_->Replace(std::make_shared<const DaemonConfig>(config_), std::make_shared<const StageFunctions>(stages_));
+  }
+
   // Runs one worker until job 1 is done or failed.
   Job RunToEnd() {
+    Publish();
     JobRunner runner(*context_);
     runner.Start(1);
     Job job;
@@ -201,6 +208,7 @@ TEST_F(JobRunnerTest, AStageThatThrowsFailsItsJobNotTheWorker) {
   };
   ASSERT_TRUE(journal_->AddJobs({DropJob("S2")}, "").ok());
   // One worker: after S1's stage threw, the same thread goes on to run S2 to the end.
+  Publish();
   JobRunner runner(*context_);
   runner.Start(1);
   auto finished = [&](int64_t id) {
