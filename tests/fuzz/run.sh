@@ -5,18 +5,18 @@
 #   tests/fuzz/run.sh [--seconds N | --hours H] [--runs R] [--jobs J] [--seed S] [TARGET...]
 #
 # Default: 15 s each, every target; --runs stops a target after R executions (whichever of the
-# two limits comes first), --seed fixes libFuzzer's random seed (a short run in CI repeats). Prints one line per target with libFuzzer's executions and
+# two limits comes first; --runs alone has no time limit), --seed fixes libFuzzer's random seed (a short run in CI repeats). Prints one line per target with libFuzzer's executions and
 # whether it found anything; a finding (crash, leak, timeout) is copied to
 # tests/fuzz/findings/<target>/ to be kept as a regression input, and the script exits 1.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
 shared=${CRAMJET_SHARED_DATA:-$root/../shared/data}
-seconds=15 jobs=1 runs=-1 seed=0 targets=()
+seconds=15 seconds_given=0 jobs=1 runs=-1 seed=0 targets=()
 while [ $# -gt 0 ]; do
   case $1 in
-    --seconds) seconds=$2; shift 2 ;;
-    --hours) seconds=$(awk "BEGIN{print int($2*3600)}"); shift 2 ;;
+    --seconds) seconds=$2 seconds_given=1; shift 2 ;;
+    --hours) seconds=$(awk "BEGIN{print int($2*3600)}") seconds_given=1; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
     --runs) runs=$2; shift 2 ;;
     --seed) seed=$2; shift 2 ;;
@@ -27,6 +27,7 @@ done
 all=(fastq sample_sheet run_info daemon_config sink_config seqchksum md5_file qc_config api_request manifest
      http_replies alignment)
 [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
+[ "$runs" -ge 0 ] && [ "$seconds_given" -eq 0 ] && seconds=$((30 * 86400))
 command -v clang++ >/dev/null || { echo "run.sh: clang++ not installed (scripts/setup-debian.sh installs it)" >&2; exit 2; }
 
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCRAMJET_SANITIZE=ON \
