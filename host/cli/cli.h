@@ -29,6 +29,7 @@ struct Context {
 int ReportError(std::string_view command, const Status& status);
 // Whether stderr is a terminal (progress lines are drawn only then).
 bool StderrIsTerminal();
+bool StdoutIsTerminal();
 
 void RegisterCompressCommands(CLI::App& app, Context& ctx);  // compress, decompress
 void RegisterVerifyCommand(CLI::App& app, Context& ctx);     // verify

@@ -1,4 +1,6 @@
 // `cramjet compress` and `cramjet decompress`.
+#include <unistd.h>
+
 #include <csignal>
 #include <cstdio>
 #include <string_view>
@@ -50,9 +52,17 @@ void RegisterCompressCommands(CLI::App& app, Context& ctx) {
   auto quiet = std::make_shared<bool>(false);
   auto stats = std::make_shared<bool>(false);
   c->add_option("inputs", opts->inputs,
-                "FASTQ (plain/gz; R1 R2 pairs detected by name), or SAM/BAM/CRAM files")
+                "FASTQ (plain/gz; R1 R2 pairs detected by name), or SAM/BAM/CRAM files; '-' reads standard input "
+                "(FASTQ, SAM or BAM as it arrives, a CRAM spooled to $TMPDIR first; needs --sample)")
       ->required();
-  c->add_option("-o,--output", opts->output, "Output CRAM")->required();
+  c->add_option("-o,--output", opts->output,
+                "Output CRAM; '-' writes it to standard output once it is proven (needs --sidecar-prefix)")
+      ->required();
+  auto sidecar_prefix = std::make_shared<std::string>();
+  c->add_option("--sidecar-prefix", *sidecar_prefix,
+                "With -o -: the CRAM is made as PREFIX.cram (spooled there, then streamed) and its .crai, .md5, "
+                ".seqchksum and QC files are written as for that name; save the stream as PREFIX.cram to keep "
+                "them together");
   c->add_option("-T,--reference", opts->reference, "Reference FASTA (plain or bgzip)")->required();
   c->add_option("-@,--threads", opts->threads, "Threads for compression and decoding")
       ->check(CLI::Range(1, 256));
@@ -111,9 +121,33 @@ void RegisterCompressCommands(CLI::App& app, Context& ctx) {
   c->add_flag("--stats", *stats, "Print the wall time of each stage (and what -v prints)");
   c->add_flag("-v,--verbose", *verbose,
               "Log the mapper backend and SIMD target, mapper and sort statistics");
-  c->callback([&ctx, opts, profile, single, quiet, stats, mem, verbose, parallel_encode, rg_line] {
+  c->callback([&ctx, opts, profile, single, quiet, stats, mem, verbose, parallel_encode, rg_line, sidecar_prefix] {
     // parallel_encode is captured so that the flag's storage lives as long as the parser.
     (void)parallel_encode;
+    // -o -: the sidecars (the proof among them) need a name; the CRAM goes out only once proven.
+    const bool to_stdout = opts->output == "-";
+    if (to_stdout) {
+      if (sidecar_prefix->empty()) {
+        ctx.exit_code = ReportError("compress", InvalidArgument(
+            "-o - writes the CRAM to standard output, but its .crai, .md5, .seqchksum and QC files need a name: "
+            "give --sidecar-prefix PREFIX (they are named as for PREFIX.cram)"));
+        return;
+      }
+      if (StdoutIsTerminal()) {
+        ctx.exit_code = ReportError("compress", InvalidArgument(
+            "-o -: standard output is a terminal; redirect it (> FILE.cram, | samtools view) or give -o FILE.cram"));
+        return;
+      }
+      opts->output = *sidecar_prefix + ".cram";
+      opts->output_fd = STDOUT_FILENO;
+      // A reader that goes away is an error this command reports (and its sidecars are removed),
+      // not a signal that ends it with the sidecars of a stream that never arrived.
+      std::signal(SIGPIPE, SIG_IGN);
+    } else if (!sidecar_prefix->empty()) {
+      ctx.exit_code = ReportError("compress", InvalidArgument(
+          "--sidecar-prefix is for -o - (standard output); with -o FILE.cram the sidecars go beside the file"));
+      return;
+    }
     if (!rg_line->empty()) {
       // bwa's form: "@RG" then fields separated by tabs, written as \t on a command line.
       std::string line = *rg_line;
@@ -154,10 +188,11 @@ void RegisterCompressCommands(CLI::App& app, Context& ctx) {
       return;
     }
     if (!*quiet) {
+      const std::string wrote = to_stdout ? "standard output (sidecars " + opts->output + ".*)" : opts->output;
       std::fprintf(stderr,
                    "cramjet compress: wrote %s: %llu reads, %llu bases, %.2f MB from %.2f MB of "
                    "input (%.3fx), verified, in %.1f s\n",
-                   opts->output.c_str(), static_cast<unsigned long long>(result->records),
+                   wrote.c_str(), static_cast<unsigned long long>(result->records),
                    static_cast<unsigned long long>(result->bases), result->output_bytes / 1e6,
                    result->input_bytes / 1e6,
                    result->input_bytes ? double(result->output_bytes) / result->input_bytes : 0.0,
@@ -176,7 +211,7 @@ void RegisterCompressCommands(CLI::App& app, Context& ctx) {
   auto output = std::make_shared<std::string>();
   auto out_r1 = std::make_shared<std::string>();
   auto out_r2 = std::make_shared<std::string>();
-  d->add_option("input", dopts->input, "CRAM (or BAM/SAM) file")->required();
+  d->add_option("input", dopts->input, "CRAM (or BAM/SAM) file; '-' reads standard input")->required();
   auto* o_opt = d->add_option("-o,--output", *output,
                               "One output: FASTQ (single-end, or pairs interleaved) or SAM/BAM; "
                               "'-' for standard output");

@@ -37,6 +37,7 @@ int ReportError(std::string_view command, const Status& status) {
 }
 
 bool StderrIsTerminal() { return ::isatty(STDERR_FILENO) == 1; }
+bool StdoutIsTerminal() { return ::isatty(STDOUT_FILENO) == 1; }
 
 namespace {
 

@@ -1,9 +1,11 @@
 // Opening SAM/BAM/CRAM files with htslib: one set of checks and errors for every stage.
 #include "common/alignment_file.h"
 #include "common/cram_containers.h"
+#include "common/stdin_input.h"
 
 #include <unistd.h>
 
+#include <htslib/bgzf.h>
 #include <htslib/hts.h>
 
 #include <cerrno>
@@ -17,28 +19,45 @@
 namespace cramjet {
 
 namespace {
-std::string Quoted(const std::string& path) { return "'" + path + "'"; }
+// Standard input is named as the user gave it, also when it was spooled (stdin_input.h).
+std::string Quoted(const std::string& path) {
+  if (IsStdinPath(path) || (!path.empty() && path == StdinSpoolPath())) return "'-' (standard input)";
+  return "'" + path + "'";
+}
 bool IsAlignmentFormat(enum htsExactFormat f) { return f == sam || f == bam || f == cram; }
 }  // namespace
 
 bool AlignmentFile::is_cram() const { return file && hts_get_format(file.get())->format == cram; }
 
-StatusOr<AlignmentFile> OpenAlignmentFile(const std::string& path, const AlignmentOpenOptions& options) {
-  CRAMJET_RETURN_IF_ERROR(CheckReadableFile(path));
-  CRAMJET_ASSIGN_OR_RETURN(uint64_t size, FileSize(path));
-  if (size == 0) return BadInput(Quoted(path) + ": empty file, not SAM/BAM/CRAM");
+StatusOr<AlignmentFile> OpenAlignmentFile(const std::string& input, const AlignmentOpenOptions& options) {
+  // "-": SAM or BAM read from standard input as it arrives; a CRAM there was spooled to a file
+  // first (stdin_input.h) and is checked and opened as one.
+  const bool stream = IsStdinPath(input) && StdinSpoolPath().empty();
+  const std::string path = ResolveInputPath(input);
+  if (!stream) {
+    CRAMJET_RETURN_IF_ERROR(CheckReadableFile(path));
+    CRAMJET_ASSIGN_OR_RETURN(uint64_t size, FileSize(path));
+    if (size == 0) return BadInput(Quoted(path) + ": empty file, not SAM/BAM/CRAM");
+  }
   const std::string& reference = options.reference;
   if (!reference.empty()) {
     Status ref_ok = CheckReadableFile(reference);
     if (!ref_ok.ok()) return ref_ok.WithContext("reference");
   }
   // Before htslib allocates what the file says.
-  CRAMJET_RETURN_IF_ERROR(options.header_only ? CheckCramFileStart(path) : CheckCramSliceCounts(path));
+  if (!stream) CRAMJET_RETURN_IF_ERROR(options.header_only ? CheckCramFileStart(path) : CheckCramSliceCounts(path));
   AlignmentFile f;
   f.path = path;
   f.reference = reference;
+  f.stream = stream;
   errno = 0;
-  f.file.reset(hts_open(path.c_str(), "r"));
+  if (stream) {
+    CRAMJET_ASSIGN_OR_RETURN(hFILE* h, TakeStdinStream());
+    f.file.reset(hts_hopen(h, "-", "r"));
+    if (!f.file) hclose_abruptly(h);
+  } else {
+    f.file.reset(hts_open(path.c_str(), "r"));
+  }
   if (!f.file)
     return BadInput(Quoted(path) + ": cannot open as SAM/BAM/CRAM" +
                     (errno ? std::string(": ") + std::strerror(errno) : std::string()));
@@ -57,8 +76,9 @@ StatusOr<AlignmentFile> OpenAlignmentFile(const std::string& path, const Alignme
     if (!reference.empty() && hts_set_opt(f.file.get(), CRAM_OPT_REFERENCE, reference.c_str()) != 0)
       return BadInput(Quoted(path) + ": cannot use reference '" + reference + "'");
   }
-  // A BGZF or CRAM file without its EOF block was cut short; htslib only warns at close.
-  if (format->format != sam || format->compression == bgzf) {
+  // A BGZF or CRAM file without its EOF block was cut short; htslib only warns at close. (A
+  // stream cannot be checked before it is read: ReadAlignmentRecord checks at its end.)
+  if (!stream && (format->format != sam || format->compression == bgzf)) {
     const int eof = hts_check_EOF(f.file.get());
     if (eof == 0)
       return BadInput(Quoted(path) +
@@ -226,7 +246,13 @@ StatusOr<bool> ReadAlignmentRecord(AlignmentFile& f, bam1_t* record, uint64_t re
     if (f.regenerated) CRAMJET_RETURN_IF_ERROR(RestoreRegeneratedTags(record));
     return true;
   }
-  if (r == -1) return false;
+  if (r == -1) {
+    const htsFile* fp = f.file.get();
+    if (f.stream && fp->format.compression == bgzf && fp->fp.bgzf->no_eof_block)
+      return BadInput(Quoted(f.path) + ": after record " + std::to_string(records_read) +
+                      ": the end-of-file marker is missing: the stream was cut short");
+    return false;
+  }
   const std::string where = Quoted(f.path) + ": record " + std::to_string(records_read + 1) + ": cannot decode: ";
   // One cause, one message, in every command that decodes: a reference that cannot be found is
   // named with where it was looked for; only then is the data called damaged.

@@ -23,6 +23,7 @@ struct AlignmentFile {
   HtsFilePtr file;
   HeaderPtr header;
   bool regenerated = false;  // MD/NM regenerated; ReadAlignmentRecord renames zm back
+  bool stream = false;       // standard input, read as it arrives (its EOF block checked at the end)
   bool is_cram() const;
 };
 

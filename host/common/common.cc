@@ -1,4 +1,5 @@
 #include "common/common.h"
+#include "common/unique_fd.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -16,6 +17,7 @@
 #include <string_view>
 #include <cstring>
 #include <random>
+#include <vector>
 
 namespace cramjet {
 
@@ -269,6 +271,21 @@ Status WriteAll(int fd, std::string_view data, const std::string& what) {
     data.remove_prefix(static_cast<size_t>(n));
   }
   return Status::Ok();
+}
+
+Status CopyFileToDescriptor(const std::string& path, int fd) {
+  UniqueFd in(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!in.valid()) return IoErrorFromErrno("opening '" + path + "'", errno);
+  std::vector<char> buf(1 << 20);
+  for (;;) {
+    const ssize_t n = ::read(in.get(), buf.data(), buf.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return IoErrorFromErrno("reading '" + path + "'", errno);
+    }
+    if (n == 0) return Status::Ok();
+    CRAMJET_RETURN_IF_ERROR(WriteAll(fd, std::string_view(buf.data(), static_cast<size_t>(n)), "writing"));
+  }
 }
 
 Status WriteFileAtomically(const std::string& path, std::string_view contents) {

@@ -101,6 +101,8 @@ std::vector<std::string> RemoveStaleTemporaries(const std::string& dir,
 // Writes all of `data` to `fd`, through short writes and EINTR; an error is `what` with the
 // errno text.
 [[nodiscard]] Status WriteAll(int fd, std::string_view data, const std::string& what);
+// Copies the file at `path` to `fd` (standard output, a pipe), whole; the error names what failed.
+[[nodiscard]] Status CopyFileToDescriptor(const std::string& path, int fd);
 // Writes `contents` to `path` atomically (temporary name, fsync, rename, fsync folder).
 [[nodiscard]] Status WriteFileAtomically(const std::string& path, std::string_view contents);
 [[nodiscard]] StatusOr<std::string> ReadSmallFile(const std::string& path);

@@ -13,6 +13,7 @@
 #include <unordered_map>
 
 #include "common/common.h"
+#include "common/stdin_input.h"
 #include "common/unique_fd.h"
 #include "cramjet/checksum.h"
 #include "cramjet/log.h"
@@ -108,6 +109,10 @@ class CompressJob {
     if (o_.output.empty()) return InvalidArgument("no output given (-o FILE.cram)");
     if (o_.threads > 1) pool_ = MakeThreadPool(o_.threads);
     for (const auto& in : o_.inputs) {
+      if (IsStdinPath(in)) {  // a stream's size is known at its end (Stream)
+        input_size_known_ = false;
+        continue;
+      }
       CRAMJET_ASSIGN_OR_RETURN(uint64_t size, FileSize(in));
       result_.input_bytes += size;
     }
@@ -274,9 +279,10 @@ class CompressJob {
   Status Stream() {
     if (!sorter_) {
       CRAMJET_RETURN_IF_ERROR(OpenWriter());
-      CRAMJET_RETURN_IF_ERROR(writer_->SetRecordCount(EstimatedRecords()));
+      // A stream of unknown size is planned as a large input (all encode lanes).
+      if (input_size_known_) CRAMJET_RETURN_IF_ERROR(writer_->SetRecordCount(EstimatedRecords()));
     }
-    BeginStage("read", result_.input_bytes > 0);
+    BeginStage("read", input_size_known_ && result_.input_bytes > 0);
     uint64_t read_records = 0;
     std::atomic<uint64_t> input_bytes{0};
     // Read, check and checksum (one thread) -> map (the other threads) -> sort or encode, in input
@@ -319,10 +325,11 @@ class CompressJob {
         for (size_t i = 0; i < batch.size; ++i) CRAMJET_RETURN_IF_ERROR(Emit(*writer_, batch[i]));
       }
       records_ += batch.size;
-      Report(records_, input_bytes, Fraction(input_bytes, result_.input_bytes), false);
+      Report(records_, input_bytes, input_size_known_ ? Fraction(input_bytes, result_.input_bytes) : -1.0, false);
       return Status::Ok();
     };
     CRAMJET_RETURN_IF_ERROR(RunBatchPipeline(workers, produce, map, consume));
+    if (!input_size_known_) result_.input_bytes = input_bytes;  // what the stream held (compressed)
     Report(records_, input_bytes, result_.input_bytes > 0 ? 1.0 : -1.0, true);
     result_.records = in_sums_.count();
     return Status::Ok();
@@ -444,6 +451,13 @@ class CompressJob {
     result_.output_md5 = sidecars->md5_hex;
     committed.push_back(result_.seqchksum_path);
     committed.push_back(result_.md5_path);
+    if (o_.output_fd >= 0) {
+      // The proven CRAM goes to the caller's descriptor (standard output); the spooled copy is
+      // removed by cram_'s destructor. A copy that stops part-way leaves no sidecars claiming it.
+      Status s = CopyFileToDescriptor(cram_->temp_path(), o_.output_fd);
+      if (!s.ok()) return undo(s.WithContext("standard output"));
+      return Status::Ok();
+    }
     Status s = cram_->Commit();
     if (!s.ok()) return undo(s);
     return Status::Ok();
@@ -472,6 +486,7 @@ class CompressJob {
   std::atomic<bool> stop_reference_check_{false};
   std::future<Status> reference_check_;  // mapped FASTQ: CheckReferenceDigests of the index's MD5s
   uint64_t records_ = 0;
+  bool input_size_known_ = true;  // false when an input is standard input
   CompressResult result_;
 };
 

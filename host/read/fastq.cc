@@ -5,11 +5,14 @@
 #include <htslib/bgzf.h>
 #include <htslib/kstring.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "common/stdin_input.h"
 #include "read/read_internal.h"
 
 namespace cramjet {
@@ -80,6 +83,20 @@ FastqFile::~FastqFile() {
 
 Status FastqFile::Open(const std::string& path, hts_tpool* pool) {
   path_ = path;
+  if (IsStdinPath(path)) {
+    // Standard input, as it arrives: htslib's BGZF reader takes plain text, BGZF (inflated on
+    // the pool) and plain gzip (zlib, on one thread: ISA-L's reader needs a file it can open).
+    CRAMJET_ASSIGN_OR_RETURN(hFILE* stream, TakeStdinStream());
+    fp_ = bgzf_hopen(stream, "r");
+    if (!fp_) {
+      hclose_abruptly(stream);
+      return IoErrorFromErrno("'-' (standard input): cannot read", errno);
+    }
+    if (pool && fp_->is_compressed && !fp_->is_gzip && bgzf_thread_pool(fp_, pool, 0) < 0)
+      return IoError("'-' (standard input): cannot start threads");
+    if (pool) parser_ = std::thread([this] { ParseAhead(); });
+    return Status::Ok();
+  }
   CRAMJET_RETURN_IF_ERROR(CheckReadableFile(path));
   fp_ = bgzf_open(path.c_str(), "r");
   if (!fp_) return IoErrorFromErrno("'" + path + "': cannot open", errno);
@@ -94,6 +111,23 @@ Status FastqFile::Open(const std::string& path, hts_tpool* pool) {
     if (bgzf_thread_pool(fp_, pool, 0) < 0) return IoError("'" + path + "': cannot start threads");
   }
   if (pool) parser_ = std::thread([this] { ParseAhead(); });
+  return Status::Ok();
+}
+
+Status FastqFile::OpenStdinHead() {
+  path_ = "-";
+  CRAMJET_ASSIGN_OR_RETURN(std::string head, PeekStdinText(1 << 18));
+  // htslib's memory stream takes a malloc'd buffer and frees it.
+  char* buffer = static_cast<char*>(std::malloc(std::max<size_t>(head.size(), 1)));
+  if (!buffer) return Internal("out of memory");
+  std::memcpy(buffer, head.data(), head.size());
+  hFILE* stream = hopen("mem:", "r:", buffer, head.size());
+  if (!stream) return IoErrorFromErrno("'-' (standard input): cannot read its first records", errno);
+  fp_ = bgzf_hopen(stream, "r");
+  if (!fp_) {
+    hclose_abruptly(stream);
+    return IoErrorFromErrno("'-' (standard input): cannot read its first records", errno);
+  }
   return Status::Ok();
 }
 

@@ -17,6 +17,7 @@
 
 #include "common/alignment_file.h"
 #include "common/cram_containers.h"
+#include "common/stdin_input.h"
 #include "cramjet/log.h"
 #include "read/read_internal.h"
 
@@ -32,7 +33,31 @@ const char* InputFormatName(InputFormat format) {
   return "?";
 }
 
-StatusOr<InputFormat> DetectInputFormat(const std::string& path) {
+namespace {
+
+// "-": what standard input holds, from the bytes htslib peeked at (stdin_input.h).
+StatusOr<InputFormat> DetectStdinInputFormat() {
+  CRAMJET_ASSIGN_OR_RETURN(htsFormat fmt, DetectStdinFormat());
+  switch (fmt.format) {
+    case fastq_format: return InputFormat::kFastq;
+    case sam: return InputFormat::kSam;
+    case bam: return InputFormat::kBam;
+    case cram: return InputFormat::kCram;
+    case fasta_format: return BadInput("'-' (standard input): is FASTA, not reads (give a reference with -T)");
+    default: break;
+  }
+  // As for files: a FASTQ whose first record is malformed is still FASTQ, for the reader to name
+  // the line that is wrong.
+  CRAMJET_ASSIGN_OR_RETURN(std::string head, PeekStdinText(4));
+  if (!head.empty() && head[0] == '@' && !(head.size() == 4 && head[3] == '\t')) return InputFormat::kFastq;
+  return BadInput("'-' (standard input): not a FASTQ, SAM, BAM or CRAM stream");
+}
+
+}  // namespace
+
+StatusOr<InputFormat> DetectInputFormat(const std::string& input) {
+  if (IsStdinPath(input) && StdinSpoolPath().empty()) return DetectStdinInputFormat();
+  const std::string path = ResolveInputPath(input);
   CRAMJET_RETURN_IF_ERROR(CheckReadableFile(path));
   CRAMJET_ASSIGN_OR_RETURN(uint64_t size, FileSize(path));
   if (size == 0) return BadInput("'" + path + "': file is empty");
@@ -151,7 +176,8 @@ class FastqSource : public ReadSource {
     std::string hd = "@HD\tVN:1.6\tSO:unsorted\tGO:query\n";
     if (sam_hdr_add_lines(header_.get(), hd.c_str(), hd.size()) < 0) return Internal("header");
     std::set<std::string> used;
-    std::string sample = o.sample.empty() ? DefaultSample(o.inputs[0]) : o.sample;
+    const bool from_stdin = std::any_of(o.inputs.begin(), o.inputs.end(), IsStdinPath);
+    std::string sample = o.sample.empty() && !from_stdin ? DefaultSample(o.inputs[0]) : o.sample;
     // The operator's @RG fields (-R, --rg-field), checked before anything is read.
     std::vector<std::pair<std::string, std::string>> fields;
     std::string given_id;
@@ -167,6 +193,10 @@ class FastqSource : public ReadSource {
       else if (key == "ID") given_id = value;
       else fields.emplace_back(key, value);
     }
+    // A stream has no file name to take the sample (@RG SM) or the read group from.
+    if (sample.empty() && from_stdin)
+      return InvalidArgument("'-' (standard input) has no file name to take the sample from: give it (--sample NAME, "
+                             "or SM in -R/--rg-field)");
     if (o.paired && o.inputs.size() % 2 != 0) {
       return InvalidArgument("paired input needs R1 and R2 files in pairs; got " +
                              std::to_string(o.inputs.size()) + " files");
@@ -183,7 +213,8 @@ class FastqSource : public ReadSource {
       u.r1 = o.inputs[i];
       if (o.paired) u.r2 = o.inputs[i + 1];
       u.interleaved = o.interleaved;
-      u.group = !o.group_ids.empty() ? o.group_ids[units_.size()] : !given_id.empty() ? given_id : UnitGroupId(u.r1, used);
+      u.group = !o.group_ids.empty() ? o.group_ids[units_.size()] : !given_id.empty() ? given_id
+              : IsStdinPath(u.r1) ? UnitGroupId(sample, used) : UnitGroupId(u.r1, used);
       std::string files = BaseName(u.r1) + (u.r2.empty() ? "" : "," + BaseName(u.r2));
       std::string layout = o.paired ? "paired" : o.interleaved ? "interleaved" : "single";
       LearnNameRules(u, o.paired || o.interleaved, o.derive_sra_names);
@@ -258,7 +289,8 @@ class FastqSource : public ReadSource {
   static void LearnNameRules(Unit& u, bool paired, bool derive_sra_names) {
     FastqFile f1, f2;
     FastqRecord a, b;
-    if (!f1.Open(u.r1, nullptr).ok()) return;
+    // Standard input is read once, by the reader proper: its first records come from the peek.
+    if (!(IsStdinPath(u.r1) ? f1.OpenStdinHead() : f1.Open(u.r1, nullptr)).ok()) return;
     auto got_a = f1.Next(a);
     if (!got_a.ok() || !*got_a) return;
     FastqGroupRules& r = u.rules;
@@ -267,7 +299,7 @@ class FastqSource : public ReadSource {
     r.plus_repeats = a.plus.size() > 1 && std::string_view(a.plus).substr(1) == std::string_view(a.header).substr(1);
     if (paired) {
       FastqFile& second = u.r2.empty() ? f1 : f2;
-      if (!u.r2.empty() && !f2.Open(u.r2, nullptr).ok()) return;
+      if (!u.r2.empty() && !(IsStdinPath(u.r2) ? f2.OpenStdinHead() : f2.Open(u.r2, nullptr)).ok()) return;
       auto got_b = second.Next(b);
       if (!got_b.ok() || !*got_b) return;
       r.mate_suffix = HasMateSuffixes(a, b);
@@ -441,6 +473,8 @@ class HtsSource : public ReadSource {
   Status Init(const ReadOptions& o, InputFormat format) {
     format_ = format;
     options_ = o;
+    if (std::count_if(o.inputs.begin(), o.inputs.end(), IsStdinPath) > 1)
+      return InvalidArgument("'-' (standard input) can be read only once: give it as one input only");
     for (size_t i = 0; i < o.inputs.size(); ++i) {
       CRAMJET_ASSIGN_OR_RETURN(AlignmentFile f, OpenOne(o.inputs[i]));
       if (i == 0) {
@@ -448,9 +482,13 @@ class HtsSource : public ReadSource {
         if (!header_) return Internal("'" + o.inputs[i] + "': cannot copy the header");
         // The records come out with MD/NM regenerated: the output header does not say otherwise.
         sam_hdr_remove_tag_hd(header_.get(), kRegeneratedTagsKey);
+        // The first file stays open for the records (a stream cannot be opened twice).
+        first_ = std::move(f);
       } else {
         CRAMJET_RETURN_IF_ERROR(CheckSameContigs(o.inputs[0], o.inputs[i], f.header.get()));
         MergeReadGroups(f.header.get());
+        // Opened again when its turn comes, except standard input, which is kept as it is.
+        if (IsStdinPath(o.inputs[i])) kept_stdin_ = std::move(f);
       }
     }
     return Status::Ok();
@@ -476,8 +514,16 @@ class HtsSource : public ReadSource {
       if (!file_) {
         if (next_ >= options_.inputs.size()) break;
         current_path_ = options_.inputs[next_++];
-        CRAMJET_ASSIGN_OR_RETURN(AlignmentFile f, OpenOne(current_path_));
-        file_ = std::move(f);
+        if (next_ == 1 && first_) {
+          file_ = std::move(first_);
+          first_.reset();
+        } else if (IsStdinPath(current_path_) && kept_stdin_) {
+          file_ = std::move(kept_stdin_);
+          kept_stdin_.reset();
+        } else {
+          CRAMJET_ASSIGN_OR_RETURN(AlignmentFile f, OpenOne(current_path_));
+          file_ = std::move(f);
+        }
         record_ = 0;
       }
       CRAMJET_ASSIGN_OR_RETURN(bool more, ReadAlignmentRecord(*file_, batch[n], record_));
@@ -538,6 +584,7 @@ class HtsSource : public ReadSource {
   ReadOptions options_;
   HeaderPtr header_;
   std::optional<AlignmentFile> file_;  // the input being read; MD/NM per the common opener
+  std::optional<AlignmentFile> first_, kept_stdin_;  // opened by Init, read from where Init left them
   size_t next_ = 0;
   std::string current_path_;
   uint64_t record_ = 0;

@@ -41,7 +41,11 @@ class FastqFile {
   FastqFile(const FastqFile&) = delete;
   FastqFile& operator=(const FastqFile&) = delete;
 
+  // "-" is standard input (stdin_input.h), which only one FastqFile can open.
   [[nodiscard]] Status Open(const std::string& path, hts_tpool* pool);
+  // The first records of standard input, from what was peeked at and without consuming it (the
+  // read-ahead that learns a unit's naming); the last record there may be cut short.
+  [[nodiscard]] Status OpenStdinHead();
   // Next record; false at a clean end of file. Errors name the file, line and record.
   [[nodiscard]] StatusOr<bool> Next(FastqRecord& rec);
   const std::string& path() const { return path_; }

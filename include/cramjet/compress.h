@@ -48,11 +48,18 @@ enum class FastqPlacement { kMapped, kUnaligned };
 struct CompressOptions {
   // Input files. FASTQ: one file (single-end or, with `interleaved`, interleaved pairs), or R1 R2
   // pairs in order (R1 R2 [R1 R2 ...]) when `paired`; several lanes of one sample are given in
-  // order. SAM/BAM/CRAM: one or more files with compatible headers.
+  // order. SAM/BAM/CRAM: one or more files with compatible headers. "-" is standard input, once:
+  // FASTQ (plain, gzip, BGZF), SAM and BAM are read as they arrive, a CRAM is spooled to $TMPDIR
+  // first; it needs `sample` (or SM in rg_fields), having no file name to take it from.
   std::vector<std::string> inputs;
   bool paired = false;       // inputs are R1,R2 file pairs (the CLI detects _R1/_R2 names)
   bool interleaved = false;  // single FASTQ holds R1,R2,R1,R2...
-  std::string output;        // final CRAM path; required
+  // Final CRAM path; required. With `output_fd`, the name the stream is made under: the CRAM is
+  // spooled beside it as a temporary and its sidecars take its name (`<output>.crai`, ...).
+  std::string output;
+  // >= 0: after the proof, the CRAM's bytes are written to this descriptor (the CLI's standard
+  // output for `-o -`) and not kept under `output`; its sidecars are. -1: a file.
+  int output_fd = -1;
   std::string reference;     // FASTA (plain or bgzipped); `.fai` made if missing
   std::string cram_version = "3.1";  // "3.0" or "3.1"
   CramProfile profile = CramProfile::kNormal;
