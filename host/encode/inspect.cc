@@ -260,6 +260,8 @@ class CramFile {
 }  // namespace
 
 StatusOr<CramInspection> InspectCram(const std::string& path) {
+  // It reads the file where each container is, not front to back.
+  if (path == "-") return InvalidArgument("inspect reads a CRAM file, not standard input (save the stream first)");
   CramFile file;
   CRAMJET_RETURN_IF_ERROR(file.Open(path));
   const std::string where = "'" + path + "': ";

@@ -65,6 +65,9 @@ StatusOr<ReadChecksums> ChecksumInputs(const VerifyOptions& options, std::string
 
 StatusOr<VerifyResult> Verify(const VerifyOptions& options) {
   if (options.cram.empty()) return InvalidArgument("no CRAM file given");
+  if (options.cram == "-" && options.against.empty())
+    return InvalidArgument("'-' (standard input) has no .seqchksum or .md5 beside it: verify the file, or give "
+                           "--against INPUT...");
   CRAMJET_RETURN_IF_ERROR(CheckReadableFile(options.cram));
   VerifyResult result;
   const std::string seq_path = SeqChecksumPath(options.cram);

@@ -148,6 +148,11 @@ TEST_F(CliStreaming, MistakesAreExactErrorsAndLeaveNothing) {
       {"cat cut.bam | " + Compress() + "--sample S1 - -o s.cram", 1,
        "cramjet compress: error: '-' (standard input): after record 2000: the end-of-file marker is missing: the "
        "stream was cut short\n"},
+      {"cat in.bam | " + Cramjet() + " verify -", 2,
+       "cramjet verify: error: '-' (standard input) has no .seqchksum or .md5 beside it: verify the file, or give "
+       "--against INPUT...\n"},
+      {"cat in.bam | " + Cramjet() + " inspect -", 2,
+       "cramjet inspect: error: inspect reads a CRAM file, not standard input (save the stream first)\n"},
       {Cramjet() + " decompress - -o - < /dev/null", 1,
        "cramjet decompress: error: '-' (standard input): empty, no reads\n"},
   };
