@@ -161,6 +161,9 @@ print(json.dumps({"n50": n50, "hist": hist, "identity": 100 * sum(ids) / len(ids
               single["identity"]["mean_percent"].get<double>(), 1e-6);
 }
 
+// The report in headless Chromium (issue 14): every plot drawn, a panel per read, the duplication
+// histogram and overrepresented section, hover values shown under a pointer, no console error.
+// The screenshots (build/test-output/qc/qc.png, qc-hover.png) are for a person to look at.
 TEST(QcOutputs, HtmlReportDrawsEveryPlotInHeadlessChromium) {
   CRAMJET_REQUIRE_SHARED_DATA(kChrMBam);
   if (!testing::ToolAvailable("chromium")) GTEST_SKIP() << "chromium not installed (scripts/setup-debian.sh)";
@@ -174,11 +177,33 @@ TEST(QcOutputs, HtmlReportDrawsEveryPlotInHeadlessChromium) {
   ASSERT_TRUE(run.exit_code == 0 || run.exit_code == 5) << run.exit_code << run.err;
   const std::string html = testing::ReadFile(dir / "HG03478.qc.html");
   // Self-contained: nothing fetched from anywhere.
-  for (const char* forbidden : {"src=\"http", "href=\"http", "<link", "@import", "url(http", "src=\"//"})
+  for (const char* forbidden : {"src=\"http", "href=\"http", "<link", "@import", "url(http", "src=\"//", "<script src"})
     EXPECT_EQ(html.find(forbidden), std::string::npos) << forbidden;
 
+  // A quality and a composition panel for each read with a real share of the reads (this pair's
+  // few orphans have none), as qc.json counts them.
+  const json qc = json::parse(testing::ReadFile(dir / "HG03478.qc.json"));
+  uint64_t reads = 0;
+  for (const auto& [name, mate] : qc["mates"].items()) reads += mate["reads"].get<uint64_t>();
+  size_t panels = 0;
+  for (const char* mate : {"read1", "read2", "single"}) {
+    const bool major = qc["mates"].contains(mate) && qc["mates"][mate]["reads"].get<uint64_t>() * 20 >= reads;
+    for (const char* kind : {"quality", "composition"}) {
+      const std::string id = std::string("id=\"plot-") + kind + "-" + mate + "\"";
+      EXPECT_EQ(html.find(id) != std::string::npos, major) << id;
+    }
+    panels += major;
+  }
+  EXPECT_EQ(panels, 2u);  // R1 and R2
+  EXPECT_NE(html.find("id=\"plot-duplication\""), std::string::npos);
+  EXPECT_NE(html.find(qc["overrepresented"].empty() ? "id=\"overrepresented-none\"" : "<table id=\"overrepresented\">"),
+            std::string::npos);
+  // 2 panels per read, then GC, length, duplication, insert size, coverage, mismatch, adapter.
+  const std::string plots = std::to_string(2 * panels + 7);
+
   const std::string out_dir = std::string(CRAMJET_BINARY_DIR) + "/test-output/qc";
-  RunShell("mkdir -p " + ShellQuote(out_dir));
+  RunShell("mkdir -p " + ShellQuote(out_dir) + " && rm -f " + ShellQuote(out_dir + "/qc.png") + " " +
+           ShellQuote(out_dir + "/qc-hover.png"));
   const std::string chromium = "timeout 120 chromium --headless --no-sandbox --disable-gpu --disable-background-networking "
                                "--disable-component-update --disable-sync --no-first-run --enable-logging=stderr --v=0 ";
   const std::string url = "file://" + (dir / "HG03478.qc.html");
@@ -188,8 +213,9 @@ TEST(QcOutputs, HtmlReportDrawsEveryPlotInHeadlessChromium) {
   ASSERT_TRUE(std::regex_search(dom.out, body, std::regex("<body[^>]*>"))) << dom.out.substr(0, 500);
   const std::string tag = body.str();
   EXPECT_NE(tag.find("data-qc-ready=\"1\""), std::string::npos) << tag;
-  EXPECT_NE(tag.find("data-plots=\"8\""), std::string::npos) << tag;
-  EXPECT_NE(tag.find("data-plots-drawn=\"8\""), std::string::npos) << tag;
+  EXPECT_NE(tag.find("data-plots=\"" + plots + "\""), std::string::npos) << tag;
+  EXPECT_NE(tag.find("data-plots-drawn=\"" + plots + "\""), std::string::npos) << tag;
+  EXPECT_NE(tag.find("data-plots-hover=\"" + plots + "\""), std::string::npos) << tag;
   EXPECT_NE(tag.find("data-errors=\"0\""), std::string::npos) << tag;
   // Console messages Chromium logs (uncaught errors, console.error) would name CONSOLE.
   std::istringstream log(dom.err);
@@ -197,9 +223,44 @@ TEST(QcOutputs, HtmlReportDrawsEveryPlotInHeadlessChromium) {
     if (line.find("CONSOLE") != std::string::npos) ADD_FAILURE() << "console message: " << line;
   }
   const auto shot = RunShell(chromium + "--user-data-dir=" + ShellQuote(dir / "profile2") +
-                             " --window-size=1400,3000 --screenshot=" + ShellQuote(out_dir + "/qc.png") + " " + ShellQuote(url));
+                             " --window-size=1400,3400 --screenshot=" + ShellQuote(out_dir + "/qc.png") + " " + ShellQuote(url));
   EXPECT_EQ(shot.exit_code, 0) << shot.err;
   EXPECT_GT(testing::ReadFile(out_dir + "/qc.png").size(), 10000u) << "screenshot " << out_dir << "/qc.png";
+
+  // A pointer over the middle of R2's quality panel (cycle 50 of 100): a copy of the report moves
+  // it there and records what the tooltip then says. The page's own code does the rest.
+  const std::string hover_script =
+      "<script>(function(){var p=document.getElementById('plot-quality-read2'),b=document.body;"
+      "b.style.marginTop=-(p.getBoundingClientRect().top-40)+'px';var r=p.getBoundingClientRect();"
+      "p.dispatchEvent(new MouseEvent('mousemove',{clientX:r.left+60+450*0.5,clientY:r.top+120,bubbles:true}));"
+      "var t=document.getElementById('qc-tip');b.setAttribute('data-tip',t.textContent);"
+      "b.setAttribute('data-tip-shown',getComputedStyle(t).display);})();</script></body>";
+  std::string hovered = html;
+  hovered.replace(hovered.rfind("</body>"), 7, hover_script);
+  testing::WriteFile(dir / "hover.html", hovered);
+  const std::string hover_url = "file://" + (dir / "hover.html");
+  const auto hover = RunShell(chromium + "--user-data-dir=" + ShellQuote(dir / "profile3") + " --dump-dom " + ShellQuote(hover_url));
+  ASSERT_EQ(hover.exit_code, 0) << hover.err;
+  ASSERT_TRUE(std::regex_search(hover.out, body, std::regex("<body[^>]*>"))) << hover.out.substr(0, 500);
+  const std::string hover_tag = body.str();
+  EXPECT_NE(hover_tag.find("data-tip-shown=\"block\""), std::string::npos) << hover_tag;
+  // The cycle under the pointer and R2's values there, read from qc.json.
+  const json& r2 = qc["mates"]["read2"]["per_cycle"];
+  std::smatch tip;
+  ASSERT_TRUE(std::regex_search(hover_tag, tip, std::regex("data-tip=\"cycle: (\\d+)mean: ([0-9.]+)median: (\\d+)"
+                                                           "upper quartile: (\\d+)lower quartile: (\\d+)\"")))
+      << hover_tag;
+  const int cycle = std::stoi(tip[1]);
+  EXPECT_NEAR(cycle, 50, 1);
+  EXPECT_NEAR(std::stod(tip[2]), r2["quality_mean"][cycle - 1].get<double>(), 0.005);
+  EXPECT_EQ(std::stoi(tip[3]), r2["quality_median"][cycle - 1].get<int>());
+  EXPECT_EQ(std::stoi(tip[4]), r2["quality_upper_quartile"][cycle - 1].get<int>());
+  EXPECT_EQ(std::stoi(tip[5]), r2["quality_lower_quartile"][cycle - 1].get<int>());
+  const auto hover_shot = RunShell(chromium + "--user-data-dir=" + ShellQuote(dir / "profile4") +
+                                   " --window-size=1400,1000 --screenshot=" + ShellQuote(out_dir + "/qc-hover.png") + " " +
+                                   ShellQuote(hover_url));
+  EXPECT_EQ(hover_shot.exit_code, 0) << hover_shot.err;
+  EXPECT_GT(testing::ReadFile(out_dir + "/qc-hover.png").size(), 10000u) << "screenshot " << out_dir << "/qc-hover.png";
 }
 
 TEST(QcCli, WritesFilesBesideThePrefixAndPrintsTheSummary) {
