@@ -4,13 +4,18 @@
 // ksw2's extension are what the long-read field uses and measures itself against, and Debian
 // ships it as a library; re-deriving them would only approach it (docs/mapper.md, "Long reads").
 // The short-read hot loops stay ours, behind the backend interface.
+#include <fcntl.h>
+#include <sys/stat.h>
+
 #include <chrono>
+#include <initializer_list>
 #include <cstdlib>
 #include <cstring>
 #include <unordered_map>
 
 #include <minimap.h>
 
+#include "common/common.h"
 #include "cramjet/log.h"
 #include "map/map_buffer.h"
 #include "map/placement.h"
@@ -40,6 +45,37 @@ namespace {
 // A BAM 4-bit code as the letter minimap2 reads (it treats anything but ACGT as N).
 constexpr char kNt16Letter[] = "=ACMGRSVTWYHKDBN";
 
+// True when `cache` exists, is a minimap2 index and is at least as new as every file in `sources`.
+bool CacheIsFresh(const std::string& cache, std::initializer_list<std::string> sources) {
+  struct stat c;
+  if (::stat(cache.c_str(), &c) != 0 || !S_ISREG(c.st_mode) || mm_idx_is_idx(cache.c_str()) <= 0) return false;
+  for (const std::string& source : sources) {
+    struct stat s;
+    if (::stat(source.c_str(), &s) != 0) return false;
+    if (s.st_mtim.tv_sec > c.st_mtim.tv_sec ||
+        (s.st_mtim.tv_sec == c.st_mtim.tv_sec && s.st_mtim.tv_nsec > c.st_mtim.tv_nsec))
+      return false;
+  }
+  return true;
+}
+
+// A source with a time ahead of the clock (a copy from a machine whose clock runs fast) would
+// make a cache written now look stale to every later job: it takes the newest source's time.
+void KeepCacheNoOlderThan(const std::string& cache, std::initializer_list<std::string> sources) {
+  struct stat c;
+  if (::stat(cache.c_str(), &c) != 0) return;
+  timespec newest = c.st_mtim;
+  for (const std::string& source : sources) {
+    struct stat s;
+    if (::stat(source.c_str(), &s) == 0 &&
+        (s.st_mtim.tv_sec > newest.tv_sec || (s.st_mtim.tv_sec == newest.tv_sec && s.st_mtim.tv_nsec > newest.tv_nsec)))
+      newest = s.st_mtim;
+  }
+  if (newest.tv_sec == c.st_mtim.tv_sec && newest.tv_nsec == c.st_mtim.tv_nsec) return;
+  const timespec times[2] = {newest, newest};
+  (void)::utimensat(AT_FDCWD, cache.c_str(), times, 0);
+}
+
 }  // namespace
 
 struct LongReadAligner::Impl {
@@ -51,6 +87,41 @@ struct LongReadAligner::Impl {
     if (index) mm_idx_destroy(index);
   }
 };
+
+// minimap2's index from `source` (the FASTA, or a cached .mmi), also dumped to `dump_to` when
+// given; then the contigs matched to ours by name, so that tid i stays contig i of our index.
+namespace {
+
+Status ReadIndex(LongReadAligner::Impl& impl, const std::string& source, const mm_idxopt_t& options,
+                 const char* dump_to, int threads, const ReferenceIndex& index, const std::string& fasta_path) {
+  if (impl.index) mm_idx_destroy(impl.index);
+  impl.index = nullptr;
+  impl.contig_of.clear();
+  mm_idx_reader_t* reader = mm_idx_reader_open(source.c_str(), &options, dump_to);
+  if (!reader) return BadInput("'" + source + "': minimap2 cannot open it");
+  mm_idx_t* read = mm_idx_reader_read(reader, threads);
+  mm_idx_reader_close(reader);
+  if (!read) return BadInput("'" + source + "': minimap2 read no sequence from it");
+  impl.index = read;
+  std::unordered_map<std::string, uint32_t> by_name;
+  for (size_t t = 0; t < index.contig_count(); ++t) by_name.emplace(index.contig_name(t), static_cast<uint32_t>(t));
+  for (uint32_t rid = 0; rid < read->n_seq; ++rid) {
+    const mm_idx_seq_t& s = read->seq[rid];
+    const auto it = by_name.find(s.name);
+    if (it == by_name.end() || index.contig_length(it->second) != s.len) {
+      mm_idx_destroy(impl.index);
+      impl.index = nullptr;
+      impl.contig_of.clear();
+      return FailedPrecondition("'" + fasta_path + "': contig '" + s.name + "' as minimap2 reads it (" +
+                                std::to_string(s.len) + " bases) is not in the index beside it: run `cramjet index " +
+                                fasta_path + "`");
+    }
+    impl.contig_of.push_back(it->second);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
 
 LongReadAligner::LongReadAligner(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 LongReadAligner::~LongReadAligner() = default;
@@ -68,30 +139,49 @@ StatusOr<std::unique_ptr<LongReadAligner>> LongReadAligner::Create(const Referen
   impl->map_options.flag |= MM_F_CIGAR;
   // One index part whatever the reference size (minimap2 -I): a read is aligned against all of it.
   index_options.batch_size = UINT64_MAX >> 1;
-  mm_idx_reader_t* reader = mm_idx_reader_open(fasta_path.c_str(), &index_options, nullptr);
-  if (!reader) return BadInput("'" + fasta_path + "': minimap2 cannot open it");
-  impl->index = mm_idx_reader_read(reader, std::max(1, threads));
-  mm_idx_reader_close(reader);
-  if (!impl->index) return BadInput("'" + fasta_path + "': minimap2 read no sequence from it");
-  mm_mapopt_update(&impl->map_options, impl->index);
-
-  // Same FASTA, same contigs; matched by name so that tid i stays contig i of our index.
-  std::unordered_map<std::string, uint32_t> by_name;
-  for (size_t t = 0; t < index.contig_count(); ++t) by_name.emplace(index.contig_name(t), static_cast<uint32_t>(t));
   impl->reference = &index;
-  for (uint32_t rid = 0; rid < impl->index->n_seq; ++rid) {
-    const mm_idx_seq_t& s = impl->index->seq[rid];
-    const auto it = by_name.find(s.name);
-    if (it == by_name.end() || index.contig_length(it->second) != s.len)
-      return FailedPrecondition("'" + fasta_path + "': contig '" + s.name + "' as minimap2 reads it (" +
-                                std::to_string(s.len) + " bases) is not in the index beside it: run `cramjet index " +
-                                fasta_path + "`");
-    impl->contig_of.push_back(it->second);
+  const std::string cache = LongReadIndexCachePath(fasta_path, preset);
+  const int index_threads = std::max(1, threads);
+  // A cached index is used when it is newer than the FASTA and than our index beside it (which
+  // is rebuilt when the FASTA changes) and holds the same contigs; anything else builds anew.
+  const char* how = "built";
+  if (CacheIsFresh(cache, {fasta_path, index.path()})) {
+    Status loaded = ReadIndex(*impl, cache, index_options, nullptr, index_threads, index, fasta_path);
+    if (loaded.ok()) {
+      how = "loaded from the cache";
+    } else {
+      CJ_LOG(kWarning) << "'" << cache << "': " << loaded.message() << "; building it again";
+    }
   }
-  CJ_LOG(kInfo) << "long reads: minimap2 -x " << Minimap2PresetName(preset) << " index of '"
-                << fasta_path << "' built in "
-                << std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() << " s";
+  if (!impl->index) {
+    // Written under a temporary name and renamed when whole: a crash or a job beside this one
+    // never leaves a partial cache under the name. A folder this job cannot write: built for
+    // this job only.
+    StatusOr<AtomicOutput> out = AtomicOutput::Create(cache);
+    if (!out.ok()) {
+      CJ_LOG(kInfo) << "long reads: minimap2's index of '" << fasta_path << "' is not cached (" << out.status().message()
+                    << "): every job builds it";
+    }
+    CRAMJET_RETURN_IF_ERROR(
+        ReadIndex(*impl, fasta_path, index_options, out.ok() ? out->temp_path().c_str() : nullptr, index_threads, index, fasta_path));
+    if (out.ok()) {
+      if (Status committed = out->Commit(); committed.ok()) {
+        how = "built and cached";
+        KeepCacheNoOlderThan(cache, {fasta_path, index.path()});
+      } else {
+        CJ_LOG(kWarning) << "long reads: cannot cache minimap2's index as '" << cache << "': " << committed.message();
+      }
+    }
+  }
+  mm_mapopt_update(&impl->map_options, impl->index);
+  CJ_LOG(kInfo) << "long reads: minimap2 -x " << Minimap2PresetName(preset) << " index of '" << fasta_path << "' "
+                << how << " in " << std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()
+                << " s";
   return std::unique_ptr<LongReadAligner>(new LongReadAligner(std::move(impl)));
+}
+
+std::string LongReadIndexCachePath(const std::string& fasta_path, LongReadPreset preset) {
+  return fasta_path + "." + Minimap2PresetName(preset) + ".mmi";
 }
 
 void map_internal::Minimap2BufferDeleter::operator()(mm_tbuf_s* buffer) const { mm_tbuf_destroy(buffer); }

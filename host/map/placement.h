@@ -104,9 +104,11 @@ struct LongReadBuffer;  // map_buffer.h
 // built in memory at Create with the preset's k/w, and its primary alignment of each read.
 class LongReadAligner {
  public:
-  // Builds minimap2's index of `fasta_path` (the FASTA behind `index`; contig names and lengths
-  // must agree with it, FailedPrecondition otherwise). BadInput when minimap2 cannot read it.
-  // `index` must outlive the aligner.
+  // minimap2's index of `fasta_path` (the FASTA behind `index`; contig names and lengths must
+  // agree with it, FailedPrecondition otherwise), loaded from its cache beside the FASTA
+  // (LongReadIndexCachePath) when that is newer than the FASTA and `index`, else built and cached
+  // there (temporary name, rename; a folder that cannot be written: built for this call only).
+  // BadInput when minimap2 cannot read it. `index` must outlive the aligner.
   [[nodiscard]] static StatusOr<std::unique_ptr<LongReadAligner>> Create(const ReferenceIndex& index,
                                                                          const std::string& fasta_path,
                                                                          LongReadPreset preset, int threads);
@@ -116,11 +118,17 @@ class LongReadAligner {
   // minimap2's primary alignment of `b`'s bases as a placement (soft clips for the unaligned
   // ends; `placed` false when minimap2 finds none). Thread-safe for calls with different buffers.
   map_internal::Placement Align(const bam1_t* b, map_internal::LongReadBuffer& buffer) const;
+  // minimap2's index and our contig numbers for its sequences (long_read.cc; named here so that
+  // the file's helpers can fill one).
+  struct Impl;
 
  private:
-  struct Impl;
   explicit LongReadAligner(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// Where minimap2's index of `fasta_path` for `preset` is cached: "<fasta>.map-ont.mmi" (one per
+// preset, as k, w and homopolymer compression differ).
+std::string LongReadIndexCachePath(const std::string& fasta_path, LongReadPreset preset);
 
 }  // namespace cramjet

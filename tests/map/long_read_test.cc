@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <algorithm>
+#include <mutex>
 #include <unordered_map>
 
 #include <gtest/gtest.h>
@@ -13,7 +15,9 @@
 
 #include "backend/backend.h"
 #include "common/test_util.h"
+#include "cramjet/log.h"
 #include "map/map.h"
+#include "map/placement.h"
 #include "map_test_util.h"
 
 namespace cramjet {
@@ -194,6 +198,75 @@ TEST_F(LongReadTest, PacBioClrPlacedLikeMinimap2) {
   RunKind({"clr", LongReadPreset::kClr,
            "--data-type CLR --depth 1.5 --length-min 100 --length-mean 8000 --length-sd 6000 --length-max 60000 "
            "--accuracy-mean 0.85 --accuracy-sd 0.05 --accuracy-min 0.75 --difference-ratio 10:60:30"});
+}
+
+// minimap2's index of a genome takes minutes to build: it is cached beside the FASTA. The first
+// mapper builds and writes it (whole, no temporary left), the next loads it and places the same
+// reads the same way, and a FASTA newer than the cache makes it be built again.
+TEST_F(LongReadTest, Minimap2sIndexIsCachedBesideTheFastaAndBuiltAgainWhenStale) {
+  testing::TempDir dir;
+  const std::string fasta = dir / "chr2.fa";
+  ASSERT_EQ(testing::RunShell("cp " + testing::ShellQuote(fasta_) + " " + testing::ShellQuote(fasta)).exit_code, 0);
+  ASSERT_TRUE(ReferenceIndex::Build(fasta, 2).ok());
+  auto index = ReferenceIndex::Open(fasta);
+  ASSERT_TRUE(index.ok()) << index.status().ToString();
+  // Reads cut from the reference itself, 4 kb each.
+  const std::string genome = testing::RunShell("grep -v '^>' " + testing::ShellQuote(fasta) + " | tr -d '\\n'").out;
+  ASSERT_GT(genome.size(), 2000000u);
+  std::string fastq;
+  for (int i = 0; i < 20; ++i)
+    fastq += "@read" + std::to_string(i) + "\n" + genome.substr(50000 + 100000 * static_cast<size_t>(i), 4000) + "\n+\n" +
+             std::string(4000, 'I') + "\n";
+  testing::WriteFile(dir / "reads.fq", fastq);
+  const std::vector<BamPtr> records = testing::LoadFastq(dir / "reads.fq", SIZE_MAX);
+  std::vector<std::string> said;
+  std::mutex mu;
+  SetLogSink([&](LogLevel, std::string_view message) {
+    std::lock_guard<std::mutex> lock(mu);
+    said.emplace_back(message);
+  });
+  const LogLevel saved_level = GetLogLevel();
+  SetLogLevel(LogLevel::kInfo);
+  auto backend = CreateBackend(AccelKind::kScalar);
+  ASSERT_TRUE(backend.ok());
+  MapOptions options;
+  options.long_reads = LongReadPreset::kOnt;
+  auto place = [&](std::string* how) {
+    said.clear();
+    auto mapper = Mapper::Create(**index, **backend, options);
+    EXPECT_TRUE(mapper.ok()) << mapper.status().ToString();
+    std::string out;
+    if (!mapper.ok()) return out;
+    ReadBatch batch = testing::CopyToBatch(records, 0, records.size());
+    MapBuffer buffer;
+    EXPECT_TRUE((*mapper)->MapBatch(batch, buffer).ok());
+    for (size_t i = 0; i < batch.size; ++i)
+      out += std::to_string(batch[i]->core.tid) + ":" + std::to_string(batch[i]->core.pos) + ":" + Cigar(batch[i]) + " ";
+    for (const std::string& line : said)
+      if (line.rfind("long reads: minimap2 -x map-ont index of", 0) == 0) *how = line;
+    return out;
+  };
+  const std::string cache = LongReadIndexCachePath(fasta, LongReadPreset::kOnt);
+  EXPECT_EQ(cache, fasta + ".map-ont.mmi");
+  std::string how;
+  const std::string built = place(&how);
+  EXPECT_NE(how.find("' built and cached in "), std::string::npos) << how;
+  EXPECT_TRUE(testing::PathExists(cache));
+  for (const std::string& name : testing::ListDir(dir.path())) EXPECT_EQ(name.find(".tmp."), std::string::npos) << name;
+  EXPECT_EQ(std::count(built.begin(), built.end(), ' '), 20);
+  EXPECT_EQ(built.find("-1:"), std::string::npos) << "every cut read is placed: " << built;
+
+  const std::string loaded = place(&how);
+  EXPECT_NE(how.find("' loaded from the cache in "), std::string::npos) << how;
+  EXPECT_EQ(loaded, built);
+
+  // The FASTA edited after the cache was made (here: touched 10 s into the future).
+  ASSERT_EQ(testing::RunShell("touch -d '+10 seconds' " + testing::ShellQuote(fasta)).exit_code, 0);
+  const std::string rebuilt = place(&how);
+  EXPECT_NE(how.find("' built and cached in "), std::string::npos) << how;
+  EXPECT_EQ(rebuilt, built);
+  SetLogSink(nullptr);
+  SetLogLevel(saved_level);
 }
 
 TEST(LongReadPresetTest, ParsesTheFourNamesAndRefusesOthers) {
