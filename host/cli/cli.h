@@ -37,6 +37,7 @@ void RegisterInspectCommand(CLI::App& app, Context& ctx);    // inspect
 void RegisterIndexCommand(CLI::App& app, Context& ctx);      // index
 void RegisterQcCommand(CLI::App& app, Context& ctx);         // qc
 void RegisterShipCommand(CLI::App& app, Context& ctx);       // ship
+void RegisterAcceptCommand(CLI::App& app, Context& ctx);     // accept
 void RegisterDaemonCommands(CLI::App& app, Context& ctx);    // status, jobs, job, retry, ...
 
 }  // namespace cramjet::cli

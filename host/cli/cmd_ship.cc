@@ -1,10 +1,12 @@
 // `cramjet ship`: archives one sample by hand (ShipCramSet; the daemon ships through the same sinks).
 #include <cstdio>
+#include <ctime>
 #include <memory>
 #include <string>
 
 #include "cli/cli.h"
 #include "cramjet/log.h"
+#include "cramjet/accept.h"
 #include "cramjet/ship.h"
 
 namespace cramjet::cli {
@@ -21,7 +23,58 @@ Status RunShip(const ShipCramOptions& o) {
   return Status::Ok();
 }
 
+std::string UtcNow() {
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return buf;
+}
+
 }  // namespace
+
+void RegisterAcceptCommand(CLI::App& app, Context& ctx) {
+  auto opts = std::make_shared<AcceptOptions>();
+  auto receipt = std::make_shared<std::string>();
+  auto* sub = app.add_subcommand(
+      "accept", "The archive's check of a delivered sample set (manifest, sizes, MD5s, header, reference, QC, a full "
+                "decode): writes an acceptance receipt, or a rejection naming the first problem");
+  sub->add_option("delivery", opts->delivery,
+                  "The folder holding manifest.json: a path, file:///path, https://host/prefix/RUN/SAMPLE (WebDAV) or "
+                  "s3://bucket/prefix/RUN/SAMPLE")
+      ->required();
+  sub->add_option("--config", opts->config_file, "TOML file whose [archive] table gives credentials and TLS settings");
+  sub->add_option("--known-references", opts->known_references,
+                  "File of reference MD5s the archive knows (first field per line; repeatable); REF_CACHE and a local "
+                  "REF_PATH count too");
+  sub->add_option("-T,--reference", opts->reference, "FASTA to decode with (default: by M5 through REF_CACHE/REF_PATH)");
+  sub->add_option("--qc-fail", opts->qc_fail,
+                  "A QC verdict of fail: reject, released (accepted only when an operator released it; default) or accept")
+      ->check(CLI::IsMember({"reject", "released", "accept"}));
+  sub->add_flag("--require-qc", opts->require_qc, "Reject a delivery without a QC verdict");
+  sub->add_option("--receipt", *receipt, "Write the receipt (or the rejection) here, atomically (default: standard output)");
+  sub->add_option("--staging", opts->staging_dir, "Folder for downloads of a remote delivery (default: $TMPDIR)");
+  sub->add_option("-@,--threads", opts->threads, "Threads for the decode")->check(CLI::Range(1, 256));
+  sub->callback([opts, receipt, &ctx] {
+    const std::string checked_at = UtcNow();
+    StatusOr<AcceptResult> result = AcceptDelivery(*opts);
+    const std::string document = result.ok() ? AcceptanceReceipt(*opts, *result, checked_at)
+                                             : RejectionDocument(*opts, result.status(), checked_at);
+    if (receipt->empty()) {
+      std::fputs(document.c_str(), stdout);
+    } else if (Status written = WriteAcceptanceDocument(*receipt, document); !written.ok()) {
+      ctx.exit_code = ReportError("accept", written);
+      return;
+    }
+    if (!result.ok()) {
+      ctx.exit_code = ReportError("accept", result.status());
+      return;
+    }
+    std::fprintf(stderr, "cramjet accept: accepted %s: %zu files, %llu reads, manifest MD5 %s\n", result->sample.c_str(),
+                 result->files.size(), static_cast<unsigned long long>(result->reads), result->manifest_md5.c_str());
+  });
+}
 
 void RegisterShipCommand(CLI::App& app, Context& ctx) {
   auto opts = std::make_shared<ShipCramOptions>();

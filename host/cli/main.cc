@@ -169,6 +169,7 @@ int main(int argc, char** argv) {
   RegisterIndexCommand(app, ctx);
   RegisterQcCommand(app, ctx);
   RegisterShipCommand(app, ctx);
+  RegisterAcceptCommand(app, ctx);
   RegisterDaemonCommands(app, ctx);
   AddVerboseFlags(app);
   const int handled = HandleTopLevel(app, argc, argv);

@@ -174,6 +174,22 @@ std::map<std::string, uint64_t> FaiContigs(const std::string& reference) {
 
 }  // namespace
 
+std::string LocalReferenceForMd5(const std::string& md5) {
+  if (md5.empty()) return "";
+  if (const char* ref_cache = std::getenv("REF_CACHE"); ref_cache && *ref_cache) {
+    const std::string candidate = ExpandReferencePattern(ref_cache, md5);
+    if (::access(candidate.c_str(), R_OK) == 0) return candidate;
+  }
+  if (const char* ref_path = std::getenv("REF_PATH"); ref_path && *ref_path) {
+    for (const std::string& element : SplitReferencePath(ref_path)) {
+      if (IsRemote(element)) continue;
+      const std::string candidate = ExpandReferencePattern(element, md5);
+      if (::access(candidate.c_str(), R_OK) == 0) return candidate;
+    }
+  }
+  return "";
+}
+
 std::string MissingCramReference(const AlignmentFile& f) {
   if (!f.is_cram() || !f.header) return "";
   const char* ref_cache = std::getenv("REF_CACHE");

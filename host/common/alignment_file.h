@@ -50,6 +50,9 @@ struct AlignmentOpenOptions {
 // neither -T (by name and length), its UR file, REF_CACHE nor a local REF_PATH element holds,
 // with every place looked. "" when each @SQ resolves, or a REF_PATH server might have it.
 std::string MissingCramReference(const AlignmentFile& file);
+// The local file REF_CACHE or a local REF_PATH element holds for a reference sequence's MD5, as
+// htslib would look for it; "" when none does (or neither is set).
+std::string LocalReferenceForMd5(const std::string& md5);
 // Reads the next record. true: `record` filled; false: clean end of file. Errors name the file
 // and the 1-based record number (`records_read` is the count read so far): kFailedPrecondition
 // when a decode failed and the CRAM's reference is missing (MissingCramReference), kBadInput for

@@ -11,38 +11,12 @@
 #include "cramjet/log.h"
 #include "cramjet/qc.h"
 #include "cramjet/ship.h"
+#include "pipeline/archive_sink.h"
 #include "ship/ship.h"
 
 namespace cramjet {
 
 namespace {
-
-StatusOr<ship::SinkConfig> LoadSinkConfig(const ShipCramOptions& o) {
-  if (o.config_file.empty()) {
-    if (o.to.empty()) return InvalidArgument("give --to URL or --config FILE with an [archive] table");
-    return ship::SinkConfigFromUrl(o.to);
-  }
-  toml::table root;
-#if TOML_EXCEPTIONS
-  try {
-    root = toml::parse_file(o.config_file);
-  } catch (const toml::parse_error& e) {
-    return BadInput("'" + o.config_file + "': line " + std::to_string(e.source().begin.line) + ": " +
-                    std::string(e.description()));
-  }
-#else
-  auto parsed = toml::parse_file(o.config_file);
-  if (!parsed)
-    return BadInput("'" + o.config_file + "': line " + std::to_string(parsed.error().source().begin.line) + ": " +
-                    std::string(parsed.error().description()));
-  root = std::move(parsed).table();
-#endif
-  toml::table archive;
-  if (const toml::table* t = root["archive"].as_table()) archive = *t;
-  else if (o.to.empty()) return InvalidArgument("'" + o.config_file + "': no [archive] table");
-  if (!o.to.empty()) archive.insert_or_assign("url", o.to);  // --to wins over the file's url
-  return ship::ParseSinkConfig(archive, o.config_file);
-}
 
 ShippedObject Shipped(const ship::ShippedFile& f) { return {f.remote_name, f.size, f.md5}; }
 
@@ -52,7 +26,7 @@ StatusOr<ShipCramResult> ShipCramSet(const ShipCramOptions& o) {
   CRAMJET_RETURN_IF_ERROR(CheckReadableFile(o.cram));
   if (o.cram.size() < 5 || o.cram.compare(o.cram.size() - 5, 5, ".cram") != 0)
     return InvalidArgument("'" + o.cram + "': expected a .cram file");
-  CRAMJET_ASSIGN_OR_RETURN(ship::SinkConfig config, LoadSinkConfig(o));
+  CRAMJET_ASSIGN_OR_RETURN(ship::SinkConfig config, LoadArchiveSinkConfig(o.to, o.config_file));
   if (o.max_attempts > 0) config.retry.max_attempts = o.max_attempts;
 
   ship::ShipRequest request;
@@ -88,6 +62,33 @@ StatusOr<ShipCramResult> ShipCramSet(const ShipCramOptions& o) {
   result.uploaded = shipped.uploaded;
   result.attempts = shipped.attempts;
   return result;
+}
+
+StatusOr<ship::SinkConfig> LoadArchiveSinkConfig(const std::string& to, const std::string& config_file) {
+  if (config_file.empty()) {
+    if (to.empty()) return InvalidArgument("give --to URL or --config FILE with an [archive] table");
+    return ship::SinkConfigFromUrl(to);
+  }
+  toml::table root;
+#if TOML_EXCEPTIONS
+  try {
+    root = toml::parse_file(config_file);
+  } catch (const toml::parse_error& e) {
+    return BadInput("'" + config_file + "': line " + std::to_string(e.source().begin.line) + ": " +
+                    std::string(e.description()));
+  }
+#else
+  auto parsed = toml::parse_file(config_file);
+  if (!parsed)
+    return BadInput("'" + config_file + "': line " + std::to_string(parsed.error().source().begin.line) + ": " +
+                    std::string(parsed.error().description()));
+  root = std::move(parsed).table();
+#endif
+  toml::table archive;
+  if (const toml::table* t = root["archive"].as_table()) archive = *t;
+  else if (to.empty()) return InvalidArgument("'" + config_file + "': no [archive] table");
+  if (!to.empty()) archive.insert_or_assign("url", to);  // --to wins over the file's url
+  return ship::ParseSinkConfig(archive, config_file);
 }
 
 }  // namespace cramjet

@@ -53,6 +53,8 @@ int SeekBody(void* user, curl_off_t offset, int origin) {
 struct ResponseSink {
   HttpResponse* response;
   bool md5;
+  int fd = -1;           // a download: the body goes here
+  int write_errno = 0;   // the first failed write to fd
   hts_md5_context* ctx = nullptr;
   ~ResponseSink() { if (ctx) hts_md5_destroy(ctx); }
 };
@@ -60,13 +62,31 @@ struct ResponseSink {
 void AppendBody(ResponseSink& sink, const char* data, size_t n) {
   sink.response->body_bytes += n;
   if (sink.md5) hts_md5_update(sink.ctx, data, static_cast<unsigned long>(n));
-  else if (sink.response->body.size() < (1u << 20)) sink.response->body.append(data, n);
+  if (sink.fd >= 0) {
+    // Error responses (a 404's page) are kept for the message; a 2xx body goes to the file.
+    if (sink.response->status == 0 || (sink.response->status >= 200 && sink.response->status < 300)) {
+      for (size_t done = 0; done < n && sink.write_errno == 0;) {
+        const ssize_t w = ::write(sink.fd, data + done, n - done);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) sink.write_errno = errno;
+        else done += static_cast<size_t>(w);
+      }
+      return;
+    }
+  }
+  if (!sink.md5 && sink.response->body.size() < (1u << 20)) sink.response->body.append(data, n);
 }
 
 // One header line as the server sent it ("Name: value\r\n", or a status line).
 void AppendHeaderLine(HttpResponse& response, std::string_view line) {
   if (line.rfind("HTTP/", 0) == 0) {
     response.headers.clear();  // a new response (after 100-continue or a redirect)
+    // "HTTP/1.1 200 OK": the status, known before the body arrives (a download keeps only 2xx).
+    const size_t space = line.find(' ');
+    long code = 0;
+    for (size_t i = space == std::string_view::npos ? line.size() : space + 1; i < line.size() && std::isdigit(static_cast<unsigned char>(line[i])); ++i)
+      code = code * 10 + (line[i] - '0');
+    response.status = code;
     return;
   }
   const size_t colon = line.find(':');
@@ -116,6 +136,7 @@ std::string Hex(const unsigned char* d, size_t n) {
 }
 
 void FinishBody(ResponseSink& sink, HttpResponse& response) {
+  if (sink.write_errno != 0 && response.status >= 200 && response.status < 300) response.status = -sink.write_errno;
   if (!sink.md5) return;
   unsigned char digest[16];
   hts_md5_final(digest, sink.ctx);
@@ -136,6 +157,7 @@ StatusOr<HttpResponse> ExchangeWithoutNetwork(const SinkConfig& config, const Ht
   if (request.sign_s3) CRAMJET_RETURN_IF_ERROR(CheckS3Credentials(config));
   HttpResponse response;
   ResponseSink sink{&response, request.md5_response};
+  sink.fd = request.response_fd;
   if (sink.md5) sink.ctx = hts_md5_init();
   CRAMJET_ASSIGN_OR_RETURN(RawHttpReply reply, config.exchange_for_tests(request));
   ReplayReply(reply, request, response, sink);
@@ -192,6 +214,7 @@ StatusOr<HttpResponse> PerformHttp(const SinkConfig& config, const HttpRequest& 
 
   HttpResponse response;
   ResponseSink sink{&response, request.md5_response};
+  sink.fd = request.response_fd;
   if (sink.md5) sink.ctx = hts_md5_init();
   UploadSource source{&request};
   char error_buffer[CURL_ERROR_SIZE] = {0};
@@ -296,6 +319,8 @@ StatusOr<HttpResponse> PerformHttp(const SinkConfig& config, const HttpRequest& 
 Status HttpStatusToError(const HttpRequest& request, const HttpResponse& response) {
   long s = response.status;
   if (s >= 200 && s < 300) return Status::Ok();
+  // A download whose file could not be written (FinishBody keeps the errno as a negative status).
+  if (s < 0) return IoErrorFromErrno(ForMessage(request) + ": writing the download", static_cast<int>(-s));
   std::string msg = ForMessage(request) + ": HTTP " + std::to_string(s);
   // S3 and WebDAV put a short reason in the body; keep the first line of it, never headers.
   // Printable ASCII only: the message reaches logs, the journal and JSON replies.

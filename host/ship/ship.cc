@@ -298,4 +298,9 @@ Status VerifyShipped(const SinkConfig& config, const ShipResult& shipped) {
   return Status::Ok();
 }
 
+Status DownloadObject(const SinkConfig& config, const std::string& name, const std::string& local_path) {
+  CRAMJET_ASSIGN_OR_RETURN(std::unique_ptr<Sink> sink, internal::MakeSink(config));
+  return sink->Download(name, local_path);
+}
+
 }  // namespace cramjet::ship

@@ -142,6 +142,10 @@ struct ShipResult {
 // CRAM disagrees with its own .md5 (local corruption: nothing is shipped).
 [[nodiscard]] StatusOr<ShipResult> ShipSample(const SinkConfig& config, const ShipRequest& request);
 
+// Copies object `name` of the sink to a new file at `local_path` (the archive's side: `cramjet
+// accept`). NotFound when absent, Unavailable on transport trouble.
+[[nodiscard]] Status DownloadObject(const SinkConfig& config, const std::string& name, const std::string& local_path);
+
 // Re-checks that a shipped set is still intact remotely (size and MD5 of each object, read back
 // when config.verify_readback). Ok, or kDataLoss / kNotFound naming the object, or kUnavailable.
 [[nodiscard]] Status VerifyShipped(const SinkConfig& config, const ShipResult& shipped);
@@ -237,6 +241,9 @@ class Sink {
   // Called when `name` verified without an upload (e.g. after a crash that followed the upload):
   // removes what an interrupted earlier upload may have left (temporary objects, stale state).
   virtual void Tidy(const std::string& name, JobState& state) {}
+  // The archive's side (`cramjet accept`): copies object `name` to `local_path` (a new file).
+  // NotFound when absent; Unavailable etc. on transport trouble.
+  [[nodiscard]] virtual Status Download(const std::string& name, const std::string& local_path) = 0;
 };
 
 
@@ -253,6 +260,7 @@ struct HttpRequest {
   bool sign_s3 = false;        // AWS SigV4 with the config's S3 credentials
   bool basic_auth = false;     // WebDAV username/password
   bool md5_response = false;   // hash the response body instead of keeping it
+  int response_fd = -1;        // >= 0: the body is written to this descriptor (a download), not kept
 };
 // What a server sent, before parsing: the status code, the header block as it came (lines ending
 // in CRLF or LF; a status line "HTTP/..." inside it starts a new response, as after a redirect)

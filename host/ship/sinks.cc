@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/common.h"
+#include "common/unique_fd.h"
 #include "cramjet/log.h"
 #include "ship/ship.h"
 
@@ -117,6 +118,22 @@ HttpRequest MakeRequest(std::string method, std::string url) {
   return r;
 }
 
+// A GET of `url` into a new file at `local_path` (removed again when the download fails).
+Status DownloadByGet(const SinkConfig& config, HttpRequest get, const std::string& local_path) {
+  UniqueFd out(::open(local_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640));
+  if (!out.valid()) return IoErrorFromErrno("creating '" + local_path + "'", errno);
+  get.response_fd = out.get();
+  auto fail = [&](Status s) {
+    ::unlink(local_path.c_str());
+    return s;
+  };
+  StatusOr<HttpResponse> r = PerformHttp(config, get);
+  if (!r.ok()) return fail(r.status());
+  if (Status s = HttpStatusToError(get, *r); !s.ok()) return fail(s);
+  if (::fsync(out.get()) != 0) return fail(IoErrorFromErrno("writing '" + local_path + "'", errno));
+  return Status::Ok();
+}
+
 // ---- file:// ------------------------------------------------------------------------------------
 class FileSink : public Sink {
  public:
@@ -142,6 +159,17 @@ class FileSink : public Sink {
   }
 
   void Tidy(const std::string& name, JobState&) override { RemoveStaleTemps(config_.file_root + "/" + name); }
+
+  Status Download(const std::string& name, const std::string& local_path) override {
+    const std::string path = config_.file_root + "/" + name;
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) {
+      if (errno == ENOENT || errno == ENOTDIR) return NotFound("'" + path + "' does not exist");
+      return Unavailable("archive folder: stat '" + path + "': " + std::strerror(errno));
+    }
+    if (!S_ISREG(st.st_mode)) return BadInput("'" + path + "' is not a file");
+    return CopyInto(path, local_path);
+  }
 
   Status Upload(const LocalFile& file, const std::string& name, JobState&) override {
     std::string path = config_.file_root + "/" + name;
@@ -248,6 +276,15 @@ class WebDavSink : public Sink {
 
  private:
   std::string Url(const std::string& name) const { return config_.http_base + "/" + UrlEncodePath(name); }
+
+ public:
+  Status Download(const std::string& name, const std::string& local_path) override {
+    HttpRequest get = MakeRequest("GET", Url(name));
+    get.basic_auth = true;
+    return DownloadByGet(config_, std::move(get), local_path);
+  }
+
+ private:
   SinkConfig config_;
 };
 
@@ -357,6 +394,15 @@ class S3Sink : public Sink {
     return config_.s3_prefix.empty() ? name : config_.s3_prefix + "/" + name;
   }
   std::string Url(const std::string& key) const { return bucket_url_ + "/" + UrlEncodePath(key); }
+
+ public:
+  Status Download(const std::string& name, const std::string& local_path) override {
+    HttpRequest get = MakeRequest("GET", Url(Key(name)));
+    get.sign_s3 = true;
+    return DownloadByGet(config_, std::move(get), local_path);
+  }
+
+ private:
 
   static Status ErrorInBody(const HttpRequest& req, const HttpResponse& r) {
     // CopyObject and CompleteMultipartUpload may answer 200 and put the error in the body.

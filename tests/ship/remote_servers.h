@@ -107,6 +107,10 @@ struct WebDavServer {
   std::string CliDestination(const TempDir&, const std::string& proxy_url) const {
     return " --to " + ShellQuote(proxy_url + "/archive");
   }
+  // `cramjet accept`'s arguments for the delivered folder of `r` (the folder its manifest is in).
+  std::string CliDelivery(const TempDir&, const std::string& proxy_url, const ship::ShipRequest& r) const {
+    return ShellQuote(proxy_url + "/archive/" + r.run + "/" + r.sample);
+  }
   // 2 MB at 400 kB/s: about 5 s for the CRAM, so the kill lands mid-upload.
   static constexpr char kSlowRules[] = R"({"rules": [], "rate": 400000})";
   // Once nginx has part of the body in its temporary folder.
@@ -179,6 +183,10 @@ struct S3Server {
   // `cramjet ship` killed mid-upload: it reads the config that Config() wrote.
   std::string CliDestination(const TempDir& dir, const std::string&) const {
     return " --config " + ShellQuote(dir / "cramjetd.toml");
+  }
+  // The delivery's URL; endpoint and credentials from the same [archive] table.
+  std::string CliDelivery(const TempDir& dir, const std::string&, const ship::ShipRequest& r) const {
+    return ShellQuote("s3://archive/cj/" + r.run + "/" + r.sample) + " --config " + ShellQuote(dir / "cramjetd.toml");
   }
   static constexpr char kSlowRules[] = R"({"rules": [], "rate": 300000})";
   // Once at least two parts are recorded as done in the job's state.
