@@ -67,12 +67,17 @@ for t in "${targets[@]}"; do
   execs=0 spent=0 round=0 known=0 unknown=0 rc=0
   while :; do
     left_s=$((seconds - spent)); left_runs=-1
-    [ "$runs" -ge 0 ] && left_runs=$((runs - execs))
-    [ "$left_s" -ge 1 ] && [ "$left_runs" -ne 0 ] || break
+    if [ "$runs" -ge 0 ]; then
+      left_runs=$((runs - execs))
+      [ "$left_runs" -gt 0 ] || break  # workers may overshoot: never -runs=-1 (unlimited)
+    fi
+    [ "$left_s" -ge 1 ] || break
     rm -rf "$work/$t/artifacts" && mkdir -p "$work/$t/artifacts"
     started=$(date +%s)
+    round_seed=$seed
+    [ "$seed" -ne 0 ] && round_seed=$((seed + round))  # 0 stays libFuzzer's "random"
     (cd "$work/$t" && "$root/build-fuzz/tests/fuzz/fuzz_$t" "$work/$t/corpus" "${seeds[@]}" \
-      -max_total_time="$left_s" -runs="$left_runs" -seed="$((seed + round))" "${extra[@]}" "${parallel[@]}" -print_final_stats=1 -artifact_prefix="$work/$t/artifacts/" \
+      -max_total_time="$left_s" -runs="$left_runs" -seed="$round_seed" "${extra[@]}" "${parallel[@]}" -print_final_stats=1 -artifact_prefix="$work/$t/artifacts/" \
       -timeout=10 -rss_limit_mb=2048) >"$log.$round" 2>&1
     rc=$?
     spent=$((spent + $(date +%s) - started))
@@ -81,18 +86,16 @@ for t in "${targets[@]}"; do
     cat "$log.$round" >>"$log"
     found=$(ls "$work/$t/artifacts" 2>/dev/null | wc -l)
     [ "$rc" -eq 0 ] && [ "$found" -eq 0 ] && break
-    all_known=$([ "$found" -gt 0 ] && echo 1 || echo 0)
-    for a in "$work/$t/artifacts"/*; do
-      [ -e "$a" ] || continue
-      why=$(known_defect "$t" "$root/build-fuzz/tests/fuzz/fuzz_$t" "$a")
-      if [ -n "$why" ]; then
-        known=$((known + 1)); mkdir -p "$work/$t/known"; cp "$a" "$work/$t/known/"
-        echo "$t: known defect, not counted as a finding: $why ($a)" >>"$log"
-      else
-        all_known=0
-      fi
-    done
-    if [ "$all_known" -ne 1 ]; then unknown=1; break; fi
+    # A known defect lets the target go on only when this round crashed once (one job), after
+    # fuzzing began (a seed that crashes would crash every round and nothing would be fuzzed),
+    # and its own report (some of these do not replay alone) is a listed defect.
+    why=""
+    if [ "$jobs" -eq 1 ] && [ "$found" -eq 1 ] && grep -q -a 'INITED' "$log.$round"; then
+      why=$(known_defect "$t" "$log.$round")
+    fi
+    if [ -z "$why" ]; then unknown=1; break; fi
+    known=$((known + 1)); mkdir -p "$work/$t/known"; cp "$work/$t/artifacts/"* "$work/$t/known/"
+    echo "$t: known defect, not counted as a finding: $why" >>"$log"
     round=$((round + 1))
     [ "$round" -lt 10000 ] || break
   done
