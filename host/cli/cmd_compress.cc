@@ -1,4 +1,5 @@
 // `cramjet compress` and `cramjet decompress`.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -139,6 +140,17 @@ void RegisterCompressCommands(CLI::App& app, Context& ctx) {
         return;
       }
       opts->output = *sidecar_prefix + ".cram";
+      // The sidecars would describe the stream, not a file of that name beside them (unless that
+      // file is where the stream goes: `> PREFIX.cram`, which the shell makes before we run).
+      struct stat named, out;
+      if (::stat(opts->output.c_str(), &named) == 0 &&
+          !(::fstat(STDOUT_FILENO, &out) == 0 && out.st_dev == named.st_dev && out.st_ino == named.st_ino)) {
+        ctx.exit_code = ReportError("compress", InvalidArgument(
+            "--sidecar-prefix " + *sidecar_prefix + ": '" + opts->output +
+            "' exists and is not where standard output goes: the stream's sidecars would sit beside it as if they "
+            "were its own; remove it or choose another prefix"));
+        return;
+      }
       opts->output_fd = STDOUT_FILENO;
       // A reader that goes away is an error this command reports (and its sidecars are removed),
       // not a signal that ends it with the sidecars of a stream that never arrived.

@@ -1,4 +1,5 @@
 // `cramjet ship`: archives one sample by hand (ShipCramSet; the daemon ships through the same sinks).
+#include <cerrno>
 #include <cstdio>
 #include <ctime>
 #include <memory>
@@ -62,7 +63,11 @@ void RegisterAcceptCommand(CLI::App& app, Context& ctx) {
     const std::string document = result.ok() ? AcceptanceReceipt(*opts, *result, checked_at)
                                              : RejectionDocument(*opts, result.status(), checked_at);
     if (receipt->empty()) {
-      std::fputs(document.c_str(), stdout);
+      // A receipt that did not reach its reader is no receipt: a full disk or a closed pipe fails.
+      if (std::fputs(document.c_str(), stdout) < 0 || std::fflush(stdout) != 0) {
+        ctx.exit_code = ReportError("accept", IoErrorFromErrno("standard output: writing the receipt", errno));
+        return;
+      }
     } else if (Status written = WriteAcceptanceDocument(*receipt, document); !written.ok()) {
       ctx.exit_code = ReportError("accept", written);
       return;

@@ -12,8 +12,16 @@
 
 #include "common/common.h"
 
+// Exported by libhts but declared in hfile.h only inside an inline function.
+extern "C" int hfile_set_blksize(hFILE* fp, size_t bufsiz);
+
 namespace cramjet {
 namespace {
+
+// How much of standard input can be looked at before it is read: its first records, long reads
+// (a 100 kb read and its qualities) included. The stream's buffer is made this large, since a
+// peek never returns more than the buffer holds (a pipe's default: 4 KiB).
+constexpr size_t kPeekBytes = 4u << 20;
 
 // The process has one standard input: its state lives here, guarded by a mutex (the CLI reads
 // it from one thread, but nothing stops a library user from asking twice at once).
@@ -87,6 +95,7 @@ Status OpenOnce(StdinState& s) {
     ::close(fd);
     return s.open_status = IoErrorFromErrno("standard input", e);
   }
+  if (hfile_set_blksize(s.stream, kPeekBytes) != 0) return s.open_status = Internal("standard input: out of memory");
   if (hts_detect_format2(s.stream, "-", &s.format) < 0)
     return s.open_status = IoErrorFromErrno("standard input: cannot read", errno);
   // An empty stream reads as "unknown format" with nothing peeked.
@@ -122,7 +131,7 @@ StatusOr<std::string> PeekStdinText(size_t n) {
   std::lock_guard<std::mutex> lock(s.mu);
   CRAMJET_RETURN_IF_ERROR(OpenOnce(s));
   if (!s.stream) return std::string();  // taken or spooled: the format is known by then
-  std::string raw(1 << 16, '\0');
+  std::string raw(kPeekBytes, '\0');
   const ssize_t got = hpeek(s.stream, raw.data(), raw.size());
   if (got < 0) return IoErrorFromErrno("standard input: cannot read", errno);
   raw.resize(static_cast<size_t>(got));

@@ -25,7 +25,8 @@ inline bool IsStdinPath(const std::string& path) { return path == "-"; }
 [[nodiscard]] StatusOr<htsFormat> DetectStdinFormat();
 
 // Up to `n` bytes of what standard input holds, decompressed when it is gzip or BGZF (no byte
-// is consumed): a format htslib does not recognise can still be told by its first bytes.
+// is consumed), from its first 4 MiB: a format htslib does not recognise can still be told by its
+// first bytes, and a unit's naming learned from its first records.
 [[nodiscard]] StatusOr<std::string> PeekStdinText(size_t n);
 
 // The stream to read standard input from, once; the caller owns it (hclose, or give it to

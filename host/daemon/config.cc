@@ -432,6 +432,7 @@ ConfigReload PrepareReload(const DaemonConfig& running, DaemonConfig* next) {
   fixed("workers.cpu_budget", &DaemonConfig::cpu_budget);
   fixed("workers.memory_budget_mb", &DaemonConfig::memory_budget_mb);
   fixed("workers.memory_per_job_mb", &DaemonConfig::memory_per_job_mb);
+  fixed("workers.threads_per_job", &DaemonConfig::threads_per_job);  // the worker count depends on it
   fixed("accel.kind", &DaemonConfig::accel);
   fixed("accel.xclbin", &DaemonConfig::xclbin);
   fixed("testing.crash_stage_children", &DaemonConfig::crash_stage_children);
@@ -452,7 +453,6 @@ ConfigReload PrepareReload(const DaemonConfig& running, DaemonConfig* next) {
   live("compress.placement", &DaemonConfig::placement);
   live("compress.keep_order", &DaemonConfig::keep_order);
   live("compress.build_index", &DaemonConfig::build_index);
-  live("workers.threads_per_job", &DaemonConfig::threads_per_job);
   live("qc.on_fail", &DaemonConfig::qc_on_fail);
   live("qc.thresholds", &DaemonConfig::qc_thresholds);
   live("retry.max_attempts", &DaemonConfig::max_attempts);

@@ -76,12 +76,12 @@ StatusOr<std::vector<int64_t>> IntakeScanner::Submit(const std::string& path) {
       if (!FileExists(abs + "/RunInfo.xml")) return BadInput(abs + ": no RunInfo.xml (not a run folder)");
       CRAMJET_ASSIGN_OR_RETURN(bool taken, ctx_.journal.RunTaken(abs));
       if (taken) return FailedPrecondition(abs + ": run already taken");
-      CRAMJET_RETURN_IF_ERROR(TakeRun(root, abs, true, &ids));
+      CRAMJET_RETURN_IF_ERROR(TakeRun(c, root, abs, true, &ids));
       return ids;
     }
   }
   if (!c.drop.path.empty() && DirName(abs) == c.drop.path && PathIsInside(abs, c.drop.path)) {
-    CRAMJET_RETURN_IF_ERROR(TakeDrop(abs, &ids));
+    CRAMJET_RETURN_IF_ERROR(TakeDrop(c, abs, &ids));
     return ids;
   }
   return InvalidArgument("'" + path + "' is not a run folder directly under a watch root or an entry "
@@ -148,13 +148,11 @@ void IntakeScanner::ScanUnguarded() {
   const DaemonConfig& c = *config;
   CheckDisk();
   if (paused_low_disk_ || ctx_.draining || ctx_.stopping) return;
-  for (const auto& root : c.watch) ScanWatchRoot(root);
-  if (!c.drop.path.empty()) ScanDrop();
+  for (const auto& root : c.watch) ScanWatchRoot(c, root);
+  if (!c.drop.path.empty()) ScanDrop(c);
 }
 
-void IntakeScanner::ScanWatchRoot(const WatchRoot& root) {
-  const std::shared_ptr<const DaemonConfig> config = ctx_.config();  // this call's snapshot
-  const DaemonConfig& c = *config;
+void IntakeScanner::ScanWatchRoot(const DaemonConfig& c, const WatchRoot& root) {
   AddWatch(root.path);
   std::error_code ec;
   std::vector<std::string> runs;
@@ -202,7 +200,7 @@ void IntakeScanner::ScanWatchRoot(const WatchRoot& root) {
       waiting_runs_[run_dir] = why;
       continue;
     }
-    Status s = TakeRun(root, run_dir, false, nullptr);
+    Status s = TakeRun(c, root, run_dir, false, nullptr);
     if (!s.ok()) {
       std::lock_guard<std::mutex> lock(mu_);
       bool waiting = s.code() == StatusCode::kNotFound;
@@ -221,9 +219,8 @@ void IntakeScanner::ScanWatchRoot(const WatchRoot& root) {
   }
 }
 
-Status IntakeScanner::TakeRun(const WatchRoot& root, const std::string& run_dir, bool forced, std::vector<int64_t>* ids) {
-  const std::shared_ptr<const DaemonConfig> config = ctx_.config();  // this call's snapshot
-  const DaemonConfig& c = *config;
+Status IntakeScanner::TakeRun(const DaemonConfig& c, const WatchRoot& root, const std::string& run_dir, bool forced,
+                              std::vector<int64_t>* ids) {
   std::string run_name = BaseName(run_dir);
   CRAMJET_RETURN_IF_ERROR(CheckSafeName(run_name, "run folder name"));
   CRAMJET_ASSIGN_OR_RETURN(std::string run_info_text, ReadSmallFile(run_dir + "/RunInfo.xml"));
@@ -279,9 +276,7 @@ Status IntakeScanner::TakeRun(const WatchRoot& root, const std::string& run_dir,
   return Status::Ok();
 }
 
-void IntakeScanner::ScanDrop() {
-  const std::shared_ptr<const DaemonConfig> config = ctx_.config();  // this call's snapshot
-  const DaemonConfig& c = *config;
+void IntakeScanner::ScanDrop(const DaemonConfig& c) {
   AddWatch(c.drop.path);
   std::error_code ec;
   std::vector<std::string> entries;
@@ -316,7 +311,7 @@ void IntakeScanner::ScanDrop() {
         continue;
       }
     }
-    Status s = TakeDrop(entry, nullptr);
+    Status s = TakeDrop(c, entry, nullptr);
     if (!s.ok()) {
       std::lock_guard<std::mutex> lock(mu_);
       if (rejected_[entry] != s.message()) {
@@ -327,9 +322,7 @@ void IntakeScanner::ScanDrop() {
   }
 }
 
-Status IntakeScanner::TakeDrop(const std::string& entry, std::vector<int64_t>* ids) {
-  const std::shared_ptr<const DaemonConfig> config = ctx_.config();  // this call's snapshot
-  const DaemonConfig& c = *config;
+Status IntakeScanner::TakeDrop(const DaemonConfig& c, const std::string& entry, std::vector<int64_t>* ids) {
   CRAMJET_RETURN_IF_ERROR(CheckSafeName(BaseName(entry), "drop entry name"));
   CRAMJET_ASSIGN_OR_RETURN(SampleInputs s, CollectDropSample(entry));
   if (c.drop.reference.empty()) return BadInput(entry + ": [drop] has no reference configured");

@@ -50,11 +50,13 @@ class IntakeScanner {
  private:
   void ScanUnguarded();
   void CheckDisk();
-  void ScanWatchRoot(const WatchRoot& root);
-  void ScanDrop();
-  [[nodiscard]] Status TakeRun(const WatchRoot& root, const std::string& run_dir, bool forced,
+  // Each takes the configuration snapshot of the scan or submission it is part of (`c`), so that
+  // a reload during a scan never mixes two configurations.
+  void ScanWatchRoot(const DaemonConfig& c, const WatchRoot& root);
+  void ScanDrop(const DaemonConfig& c);
+  [[nodiscard]] Status TakeRun(const DaemonConfig& c, const WatchRoot& root, const std::string& run_dir, bool forced,
                                std::vector<int64_t>* ids);
-  [[nodiscard]] Status TakeDrop(const std::string& entry, std::vector<int64_t>* ids);
+  [[nodiscard]] Status TakeDrop(const DaemonConfig& c, const std::string& entry, std::vector<int64_t>* ids);
   // Intake stops for this scan (nothing is taken that the journal cannot vouch for) and says why.
   void JournalFailed(const Status& status);
   void AddWatch(const std::string& dir);

@@ -22,8 +22,9 @@ StatusOr<std::function<Status(const ShipJob&)>> WireShipStage(const DaemonConfig
     // Checked even when disabled, so a typo is found before anyone turns shipping on.
     CRAMJET_ASSIGN_OR_RETURN(ship::SinkConfig sink, ship::ParseSinkConfig(config.archive_table, config.archive_source));
     if (config.archive_enabled) {
-      std::string profile = config.profile;
-      stage = [sink, profile](const ShipJob& job) -> Status {
+      // The manifest takes the CRAM's profile from its own @PG line (the job's compress command),
+      // not from the config, which a reload may have changed since the job was compressed.
+      stage = [sink](const ShipJob& job) -> Status {
         ship::ShipRequest r;
         r.sample = job.sample;
         r.run = job.run_id;
@@ -31,7 +32,6 @@ StatusOr<std::function<Status(const ShipJob&)>> WireShipStage(const DaemonConfig
         for (int l : job.lanes) lanes += (lanes.empty() ? "" : ",") + std::to_string(l);
         r.lane = lanes;
         r.instrument = job.instrument;
-        r.cram_profile = profile;
         r.files = job.files;
         r.state_dir = job.state_dir;
         r.qc_released = job.qc_released;

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <cstdio>
 #include <initializer_list>
 #include <cstdlib>
 #include <cstring>
@@ -59,6 +60,17 @@ bool CacheIsFresh(const std::string& cache, std::initializer_list<std::string> s
   return true;
 }
 
+// minimap2's index written to `path` with every write checked.
+Status DumpIndex(const mm_idx_t* index, const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f) return IoErrorFromErrno("creating '" + path + "'", errno);
+  mm_idx_dump(f, index);
+  const bool write_failed = std::ferror(f) != 0 || std::fflush(f) != 0;
+  const int write_errno = errno;
+  if (std::fclose(f) != 0 || write_failed) return IoErrorFromErrno("writing '" + path + "'", write_failed ? write_errno : errno);
+  return Status::Ok();
+}
+
 // A source with a time ahead of the clock (a copy from a machine whose clock runs fast) would
 // make a cache written now look stale to every later job: it takes the newest source's time.
 void KeepCacheNoOlderThan(const std::string& cache, std::initializer_list<std::string> sources) {
@@ -88,16 +100,16 @@ struct LongReadAligner::Impl {
   }
 };
 
-// minimap2's index from `source` (the FASTA, or a cached .mmi), also dumped to `dump_to` when
-// given; then the contigs matched to ours by name, so that tid i stays contig i of our index.
+// minimap2's index from `source` (the FASTA, or a cached .mmi); then the contigs matched to ours
+// by name, so that tid i stays contig i of our index.
 namespace {
 
-Status ReadIndex(LongReadAligner::Impl& impl, const std::string& source, const mm_idxopt_t& options,
-                 const char* dump_to, int threads, const ReferenceIndex& index, const std::string& fasta_path) {
+Status ReadIndex(LongReadAligner::Impl& impl, const std::string& source, const mm_idxopt_t& options, int threads,
+                 const ReferenceIndex& index, const std::string& fasta_path) {
   if (impl.index) mm_idx_destroy(impl.index);
   impl.index = nullptr;
   impl.contig_of.clear();
-  mm_idx_reader_t* reader = mm_idx_reader_open(source.c_str(), &options, dump_to);
+  mm_idx_reader_t* reader = mm_idx_reader_open(source.c_str(), &options, nullptr);
   if (!reader) return BadInput("'" + source + "': minimap2 cannot open it");
   mm_idx_t* read = mm_idx_reader_read(reader, threads);
   mm_idx_reader_close(reader);
@@ -146,7 +158,7 @@ StatusOr<std::unique_ptr<LongReadAligner>> LongReadAligner::Create(const Referen
   // is rebuilt when the FASTA changes) and holds the same contigs; anything else builds anew.
   const char* how = "built";
   if (CacheIsFresh(cache, {fasta_path, index.path()})) {
-    Status loaded = ReadIndex(*impl, cache, index_options, nullptr, index_threads, index, fasta_path);
+    Status loaded = ReadIndex(*impl, cache, index_options, index_threads, index, fasta_path);
     if (loaded.ok()) {
       how = "loaded from the cache";
     } else {
@@ -162,9 +174,13 @@ StatusOr<std::unique_ptr<LongReadAligner>> LongReadAligner::Create(const Referen
       CJ_LOG(kInfo) << "long reads: minimap2's index of '" << fasta_path << "' is not cached (" << out.status().message()
                     << "): every job builds it";
     }
-    CRAMJET_RETURN_IF_ERROR(
-        ReadIndex(*impl, fasta_path, index_options, out.ok() ? out->temp_path().c_str() : nullptr, index_threads, index, fasta_path));
-    if (out.ok()) {
+    CRAMJET_RETURN_IF_ERROR(ReadIndex(*impl, fasta_path, index_options, index_threads, index, fasta_path));
+    // Dumped here rather than by minimap2's reader, which does not check its writes: a disk that
+    // fills mid-dump must not leave a short cache that later jobs would load as garbage.
+    Status dumped = out.ok() ? DumpIndex(impl->index, out->temp_path()) : Status::Ok();
+    if (!dumped.ok()) {
+      CJ_LOG(kWarning) << "long reads: cannot cache minimap2's index as '" << cache << "': " << dumped.message();
+    } else if (out.ok()) {
       if (Status committed = out->Commit(); committed.ok()) {
         how = "built and cached";
         KeepCacheNoOlderThan(cache, {fasta_path, index.path()});

@@ -52,8 +52,8 @@ class StagingFolder {
   std::string path_;
 };
 
-// The delivery: its URL, its sink (rooted at the folder the manifest is in), and for a local
-// folder the files read in place (staged as links) rather than copied.
+// The delivery: its URL and its sink, rooted at the folder the manifest is in. Every file is
+// copied to the staging folder (a local delivery too), so that each check reads the same bytes.
 class Delivery {
  public:
   static StatusOr<Delivery> Open(const AcceptOptions& o) {
@@ -72,18 +72,12 @@ class Delivery {
   }
   const std::string& url() const { return url_; }
 
-  // Object `name` (below the delivery folder) at `staged` for the checks. NotFound naming it.
-  Status Fetch(const std::string& name, const std::string& staged, const std::string& what) const {
-    if (sink_.kind == ship::SinkKind::kFile) {
-      const std::string path = sink_.file_root + "/" + name;
-      struct stat st;
-      if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
-        return NotFound("delivery '" + url_ + "': " + what + " is missing ('" + path + "')");
-      if (::symlink(path.c_str(), staged.c_str()) != 0) return IoErrorFromErrno("staging '" + staged + "'", errno);
-      return Status::Ok();
-    }
-    Status got = ship::DownloadObject(sink_, name, staged);
+  // Object `name` (below the delivery folder) copied to `staged` for the checks, at most
+  // `max_bytes` of it. NotFound naming it when absent; DataLoss when longer.
+  Status Fetch(const std::string& name, const std::string& staged, const std::string& what, uint64_t max_bytes) const {
+    Status got = ship::DownloadObject(sink_, name, staged, max_bytes);
     if (got.code() == StatusCode::kNotFound) return NotFound("delivery '" + url_ + "': " + what + " is missing (" + got.message() + ")");
+    if (!got.ok()) return Status(got.code(), what + ": " + got.message());
     return got;
   }
 
@@ -156,7 +150,8 @@ StatusOr<AcceptResult> AcceptDelivery(const AcceptOptions& o) {
 
   // 1. The manifest: there, and a cramjet manifest this build reads.
   const std::string manifest_path = staging.path() + "/manifest.json";
-  CRAMJET_RETURN_IF_ERROR(delivery.Fetch("manifest.json", manifest_path, "manifest.json"));
+  constexpr uint64_t kManifestLimit = 64ull << 20;  // a manifest of a few kB; nothing near this
+  CRAMJET_RETURN_IF_ERROR(delivery.Fetch("manifest.json", manifest_path, "manifest.json", kManifestLimit));
   CRAMJET_ASSIGN_OR_RETURN(std::string manifest_text, ReadSmallFile(manifest_path));
   CRAMJET_ASSIGN_OR_RETURN(ship::Manifest m, ship::ParseManifest(manifest_text, delivery.url() + "/manifest.json"));
   CRAMJET_ASSIGN_OR_RETURN(result.manifest_md5, FileMd5Hex(manifest_path));
@@ -169,15 +164,32 @@ StatusOr<AcceptResult> AcceptDelivery(const AcceptOptions& o) {
 
   // 2. Every file: there, its size, its MD5. Staged under the names verify looks for (the
   // sidecars beside the CRAM as <cram>.seqchksum and <cram>.md5).
+  const std::string where = delivery.url() + "/manifest.json: ";
   const ship::ManifestFile* cram = nullptr;
-  bool has_seqchksum = false;
+  int crams = 0, seqchksums = 0, md5s = 0;
   for (const auto& f : m.files) {
     if (f.role == "cram") cram = &f;
-    has_seqchksum |= f.role == "seqchksum";
+    crams += f.role == "cram";
+    seqchksums += f.role == "seqchksum";
+    md5s += f.role == "md5";
+    // Names a receipt can carry safely: relative, no empty, "." or ".." part, printable.
+    bool safe = !f.name.empty() && f.name.front() != '/' && f.name.back() != '/';
+    for (unsigned char ch : f.name) safe &= ch >= 0x21 && ch < 0x7f && ch != '\\';
+    for (size_t start = 0; safe && start <= f.name.size();) {
+      const size_t slash = f.name.find('/', start);
+      const std::string part = f.name.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+      safe &= !part.empty() && part != "." && part != "..";
+      if (slash == std::string::npos) break;
+      start = slash + 1;
+    }
+    if (!safe) return BadInput(where + "file name '" + f.name + "' is not a safe relative name");
   }
-  if (!cram) return BadInput(delivery.url() + "/manifest.json: no file with role cram");
-  if (!has_seqchksum)
-    return BadInput(delivery.url() + "/manifest.json: no .seqchksum delivered: the CRAM's content cannot be proven");
+  // One CRAM and the proof of that one: a second CRAM would be accepted undecoded.
+  if (crams != 1) return BadInput(where + std::to_string(crams) + " files with role cram (one set has exactly one)");
+  if (seqchksums != 1)
+    return BadInput(where + (seqchksums == 0 ? std::string("no .seqchksum delivered: the CRAM's content cannot be proven")
+                                             : std::to_string(seqchksums) + " files with role seqchksum"));
+  if (md5s > 1) return BadInput(where + std::to_string(md5s) + " files with role md5");
   const std::string cram_base = BaseName(cram->name);
   std::string staged_cram;
   for (const auto& f : m.files) {
@@ -187,9 +199,9 @@ StatusOr<AcceptResult> AcceptDelivery(const AcceptOptions& o) {
                                                           : base;
     const std::string staged = staging.path() + "/" + staged_name;
     if (std::filesystem::exists(std::filesystem::symlink_status(staged)))
-      return BadInput(delivery.url() + "/manifest.json: two files would take the name '" + staged_name + "'");
+      return BadInput(where + "two files would take the name '" + staged_name + "'");
     const std::string what = f.name + " (" + f.role + ")";
-    CRAMJET_RETURN_IF_ERROR(delivery.Fetch(base, staged, what));
+    CRAMJET_RETURN_IF_ERROR(delivery.Fetch(base, staged, what, f.size));
     CRAMJET_ASSIGN_OR_RETURN(uint64_t size, FileSize(staged));
     if (size != f.size)
       return DataLoss(what + ": " + std::to_string(size) + " bytes, the manifest says " + std::to_string(f.size));

@@ -116,7 +116,7 @@ Status FastqFile::Open(const std::string& path, hts_tpool* pool) {
 
 Status FastqFile::OpenStdinHead() {
   path_ = "-";
-  CRAMJET_ASSIGN_OR_RETURN(std::string head, PeekStdinText(1 << 18));
+  CRAMJET_ASSIGN_OR_RETURN(std::string head, PeekStdinText(8u << 20));  // decompressed: up to 8 MiB
   // htslib's memory stream takes a malloc'd buffer and frees it.
   char* buffer = static_cast<char*>(std::malloc(std::max<size_t>(head.size(), 1)));
   if (!buffer) return Internal("out of memory");

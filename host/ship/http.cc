@@ -54,7 +54,8 @@ struct ResponseSink {
   HttpResponse* response;
   bool md5;
   int fd = -1;           // a download: the body goes here
-  int write_errno = 0;   // the first failed write to fd
+  uint64_t limit = UINT64_MAX;  // a download past this many bytes stops (EFBIG)
+  int write_errno = 0;   // the first failed write to fd (EFBIG: past the limit)
   hts_md5_context* ctx = nullptr;
   ~ResponseSink() { if (ctx) hts_md5_destroy(ctx); }
 };
@@ -65,6 +66,7 @@ void AppendBody(ResponseSink& sink, const char* data, size_t n) {
   if (sink.fd >= 0) {
     // Error responses (a 404's page) are kept for the message; a 2xx body goes to the file.
     if (sink.response->status == 0 || (sink.response->status >= 200 && sink.response->status < 300)) {
+      if (sink.response->body_bytes > sink.limit) sink.write_errno = EFBIG;
       for (size_t done = 0; done < n && sink.write_errno == 0;) {
         const ssize_t w = ::write(sink.fd, data + done, n - done);
         if (w < 0 && errno == EINTR) continue;
@@ -102,8 +104,9 @@ void AppendHeaderLine(HttpResponse& response, std::string_view line) {
 }
 
 size_t WriteBody(char* data, size_t size, size_t nmemb, void* user) {
-  AppendBody(*static_cast<ResponseSink*>(user), data, size * nmemb);
-  return size * nmemb;
+  auto& sink = *static_cast<ResponseSink*>(user);
+  AppendBody(sink, data, size * nmemb);
+  return sink.write_errno != 0 ? 0 : size * nmemb;  // 0 stops the transfer: nothing more to keep
 }
 
 size_t WriteHeader(char* data, size_t size, size_t nmemb, void* user) {
@@ -158,6 +161,7 @@ StatusOr<HttpResponse> ExchangeWithoutNetwork(const SinkConfig& config, const Ht
   HttpResponse response;
   ResponseSink sink{&response, request.md5_response};
   sink.fd = request.response_fd;
+  sink.limit = request.response_limit;
   if (sink.md5) sink.ctx = hts_md5_init();
   CRAMJET_ASSIGN_OR_RETURN(RawHttpReply reply, config.exchange_for_tests(request));
   ReplayReply(reply, request, response, sink);
@@ -215,6 +219,7 @@ StatusOr<HttpResponse> PerformHttp(const SinkConfig& config, const HttpRequest& 
   HttpResponse response;
   ResponseSink sink{&response, request.md5_response};
   sink.fd = request.response_fd;
+  sink.limit = request.response_limit;
   if (sink.md5) sink.ctx = hts_md5_init();
   UploadSource source{&request};
   char error_buffer[CURL_ERROR_SIZE] = {0};
@@ -303,6 +308,9 @@ StatusOr<HttpResponse> PerformHttp(const SinkConfig& config, const HttpRequest& 
   CURLcode rc = curl_easy_perform(curl);
   // Wipe the secret from our copy; curl keeps its own until cleanup.
   std::fill(userpwd.begin(), userpwd.end(), '\0');
+  if (sink.write_errno == EFBIG)
+    return DataLoss(ForMessage(request) + ": the object is longer than " + std::to_string(request.response_limit) + " bytes");
+  if (sink.write_errno != 0) return IoErrorFromErrno(ForMessage(request) + ": writing the download", sink.write_errno);
   if (rc != CURLE_OK) {
     std::string detail = error_buffer[0] ? error_buffer : curl_easy_strerror(rc);
     if (rc == CURLE_ABORTED_BY_CALLBACK || rc == CURLE_READ_ERROR)

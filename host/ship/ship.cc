@@ -298,9 +298,10 @@ Status VerifyShipped(const SinkConfig& config, const ShipResult& shipped) {
   return Status::Ok();
 }
 
-Status DownloadObject(const SinkConfig& config, const std::string& name, const std::string& local_path) {
+Status DownloadObject(const SinkConfig& config, const std::string& name, const std::string& local_path,
+                      uint64_t max_bytes) {
   CRAMJET_ASSIGN_OR_RETURN(std::unique_ptr<Sink> sink, internal::MakeSink(config));
-  return sink->Download(name, local_path);
+  return sink->Download(name, local_path, max_bytes);
 }
 
 }  // namespace cramjet::ship

@@ -143,8 +143,9 @@ struct ShipResult {
 [[nodiscard]] StatusOr<ShipResult> ShipSample(const SinkConfig& config, const ShipRequest& request);
 
 // Copies object `name` of the sink to a new file at `local_path` (the archive's side: `cramjet
-// accept`). NotFound when absent, Unavailable on transport trouble.
-[[nodiscard]] Status DownloadObject(const SinkConfig& config, const std::string& name, const std::string& local_path);
+// accept`), at most `max_bytes` (DataLoss past them). Errors as Sink::Download's.
+[[nodiscard]] Status DownloadObject(const SinkConfig& config, const std::string& name, const std::string& local_path,
+                                    uint64_t max_bytes);
 
 // Re-checks that a shipped set is still intact remotely (size and MD5 of each object, read back
 // when config.verify_readback). Ok, or kDataLoss / kNotFound naming the object, or kUnavailable.
@@ -241,9 +242,10 @@ class Sink {
   // Called when `name` verified without an upload (e.g. after a crash that followed the upload):
   // removes what an interrupted earlier upload may have left (temporary objects, stale state).
   virtual void Tidy(const std::string& name, JobState& state) {}
-  // The archive's side (`cramjet accept`): copies object `name` to `local_path` (a new file).
-  // NotFound when absent; Unavailable etc. on transport trouble.
-  [[nodiscard]] virtual Status Download(const std::string& name, const std::string& local_path) = 0;
+  // The archive's side (`cramjet accept`): copies object `name` to `local_path` (a new file),
+  // stopping with DataLoss past `max_bytes`. NotFound when absent; BadInput for something that is
+  // not a plain file (a symbolic link in a file:// delivery); Unavailable on transport trouble.
+  [[nodiscard]] virtual Status Download(const std::string& name, const std::string& local_path, uint64_t max_bytes) = 0;
 };
 
 
@@ -261,6 +263,7 @@ struct HttpRequest {
   bool basic_auth = false;     // WebDAV username/password
   bool md5_response = false;   // hash the response body instead of keeping it
   int response_fd = -1;        // >= 0: the body is written to this descriptor (a download), not kept
+  uint64_t response_limit = UINT64_MAX;  // a download longer than this is stopped (DataLoss)
 };
 // What a server sent, before parsing: the status code, the header block as it came (lines ending
 // in CRLF or LF; a status line "HTTP/..." inside it starts a new response, as after a redirect)

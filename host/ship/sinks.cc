@@ -119,10 +119,11 @@ HttpRequest MakeRequest(std::string method, std::string url) {
 }
 
 // A GET of `url` into a new file at `local_path` (removed again when the download fails).
-Status DownloadByGet(const SinkConfig& config, HttpRequest get, const std::string& local_path) {
+Status DownloadByGet(const SinkConfig& config, HttpRequest get, const std::string& local_path, uint64_t max_bytes) {
   UniqueFd out(::open(local_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640));
   if (!out.valid()) return IoErrorFromErrno("creating '" + local_path + "'", errno);
   get.response_fd = out.get();
+  get.response_limit = max_bytes;
   auto fail = [&](Status s) {
     ::unlink(local_path.c_str());
     return s;
@@ -160,14 +161,19 @@ class FileSink : public Sink {
 
   void Tidy(const std::string& name, JobState&) override { RemoveStaleTemps(config_.file_root + "/" + name); }
 
-  Status Download(const std::string& name, const std::string& local_path) override {
+  Status Download(const std::string& name, const std::string& local_path, uint64_t max_bytes) override {
     const std::string path = config_.file_root + "/" + name;
+    // A copy, not the file in place: every check then reads the same bytes, whatever the sender
+    // does to the delivery meanwhile. A link would let a delivery point at any file.
     struct stat st;
-    if (::stat(path.c_str(), &st) != 0) {
+    if (::lstat(path.c_str(), &st) != 0) {
       if (errno == ENOENT || errno == ENOTDIR) return NotFound("'" + path + "' does not exist");
       return Unavailable("archive folder: stat '" + path + "': " + std::strerror(errno));
     }
+    if (S_ISLNK(st.st_mode)) return BadInput("'" + path + "' is a symbolic link, not a delivered file");
     if (!S_ISREG(st.st_mode)) return BadInput("'" + path + "' is not a file");
+    if (static_cast<uint64_t>(st.st_size) > max_bytes)
+      return DataLoss("'" + path + "' has " + std::to_string(st.st_size) + " bytes, more than " + std::to_string(max_bytes));
     return CopyInto(path, local_path);
   }
 
@@ -278,10 +284,10 @@ class WebDavSink : public Sink {
   std::string Url(const std::string& name) const { return config_.http_base + "/" + UrlEncodePath(name); }
 
  public:
-  Status Download(const std::string& name, const std::string& local_path) override {
+  Status Download(const std::string& name, const std::string& local_path, uint64_t max_bytes) override {
     HttpRequest get = MakeRequest("GET", Url(name));
     get.basic_auth = true;
-    return DownloadByGet(config_, std::move(get), local_path);
+    return DownloadByGet(config_, std::move(get), local_path, max_bytes);
   }
 
  private:
@@ -396,10 +402,10 @@ class S3Sink : public Sink {
   std::string Url(const std::string& key) const { return bucket_url_ + "/" + UrlEncodePath(key); }
 
  public:
-  Status Download(const std::string& name, const std::string& local_path) override {
+  Status Download(const std::string& name, const std::string& local_path, uint64_t max_bytes) override {
     HttpRequest get = MakeRequest("GET", Url(Key(name)));
     get.sign_s3 = true;
-    return DownloadByGet(config_, std::move(get), local_path);
+    return DownloadByGet(config_, std::move(get), local_path, max_bytes);
   }
 
  private:

@@ -123,7 +123,8 @@ TEST_F(CliAccept, EachDamageIsRejectedNamingTheFirstProblem) {
   {
     const std::string d = Copy("missing");
     ASSERT_EQ(::unlink((d + "/S1.cram.crai").c_str()), 0);
-    Expect(Accept(d), 1, "delivery 'file://" + d + "': R1/S1/S1.cram.crai (index) is missing ('" + d + "/S1.cram.crai')");
+    Expect(Accept(d), 1, "delivery 'file://" + d + "': R1/S1/S1.cram.crai (index) is missing ('" + d +
+                             "/S1.cram.crai' does not exist)");
   }
   {
     const std::string d = Copy("truncated");
@@ -189,7 +190,30 @@ TEST_F(CliAccept, EachDamageIsRejectedNamingTheFirstProblem) {
     EXPECT_EQ(r.err.rfind("cramjet accept: error: file://" + d + "/manifest.json: ", 0), 0u) << r.err;
   }
   Expect(Accept(*dir_ / "nowhere"), 1,
-         "delivery 'file://" + (*dir_ / "nowhere") + "': manifest.json is missing ('" + (*dir_ / "nowhere") + "/manifest.json')");
+         "delivery 'file://" + (*dir_ / "nowhere") + "': manifest.json is missing ('" + (*dir_ / "nowhere") +
+             "/manifest.json' does not exist)");
+  {
+    // A delivered file that is a link to something else: refused, never followed.
+    const std::string d = Copy("link");
+    ASSERT_EQ(RunShell("cd " + ShellQuote(d) + " && mv S1.stats ../S1.stats.elsewhere && ln -s ../S1.stats.elsewhere S1.stats").exit_code, 0);
+    Expect(Accept(d), 1, "R1/S1/S1.stats (qc): '" + d + "/S1.stats' is a symbolic link, not a delivered file");
+  }
+  {
+    // A second CRAM (or .seqchksum) in the manifest would be accepted without being decoded.
+    const std::string d = Copy("twocrams");
+    EditManifest(d, "m['files'][1]['role']='cram'");
+    Expect(Accept(d), 1, "file://" + d + "/manifest.json: files: 2 files have role 'cram' (one must)");
+    EditManifest(d, "m['files'][1]['role']='seqchksum'");
+    Expect(Accept(d), 1, "file://" + d + "/manifest.json: 2 files with role seqchksum");
+  }
+  {
+    const std::string d = Copy("badname");
+    EditManifest(d, "m['files'][5]['name']='R1/../../etc/x'");
+    const auto r = Accept(d);
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_NE(r.err.find("R1/../../etc/x"), std::string::npos) << r.err;
+    EXPECT_EQ(Receipt()["accepted"], false);
+  }
 }
 
 }  // namespace

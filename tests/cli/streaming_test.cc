@@ -121,7 +121,8 @@ TEST_F(CliStreaming, GzipAndBamAndCramStreamsGiveTheSameReadsAsTheirFiles) {
 }
 
 TEST_F(CliStreaming, MistakesAreExactErrorsAndLeaveNothing) {
-  ASSERT_EQ(InDir("samtools import -0 in.fq -O bam -o in.bam 2>/dev/null && head -c -28 in.bam > cut.bam").exit_code, 0);
+  ASSERT_EQ(InDir("samtools import -0 in.fq -O bam -o in.bam 2>/dev/null && head -c -28 in.bam > cut.bam && "
+                  "touch in.cram").exit_code, 0);
   const auto before = Files();
   struct Case {
     std::string shell;
@@ -132,6 +133,9 @@ TEST_F(CliStreaming, MistakesAreExactErrorsAndLeaveNothing) {
       {"cat in.fq | " + Compress() + "--sample S1 - -o - > s.cram", 2,
        "cramjet compress: error: -o - writes the CRAM to standard output, but its .crai, .md5, .seqchksum and QC "
        "files need a name: give --sidecar-prefix PREFIX (they are named as for PREFIX.cram)\n"},
+      {"cat in.fq | " + Compress() + "--sample S1 - -o - --sidecar-prefix in > s.cram", 2,
+       "cramjet compress: error: --sidecar-prefix in: 'in.cram' exists and is not where standard output goes: the "
+       "stream's sidecars would sit beside it as if they were its own; remove it or choose another prefix\n"},
       {Compress() + "in.fq -o s.cram --sidecar-prefix s", 2,
        "cramjet compress: error: --sidecar-prefix is for -o - (standard output); with -o FILE.cram the sidecars go "
        "beside the file\n"},

@@ -127,13 +127,14 @@ TEST(DaemonConfig, AReloadKeepsRestartOnlySettingsAndNamesTheChanges) {
                               "[api]\nsocket = \"/run/other.sock\"\n"), "next.toml");
   ASSERT_TRUE(next.ok()) << next.status().message();
   const ConfigReload r = PrepareReload(*running, &*next);
-  EXPECT_EQ(r.need_restart, (std::vector<std::string>{"daemon.state_dir", "api.socket", "workers.max_jobs"}));
-  EXPECT_EQ(r.changed, (std::vector<std::string>{"[references]", "workers.threads_per_job", "qc.on_fail"}));
+  EXPECT_EQ(r.need_restart,
+            (std::vector<std::string>{"daemon.state_dir", "api.socket", "workers.max_jobs", "workers.threads_per_job"}));
+  EXPECT_EQ(r.changed, (std::vector<std::string>{"[references]", "qc.on_fail"}));
   // The running values stay in what is published; the live ones are the new file's.
   EXPECT_EQ(next->state_dir, "/var/lib/a");
   EXPECT_EQ(next->socket_path, running->socket_path);
   EXPECT_EQ(next->max_jobs, 2);
-  EXPECT_EQ(next->threads_per_job, 4);
+  EXPECT_EQ(next->threads_per_job, 2);  // the worker count was made from it at start
   EXPECT_EQ(next->qc_on_fail, "warn");
   EXPECT_EQ(next->references.size(), 2u);
   // The same file again: nothing to report.
