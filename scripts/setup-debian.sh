@@ -35,6 +35,7 @@ peer_tools=(
   strace                # kills an index build at an exact system call (interrupted-build test)
   systemd               # systemd-analyze: the installed unit is checked (verify, security score)
   python3 time
+  snakemake             # the backlog-recompression workflow (workflow/Snakefile) and its test
 )
 
 missing=()

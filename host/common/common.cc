@@ -178,6 +178,25 @@ std::optional<AtomicTemporaryName> ParseAtomicTemporaryName(std::string_view nam
   return out;
 }
 
+namespace {
+// Whether process `pid` still runs. kill(pid, 0) fails with ESRCH only when no such process
+// exists (EPERM means it lives); a zombie (killed, not yet reaped: an init that reaps slowly, a
+// parent that died with it) counts as gone, as it will never write again.
+bool ProcessRuns(pid_t pid) {
+  if (::kill(pid, 0) != 0 && errno == ESRCH) return false;
+  const std::string stat_path = "/proc/" + std::to_string(pid) + "/stat";
+  FILE* f = std::fopen(stat_path.c_str(), "re");
+  if (!f) return true;  // no /proc to ask: it exists
+  char line[512];
+  const bool read = std::fgets(line, sizeof line, f) != nullptr;
+  std::fclose(f);
+  if (!read) return true;
+  // "pid (comm) S ...": the state follows the last ')' (comm may hold spaces and parentheses).
+  const char* close = std::strrchr(line, ')');
+  return !(close && close[1] == ' ' && close[2] == 'Z');
+}
+}  // namespace
+
 std::vector<std::string> RemoveStaleTemporaries(const std::string& dir,
                                                 const std::function<bool(std::string_view final_name)>& belongs) {
   std::vector<std::string> removed;
@@ -187,8 +206,7 @@ std::vector<std::string> RemoveStaleTemporaries(const std::string& dir,
     const std::optional<AtomicTemporaryName> temp = ParseAtomicTemporaryName(e->d_name);
     if (!temp || !belongs(temp->final_name)) continue;
     const pid_t pid = static_cast<pid_t>(temp->pid);
-    // kill(pid, 0) fails with ESRCH only when no such process exists; EPERM means it lives.
-    if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;
+    if (pid == ::getpid() || ProcessRuns(pid)) continue;
     const std::string path = dir + "/" + e->d_name;
     if (::unlink(path.c_str()) == 0) removed.push_back(path);
   }

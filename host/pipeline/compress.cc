@@ -10,6 +10,7 @@
 #include <thread>
 #include <future>
 #include <optional>
+#include <set>
 #include <unordered_map>
 
 #include "common/common.h"
@@ -494,6 +495,15 @@ class CompressJob {
 
 namespace {
 
+// Every file a compress job writes: the CRAM and its sidecars, the QC files.
+std::vector<std::string> CompressOutputPaths(const CompressOptions& o) {
+  std::vector<std::string> writes = {o.output, SeqChecksumPath(o.output), Md5Path(o.output)};
+  if (o.write_index) writes.push_back(o.output + ".crai");
+  if (o.qc)
+    for (const std::string& q : QcOutputPaths(QcPrefixForCram(o.output))) writes.push_back(q);
+  return writes;
+}
+
 bool EndsWith(const std::string& s, std::string_view tail) {
   return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
 }
@@ -507,11 +517,18 @@ Status CheckCompressOutputs(const CompressOptions& o) {
                              std::string(other.substr(1)) + " (name it .cram)");
   std::vector<std::string> reads = o.inputs;
   reads.push_back(o.reference);
-  std::vector<std::string> writes = {o.output, SeqChecksumPath(o.output), Md5Path(o.output)};
-  if (o.write_index) writes.push_back(o.output + ".crai");
-  if (o.qc)
-    for (const std::string& q : QcOutputPaths(QcPrefixForCram(o.output))) writes.push_back(q);
-  return CheckOutputsAreNotInputs(reads, writes);
+  return CheckOutputsAreNotInputs(reads, CompressOutputPaths(o));
+}
+
+// A compress killed before its commit (SIGKILL, a node lost) leaves the temporaries of its outputs
+// behind; the next compress of the same outputs removes those of processes that are gone, as
+// cramjetd does at start (never a live process's: a concurrent job may own them).
+void RemoveTemporariesOfDeadRuns(const CompressOptions& o) {
+  std::set<std::string> names;
+  for (const std::string& path : CompressOutputPaths(o)) names.insert(BaseName(path));
+  for (const std::string& removed : RemoveStaleTemporaries(
+           DirName(o.output), [&](std::string_view final_name) { return names.count(std::string(final_name)) > 0; }))
+    CJ_LOG(kInfo) << "removed a temporary left by an interrupted run: " << removed;
 }
 
 }  // namespace
@@ -519,6 +536,7 @@ Status CheckCompressOutputs(const CompressOptions& o) {
 StatusOr<CompressResult> Compress(const CompressOptions& options) {
   if (options.inputs.empty()) return InvalidArgument("no input files given");
   CRAMJET_RETURN_IF_ERROR(CheckCompressOutputs(options));
+  RemoveTemporariesOfDeadRuns(options);
   CompressJob job(options);
   return job.Run();
 }

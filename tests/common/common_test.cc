@@ -117,6 +117,32 @@ TEST(AtomicOutput, RemovesOnlyStaleTemporariesThatBelong) {
   EXPECT_TRUE(RemoveStaleTemporaries(dir / "missing", [](std::string_view) { return true; }).empty());
 }
 
+// A killed process not yet reaped (a zombie: its parent has not waited, or an init that reaps
+// slowly) never writes again: its temporaries are stale. A workflow that SIGKILLs a run and
+// starts the next at once met this (tests/workflow).
+TEST(AtomicOutput, AZombiesTemporariesAreStale) {
+  TempDir dir;
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) ::_exit(0);
+  // Not waited for yet: the child is a zombie until waitpid below.
+  bool zombie = false;
+  for (int i = 0; i < 200 && !zombie; ++i) {
+    const std::string stat = testing::ReadFile("/proc/" + std::to_string(child) + "/stat");
+    const size_t close = stat.rfind(')');
+    zombie = close != std::string::npos && close + 2 < stat.size() && stat[close + 2] == 'Z';
+    if (!zombie) ::usleep(10000);
+  }
+  ASSERT_TRUE(zombie);
+  const std::string temp = ".S1.cram.tmp." + std::to_string(child) + ".0000abcd";
+  testing::WriteFile(dir / temp, "x");
+  const auto removed = RemoveStaleTemporaries(dir.path(), [](std::string_view) { return true; });
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  ASSERT_EQ(removed.size(), 1u);
+  EXPECT_EQ(removed[0], dir / temp);
+}
+
 TEST(OwnOutputs, SameFileUnderAnyNameIsRefusedDevicesAreNot) {
   TempDir dir;
   const std::string in = dir / "in.fq";
