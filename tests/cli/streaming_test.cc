@@ -120,6 +120,32 @@ TEST_F(CliStreaming, GzipAndBamAndCramStreamsGiveTheSameReadsAsTheirFiles) {
   EXPECT_EQ(piped.out, ReadFile(dir_ / "in.fq"));
 }
 
+// The naming rules of a unit (the comment tail Illumina repeats on every read) are learned from
+// its first records: from a stream too, where they come from what was peeked at, also when the
+// first record is a long read far bigger than a pipe's 4 KiB buffer.
+TEST_F(CliStreaming, AStreamLearnsTheNamingRulesAFileDoesEvenWithALongFirstRead) {
+  std::mt19937 rng(3);
+  std::string fastq;
+  for (int i = 0; i < 50; ++i) {
+    const int length = i == 0 ? 60000 : 150;
+    fastq += "@A00785:42:HXXYYDSX2:2:1101:" + std::to_string(1000 + i) + ":2000 1:N:0:ACGTACGT\n";
+    std::string seq, qual;
+    for (int j = 0; j < length; ++j) {
+      seq += "ACGT"[rng() % 4];
+      qual += static_cast<char>('#' + rng() % 40);
+    }
+    fastq += seq + "\n+\n" + qual + "\n";
+  }
+  WriteFile(dir_ / "long.fq", fastq);
+  ASSERT_EQ(InDir(Compress() + "--sample L long.fq -o file.cram").exit_code, 0);
+  auto streamed = InDir("cat long.fq | " + Compress() + "--sample L - -o stream.cram");
+  ASSERT_EQ(streamed.exit_code, 0) << streamed.err;
+  const std::string from_file = InDir("samtools view -H file.cram | grep -o 'ct:[^[:space:]]*'").out;
+  EXPECT_EQ(from_file, "ct::N:0:ACGTACGT\n");
+  EXPECT_EQ(InDir("samtools view -H stream.cram | grep -o 'ct:[^[:space:]]*'").out, from_file);
+  EXPECT_EQ(InDir(Cramjet() + " decompress stream.cram -o -").out, fastq);
+}
+
 TEST_F(CliStreaming, MistakesAreExactErrorsAndLeaveNothing) {
   ASSERT_EQ(InDir("samtools import -0 in.fq -O bam -o in.bam 2>/dev/null && head -c -28 in.bam > cut.bam && "
                   "touch in.cram").exit_code, 0);
