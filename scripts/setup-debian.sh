@@ -36,6 +36,7 @@ peer_tools=(
   systemd               # systemd-analyze: the installed unit is checked (verify, security score)
   python3 time
   snakemake             # the backlog-recompression workflow (workflow/Snakefile) and its test
+  slurm-wlm munge       # a one-node Slurm the workflow test starts (tests/workflow/slurm_cluster.sh)
 )
 
 missing=()
