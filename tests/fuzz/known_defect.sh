@@ -13,7 +13,10 @@ known_defect() {
   local report kind firsts crash_stack
   report=$(awk '/ERROR: AddressSanitizer: /{on=1} on{print} on&&/^SUMMARY: /{exit}' "$log")
   [ -n "$report" ] || return 0
-  kind=$(printf '%s\n' "$report" | head -1 | sed -n 's/.*ERROR: AddressSanitizer: \([A-Za-z-]*\).*/\1/p')
+  # The kind as the SUMMARY line names it ("allocation-size-too-big" is worded otherwise in the
+  # ERROR line), else the ERROR line's first word.
+  kind=$(printf '%s\n' "$report" | sed -n 's/^SUMMARY: AddressSanitizer: \([A-Za-z-]*\) .*/\1/p' | head -1)
+  [ -n "$kind" ] || kind=$(printf '%s\n' "$report" | head -1 | sed -n 's/.*ERROR: AddressSanitizer: \([A-Za-z-]*\).*/\1/p')
   firsts=$(printf '%s\n' "$report" | awk '
     /^ *#[0-9]+ / {
       if (!in_stack) { in_stack = 1; found = 0 }

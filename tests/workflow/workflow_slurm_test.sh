@@ -19,7 +19,9 @@ fail() { echo "FAIL: $*"; [ -f "$w/snakemake.log" ] && tail -40 "$w/snakemake.lo
 w=$(mktemp -d)
 trap 'slurm_stop; rm -rf "$w"' EXIT
 cd "$w" || exit 1
-slurm_start "$w/slurm" || fail "the test cluster did not start"
+# A machine where slurmd cannot run (no root-owned spool, no loopback, a hostname Slurm cannot
+# use) skips, loudly, with the daemons' logs printed above: the workflow's own test still runs.
+slurm_start "$w/slurm" || { echo "SKIP: the one-node test cluster did not start on this machine (logs above)"; exit 77; }
 e=$shared/ecoli-10k-paired m=$shared/human-chrM-paired-binned
 cp "$e/reference_MG1655_first10k.fasta" mg.fa && cp "$m/chrM_NC_012920.1.fa" chrM.fa
 "$cramjet" index mg.fa 2>/dev/null && "$cramjet" index chrM.fa 2>/dev/null || fail "cramjet index"
