@@ -61,15 +61,11 @@ Status Spool(StdinState& s) {
       return IoErrorFromErrno("standard input: read error", errno);
     }
     if (n == 0) break;
-    for (ssize_t done = 0; done < n;) {
-      const ssize_t w = ::write(fd, buf + done, static_cast<size_t>(n - done));
-      if (w < 0) {
-        if (errno == EINTR) continue;
-        const int e = errno;
-        ::close(fd);
-        return IoErrorFromErrno("standard input: cannot copy the CRAM to '" + dir + "'", e);
-      }
-      done += w;
+    Status written = WriteAll(fd, std::string_view(buf, static_cast<size_t>(n)),
+                              "standard input: cannot copy the CRAM to '" + dir + "'");
+    if (!written.ok()) {
+      ::close(fd);
+      return written;
     }
   }
   if (hclose(s.stream) != 0) {

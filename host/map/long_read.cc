@@ -46,6 +46,10 @@ namespace {
 // A BAM 4-bit code as the letter minimap2 reads (it treats anything but ACGT as N).
 constexpr char kNt16Letter[] = "=ACMGRSVTWYHKDBN";
 
+bool Later(const timespec& a, const timespec& b) {
+  return a.tv_sec > b.tv_sec || (a.tv_sec == b.tv_sec && a.tv_nsec > b.tv_nsec);
+}
+
 // True when `cache` exists, is a minimap2 index and is at least as new as every file in `sources`.
 bool CacheIsFresh(const std::string& cache, std::initializer_list<std::string> sources) {
   struct stat c;
@@ -53,9 +57,7 @@ bool CacheIsFresh(const std::string& cache, std::initializer_list<std::string> s
   for (const std::string& source : sources) {
     struct stat s;
     if (::stat(source.c_str(), &s) != 0) return false;
-    if (s.st_mtim.tv_sec > c.st_mtim.tv_sec ||
-        (s.st_mtim.tv_sec == c.st_mtim.tv_sec && s.st_mtim.tv_nsec > c.st_mtim.tv_nsec))
-      return false;
+    if (Later(s.st_mtim, c.st_mtim)) return false;
   }
   return true;
 }
@@ -79,11 +81,9 @@ void KeepCacheNoOlderThan(const std::string& cache, std::initializer_list<std::s
   timespec newest = c.st_mtim;
   for (const std::string& source : sources) {
     struct stat s;
-    if (::stat(source.c_str(), &s) == 0 &&
-        (s.st_mtim.tv_sec > newest.tv_sec || (s.st_mtim.tv_sec == newest.tv_sec && s.st_mtim.tv_nsec > newest.tv_nsec)))
-      newest = s.st_mtim;
+    if (::stat(source.c_str(), &s) == 0 && Later(s.st_mtim, newest)) newest = s.st_mtim;
   }
-  if (newest.tv_sec == c.st_mtim.tv_sec && newest.tv_nsec == c.st_mtim.tv_nsec) return;
+  if (!Later(newest, c.st_mtim)) return;
   const timespec times[2] = {newest, newest};
   (void)::utimensat(AT_FDCWD, cache.c_str(), times, 0);
 }

@@ -172,16 +172,9 @@ StatusOr<AcceptResult> AcceptDelivery(const AcceptOptions& o) {
     crams += f.role == "cram";
     seqchksums += f.role == "seqchksum";
     md5s += f.role == "md5";
-    // Names a receipt can carry safely: relative, no empty, "." or ".." part, printable.
-    bool safe = !f.name.empty() && f.name.front() != '/' && f.name.back() != '/';
-    for (unsigned char ch : f.name) safe &= ch >= 0x21 && ch < 0x7f && ch != '\\';
-    for (size_t start = 0; safe && start <= f.name.size();) {
-      const size_t slash = f.name.find('/', start);
-      const std::string part = f.name.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
-      safe &= !part.empty() && part != "." && part != "..";
-      if (slash == std::string::npos) break;
-      start = slash + 1;
-    }
+    // ParseManifest refused names that are not relative or have an empty, "." or ".." part, a
+    // backslash or a control character; a receipt carries only printable ASCII without spaces.
+    const bool safe = std::all_of(f.name.begin(), f.name.end(), [](unsigned char ch) { return ch >= 0x21 && ch < 0x7f; });
     if (!safe) return BadInput(where + "file name '" + f.name + "' is not a safe relative name");
   }
   // One CRAM and the proof of that one: a second CRAM would be accepted undecoded.

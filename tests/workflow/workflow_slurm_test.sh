@@ -22,15 +22,8 @@ cd "$w" || exit 1
 # A machine where slurmd cannot run (no root-owned spool, no loopback, a hostname Slurm cannot
 # use) skips, loudly, with the daemons' logs printed above: the workflow's own test still runs.
 slurm_start "$w/slurm" || { echo "SKIP: the one-node test cluster did not start on this machine (logs above)"; exit 77; }
-e=$shared/ecoli-10k-paired m=$shared/human-chrM-paired-binned
-cp "$e/reference_MG1655_first10k.fasta" mg.fa && cp "$m/chrM_NC_012920.1.fa" chrM.fa
-"$cramjet" index mg.fa 2>/dev/null && "$cramjet" index chrM.fa 2>/dev/null || fail "cramjet index"
-samtools import -1 "$e/reads1.fastq.gz" -2 "$e/reads2.fastq.gz" -O bam -o ub.bam 2>/dev/null || fail "samtools import"
-printf 'sample\treference\tinputs\nEc1\tmg.fa\t%s,%s\nEc2\tmg.fa\tub.bam\nChrM\tchrM.fa\t%s,%s\n' \
-  "$e/reads1.fastq.gz" "$e/reads2.fastq.gz" "$m/fastq/micro_R1.fq.gz" "$m/fastq/micro_R2.fq.gz" >samples.tsv
-mkdir archive
-printf 'samples: samples.tsv\noutput: results\narchive: file://%s/archive\nthreads: 1\nmem_mb: 1024\ncramjet: %s\n' \
-  "$w" "$cramjet" >config.yaml
+source "$root/tests/workflow/workflow_samples.sh"
+workflow_make_samples
 
 # Jobs wait while the partition is down: one of them is cancelled before it can run.
 scontrol update PartitionName=test State=DOWN || fail "scontrol update"
@@ -50,13 +43,7 @@ wait "$sm" || fail "the workflow on Slurm"
 [ "$(scontrol -o show job "$cancelled" | grep -o 'JobState=[A-Z_]*')" = "JobState=CANCELLED" ] ||
   fail "job $cancelled was not the cancelled one: $(scontrol -o show job "$cancelled")"
 grep -q "Trying to restart job" snakemake.log || fail "the cancelled job was not submitted again"
-[ "$(tail -n +2 results/summary.tsv | wc -l)" -eq 3 ] || fail "summary rows: $(cat results/summary.tsv)"
-for s in Ec1 Ec2 ChrM; do
-  [ "$(find archive -path "*/$s/manifest.json" | wc -l)" -eq 1 ] || fail "$s: not exactly one manifest in the archive"
-  samtools view -H "results/$s/$s.cram" | grep -o 'M5:[0-9a-f]*' | cut -c4- >"known-$s.txt"
-  "$cramjet" accept "$(dirname "$(find archive -path "*/$s/manifest.json")")" --known-references "known-$s.txt" \
-    --receipt "receipt-$s.json" 2>>accept.log || fail "$s: not accepted: $(cat accept.log)"
-done
+workflow_expect_delivered
 jobs_run=$(grep -c 'sched: Allocate JobId=' "$w/slurm/log/slurmctld.log")
 [ "$jobs_run" -ge 6 ] || fail "only $jobs_run Slurm jobs ran (3 compress, 3 ship)"
 echo "ok: the workflow ran on Slurm ($jobs_run jobs; job $cancelled cancelled and run again), 3 samples shipped once and accepted"
