@@ -24,6 +24,7 @@ build_deps=(
   libsystemd-dev        # sd_notify for the systemd unit
   libcurl4-gnutls-dev   # WebDAV and S3 shipping (GnuTLS flavour; the OpenSSL one conflicts with htslib)
   libminimap2-dev       # minimap2 2.24 as a library: the long-read placement path of the map stage
+  libsodium-dev         # X25519, crypto_kx, ChaCha20-Poly1305-IETF, scrypt: Crypt4GH deliveries (ship, accept)
 )
 peer_tools=(
   samtools tabix minimap2 bwa fastp multiqc art-nextgen-simulation-tools
@@ -35,6 +36,7 @@ peer_tools=(
   strace                # kills an index build at an exact system call (interrupted-build test)
   systemd               # systemd-analyze: the installed unit is checked (verify, security score)
   python3 time
+  python3-cryptography python3-nacl   # the second Crypt4GH implementation of tests/ship (crypt4gh_reference.py)
   snakemake             # the backlog-recompression workflow (workflow/Snakefile) and its test
   slurm-wlm munge       # a one-node Slurm the workflow test starts (tests/workflow/slurm_cluster.sh)
 )

@@ -57,6 +57,9 @@ void RegisterAcceptCommand(CLI::App& app, Context& ctx) {
   sub->add_option("--receipt", *receipt, "Write the receipt (or the rejection) here, atomically (default: standard output)");
   sub->add_option("--staging", opts->staging_dir, "Folder for downloads of a remote delivery (default: $TMPDIR)");
   sub->add_option("-@,--threads", opts->threads, "Threads for the decode")->check(CLI::Range(1, 256));
+  sub->add_option("--crypt4gh-key", opts->crypt4gh_key,
+                  "The archive's Crypt4GH private key, to decrypt an encrypted delivery (passphrase from "
+                  "$C4GH_PASSPHRASE)");
   sub->callback([opts, receipt, &ctx] {
     const std::string checked_at = UtcNow();
     StatusOr<AcceptResult> result = AcceptDelivery(*opts);
@@ -98,10 +101,26 @@ void RegisterShipCommand(CLI::App& app, Context& ctx) {
   sub->add_option("--state-dir", opts->state_dir, "Folder for resumable upload state (default: .<cram>.ship beside it)");
   sub->add_option("--max-attempts", opts->max_attempts, "Override the retry policy's attempt limit")
       ->check(CLI::Range(1, 1000));
+  sub->add_option("--crypt4gh-recipient", opts->crypt4gh_recipients,
+                  "Crypt4GH public key file of a recipient (repeatable): every file ships encrypted as NAME.c4gh");
   sub->callback([opts, &ctx] {
     SetLogLevel(LogLevel::kInfo);  // what was sent, skipped or resumed is this command's report
     Status st = RunShip(*opts);
     if (!st.ok()) ctx.exit_code = ReportError("ship", st);
+  });
+
+  // A key pair for Crypt4GH deliveries: the archive's (or a test's) public and private key.
+  auto pk = std::make_shared<std::string>();
+  auto sk = std::make_shared<std::string>();
+  auto nocrypt = std::make_shared<bool>(false);
+  auto* keygen = app.add_subcommand(
+      "crypt4gh-keygen", "Make a Crypt4GH key pair (the private key protected by $C4GH_PASSPHRASE unless --nocrypt)");
+  keygen->add_option("--pk", *pk, "Public key file to write (must not exist)")->required();
+  keygen->add_option("--sk", *sk, "Private key file to write, mode 0600 (must not exist)")->required();
+  keygen->add_flag("--nocrypt", *nocrypt, "Leave the private key unprotected (no passphrase)");
+  keygen->callback([pk, sk, nocrypt, &ctx] {
+    Status st = GenerateCrypt4ghKeyPair(*pk, *sk, *nocrypt);
+    if (!st.ok()) ctx.exit_code = ReportError("crypt4gh-keygen", st);
   });
 }
 

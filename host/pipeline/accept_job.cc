@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
+#include <optional>
 #include <fstream>
 #include <set>
 
@@ -21,6 +22,7 @@
 #include "cramjet/compress.h"
 #include "cramjet/version.h"
 #include "pipeline/archive_sink.h"
+#include "ship/crypt4gh.h"
 #include "ship/ship.h"
 
 namespace cramjet {
@@ -143,6 +145,11 @@ StatusOr<AcceptResult> AcceptDelivery(const AcceptOptions& o) {
   if (o.qc_fail != "reject" && o.qc_fail != "released" && o.qc_fail != "accept")
     return InvalidArgument("--qc-fail '" + o.qc_fail + "': expected reject, released or accept");
   CRAMJET_ASSIGN_OR_RETURN(std::set<std::string> known, KnownReferenceMd5s(o.known_references));
+  // The archive's Crypt4GH key, read first: a wrong passphrase is named before anything is fetched.
+  std::optional<crypt4gh::Key> key;
+  if (!o.crypt4gh_key.empty()) {
+    CRAMJET_ASSIGN_OR_RETURN(key, crypt4gh::ReadPrivateKeyFile(o.crypt4gh_key));
+  }
   CRAMJET_ASSIGN_OR_RETURN(Delivery delivery, Delivery::Open(o));
   CRAMJET_ASSIGN_OR_RETURN(StagingFolder staging, StagingFolder::Create(o.staging_dir));
   AcceptResult result;
@@ -161,6 +168,19 @@ StatusOr<AcceptResult> AcceptDelivery(const AcceptOptions& o) {
   result.reference_name = m.reference_name;
   result.qc_verdict = m.qc_verdict;
   result.qc_released = m.qc_released;
+  if (!m.encryption_method.empty()) {
+    // Rejected, not checked at the ciphertext level only: an acceptance stands for a decoded CRAM.
+    if (!key) {
+      std::string recipients;
+      for (const auto& r : m.recipients) recipients += (recipients.empty() ? "" : ", ") + r;
+      return FailedPrecondition("the delivery is encrypted with Crypt4GH (for " + recipients +
+                                "): give --crypt4gh-key with the archive's private key");
+    }
+    result.encryption = m.encryption_method;
+    result.decryption_key = crypt4gh::KeyBase64(crypt4gh::PublicKeyOf(*key));
+  } else if (key) {
+    result.notes.push_back("the delivery is not encrypted; --crypt4gh-key was not needed");
+  }
 
   // 2. Every file: there, its size, its MD5. Staged under the names verify looks for (the
   // sidecars beside the CRAM as <cram>.seqchksum and <cram>.md5).
@@ -183,10 +203,18 @@ StatusOr<AcceptResult> AcceptDelivery(const AcceptOptions& o) {
     return BadInput(where + (seqchksums == 0 ? std::string("no .seqchksum delivered: the CRAM's content cannot be proven")
                                              : std::to_string(seqchksums) + " files with role seqchksum"));
   if (md5s > 1) return BadInput(where + std::to_string(md5s) + " files with role md5");
-  const std::string cram_base = BaseName(cram->name);
+  // An encrypted file NAME.c4gh is checked, then decrypted, as NAME.
+  auto plain_base = [](const ship::ManifestFile& f) -> StatusOr<std::string> {
+    const std::string base = BaseName(f.name);
+    if (!f.encrypted) return base;
+    if (base.size() <= 5 || base.compare(base.size() - 5, 5, ".c4gh") != 0)
+      return BadInput(f.name + " (" + f.role + "): an encrypted file's name must end in .c4gh");
+    return base.substr(0, base.size() - 5);
+  };
+  CRAMJET_ASSIGN_OR_RETURN(const std::string cram_base, plain_base(*cram));
   std::string staged_cram;
   for (const auto& f : m.files) {
-    const std::string base = BaseName(f.name);
+    CRAMJET_ASSIGN_OR_RETURN(const std::string base, plain_base(f));
     const std::string staged_name = f.role == "seqchksum" ? cram_base + ".seqchksum"
                                     : f.role == "md5"     ? cram_base + ".md5"
                                                           : base;
@@ -194,13 +222,34 @@ StatusOr<AcceptResult> AcceptDelivery(const AcceptOptions& o) {
     if (std::filesystem::exists(std::filesystem::symlink_status(staged)))
       return BadInput(where + "two files would take the name '" + staged_name + "'");
     const std::string what = f.name + " (" + f.role + ")";
-    CRAMJET_RETURN_IF_ERROR(delivery.Fetch(base, staged, what, f.size));
-    CRAMJET_ASSIGN_OR_RETURN(uint64_t size, FileSize(staged));
+    // The object as delivered (the ciphertext when encrypted): there, its size, its MD5.
+    const std::string fetched = f.encrypted ? staged + ".c4gh" : staged;
+    CRAMJET_RETURN_IF_ERROR(delivery.Fetch(BaseName(f.name), fetched, what, f.size));
+    CRAMJET_ASSIGN_OR_RETURN(uint64_t size, FileSize(fetched));
     if (size != f.size)
       return DataLoss(what + ": " + std::to_string(size) + " bytes, the manifest says " + std::to_string(f.size));
-    CRAMJET_ASSIGN_OR_RETURN(std::string md5, FileMd5Hex(staged));
+    CRAMJET_ASSIGN_OR_RETURN(std::string md5, FileMd5Hex(fetched));
     if (md5 != ToLower(f.md5)) return DataLoss(what + ": MD5 " + md5 + ", the manifest says " + f.md5);
-    result.files.push_back({f.name, f.role, f.size, md5});
+    AcceptedFile accepted;
+    accepted.name = f.name;
+    accepted.role = f.role;
+    accepted.size = f.size;
+    accepted.md5 = md5;
+    if (f.encrypted) {
+      // Decrypted to at most the plaintext size the manifest gives, then that size and MD5.
+      CRAMJET_ASSIGN_OR_RETURN(crypt4gh::Digests d, crypt4gh::DecryptFile(fetched, staged, *key, "'" + o.crypt4gh_key + "'",
+                                                                         f.plain_size, what));
+      ::unlink(fetched.c_str());
+      if (d.plain_size != f.plain_size)
+        return DataLoss(what + ": decrypts to " + std::to_string(d.plain_size) + " bytes, the manifest says " +
+                        std::to_string(f.plain_size));
+      if (d.plain_md5 != f.plain_md5)
+        return DataLoss(what + ": decrypts to MD5 " + d.plain_md5 + ", the manifest says " + f.plain_md5);
+      accepted.encrypted = true;
+      accepted.plain_size = d.plain_size;
+      accepted.plain_md5 = d.plain_md5;
+    }
+    result.files.push_back(accepted);
     if (&f == cram) staged_cram = staged;
   }
 
@@ -266,8 +315,12 @@ std::string AcceptanceReceipt(const AcceptOptions& o, const AcceptResult& r, con
   // The receipt is bound to the manifest as delivered: its MD5 names exactly what was accepted.
   j["manifest"] = {{"name", "manifest.json"}, {"size", r.manifest_size}, {"md5", r.manifest_md5}};
   nlohmann::json files = nlohmann::json::array();
-  for (const auto& f : r.files) files.push_back({{"name", f.name}, {"role", f.role}, {"size", f.size}, {"md5", f.md5}});
+  for (const auto& f : r.files) {
+    files.push_back({{"name", f.name}, {"role", f.role}, {"size", f.size}, {"md5", f.md5}});
+    if (f.encrypted) files.back()["plaintext"] = {{"size", f.plain_size}, {"md5", f.plain_md5}};
+  }
   j["files"] = files;
+  if (!r.encryption.empty()) j["encryption"] = {{"method", r.encryption}, {"key", r.decryption_key}};
   j["reads"] = r.reads;
   j["reference"] = {{"name", r.reference_name}, {"md5s", r.reference_md5s}};
   j["qc"] = {{"verdict", r.qc_verdict.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.qc_verdict)},

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 
 #include <toml++/toml.h>
 
@@ -12,6 +13,7 @@
 #include "cramjet/qc.h"
 #include "cramjet/ship.h"
 #include "pipeline/archive_sink.h"
+#include "ship/crypt4gh.h"
 #include "ship/ship.h"
 
 namespace cramjet {
@@ -28,6 +30,7 @@ StatusOr<ShipCramResult> ShipCramSet(const ShipCramOptions& o) {
     return InvalidArgument("'" + o.cram + "': expected a .cram file");
   CRAMJET_ASSIGN_OR_RETURN(ship::SinkConfig config, LoadArchiveSinkConfig(o.to, o.config_file));
   if (o.max_attempts > 0) config.retry.max_attempts = o.max_attempts;
+  if (!o.crypt4gh_recipients.empty()) CRAMJET_RETURN_IF_ERROR(ship::SetCrypt4ghRecipients(config, o.crypt4gh_recipients));
 
   ship::ShipRequest request;
   const std::string base = BaseName(o.cram);
@@ -62,6 +65,19 @@ StatusOr<ShipCramResult> ShipCramSet(const ShipCramOptions& o) {
   result.uploaded = shipped.uploaded;
   result.attempts = shipped.attempts;
   return result;
+}
+
+Status GenerateCrypt4ghKeyPair(const std::string& public_key_file, const std::string& private_key_file,
+                               bool unprotected) {
+  std::string passphrase;
+  if (!unprotected) {
+    const char* env = std::getenv(crypt4gh::kPassphraseVariable);
+    if (!env || !*env)
+      return FailedPrecondition(std::string("set ") + crypt4gh::kPassphraseVariable +
+                                " to the passphrase that protects the private key, or give --nocrypt");
+    passphrase = env;
+  }
+  return crypt4gh::GenerateKeyPair(public_key_file, private_key_file, passphrase);
 }
 
 StatusOr<ship::SinkConfig> LoadArchiveSinkConfig(const std::string& to, const std::string& config_file) {

@@ -1,4 +1,5 @@
 // Sink configuration: the daemon's [archive] table or a bare --to URL.
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <set>
@@ -69,6 +70,21 @@ Status ParseUrl(SinkConfig& config) {
 
 }  // namespace
 
+Status SetCrypt4ghRecipients(SinkConfig& config, const std::vector<std::string>& public_key_files) {
+  if (public_key_files.empty()) return InvalidArgument("no Crypt4GH recipient public key given");
+  SinkConfig::Encryption e;
+  e.crypt4gh = true;
+  for (const std::string& path : public_key_files) {
+    CRAMJET_ASSIGN_OR_RETURN(crypt4gh::Key key, crypt4gh::ReadPublicKeyFile(path));
+    if (std::find(e.recipients.begin(), e.recipients.end(), key) != e.recipients.end())
+      return InvalidArgument("'" + path + "': the same recipient public key is given twice");
+    e.recipients.push_back(key);
+    e.recipient_files.push_back(path);
+  }
+  config.encryption = std::move(e);
+  return Status::Ok();
+}
+
 StatusOr<SinkConfig> SinkConfigFromUrl(std::string_view url) {
   SinkConfig config;
   config.url = std::string(url);
@@ -112,7 +128,8 @@ StatusOr<SinkConfig> ParseSinkConfig(const toml::table& table, std::string_view 
       "part_size", "max_attempts", "retry_base_seconds", "retry_max_seconds", "access_key_id",
       "secret_access_key", "session_token", "username", "password", "tls_verify", "ca_file",
       "connect_timeout_seconds", "stall_timeout_seconds", "request_timeout_seconds",
-      "verify_readback"};
+      "verify_readback", "encrypt", "crypt4gh_recipients"};
+  std::string encrypt = "none";
   bool path_style_set = false;
   for (const auto& entry : table) {
     // Named references, not a structured binding: lambdas below capture `node` (clang 14 cannot
@@ -182,6 +199,29 @@ StatusOr<SinkConfig> ParseSinkConfig(const toml::table& table, std::string_view 
     else if (key == "stall_timeout_seconds") CRAMJET_RETURN_IF_ERROR(get_seconds(config.stall_timeout_s, false));
     else if (key == "request_timeout_seconds") CRAMJET_RETURN_IF_ERROR(get_seconds(config.request_timeout_s, true));
     else if (key == "verify_readback") CRAMJET_RETURN_IF_ERROR(get_bool(config.verify_readback));
+    else if (key == "encrypt") {
+      CRAMJET_RETURN_IF_ERROR(get_string(encrypt));
+      if (encrypt != "none" && encrypt != "crypt4gh") return bad(node, key, "expected \"crypt4gh\" or \"none\"");
+    } else if (key == "crypt4gh_recipients") {
+      const toml::array* list = node.as_array();
+      if (!list) return bad(node, key, "expected a list of public key files");
+      for (const toml::node& item : *list) {
+        if (!item.is_string()) return bad(node, key, "expected a list of public key files");
+        std::string path = **item.as_string();
+        // Relative to the configuration file's folder, not to wherever the daemon runs.
+        if (!path.empty() && path[0] != '/' && source_file.find('/') != std::string_view::npos)
+          path = DirName(std::string(source_file)) + "/" + path;
+        config.encryption.recipient_files.push_back(path);
+      }
+    }
+  }
+  if (encrypt == "crypt4gh") {
+    if (config.encryption.recipient_files.empty())
+      return InvalidArgument(where("crypt4gh_recipients") + "encrypt = \"crypt4gh\" needs at least one public key file");
+    Status keys = SetCrypt4ghRecipients(config, config.encryption.recipient_files);
+    if (!keys.ok()) return InvalidArgument(where("crypt4gh_recipients") + keys.message());
+  } else if (!config.encryption.recipient_files.empty()) {
+    return InvalidArgument(where("crypt4gh_recipients") + "given without encrypt = \"crypt4gh\"");
   }
   if (config.object_template.find("{file}") == std::string::npos) {
     const toml::node* n = table.get("object_template");
@@ -225,6 +265,9 @@ std::string DescribeSink(const SinkConfig& config) {
     d += config.credentials.access_key_id.empty() ? ", no credentials)" : ", credentials set)";
   }
   if (!config.tls_verify) d += " [TLS verification OFF]";
+  if (config.encryption.crypt4gh)
+    d += " [Crypt4GH for " + std::to_string(config.encryption.recipients.size()) + " recipient" +
+         (config.encryption.recipients.size() == 1 ? "" : "s") + "]";
   return d;
 }
 

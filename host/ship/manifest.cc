@@ -56,7 +56,8 @@ StatusOr<nlohmann::json> SeqChecksumJson(const std::string& path) {
 }  // namespace
 
 
-StatusOr<std::string> BuildManifest(const ShipRequest& request, const std::vector<ShippedFile>& files) {
+StatusOr<std::string> BuildManifest(const ShipRequest& request, const std::vector<ShippedFile>& files,
+                                    const SinkConfig::Encryption* encryption) {
   if (files.empty()) return InvalidArgument("no files to ship");
   const std::string& cram_path = files[0].local_path;
   AlignmentOpenOptions header_only;
@@ -127,7 +128,7 @@ StatusOr<std::string> BuildManifest(const ShipRequest& request, const std::vecto
 
   nlohmann::json manifest = {
       {"format", "cramjet-manifest"},
-      {"format_version", 1},
+      {"format_version", encryption ? 2 : 1},
       {"sample", request.sample},
       {"run", request.run},
       {"lane", request.lane},
@@ -143,6 +144,8 @@ StatusOr<std::string> BuildManifest(const ShipRequest& request, const std::vecto
     std::string base = BaseName(f.local_path);
     std::string role = Role(i, base);
     file_list.push_back({{"name", f.remote_name}, {"local_name", base}, {"role", role}, {"size", f.size}, {"md5", f.md5}});
+    // Encrypted: size and md5 are the object's (the ciphertext the archive holds), these the file's.
+    if (encryption) file_list.back()["plaintext"] = {{"size", f.plain_size}, {"md5", f.plain_md5}};
     if (role == "qc" && EndsWith(base, ".qc.json")) {
       // The set's QC verdict, for the archive to decide on (and a fail that an operator released).
       CRAMJET_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(f.local_path));
@@ -159,6 +162,11 @@ StatusOr<std::string> BuildManifest(const ShipRequest& request, const std::vecto
     }
   }
   manifest["files"] = file_list;
+  if (encryption) {
+    nlohmann::json recipients = nlohmann::json::array();
+    for (const auto& k : encryption->recipients) recipients.push_back(crypt4gh::KeyBase64(k));
+    manifest["encryption"] = {{"method", "crypt4gh"}, {"version", crypt4gh::kVersion}, {"recipients", recipients}};
+  }
   return manifest.dump(2) + "\n";
 }
 

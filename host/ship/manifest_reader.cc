@@ -13,8 +13,9 @@ namespace {
 
 using nlohmann::json;
 
-// The manifest format this build reads (BuildManifest writes the same number).
-constexpr int kManifestFormatVersion = 1;
+// The newest manifest format this build reads: 1 for plaintext deliveries, 2 for Crypt4GH ones
+// (BuildManifest writes the lowest that describes the delivery).
+constexpr int kManifestFormatVersion = 2;
 
 class FieldReader {
  public:
@@ -165,6 +166,29 @@ StatusOr<Manifest> ParseManifest(std::string_view text, std::string_view source_
     m.contigs.push_back(std::move(contig));
   }
 
+  if (const json* enc = r.Find(doc, "encryption")) {
+    if (!enc->is_object()) return r.Refuse("encryption", "is not an object");
+    CRAMJET_ASSIGN_OR_RETURN(m.encryption_method, r.String(*enc, "method", "encryption."));
+    if (m.encryption_method != "crypt4gh")
+      return r.Refuse("encryption.method", "'" + PrintableExcerpt(m.encryption_method, 40) + "', not 'crypt4gh'");
+    CRAMJET_ASSIGN_OR_RETURN(uint64_t c4gh_version, r.Count(*enc, "version", "encryption."));
+    if (c4gh_version != 1) return r.Refuse("encryption.version", std::to_string(c4gh_version) + ", not Crypt4GH 1");
+    CRAMJET_ASSIGN_OR_RETURN(const json* recipients, r.Array(*enc, "recipients", "encryption."));
+    for (size_t i = 0; i < recipients->size(); ++i) {
+      const json& k = (*recipients)[i];
+      const std::string path = "encryption.recipients[" + std::to_string(i) + "]";
+      // A base64 X25519 public key: 44 characters of the standard alphabet, one '=' at the end.
+      const bool ok = k.is_string() && k.get_ref<const std::string&>().size() == 44 &&
+                      k.get_ref<const std::string&>().back() == '=' &&
+                      k.get_ref<const std::string&>().find_first_not_of(
+                          "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") == 43;
+      if (!ok) return r.Refuse(path, "is not a base64 X25519 public key");
+      m.recipients.push_back(k.get<std::string>());
+    }
+    if (m.recipients.empty()) return r.Refuse("encryption.recipients", "is empty");
+    if (m.format_version < 2) return r.Refuse("encryption", "needs format_version 2");
+  }
+
   CRAMJET_ASSIGN_OR_RETURN(const json* files, r.Array(doc, "files", ""));
   if (files->empty()) return r.Refuse("files", "is empty");
   static const std::set<std::string> kRoles = {"cram", "index", "seqchksum", "md5", "qc"};
@@ -187,6 +211,17 @@ StatusOr<Manifest> ParseManifest(std::string_view text, std::string_view source_
     CRAMJET_ASSIGN_OR_RETURN(file.md5, r.String(f, "md5", path + "."));
     if (!IsLowerHexMd5(file.md5))
       return r.Refuse(path + ".md5", "'" + file.md5 + "' is not 32 lower-case hexadecimal digits");
+    const json* plain = r.Find(f, "plaintext");
+    if (m.encryption_method.empty() != (plain == nullptr))
+      return r.Refuse(path + ".plaintext", plain ? "given for a delivery that is not encrypted" : "missing (the delivery is encrypted)");
+    if (plain) {
+      if (!plain->is_object()) return r.Refuse(path + ".plaintext", "is not an object");
+      file.encrypted = true;
+      CRAMJET_ASSIGN_OR_RETURN(file.plain_size, r.Count(*plain, "size", path + ".plaintext."));
+      CRAMJET_ASSIGN_OR_RETURN(file.plain_md5, r.String(*plain, "md5", path + ".plaintext."));
+      if (!IsLowerHexMd5(file.plain_md5))
+        return r.Refuse(path + ".plaintext.md5", "'" + PrintableExcerpt(file.plain_md5, 40) + "' is not 32 lower-case hexadecimal digits");
+    }
     m.files.push_back(std::move(file));
   }
   if (crams != 1) return r.Refuse("files", std::to_string(crams) + " files have role 'cram' (one must)");

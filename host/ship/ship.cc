@@ -8,9 +8,13 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <random>
 #include <set>
 #include <thread>
+
+#include <nlohmann/json.hpp>
 
 #include "common/common.h"
 #include "cramjet/log.h"
@@ -106,25 +110,145 @@ StatusOr<bool> ShipOne(Sink& sink, JobState& state, const LocalFile& file, const
   return true;
 }
 
+// ---- Crypt4GH staging ----------------------------------------------------------------------------
+// Encryption draws a fresh writer key, session key and nonces, so the ciphertext of a file is made
+// once and kept: crypt4gh/NAME.c4gh in the job's state folder (fsync'd), with NAME.c4gh.json
+// recording the plaintext's and the ciphertext's size and MD5 and the recipients. A retry or a
+// restart ships the same bytes, so the manifest (which lists the ciphertext's MD5) never changes
+// under an object already shipped. After a verified ship the ciphertext is removed and the record
+// kept: a later run that finds the object intact in the archive (read back in full) needs no
+// ciphertext; one that does not encrypts again, and the manifest follows the new bytes.
+
+// A folder removed with its files when this goes out of scope (no state folder: nothing resumes).
+class TemporaryFolder {
+ public:
+  ~TemporaryFolder() {
+    std::error_code ec;
+    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
+  }
+  Status Create() {
+    const char* tmp = std::getenv("TMPDIR");
+    std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/cramjet-c4gh-XXXXXX";
+    if (!::mkdtemp(pattern.data())) return IoErrorFromErrno("creating a staging folder in '" + DirName(pattern) + "'", errno);
+    path_ = pattern;
+    return Status::Ok();
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+struct StagedRecord {
+  uint64_t plain_size = 0, cipher_size = 0;
+  std::string plain_md5, cipher_md5;
+  std::vector<std::string> recipients;
+};
+
+std::vector<std::string> RecipientNames(const SinkConfig& config) {
+  std::vector<std::string> out;
+  for (const auto& k : config.encryption.recipients) out.push_back(crypt4gh::KeyBase64(k));
+  return out;
+}
+
+// The record as written, or nullopt for anything else (a damaged record means "encrypt again").
+std::optional<StagedRecord> LoadStagedRecord(const std::string& path) {
+  auto text = ReadSmallFile(path);
+  if (!text.ok()) return std::nullopt;
+  const nlohmann::json j = nlohmann::json::parse(*text, nullptr, false);
+  if (!j.is_object()) return std::nullopt;
+  StagedRecord r;
+  auto count = [&](const char* key, uint64_t& out) {
+    auto it = j.find(key);
+    if (it == j.end() || !it->is_number_unsigned()) return false;
+    out = it->get<uint64_t>();
+    return true;
+  };
+  auto str = [&](const char* key, std::string& out) {
+    auto it = j.find(key);
+    if (it == j.end() || !it->is_string()) return false;
+    out = it->get<std::string>();
+    return true;
+  };
+  if (!count("plain_size", r.plain_size) || !count("cipher_size", r.cipher_size) || !str("plain_md5", r.plain_md5) ||
+      !str("cipher_md5", r.cipher_md5))
+    return std::nullopt;
+  auto rec = j.find("recipients");
+  if (rec == j.end() || !rec->is_array()) return std::nullopt;
+  for (const auto& v : *rec) {
+    if (!v.is_string()) return std::nullopt;
+    r.recipients.push_back(v.get<std::string>());
+  }
+  return r;
+}
+
+// Makes (or finds) the ciphertext of `f`, filling its object size, MD5 and upload path.
+// `verify_remote` proves an object already shipped from a ciphertext since removed.
+Status StageEncrypted(const SinkConfig& config, const std::string& stage_dir, ShippedFile& f,
+                      const std::function<Status(const LocalFile&, const std::string&)>& verify_remote) {
+  const std::string body = stage_dir + "/" + BaseName(f.local_path) + ".c4gh";
+  const std::string record_path = body + ".json";
+  const std::vector<std::string> recipients = RecipientNames(config);
+  if (auto rec = LoadStagedRecord(record_path);
+      rec && rec->plain_size == f.plain_size && rec->plain_md5 == f.plain_md5 && rec->recipients == recipients) {
+    if (::access(body.c_str(), F_OK) == 0) {
+      auto size = FileSize(body);
+      auto md5 = FileMd5Hex(body);
+      if (size.ok() && md5.ok() && *size == rec->cipher_size && *md5 == rec->cipher_md5) {
+        f.size = rec->cipher_size;
+        f.md5 = rec->cipher_md5;
+        f.upload_path = body;
+        CJ_LOG(kInfo) << "ship: reusing the staged ciphertext of " << f.local_path << " (md5 " << f.md5 << ")";
+        return Status::Ok();
+      }
+      CJ_LOG(kWarning) << "ship: the staged ciphertext '" << body << "' is not the one recorded; encrypting again";
+    } else {
+      Status there = verify_remote(LocalFile{"", rec->cipher_size, rec->cipher_md5}, f.remote_name);
+      if (there.ok()) {
+        f.size = rec->cipher_size;
+        f.md5 = rec->cipher_md5;
+        f.upload_path.clear();  // in the archive and verified: nothing to send
+        return Status::Ok();
+      }
+      if (there.code() != StatusCode::kNotFound && there.code() != StatusCode::kDataLoss) return there;
+      CJ_LOG(kWarning) << "ship: " << f.remote_name << " is no longer intact in the archive (" << there.message()
+                       << "); encrypting " << f.local_path << " again";
+    }
+  }
+  CRAMJET_ASSIGN_OR_RETURN(crypt4gh::Digests d, crypt4gh::EncryptFile(f.local_path, body, config.encryption.recipients));
+  if (d.plain_size != f.plain_size || d.plain_md5 != f.plain_md5)
+    return DataLoss("'" + f.local_path + "' changed while it was being encrypted; nothing shipped");
+  nlohmann::json j = {{"plain_size", d.plain_size}, {"plain_md5", d.plain_md5}, {"cipher_size", d.cipher_size},
+                      {"cipher_md5", d.cipher_md5}, {"recipients", recipients}};
+  CRAMJET_RETURN_IF_ERROR(WriteFileAtomically(record_path, j.dump(2) + "\n"));
+  f.size = d.cipher_size;
+  f.md5 = d.cipher_md5;
+  f.upload_path = body;
+  CJ_LOG(kInfo) << "ship: encrypted " << f.local_path << " for " << recipients.size() << " recipient"
+                << (recipients.size() == 1 ? "" : "s") << " (" << d.segments << " segments, md5 " << f.md5 << ")";
+  return Status::Ok();
+}
+
 // Manifest built once per job and kept in the state folder, so a restart (even with a newer tool
 // version) ships the same bytes; rebuilt when the files changed.
 StatusOr<std::string> ManifestText(const ShipRequest& request, const std::vector<ShippedFile>& files,
-                                   const std::string& saved_path) {
+                                   const std::string& saved_path, const SinkConfig::Encryption& encryption) {
   if (!saved_path.empty()) {
     auto saved = ReadSmallFile(saved_path);
     if (saved.ok()) {
       // Read with the archive's own reader: a damaged or foreign file is rebuilt, never trusted.
       auto kept = ParseManifest(*saved, saved_path);
       bool same = kept.ok() && kept->files.size() == files.size() && kept->sample == request.sample &&
-                  kept->run == request.run;
+                  kept->run == request.run && (kept->encryption_method == "crypt4gh") == encryption.crypt4gh;
       for (size_t i = 0; same && i < files.size(); ++i) {
         const ManifestFile& f = kept->files[i];
-        same = f.name == files[i].remote_name && f.md5 == files[i].md5 && f.size == files[i].size;
+        same = f.name == files[i].remote_name && f.md5 == files[i].md5 && f.size == files[i].size &&
+               f.encrypted == files[i].encrypted && f.plain_md5 == files[i].plain_md5;
       }
       if (same) return *saved;
     }
   }
-  CRAMJET_ASSIGN_OR_RETURN(std::string text, BuildManifest(request, files));
+  CRAMJET_ASSIGN_OR_RETURN(std::string text, BuildManifest(request, files, encryption.crypt4gh ? &encryption : nullptr));
   if (!saved_path.empty()) CRAMJET_RETURN_IF_ERROR(WriteFileAtomically(saved_path, text));
   return text;
 }
@@ -207,7 +331,9 @@ StatusOr<ShipResult> ShipSample(const SinkConfig& config, const ShipRequest& req
     CRAMJET_ASSIGN_OR_RETURN(f.size, FileSize(path));
     CRAMJET_ASSIGN_OR_RETURN(f.md5, FileMd5Hex(path));
     if (BaseName(path) == kManifestName) return InvalidArgument("ship: '" + path + "' would collide with the manifest");
-    CRAMJET_ASSIGN_OR_RETURN(f.remote_name, RenderObjectName(config, request, BaseName(path)));
+    // Encrypted, each file is its Crypt4GH form: NAME.c4gh.
+    const std::string object_file = BaseName(path) + (config.encryption.crypt4gh ? ".c4gh" : "");
+    CRAMJET_ASSIGN_OR_RETURN(f.remote_name, RenderObjectName(config, request, object_file));
     if (!names.insert(f.remote_name).second)
       return InvalidArgument("ship: two files map to the object name '" + f.remote_name + "'");
     result.files.push_back(std::move(f));
@@ -222,6 +348,39 @@ StatusOr<ShipResult> ShipSample(const SinkConfig& config, const ShipRequest& req
                       f.local_path + "' says " + expected + ": the local CRAM changed; nothing shipped");
   }
 
+  CRAMJET_ASSIGN_OR_RETURN(std::unique_ptr<Sink> sink, internal::MakeSink(config));
+
+  // Crypt4GH: each file's ciphertext, made once (above StageEncrypted).
+  TemporaryFolder temporary_stage;
+  std::string stage_dir;
+  if (config.encryption.crypt4gh) {
+    if (config.encryption.recipients.empty()) return InvalidArgument("ship: Crypt4GH encryption without recipients");
+    if (state.enabled()) {
+      stage_dir = request.state_dir + "/crypt4gh";
+      CRAMJET_RETURN_IF_ERROR(MakeDirs(stage_dir));
+    } else {
+      CRAMJET_RETURN_IF_ERROR(temporary_stage.Create());
+      stage_dir = temporary_stage.path();
+    }
+    // An object whose staged ciphertext was removed after a verified ship is proven by reading
+    // it back whole (file, WebDAV) or by its stored MD5 and ETag (S3).
+    std::unique_ptr<Sink> readback;
+    auto verify_remote = [&](const LocalFile& file, const std::string& name) -> Status {
+      if (!readback) {
+        SinkConfig c = config;
+        if (c.kind != SinkKind::kS3) c.verify_readback = true;
+        CRAMJET_ASSIGN_OR_RETURN(readback, internal::MakeSink(c));
+      }
+      return readback->Verify(file, name);
+    };
+    for (auto& f : result.files) {
+      f.encrypted = true;
+      f.plain_size = f.size;
+      f.plain_md5 = f.md5;
+      CRAMJET_RETURN_IF_ERROR(StageEncrypted(config, stage_dir, f, verify_remote).WithContext("'" + f.local_path + "'"));
+    }
+  }
+
   // The manifest, written locally so it ships like any other file.
   std::string manifest_path;
   std::unique_ptr<std::string, void (*)(std::string*)> temp_manifest(nullptr, [](std::string* p) {
@@ -230,10 +389,10 @@ StatusOr<ShipResult> ShipSample(const SinkConfig& config, const ShipRequest& req
   });
   if (state.enabled()) {
     manifest_path = request.state_dir + "/" + kManifestName;
-    CRAMJET_ASSIGN_OR_RETURN(std::string text, ManifestText(request, result.files, manifest_path));
+    CRAMJET_ASSIGN_OR_RETURN(std::string text, ManifestText(request, result.files, manifest_path, config.encryption));
     (void)text;
   } else {
-    CRAMJET_ASSIGN_OR_RETURN(std::string text, ManifestText(request, result.files, ""));
+    CRAMJET_ASSIGN_OR_RETURN(std::string text, ManifestText(request, result.files, "", config.encryption));
     const char* tmp = std::getenv("TMPDIR");
     std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/cramjet-manifest-XXXXXX";
     int fd = ::mkstemp(pattern.data());
@@ -251,7 +410,6 @@ StatusOr<ShipResult> ShipSample(const SinkConfig& config, const ShipRequest& req
     return InvalidArgument("ship: the object template maps a file onto the manifest name '" +
                            result.manifest.remote_name + "'");
 
-  CRAMJET_ASSIGN_OR_RETURN(std::unique_ptr<Sink> sink, internal::MakeSink(config));
   CJ_LOG(kInfo) << "ship: sample " << request.sample << " -> " << DescribeSink(config);
 
   std::mt19937_64 rng(std::random_device{}());
@@ -262,12 +420,23 @@ StatusOr<ShipResult> ShipSample(const SinkConfig& config, const ShipRequest& req
     // Files in order, manifest last: its arrival tells the archive the set is complete.
     for (size_t i = 0; i <= result.files.size() && last.ok(); ++i) {
       const ShippedFile& f = i < result.files.size() ? result.files[i] : result.manifest;
-      LocalFile local{f.local_path, f.size, f.md5};
+      if (f.encrypted && f.upload_path.empty()) continue;  // verified in the archive while staging
+      LocalFile local{f.encrypted ? f.upload_path : f.local_path, f.size, f.md5};
       auto sent = ShipOne(*sink, state, local, f.remote_name);
       if (!sent.ok()) last = sent.status().WithContext("'" + f.local_path + "' -> '" + f.remote_name + "'");
       else if (*sent) ++result.uploaded;
     }
-    if (last.ok()) return result;
+    if (last.ok()) {
+      // Shipped and verified: the staged ciphertexts are not needed any more (their records stay).
+      for (auto& f : result.files) {
+        if (!f.encrypted || f.upload_path.empty()) continue;
+        if (state.enabled() && ::unlink(f.upload_path.c_str()) != 0) {
+          CJ_LOG(kWarning) << "ship: could not remove the staged '" << f.upload_path << "': " << std::strerror(errno);
+        }
+        f.upload_path.clear();
+      }
+      return result;
+    }
     if (!Retryable(last)) return last;
     if (request.stop && request.stop->load()) return Aborted("ship: stopped on request: " + last.message());
     if (attempt == config.retry.max_attempts) break;
@@ -292,7 +461,9 @@ Status VerifyShipped(const SinkConfig& config, const ShipResult& shipped) {
   CRAMJET_ASSIGN_OR_RETURN(std::unique_ptr<Sink> sink, internal::MakeSink(c));
   for (size_t i = 0; i <= shipped.files.size(); ++i) {
     const ShippedFile& f = i < shipped.files.size() ? shipped.files[i] : shipped.manifest;
-    LocalFile local{::access(f.local_path.c_str(), R_OK) == 0 ? f.local_path : "", f.size, f.md5};
+    // An encrypted object is compared with its ciphertext (staged, or gone: the recorded MD5).
+    const std::string& path = f.encrypted ? f.upload_path : f.local_path;
+    LocalFile local{!path.empty() && ::access(path.c_str(), R_OK) == 0 ? path : "", f.size, f.md5};
     CRAMJET_RETURN_IF_ERROR(sink->Verify(local, f.remote_name));
   }
   return Status::Ok();

@@ -27,6 +27,7 @@
 
 #include "common/cram_containers.h"
 #include "cramjet/status.h"
+#include "ship/crypt4gh.h"
 
 namespace cramjet::ship {
 
@@ -89,6 +90,14 @@ struct SinkConfig {
   bool verify_readback = true;
   // Never set from a configuration file: see internal::HttpExchange. Empty: libcurl.
   internal::HttpExchange exchange_for_tests;
+  // `encrypt = "crypt4gh"`: every file is shipped as NAME.c4gh, encrypted for these recipients
+  // (`crypt4gh_recipients = ["archive.pub", ...]`, read when the configuration is parsed; a
+  // relative path is taken from the configuration file's folder). The manifest stays plaintext.
+  struct Encryption {
+    bool crypt4gh = false;
+    std::vector<std::string> recipient_files;
+    std::vector<crypt4gh::Key> recipients;
+  } encryption;
 };
 
 // Parses the daemon's `[archive]` table. Unknown keys and bad values give InvalidArgument naming
@@ -96,6 +105,8 @@ struct SinkConfig {
 // Credentials missing from the table are taken from the environment.
 [[nodiscard]] StatusOr<SinkConfig> ParseSinkConfig(const toml::table& archive_table,
                                                    std::string_view source_file);
+// Turns Crypt4GH encryption on for these public key files (replacing any the table named).
+[[nodiscard]] Status SetCrypt4ghRecipients(SinkConfig& config, const std::vector<std::string>& public_key_files);
 // A SinkConfig for a bare URL (the CLI's --to), with the environment's credentials.
 [[nodiscard]] StatusOr<SinkConfig> SinkConfigFromUrl(std::string_view url);
 // One line describing the sink for logs; never contains credentials.
@@ -126,6 +137,13 @@ struct ShippedFile {
   std::string remote_name;  // object name below the sink root
   uint64_t size = 0;
   std::string md5;          // lower-case hex
+  // Encrypted deliveries: size and md5 above are the object's (the ciphertext, what the sink
+  // verifies), these the local file's. upload_path is the staged ciphertext (empty once it was
+  // removed after a verified ship).
+  bool encrypted = false;
+  uint64_t plain_size = 0;
+  std::string plain_md5;
+  std::string upload_path;
 };
 
 struct ShipResult {
@@ -162,16 +180,22 @@ std::string SanitizeNameComponent(std::string_view name);
                                                      std::string_view file_base_name);
 // The manifest.json text for a request (files as given, MD5s computed). Deterministic for the
 // same files, request and tool version.
+// `encryption` (Crypt4GH on): format_version 2, the recipients, and each file's plaintext size
+// and MD5 beside the object's.
 [[nodiscard]] StatusOr<std::string> BuildManifest(const ShipRequest& request,
-                                                  const std::vector<ShippedFile>& files);
+                                                  const std::vector<ShippedFile>& files,
+                                                  const SinkConfig::Encryption* encryption = nullptr);
 // manifest.json read back (the archive's side: `cramjet accept`, and tests of what was shipped).
 // Every field is checked for type and form; nothing a delivery contains can throw.
 struct ManifestFile {
   std::string name;        // object name below the delivery root (safe relative path)
   std::string local_name;  // base name on the sending side
   std::string role;        // cram, index, seqchksum, md5 or qc
-  uint64_t size = 0;
+  uint64_t size = 0;       // of the object (the ciphertext when encrypted)
   std::string md5;         // 32 lower-case hex digits
+  bool encrypted = false;  // "plaintext" given: the object is Crypt4GH of a file of:
+  uint64_t plain_size = 0;
+  std::string plain_md5;
 };
 struct ManifestContig {
   std::string name;        // @SQ SN
@@ -191,6 +215,10 @@ struct Manifest {
   std::string reference_name;
   std::vector<ManifestContig> contigs;
   std::vector<ManifestFile> files;  // exactly one has role "cram"; names unique
+  // "encryption": {"method": "crypt4gh", "version": 1, "recipients": [base64 public keys]};
+  // format_version 2. Empty method: a plaintext delivery (format_version 1).
+  std::string encryption_method;
+  std::vector<std::string> recipients;
 };
 // Parses manifest.json text. kBadInput naming `source` and the field ("files[2].md5: ...") for
 // anything that is not JSON, not a cramjet manifest, a newer format_version than this build

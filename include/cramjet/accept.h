@@ -28,13 +28,20 @@ struct AcceptOptions {
   bool require_qc = false;  // reject a delivery without a QC verdict
   std::string staging_dir;  // where remote files are downloaded; default $TMPDIR (removed after)
   int threads = 1;
+  // The archive's Crypt4GH private key (its passphrase, if any, from $C4GH_PASSPHRASE): an
+  // encrypted delivery (files NAME.c4gh) is decrypted with it and its plaintext checked; without
+  // it an encrypted delivery is rejected.
+  std::string crypt4gh_key;
 };
 
 struct AcceptedFile {
   std::string name;  // object name from the manifest
   std::string role;
-  uint64_t size = 0;
+  uint64_t size = 0;  // of the object as delivered (the ciphertext when encrypted)
   std::string md5;
+  bool encrypted = false;  // Crypt4GH: decrypted, and its plaintext's size and MD5 matched
+  uint64_t plain_size = 0;
+  std::string plain_md5;
 };
 
 struct AcceptResult {
@@ -49,11 +56,15 @@ struct AcceptResult {
   std::string qc_verdict;     // "" when no QC was delivered
   bool qc_released = false;
   std::vector<std::string> notes;  // what was accepted with a remark (a released fail, no QC)
+  std::string encryption;           // "crypt4gh" for an encrypted delivery, else ""
+  std::string decryption_key;       // the base64 public key of the private key that decrypted it
 };
 
 // Checks, in order, stopping at the first problem (its Status names it): the manifest is there and
 // well-formed (kNotFound, kBadInput); every file is there with its size and MD5 (kNotFound,
-// kDataLoss); the CRAM's @SQ lines are the manifest's (kDataLoss); every contig's M5 is known to
+// kDataLoss; encrypted: the ciphertext's, then it is decrypted (kFailedPrecondition when no key
+// was given or the key opens no header packet; kDataLoss for a damaged segment) and the
+// plaintext's size and MD5 are the manifest's); the CRAM's @SQ lines are the manifest's (kDataLoss); every contig's M5 is known to
 // the archive (kFailedPrecondition); the QC verdict is acceptable (kFailedPrecondition); the CRAM
 // decodes and matches its .seqchksum and .md5 (kDataLoss; a .seqchksum must be delivered).
 // kUnavailable when the server cannot be reached.

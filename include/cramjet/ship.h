@@ -22,6 +22,9 @@ struct ShipCramOptions {
   std::vector<std::string> extra_files;  // more QC files to ship
   std::string state_dir;    // resumable upload state; default: .<cram>.ship beside it
   int max_attempts = 0;     // > 0: overrides the retry policy's attempt limit
+  // Crypt4GH public key files: each file is shipped encrypted for them as NAME.c4gh (replaces the
+  // config's crypt4gh_recipients and turns encryption on).
+  std::vector<std::string> crypt4gh_recipients;
 };
 
 struct ShippedObject {
@@ -43,5 +46,12 @@ struct ShipCramResult {
 // Errors as ShipSample's: kUnavailable after the retries, kFailedPrecondition for a conflicting
 // remote object or refused credentials, kDataLoss when the CRAM disagrees with its .md5.
 [[nodiscard]] StatusOr<ShipCramResult> ShipCramSet(const ShipCramOptions& options);
+
+// A Crypt4GH key pair for a lab or an archive (`cramjet crypt4gh-keygen`): the public key file
+// (0644) and the private key file (0600, c4gh-v1; protected by scrypt with the passphrase in
+// $C4GH_PASSPHRASE unless `unprotected`), each written atomically; neither may exist.
+// FailedPrecondition when a passphrase is wanted and $C4GH_PASSPHRASE is unset or empty.
+[[nodiscard]] Status GenerateCrypt4ghKeyPair(const std::string& public_key_file, const std::string& private_key_file,
+                                             bool unprotected);
 
 }  // namespace cramjet

@@ -216,5 +216,119 @@ TEST_F(CliAccept, EachDamageIsRejectedNamingTheFirstProblem) {
   }
 }
 
+// Crypt4GH deliveries (issue 14 item 5): the set shipped encrypted for the archive's key, an
+// interrupted ship resumed with the same ciphertext, and the archive's side: accepted with its
+// key; rejected without a key, with another key, with a passphrase that does not open the key,
+// with a damaged .c4gh, and with a damaged segment whose MD5 was brought in line.
+TEST_F(CliAccept, ACrypt4ghDeliveryIsShippedOnceAndAcceptedOnlyWithTheArchivesKey) {
+  const std::string d = ShellQuote(dir_->path());
+  const std::string cj = ShellQuote(CramjetBinary());
+  auto run = [&](const std::string& command) { return RunShell("cd " + d + " && " + command); };
+  ASSERT_EQ(run(cj + " crypt4gh-keygen --nocrypt --pk archive.pub --sk archive.sec").exit_code, 0);
+  ASSERT_EQ(run(cj + " crypt4gh-keygen --nocrypt --pk other.pub --sk other.sec").exit_code, 0);
+  const auto protected_key = run("C4GH_PASSPHRASE=secret " + cj + " crypt4gh-keygen --pk p.pub --sk p.sec");
+  ASSERT_EQ(protected_key.exit_code, 0) << protected_key.err;
+  const auto no_passphrase = run("env -u C4GH_PASSPHRASE " + cj + " crypt4gh-keygen --pk q.pub --sk q.sec");
+  EXPECT_EQ(no_passphrase.exit_code, 1);
+  EXPECT_EQ(no_passphrase.err, "cramjet crypt4gh-keygen: error: set C4GH_PASSPHRASE to the passphrase that protects the "
+                               "private key, or give --nocrypt\n");
+  const auto again = run(cj + " crypt4gh-keygen --nocrypt --pk archive.pub --sk x.sec");
+  EXPECT_EQ(again.err, "cramjet crypt4gh-keygen: error: 'archive.pub' exists: a key is never overwritten\n");
+
+  // An interrupted ship: a foreign object under the .md5's name stops it after the CRAM, .crai
+  // and .seqchksum went up; the staged ciphertexts stay in the state folder.
+  const std::string ship = cj + " ship out/S1.cram --run R1 --to file://" + dir_->path() +
+                           "/c4gh-archive --crypt4gh-recipient archive.pub --state-dir c4gh-state";
+  ASSERT_EQ(run("mkdir -p c4gh-archive/R1/S1 && echo foreign > c4gh-archive/R1/S1/S1.cram.md5.c4gh").exit_code, 0);
+  auto first = run(ship);
+  EXPECT_EQ(first.exit_code, 1) << first.err;
+  EXPECT_NE(first.err.find("a different object already exists under 'R1/S1/S1.cram.md5.c4gh'"), std::string::npos) << first.err;
+  const std::string cram_c4gh_md5 = run("md5sum c4gh-state/crypt4gh/S1.cram.c4gh | cut -c1-32").out;
+  ASSERT_EQ(cram_c4gh_md5.size(), 33u);
+  EXPECT_EQ(run("md5sum c4gh-archive/R1/S1/S1.cram.c4gh | cut -c1-32").out, cram_c4gh_md5);
+  // Resumed: the same ciphertext is reused, so the CRAM already there stays and the manifest names it.
+  ASSERT_EQ(run("rm c4gh-archive/R1/S1/S1.cram.md5.c4gh").exit_code, 0);
+  auto second = run(ship);
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_NE(second.err.find("reusing the staged ciphertext of out/S1.cram "), std::string::npos) << second.err;
+  EXPECT_NE(second.err.find("R1/S1/S1.cram.c4gh already in the archive and verified"), std::string::npos) << second.err;
+  const json manifest = json::parse(ReadFile(*dir_ / "c4gh-archive/R1/S1/manifest.json"));
+  EXPECT_EQ(manifest["format_version"], 2);
+  EXPECT_EQ(manifest["encryption"]["method"], "crypt4gh");
+  EXPECT_EQ(manifest["encryption"]["recipients"],
+            json::array({RunShell("sed -n 2p " + ShellQuote(*dir_ / "archive.pub") + " | tr -d '\\n'").out}));
+  EXPECT_EQ(manifest["files"][0]["name"], "R1/S1/S1.cram.c4gh");
+  EXPECT_EQ(manifest["files"][0]["local_name"], "S1.cram");
+  EXPECT_EQ(manifest["files"][0]["md5"].get<std::string>() + "\n", cram_c4gh_md5);
+  EXPECT_EQ(manifest["files"][0]["plaintext"]["md5"].get<std::string>() + "\n",
+            run("md5sum out/S1.cram | cut -c1-32").out);
+  EXPECT_EQ(manifest["files"][0]["plaintext"]["size"], ReadFile(*dir_ / "out/S1.cram").size());
+  // Only ciphertext in the archive; the staged ciphertexts gone after the verified ship, their records kept.
+  EXPECT_EQ(run("ls c4gh-archive/R1/S1 | grep -v -c '\\.c4gh$'").out, "1\n");  // manifest.json
+  EXPECT_EQ(run("ls c4gh-state/crypt4gh | grep -c '\\.c4gh$'").out, "0\n");
+  EXPECT_EQ(run("ls c4gh-state/crypt4gh | grep -c '\\.c4gh\\.json$'").out, "9\n");
+  // A third run finds everything in place (no ciphertext needed) and leaves the manifest alone.
+  const std::string manifest_md5 = run("md5sum c4gh-archive/R1/S1/manifest.json").out;
+  auto third = run(ship);
+  ASSERT_EQ(third.exit_code, 0) << third.err;
+  EXPECT_EQ(run("md5sum c4gh-archive/R1/S1/manifest.json").out, manifest_md5);
+
+  // The archive's side.
+  auto copy = [&](const std::string& name) {
+    EXPECT_EQ(run("rm -rf " + name + " && cp -r c4gh-archive/R1/S1 " + name).exit_code, 0);
+    return *dir_ / name;
+  };
+  const std::string good = copy("c4gh-good");
+  auto ok = Accept(good, "--known-references known.txt --crypt4gh-key archive.sec");
+  ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  const json receipt = Receipt();
+  EXPECT_EQ(receipt["accepted"], true);
+  EXPECT_EQ(receipt["reads"], 2000);
+  EXPECT_EQ(receipt["encryption"]["method"], "crypt4gh");
+  EXPECT_EQ(receipt["encryption"]["key"], manifest["encryption"]["recipients"][0]);
+  EXPECT_EQ(receipt["files"][0]["md5"], manifest["files"][0]["md5"]);
+  EXPECT_EQ(receipt["files"][0]["plaintext"], manifest["files"][0]["plaintext"]);
+
+  const std::string recipient = manifest["encryption"]["recipients"][0];
+  Expect(Accept(good), 1,
+         "the delivery is encrypted with Crypt4GH (for " + recipient + "): give --crypt4gh-key with the archive's private key");
+  const std::string other = RunShell("sed -n 2p " + ShellQuote(*dir_ / "other.pub") + " | tr -d '\\n'").out;
+  Expect(Accept(good, "--known-references known.txt --crypt4gh-key other.sec"), 1,
+         "R1/S1/S1.cram.c4gh (cram): no header packet could be decrypted with the key 'other.sec' (public key " + other +
+             "): the file was not encrypted for it");
+  {
+    auto r = RunShell("cd " + d + " && C4GH_PASSPHRASE=wrong " + cj + " accept " + ShellQuote(good) +
+                      " --known-references known.txt --crypt4gh-key p.sec --receipt receipt.json");
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_EQ(r.err, "cramjet accept: error: 'p.sec': the passphrase in C4GH_PASSPHRASE does not open this key (a wrong "
+                     "passphrase, or a damaged key)\n");
+  }
+  // One byte of the stored ciphertext changed: its MD5 is not the manifest's.
+  const std::string tampered = copy("c4gh-tampered");
+  const std::string cram = tampered + "/S1.cram.c4gh";
+  const uint64_t size = ReadFile(cram).size();
+  ASSERT_GT(size, 16u + 108 + 65564 + 1000) << "the test needs a CRAM of two segments at least";
+  const uint64_t offset = 16 + 108 + 65564 + 500;  // inside segment 2
+  ASSERT_EQ(RunShell("printf 'Z' | dd of=" + ShellQuote(cram) + " bs=1 seek=" + std::to_string(offset) +
+                     " conv=notrunc status=none").exit_code, 0);
+  const std::string damaged_md5 = RunShell("md5sum " + ShellQuote(cram) + " | cut -c1-32 | tr -d '\\n'").out;
+  Expect(Accept(tampered, "--known-references known.txt --crypt4gh-key archive.sec"), 3,
+         "R1/S1/S1.cram.c4gh (cram): MD5 " + damaged_md5 + ", the manifest says " +
+             manifest["files"][0]["md5"].get<std::string>());
+  // ... and with the manifest's MD5 brought in line: the segment's MAC still tells.
+  EditManifest(tampered, "m['files'][0]['md5']='" + damaged_md5 + "'");
+  Expect(Accept(tampered, "--known-references known.txt --crypt4gh-key archive.sec"), 3,
+         "R1/S1/S1.cram.c4gh (cram): segment 2 fails authentication (damaged or truncated ciphertext)");
+  // A truncated ciphertext (manifest in line again): the last segment fails.
+  const std::string cut = copy("c4gh-cut");
+  ASSERT_EQ(RunShell("truncate -s -7 " + ShellQuote(cut + "/S1.cram.c4gh")).exit_code, 0);
+  const std::string cut_md5 = RunShell("md5sum " + ShellQuote(cut + "/S1.cram.c4gh") + " | cut -c1-32 | tr -d '\\n'").out;
+  EditManifest(cut, "m['files'][0]['md5']='" + cut_md5 + "'; m['files'][0]['size']-=7");
+  const uint64_t segments = (size - 16 - 108 + 65563) / 65564;
+  Expect(Accept(cut, "--known-references known.txt --crypt4gh-key archive.sec"), 3,
+         "R1/S1/S1.cram.c4gh (cram): segment " + std::to_string(segments) +
+             " fails authentication (damaged or truncated ciphertext)");
+}
+
 }  // namespace
 }  // namespace cramjet

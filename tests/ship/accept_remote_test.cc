@@ -2,6 +2,8 @@
 // WebDAV and to s3rver (each behind the fault proxy, which checks S3 signatures) is downloaded,
 // checked and accepted; the same delivery with its CRAM damaged on the server, or a file gone, is
 // rejected naming it. The file:// cases, every kind of damage, are tests/cli/accept_test.cc.
+#include <filesystem>
+
 #include "remote_fixture.h"
 
 namespace cramjet::ship_test {
@@ -54,6 +56,50 @@ TYPED_TEST(AcceptRemoteTest, AShippedSetIsAcceptedFromTheServerAndADamagedOneRej
   r = testing::RunShell(accept);
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_NE(r.err.find(sample + ".cram.crai (index) is missing"), std::string::npos) << r.err;
+  EXPECT_TRUE(testing::ListTree(this->dir_ / "stage").empty());
+}
+
+// Crypt4GH (issue 14 item 5) on a real server: the set shipped encrypted (every object NAME.c4gh),
+// downloaded, decrypted with the archive's key and accepted; with another key, rejected naming
+// the file.
+TYPED_TEST(AcceptRemoteTest, ACrypt4ghDeliveryIsDecryptedFromTheServerAndAWrongKeyRejected) {
+  const std::string sample = this->Sample(41);
+  auto req = MakeSampleSet(this->dir_.path(), sample);
+  REQUIRE_SAMPLE(req);
+  const std::string dir = ShellQuote(this->dir_.path());
+  const std::string cj = ShellQuote(testing::CramjetBinary());
+  ASSERT_EQ(testing::RunShell("cd " + dir + " && " + cj + " crypt4gh-keygen --nocrypt --pk archive.pub --sk archive.sec && " +
+                              cj + " crypt4gh-keygen --nocrypt --pk other.pub --sk other.sec").exit_code, 0);
+  ship::SinkConfig config = this->config_;
+  ASSERT_TRUE(ship::SetCrypt4ghRecipients(config, {this->dir_ / "archive.pub"}).ok());
+  auto shipped = ship::ShipSample(config, req);
+  ASSERT_TRUE(shipped.ok()) << shipped.status().message();
+  for (const auto& f : shipped->files) {
+    EXPECT_TRUE(f.encrypted);
+    EXPECT_EQ(f.remote_name.substr(f.remote_name.size() - 5), ".c4gh");
+    EXPECT_EQ(f.size, testing::ReadFile(this->Stored(req, std::filesystem::path(f.local_path).filename().string() + ".c4gh")).size());
+  }
+  ASSERT_EQ(testing::RunShell("cd " + dir + " && mkdir -p stage && samtools view -H " + ShellQuote(req.files[0]) +
+                              " | grep -o 'M5:[0-9a-f]*' | cut -c4- > known.txt").exit_code, 0);
+  const std::string accept = "cd " + dir + " && " + cj + " accept " +
+                             this->server_->CliDelivery(this->dir_, this->proxy_->url(), req) +
+                             " --known-references known.txt --staging stage --receipt receipt.json -T " +
+                             ShellQuote(testing::SharedPath("ecoli-mg1655-hiseq/E.coli.fa"));
+  auto r = testing::RunShell(accept + " --crypt4gh-key archive.sec");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json receipt = nlohmann::json::parse(ReadFile(this->dir_ / "receipt.json"));
+  EXPECT_EQ(receipt["accepted"], true);
+  EXPECT_EQ(receipt["encryption"]["method"], "crypt4gh");
+  EXPECT_EQ(receipt["files"][0]["plaintext"]["md5"], shipped->files[0].plain_md5);
+  EXPECT_GT(receipt["reads"].get<uint64_t>(), 0u);
+  EXPECT_TRUE(testing::ListTree(this->dir_ / "stage").empty());
+
+  r = testing::RunShell(accept + " --crypt4gh-key other.sec");
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_EQ(r.err.rfind("cramjet accept: error: " + shipped->files[0].remote_name +
+                            " (cram): no header packet could be decrypted with the key 'other.sec' (public key ", 0),
+            0u)
+      << r.err;
   EXPECT_TRUE(testing::ListTree(this->dir_ / "stage").empty());
 }
 

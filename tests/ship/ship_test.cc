@@ -215,7 +215,14 @@ TEST(ShipManifest, CountsMatchSamtoolsAndFilesListed) {
   EXPECT_EQ(counts->bases, bases);
 
   std::vector<ship::ShippedFile> files;
-  for (const auto& f : req.files) files.push_back({f, "R/S1/" + std::filesystem::path(f).filename().string(), 1, Md5OfFile(f)});
+  for (const auto& f : req.files) {
+    ship::ShippedFile s;
+    s.local_path = f;
+    s.remote_name = "R/S1/" + std::filesystem::path(f).filename().string();
+    s.size = 1;
+    s.md5 = Md5OfFile(f);
+    files.push_back(s);
+  }
   auto text = ship::BuildManifest(req, files);
   ASSERT_TRUE(text.ok()) << text.status().message();
   auto m = nlohmann::json::parse(*text);
@@ -361,7 +368,7 @@ TEST(ShipManifestReader, RefusesEachDefectNamingTheField) {
   };
   const std::vector<Case> cases = {
       {"/format", "other", false, "format: 'other', not 'cramjet-manifest'"},
-      {"/format_version", 2, false, "format_version: 2 is newer than this cramjet reads (1): upgrade cramjet"},
+      {"/format_version", 3, false, "format_version: 3 is newer than this cramjet reads (2): upgrade cramjet"},
       {"/format_version", "1", false, "format_version: is not an integer"},
       {"/sample", nullptr, true, "sample: missing"},
       {"/sample", 7, false, "sample: is number, not a string"},
