@@ -120,6 +120,8 @@ void PrintStatus(const json& s) {
   o << "cramjetd " << Str(s, "version") << "  " << Str(s, "state") << ", up " << Duration(s.value("uptime_seconds", 0.0))
     << "  (pid " << Str(s, "pid") << ", " << Str(s, "workers") << " worker(s))\n";
   o << "backend    " << (Str(s, "backend").empty() ? "unknown" : Str(s, "backend")) << "\n";
+  if (!Str(s, "executor").empty() && Str(s, "executor") != "local")
+    o << "executor   " << Str(s, "executor") << " (compress and verify run as cluster jobs)\n";
   const json& jobs = s["jobs"];
   o << "jobs       " << jobs.value("queued", 0) << " queued, " << jobs.value("running", 0) << " running, "
     << jobs.value("failed", 0) << " failed, " << jobs.value("held", 0) << " held, " << jobs.value("done_today", 0) << " done today ("
@@ -128,8 +130,8 @@ void PrintStatus(const json& s) {
   const json& running = s["running"];
   if (!running.empty()) {
     char line[256];
-    std::snprintf(line, sizeof line, "  %-6s %-24s %-9s %-12s %8s %12s  %s\n", "ID", "SAMPLE", "STAGE", "PROGRESS",
-                  "ELAPSED", "THROUGHPUT", "RUN");
+    std::snprintf(line, sizeof line, "  %-6s %-24s %-9s %-12s %8s %12s  %-12s %s\n", "ID", "SAMPLE", "STAGE",
+                  "PROGRESS", "ELAPSED", "THROUGHPUT", "RUN", "WHERE");
     o << "running\n" << line;
     for (const auto& r : running) {
       // One kind of value per column: a percentage where the stage's share of its input is
@@ -142,9 +144,11 @@ void PrintStatus(const json& s) {
       const std::string elapsed = Duration(r.value("stage_seconds", 0.0));
       const std::string tput = r["throughput_bytes_per_second"].is_number()
                                    ? Bytes(r["throughput_bytes_per_second"].get<double>()) + "/s" : "-";
-      std::snprintf(line, sizeof line, "  %-6s %-24s %-9s %-12s %8s %12s  %s\n", Str(r, "id").c_str(),
+      // Where the stage runs: "local", or its Slurm job, node and state.
+      const std::string run_id = Str(r, "run_id").empty() ? "-" : Str(r, "run_id");
+      std::snprintf(line, sizeof line, "  %-6s %-24s %-9s %-12s %8s %12s  %-12s %s\n", Str(r, "id").c_str(),
                     Str(r, "sample").c_str(), Str(r, "stage").c_str(), progress.c_str(), elapsed.c_str(), tput.c_str(),
-                    Str(r, "run_id").c_str());
+                    run_id.c_str(), Str(r, "where").empty() ? "local" : Str(r, "where").c_str());
       o << line;
     }
   }
@@ -224,6 +228,20 @@ void PrintJob(const json& j) {
     else if (qc.is_object() && qc.contains("released_at")) o << "; released by an operator";
     o << "\n";
   }
+  if (!Str(j, "executor").empty()) {
+    // Where its compress and verify run: this machine, or the Slurm job it waits on now.
+    o << "  runs on    " << Str(j, "executor");
+    const json rec = j.contains("extra") && j["extra"].contains("executor") ? j["extra"]["executor"] : json();
+    if (!Str(j, "executor_job_id").empty()) {
+      o << " job " << Str(j, "executor_job_id");
+      if (rec.is_object()) {
+        if (!Str(rec, "node").empty()) o << " on " << Str(rec, "node");
+        if (!Str(rec, "state").empty()) o << " (" << Str(rec, "state") << ", " << Str(rec, "stage") << ")";
+        if (!Str(rec, "dir").empty()) o << "  " << Str(rec, "dir");
+      }
+    }
+    o << "\n";
+  }
   o << "  attempts   " << AttemptsText(j) << (ShownError(j).empty() ? "" : "  last error: " + ShownError(j)) << "\n";
   if (j.contains("events")) {
     o << "  history\n";
@@ -285,9 +303,17 @@ void RegisterDaemonCommands(CLI::App& app, Context& ctx) {
 
   auto retry_flags = std::make_shared<DaemonFlags>();
   auto retry_id = std::make_shared<int64_t>(0);
-  AddCommand(app, ctx, "retry", "Queue a failed job again at the stage that failed", retry_flags,
-             [retry_id](const DaemonFlags& f) { return Call(f, "retry", {{"id", *retry_id}}); },
-             [](const json& j) { std::printf("job %s queued again at stage %s\n", Str(j, "id").c_str(), Str(j, "stage").c_str()); })
+  AddCommand(app, ctx, "retry",
+             "Queue a failed job again at the stage that failed; a running job whose stage waits on a Slurm job has "
+             "that Slurm job cancelled and the stage submitted again",
+             retry_flags, [retry_id](const DaemonFlags& f) { return Call(f, "retry", {{"id", *retry_id}}); },
+             [](const json& j) {
+               if (j.contains("cancelling"))
+                 std::printf("job %s: cancelling Slurm job %s; its %s stage is submitted again\n", Str(j, "id").c_str(),
+                             Str(j, "cancelling").c_str(), Str(j, "stage").c_str());
+               else
+                 std::printf("job %s queued again at stage %s\n", Str(j, "id").c_str(), Str(j, "stage").c_str());
+             })
       ->add_option("ID", *retry_id, "job id")->required();
 
   auto release_flags = std::make_shared<DaemonFlags>();

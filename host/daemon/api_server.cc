@@ -94,6 +94,7 @@ json ApiServer::StatusJson() const {
   j["state"] = ctx_.StateName();
   j["intake_paused_low_disk"] = intake_.paused_for_low_disk();
   j["workers"] = ctx_.config()->Concurrency();
+  j["executor"] = ctx_.stages()->executor;
   json jobs = json::object();
   if (auto counts = ctx_.journal.CountByState(); counts.ok())
     for (const auto& [state, n] : *counts) jobs[JobStateName(state)] = n;
@@ -106,7 +107,8 @@ json ApiServer::StatusJson() const {
   for (const auto& [id, p] : runner.live) {
     json r = {{"id", id}, {"sample", p.sample}, {"run_id", p.run_id}, {"stage", StageName(p.stage)},
               {"stage_seconds", mono - p.stage_started}, {"records", p.records},
-              {"input_bytes_read", p.input_bytes}, {"input_bytes", p.total_input_bytes}};
+              {"input_bytes_read", p.input_bytes}, {"input_bytes", p.total_input_bytes},
+              {"where", p.where.empty() ? "local" : p.where}};
     // Within compress, its step and how far the step is; the input read rate while reading.
     r["step"] = p.step.empty() ? json(nullptr) : json(p.step);
     r["progress"] = p.step_fraction >= 0 ? json(std::min(1.0, p.step_fraction)) : json(nullptr);
@@ -150,9 +152,19 @@ void ApiServer::RegisterJobMethods() {
     if (job.state == JobState::kHeld)
       return FailedPrecondition("job " + std::to_string(id) + " is held for its QC verdict (" + job.qc_verdict +
                                 "); `cramjet release " + std::to_string(id) + "` ships it");
+    if (job.state == JobState::kRunning && !job.executor_job_id.empty()) {
+      // Its stage waits on a Slurm job (stuck pending behind a drained partition, on a node an
+      // operator distrusts): the worker cancels that Slurm job and submits the stage again.
+      ctx_.RequestCancel(id);
+      ctx_.journal.AddEvent(id, StageName(job.stage), "retry requested by operator: Slurm job " +
+                            job.executor_job_id + " is cancelled and the stage submitted again").IgnoreError();
+      json reply = JobJson(job);
+      reply["cancelling"] = job.executor_job_id;
+      return reply;
+    }
     if (job.state != JobState::kFailed && job.state != JobState::kQueued)
       return FailedPrecondition("job " + std::to_string(id) + " is " + JobStateName(job.state) +
-                                "; only failed or waiting jobs are retried");
+                                "; only failed or waiting jobs, and running ones whose stage waits on a Slurm job, are retried");
     // The count of failed attempts stays (it is the job's history); the limit starts again from
     // here (job_runner.cc reads `extra.attempts_at_retry`).
     job.state = JobState::kQueued;

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <set>
 #include <sstream>
@@ -173,6 +174,38 @@ class Applier {
           if (name == "memory_per_job_mb") return U64(v, name, c_.memory_per_job_mb);
           return Unknown(k, name, v);
         }));
+      } else if (k == "executor") {
+        CRAMJET_RETURN_IF_ERROR(Section(k, node, [&](const std::string& name, const toml::node& v) -> Status {
+          ExecutorConfig& e = c_.executor;
+          if (name == "kind") {
+            CRAMJET_RETURN_IF_ERROR(String(v, name, e.kind));
+            if (e.kind != "local" && e.kind != "slurm") return Bad(v, "executor.kind must be \"local\" or \"slurm\"");
+            return Status::Ok();
+          }
+          if (name == "partition") return SlurmWord(v, name, e.partition);
+          if (name == "account") return SlurmWord(v, name, e.account);
+          if (name == "qos") return SlurmWord(v, name, e.qos);
+          if (name == "time_limit") return SlurmWord(v, name, e.time_limit);
+          if (name == "cpus_per_job") return Int(v, name, e.cpus_per_job, 0, 4096);
+          if (name == "memory_mb") return U64(v, name, e.memory_mb);
+          if (name == "sbatch_args") {
+            const toml::array* a = v.as_array();
+            if (!a) return Bad(v, "sbatch_args must be an array of strings");
+            e.sbatch_args.clear();
+            for (const auto& item : *a) {
+              std::string arg;
+              CRAMJET_RETURN_IF_ERROR(String(item, name, arg));
+              if (arg.rfind("-", 0) != 0) return Bad(item, "sbatch_args: '" + arg + "' is not an option (starts with -)");
+              e.sbatch_args.push_back(arg);
+            }
+            return Status::Ok();
+          }
+          if (name == "work_dir") return Path(v, name, e.work_dir);
+          if (name == "poll_interval_s") return Int(v, name, e.poll_interval_s, 1, 3600);
+          if (name == "slurm_bin_dir") return Path(v, name, e.slurm_bin_dir);
+          if (name == "cramjetd") return Path(v, name, e.cramjetd);
+          return Unknown(k, name, v);
+        }));
       } else if (k == "qc") {
         CRAMJET_RETURN_IF_ERROR(Section(k, node, [&](const std::string& name, const toml::node& v) -> Status {
           if (name == "on_fail") {
@@ -256,6 +289,14 @@ class Applier {
     out = *v.value<std::string>();
     for (char ch : out)
       if (static_cast<unsigned char>(ch) < 0x20) return Bad(v, name + " contains a control character");
+    return Status::Ok();
+  }
+  // A value that goes on sbatch's command line: no spaces or shell characters to misread.
+  Status SlurmWord(const toml::node& v, const std::string& name, std::string& out) {
+    CRAMJET_RETURN_IF_ERROR(String(v, name, out));
+    for (char ch : out)
+      if (!std::isalnum(static_cast<unsigned char>(ch)) && std::string_view("-_.:,+=@").find(ch) == std::string_view::npos)
+        return Bad(v, name + " may hold letters, digits and - _ . : , + = @ only");
     return Status::Ok();
   }
   Status Path(const toml::node& v, const std::string& name, std::string& out) {
@@ -374,6 +415,7 @@ std::string SystemdDropin(const DaemonConfig& c) {
 }
 
 int DaemonConfig::Concurrency() const {
+  if (executor.kind == "slurm") return std::max(1, max_jobs);  // the cluster's scheduler shares its nodes
   int cpus = cpu_budget > 0 ? cpu_budget : std::max(1u, std::thread::hardware_concurrency());
   int n = std::min(max_jobs, std::max(1, cpus / std::max(1, threads_per_job)));
   if (memory_budget_mb > 0 && memory_per_job_mb > 0)
@@ -436,6 +478,7 @@ ConfigReload PrepareReload(const DaemonConfig& running, DaemonConfig* next) {
   fixed("accel.kind", &DaemonConfig::accel);
   fixed("accel.xclbin", &DaemonConfig::xclbin);
   fixed("testing.crash_stage_children", &DaemonConfig::crash_stage_children);
+  fixed("[executor]", &DaemonConfig::executor);  // chosen once at start, like the backend
   auto live = [&](const char* key, auto DaemonConfig::*field) {
     if (next->*field != running.*field) r.changed.push_back(key);
   };

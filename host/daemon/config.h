@@ -28,6 +28,28 @@ struct DropFolder {
   bool operator==(const DropFolder&) const = default;
 };
 
+// [executor]: where each job's compress (with its QC) and verify run. "local": on this machine
+// (in the daemon, or a stage child process for aligned input). "slurm": as a Slurm job each
+// (slurm_executor.h), submitted with sbatch and followed with squeue; the qc, ship and cleanup
+// stages stay in the daemon (they read the verdict, hold the archive's credentials, delete).
+struct ExecutorConfig {
+  std::string kind = "local";
+  // Slurm: sbatch's --partition, --account, --qos, --time (Slurm's forms: "90", "4:00:00",
+  // "1-00:00:00"); each left out when empty.
+  std::string partition, account, qos, time_limit;
+  int cpus_per_job = 0;          // --cpus-per-task; 0: [workers] threads_per_job
+  uint64_t memory_mb = 0;        // --mem; 0: [workers] memory_per_job_mb
+  std::vector<std::string> sbatch_args;  // more sbatch options, as given ("--constraint=avx2")
+  // Each Slurm job's request, script, reply and log: a folder every node must see at the same
+  // path (the outputs and references must be shared too). Empty: <state_dir>/slurm.
+  std::string work_dir;
+  int poll_interval_s = 10;      // squeue is asked this often per running job
+  std::string slurm_bin_dir;     // where sbatch, squeue, scancel and sacct are; empty: PATH
+  // The cramjetd binary the nodes run (`cramjetd --stage-child`); empty: this daemon's own.
+  std::string cramjetd;
+  bool operator==(const ExecutorConfig&) const = default;
+};
+
 struct DaemonConfig {
   std::vector<std::string> files;  // config files read, in order
   std::string state_dir = "/var/lib/cramjet";
@@ -52,6 +74,7 @@ struct DaemonConfig {
   std::string placement = "mapped";  // FASTQ: "mapped" (position-sorted) or "unaligned"
   bool keep_order = true;            // mapped FASTQ: record sequencer order (docs/sort.md); false: --no-keep-order
   bool build_index = true;           // build a missing or stale mapper index beside the reference
+  ExecutorConfig executor;
   int max_jobs = 2;
   int threads_per_job = 2;
   int cpu_budget = 0;              // 0: all CPUs
@@ -73,7 +96,8 @@ struct DaemonConfig {
   int stage_delay_ms = 0;          // [testing]: sleep in every stage (tests of kills between stages)
   bool crash_stage_children = false;  // [testing]: stage child processes die of SIGSEGV (stage_process.h)
 
-  // Jobs that may run at once: max_jobs limited by the CPU and memory budgets.
+  // Jobs that may run at once: max_jobs limited by the CPU and memory budgets (of this machine:
+  // with the Slurm executor the cluster's scheduler limits them, and max_jobs alone counts).
   int Concurrency() const;
 };
 

@@ -58,6 +58,8 @@ nlohmann::json JobJson(const Job& j) {
           {"compress_count", j.compress_count},
           {"shipped", j.shipped},
           {"qc_verdict", j.qc_verdict},
+          {"executor", j.executor},
+          {"executor_job_id", j.executor_job_id},
           {"extra", j.extra}};
 }
 

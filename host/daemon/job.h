@@ -61,6 +61,10 @@ struct Job {
   int compress_count = 0;  // times the compress stage produced the CRAM (1 unless redone)
   bool shipped = false;
   std::string qc_verdict;  // "pass" | "warn" | "fail" once the qc stage ran; "" before
+  // Where its last compress or verify ran or runs ("local", "slurm"; "" before the first), and
+  // the Slurm job id while one runs for it ("" otherwise). extra["executor"] holds the rest of
+  // that Slurm job's record (stage, folder, node, state): what a restarted daemon re-attaches to.
+  std::string executor, executor_job_id;
   // Per-stage facts: compress's figures and the QC files it wrote ("qc_files"), verify's
   // verdict, the ship result, the cleanup due time.
   nlohmann::json extra = nlohmann::json::object();
@@ -80,9 +84,23 @@ struct ShipJob {
   bool qc_released = false;        // a fail shipped because an operator released it
 };
 
+// A compress or verify stage as the executor runs it: the job it belongs to, which the Slurm
+// executor records its Slurm job in (and commits, before it waits, so that a daemon killed while
+// the Slurm job runs finds it again), and what may end the wait early. The local executor
+// uses none of it.
+struct StageRun {
+  Job* job = nullptr;
+  std::function<Status()> commit;             // saves *job in the journal (synchronous=FULL)
+  std::function<bool()> stopping;             // the daemon is shutting down: leave it running
+  std::function<bool()> draining;             // drain: a Slurm job not started yet is cancelled
+  std::function<bool()> cancel_requested;     // `cramjet retry` of this running job
+  std::function<void(const std::string&)> where;  // for `cramjet status`: "slurm job 12 on n1 (RUNNING)"
+};
+
 struct StageFunctions {
-  std::function<StatusOr<CompressResult>(const CompressOptions&)> compress;
-  std::function<StatusOr<VerifyResult>(const VerifyOptions&)> verify;
+  std::function<StatusOr<CompressResult>(const CompressOptions&, StageRun&)> compress;
+  std::function<StatusOr<VerifyResult>(const VerifyOptions&, StageRun&)> verify;
+  std::string executor = "local";  // [executor] kind chosen at start
   // Empty: no archive; the ship stage records "skipped". Must be idempotent and return ok only
   // after the remote copy is verified.
   std::function<Status(const ShipJob&)> ship;

@@ -177,9 +177,15 @@ void JobRunner::RunJob(Job job) {
     const Status s = RunStage(job);
     const double seconds = MonotonicSeconds() - t0;
     RecordStage(stage, seconds, s);
-    if (s.code() == StatusCode::kAborted) {  // SIGTERM during the stage: resumable
+    ctx_.ClearCancelRequest(job.id);
+    if (s.code() == StatusCode::kAborted) {
+      // SIGTERM during the stage, a drain that cancelled a Slurm job not started yet, a retry
+      // that cancelled one: resumable, no attempt counted.
       requeue();
-      ctx_.journal.AddEvent(job.id, stage_name, "interrupted by shutdown; resumes here").IgnoreError();
+      ctx_.journal
+          .AddEvent(job.id, stage_name,
+                    ctx_.stopping ? "interrupted by shutdown; resumes here" : s.message() + "; resumes here")
+          .IgnoreError();
       break;
     }
     if (!s.ok() && stage == Stage::kCleanup && job.not_before > WallSeconds()) {
@@ -309,6 +315,31 @@ Status JobRunner::RunStageUnguarded(Job& job) {
   return Internal("job " + std::to_string(job.id) + " has no stage left to run");
 }
 
+StageRun JobRunner::MakeStageRun(Job& job) {
+  StageRun run;
+  run.job = &job;
+  run.commit = [this, &job] { return ctx_.journal.Save(job); };
+  run.stopping = [this] { return ctx_.stopping.load(); };
+  run.draining = [this] { return ctx_.draining.load(); };
+  const int64_t id = job.id;
+  run.cancel_requested = [this, id] { return ctx_.CancelRequested(id); };
+  run.where = [this, id](const std::string& where) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (auto it = live_.find(id); it != live_.end()) it->second.where = where;
+  };
+  return run;
+}
+
+namespace {
+// Whether the job's `stage` runs (or ran, before the daemon was stopped or killed) as a Slurm
+// job that the executor re-attaches to: its outputs' temporaries belong to a process on another
+// node, alive or not, which this machine's process table cannot tell.
+bool HasExecutorRecord(const Job& job, Stage stage) {
+  auto it = job.extra.find("executor");
+  return it != job.extra.end() && it->is_object() && it->value("stage", "") == StageName(stage);
+}
+}  // namespace
+
 Status JobRunner::StageCompress(Job& job) {
   const std::shared_ptr<const DaemonConfig> config = ctx_.config();  // this call's snapshot
   const DaemonConfig& c = *config;
@@ -316,10 +347,12 @@ Status JobRunner::StageCompress(Job& job) {
   std::string dir = DirName(job.output);
   std::error_code ec;
   fs::create_directories(dir, ec);
-  RemoveStageTemporaries(dir, job.sample);
+  const bool attached = HasExecutorRecord(job, Stage::kCompress);
+  if (!attached) RemoveStageTemporaries(dir, job.sample);
   // A kill after Compress renamed its outputs but before the journal moved on leaves a complete
-  // set: adopt it (the verify stage proves it) instead of compressing a second time.
-  if (FileExists(job.output) && FileExists(job.output + ".md5") && FileExists(job.output + ".seqchksum")) {
+  // set: adopt it (the verify stage proves it) instead of compressing a second time. (A Slurm job
+  // being followed reports its own result instead.)
+  if (!attached && FileExists(job.output) && FileExists(job.output + ".md5") && FileExists(job.output + ".seqchksum")) {
     ctx_.journal.AddEvent(job.id, StageName(Stage::kCompress), "complete outputs found from an interrupted run; verify decides")
         .IgnoreError();
     auto size = FileSize(job.output);
@@ -363,7 +396,10 @@ Status JobRunner::StageCompress(Job& job) {
     it->second.step = p.stage;
     it->second.step_fraction = p.stage_fraction;
   };
-  CRAMJET_ASSIGN_OR_RETURN(CompressResult r, stages->compress(o));
+  if (stages->executor == "local") job.executor = "local";
+  StageRun run = MakeStageRun(job);
+  run.where(stages->executor);
+  CRAMJET_ASSIGN_OR_RETURN(CompressResult r, stages->compress(o, run));
   job.records = r.records;
   job.output_bytes = r.output_bytes;
   job.output_md5 = r.output_md5;
@@ -377,13 +413,16 @@ Status JobRunner::StageVerify(Job& job) {
   const std::shared_ptr<const DaemonConfig> config = ctx_.config();  // this call's snapshot
   const DaemonConfig& c = *config;
   const std::shared_ptr<const StageFunctions> stages = ctx_.stages();
-  RemoveStageTemporaries(DirName(job.output), job.sample);
+  if (!HasExecutorRecord(job, Stage::kVerify)) RemoveStageTemporaries(DirName(job.output), job.sample);
   if (!stages->verify) return Unimplemented("the verify stage is not in this build");
   VerifyOptions v;
   v.cram = job.output;
   v.reference = job.reference;
   v.threads = c.threads_per_job;
-  StatusOr<VerifyResult> verified = stages->verify(v);
+  if (stages->executor == "local") job.executor = "local";
+  StageRun run = MakeStageRun(job);
+  run.where(stages->executor);
+  StatusOr<VerifyResult> verified = stages->verify(v, run);
   if (!verified.ok()) {
     // Our own CRAM that no longer decodes (damaged after compress: a disk error, a stray write)
     // is a mismatch like any other: the inputs are still there, so make it again. Other errors

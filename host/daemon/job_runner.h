@@ -28,6 +28,8 @@ struct LiveProgress {
   std::string step;
   double step_fraction = -1;
   double read_seconds = 0;  // time in the read step, for the input throughput
+  // Where the stage runs: "local", or the Slurm job with its node and state.
+  std::string where;
 };
 
 struct StageCounters {
@@ -77,6 +79,9 @@ class JobRunner {
   // The job's output set that exists: CRAM, .crai, .seqchksum, .md5 and its QC files.
   std::vector<std::string> OutputFiles(const Job& job) const;
   void RecordStage(Stage stage, double seconds, const Status& status);
+  // The executor's view of the job's compress or verify (job.h): commits through the journal,
+  // reports where it runs to `cramjet status`.
+  StageRun MakeStageRun(Job& job);
 
   DaemonContext& ctx_;
   std::vector<std::thread> workers_;

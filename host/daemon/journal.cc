@@ -45,6 +45,11 @@ const char* const kMigrations[] = {
     "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
     // 2 -> 3: the QC verdict of the job's set, a column so that ops can query it.
     "ALTER TABLE jobs ADD COLUMN qc_verdict TEXT NOT NULL DEFAULT '';",
+    // 3 -> 4: where the job's stage runs ("local", "slurm") and its Slurm job id while one runs,
+    // columns so that ops (and a restarted daemon) can find them: `SELECT id, executor_job_id
+    // FROM jobs WHERE executor_job_id <> ''` lists the Slurm jobs cramjetd follows.
+    "ALTER TABLE jobs ADD COLUMN executor TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE jobs ADD COLUMN executor_job_id TEXT NOT NULL DEFAULT '';",
 };
 
 double Now() {
@@ -61,7 +66,7 @@ struct Stmt {
 const char* kJobColumns =
     "id,key,origin,run_id,run_path,instrument,flowcell,sample,inputs,paired,format,lanes,reference,output,"
     "stage,state,attempts,last_error,created_at,updated_at,finished_at,not_before,input_bytes,output_bytes,"
-    "records,output_md5,compress_count,shipped,extra,qc_verdict";
+    "records,output_md5,compress_count,shipped,extra,qc_verdict,executor,executor_job_id";
 
 std::string Text(sqlite3_stmt* s, int col) {
   const unsigned char* t = sqlite3_column_text(s, col);
@@ -126,6 +131,8 @@ StatusOr<Job> ReadJob(sqlite3_stmt* s, const std::string& path) {
   j.extra = nlohmann::json::parse(Text(s, 28), nullptr, false);
   if (!j.extra.is_object()) return bad("extra object");
   j.qc_verdict = Text(s, 29);
+  j.executor = Text(s, 30);
+  j.executor_job_id = Text(s, 31);
   return j;
 }
 
@@ -195,6 +202,8 @@ struct Journal::Impl {
     sqlite3_bind_int(s, 27, j.shipped);
     text(28, JsonText(j.extra));
     text(29, j.qc_verdict);
+    text(30, j.executor);
+    text(31, j.executor_job_id);
   }
 };
 
@@ -309,7 +318,7 @@ StatusOr<int> Journal::AddJobs(const std::vector<Job>& jobs, const std::string& 
   for (const auto& job : jobs) {
     Stmt st;
     status = im.Prepare(std::string("INSERT OR IGNORE INTO jobs (") + (kJobColumns + 3) +
-                            ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                            ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                         st);
     if (!status.ok()) break;
     Job j = job;
@@ -434,12 +443,12 @@ Status Journal::Save(const Job& job) {
       " paired=?9, format=?10, lanes=?11, reference=?12, output=?13, stage=?14, state=?15, attempts=?16,"
       " last_error=?17, created_at=?18, updated_at=?19, finished_at=?20, not_before=?21, input_bytes=?22,"
       " output_bytes=?23, records=?24, output_md5=?25, compress_count=?26, shipped=?27, extra=?28,"
-      " qc_verdict=?29 WHERE id=?30",
+      " qc_verdict=?29, executor=?30, executor_job_id=?31 WHERE id=?32",
       st));
   Job j = job;
   j.updated_at = Now();
   impl_->BindJob(st.s, j);
-  sqlite3_bind_int64(st.s, 30, j.id);
+  sqlite3_bind_int64(st.s, 32, j.id);
   return impl_->Done(st);
 }
 

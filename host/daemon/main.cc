@@ -24,12 +24,14 @@ constexpr const char* kUsage =
 
 int main(int argc, char** argv) {
   using namespace cramjet;
-  if (argc == 2 && std::strcmp(argv[1], daemon::kStageChildFlag) == 0) {
-    // A stage in a process of its own (stage_process.h): its log lines go where the daemon's go.
+  const bool detached_child = argc == 3 && std::strcmp(argv[2], daemon::kDetachedFlag) == 0;
+  if ((argc == 2 || detached_child) && std::strcmp(argv[1], daemon::kStageChildFlag) == 0) {
+    // A stage in a process of its own (stage_process.h): its log lines go where the daemon's go
+    // (a Slurm job's: its log file in the job's folder).
     SetLogSink(JournaldSink());
     CaptureStrayStderr();
     ConfigureHtslibLogging();
-    return daemon::RunStageChild();
+    return daemon::RunStageChild(detached_child);
   }
   std::string config_path = "/etc/cramjet/cramjetd.toml", log_level;
   bool check_only = false, print_dropin = false;

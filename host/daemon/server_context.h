@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 
 #include "daemon/config.h"
@@ -71,6 +72,21 @@ class DaemonContext {
     return "running";
   }
 
+  // `cramjet retry` of a running job whose stage waits on a Slurm job: the worker running it
+  // cancels that Slurm job and submits the stage again (job_runner.cc, slurm_executor.h).
+  void RequestCancel(int64_t job_id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    cancel_requests_.insert(job_id);
+  }
+  bool CancelRequested(int64_t job_id) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return cancel_requests_.count(job_id) > 0;
+  }
+  void ClearCancelRequest(int64_t job_id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    cancel_requests_.erase(job_id);
+  }
+
   // The last problem an operator should see in `cramjet status` (a refused run, a failed job).
   void SetLastError(const std::string& message) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -92,6 +108,7 @@ class DaemonContext {
   std::shared_ptr<const StageFunctions> stages_;
   std::string last_error_;
   double last_error_at_ = 0;
+  std::set<int64_t> cancel_requests_;
 };
 
 }  // namespace cramjet::daemon

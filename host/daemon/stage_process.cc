@@ -109,17 +109,7 @@ StatusOr<ChildOutcome> RunChild(const json& request, const std::function<void(co
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     pending.append(buffer, static_cast<size_t>(n));
-    size_t start = 0;
-    for (size_t eol; (eol = pending.find('\n', start)) != std::string::npos; start = eol + 1) {
-      const json line = json::parse(pending.substr(start, eol - start), nullptr, false);
-      if (!line.is_object()) continue;
-      if (line.contains("progress")) {
-        if (progress) progress(line["progress"]);
-      } else if (line.contains("result") || line.contains("error")) {
-        outcome.reply = line;
-      }
-    }
-    pending.erase(0, start);
+    TakeStageLines(pending, progress, outcome.reply);
   }
   while (::waitpid(pid, &outcome.wait_status, 0) < 0) {
     if (errno != EINTR) return Internal(std::string("stage process: waitpid: ") + std::strerror(errno));
@@ -127,12 +117,39 @@ StatusOr<ChildOutcome> RunChild(const json& request, const std::function<void(co
   return outcome;
 }
 
-// The stage's status from how the child ended. `subject` is the file the message starts with
-// (the verify stage recognises a message about its own CRAM).
+// The stage's status from how the local child ended.
 StatusOr<json> Reply(const ChildOutcome& c, const std::string& stage, const std::string& subject) {
-  const std::string process = "the " + stage + " stage's process (pid " + std::to_string(c.pid) + ")";
-  if (WIFSIGNALED(c.wait_status)) {
-    const int sig = WTERMSIG(c.wait_status);
+  StageChildEnd end;
+  end.signaled = WIFSIGNALED(c.wait_status);
+  end.signal = end.signaled ? WTERMSIG(c.wait_status) : 0;
+  end.exit_code = WIFEXITED(c.wait_status) ? WEXITSTATUS(c.wait_status) : -1;
+  return StageChildReply(c.reply, end, stage, subject, "the " + stage + " stage's process (pid " + std::to_string(c.pid) + ")");
+}
+
+json ErrorLine(const Status& s) {
+  return {{"error", {{"code", static_cast<int>(s.code())}, {"message", s.message()}}}};
+}
+
+}  // namespace
+
+void TakeStageLines(std::string& pending, const std::function<void(const json&)>& progress, json& reply) {
+  size_t start = 0;
+  for (size_t eol; (eol = pending.find('\n', start)) != std::string::npos; start = eol + 1) {
+    const json line = json::parse(pending.substr(start, eol - start), nullptr, false);
+    if (!line.is_object()) continue;
+    if (line.contains("progress")) {
+      if (progress) progress(line["progress"]);
+    } else if (line.contains("result") || line.contains("error")) {
+      reply = line;
+    }
+  }
+  pending.erase(0, start);
+}
+
+StatusOr<json> StageChildReply(const json& reply, const StageChildEnd& end, const std::string& stage,
+                               const std::string& subject, const std::string& process) {
+  if (end.signaled) {
+    const int sig = end.signal;
     if (sig == SIGKILL)
       return Unavailable("'" + subject + "': " + process + " was killed (SIGKILL: out of memory, or an operator)");
     // A stop signal sent to the whole service (systemd's KillMode=control-group) is a shutdown,
@@ -144,14 +161,14 @@ StatusOr<json> Reply(const ChildOutcome& c, const std::string& stage, const std:
                     ": the file is corrupt or hostile (htslib 1.16 is not safe on such files, docs/daemon.md); "
                     "cramjetd and its other jobs are unaffected");
   }
-  const int code = WIFEXITED(c.wait_status) ? WEXITSTATUS(c.wait_status) : -1;
-  if (c.reply.is_null()) {
+  const int code = end.exit_code;
+  if (reply.is_null()) {
     if (code == 127) return Unavailable(process + " could not be started (exec of /proc/self/exe failed)");
     return BadInput("'" + subject + "': " + process + " ended (exit status " + std::to_string(code) +
                     ") without a result while reading it: the file is corrupt or hostile");
   }
-  if (c.reply.contains("error")) {
-    const json& e = c.reply["error"];
+  if (reply.contains("error")) {
+    const json& e = reply["error"];
     int status_code = static_cast<int>(StatusCode::kInternal);
     std::string message = "the " + stage + " stage failed without a message";
     if (e.is_object()) {
@@ -162,14 +179,8 @@ StatusOr<json> Reply(const ChildOutcome& c, const std::string& stage, const std:
       status_code = static_cast<int>(StatusCode::kInternal);
     return Status(static_cast<StatusCode>(status_code), message);
   }
-  return c.reply["result"];
+  return reply["result"];
 }
-
-json ErrorLine(const Status& s) {
-  return {{"error", {{"code", static_cast<int>(s.code())}, {"message", s.message()}}}};
-}
-
-}  // namespace
 
 // ---- wire forms ---------------------------------------------------------------------------------
 // Each struct's fields are listed once, in a visitor both directions walk (`v(key, field)`, the
@@ -309,22 +320,33 @@ StatusOr<VerifyResult> VerifyResultFromJson(const json& j) {
 
 // ---- the parent's side --------------------------------------------------------------------------
 
+json CompressRequest(const CompressOptions& options, bool crash_for_test) {
+  return {{"stage", "compress"}, {"log_level", static_cast<int>(GetLogLevel())},
+          {"crash_for_test", crash_for_test}, {"options", CompressOptionsJson(options)}};
+}
+
+json VerifyRequest(const VerifyOptions& options, bool crash_for_test) {
+  return {{"stage", "verify"}, {"log_level", static_cast<int>(GetLogLevel())},
+          {"crash_for_test", crash_for_test}, {"options", VerifyOptionsJson(options)}};
+}
+
+void DeliverCompressProgress(const CompressOptions& options, const json& p) {
+  if (!options.progress || !p.is_object()) return;
+  Progress update;
+  std::string stage;
+  Field(p, "records", update.records);
+  Field(p, "input_bytes", update.input_bytes);
+  Field(p, "elapsed_seconds", update.elapsed_seconds);
+  Field(p, "stage", stage);
+  Field(p, "stage_fraction", update.stage_fraction);
+  Field(p, "stage_seconds", update.stage_seconds);
+  update.stage = stage.c_str();  // lives through the call
+  options.progress(update);
+}
+
 StatusOr<CompressResult> CompressInChildProcess(const CompressOptions& options, bool crash_for_test) {
-  const json request = {{"stage", "compress"}, {"log_level", static_cast<int>(GetLogLevel())},
-                        {"crash_for_test", crash_for_test}, {"options", CompressOptionsJson(options)}};
-  auto progress = [&](const json& p) {
-    if (!options.progress || !p.is_object()) return;
-    Progress update;
-    std::string stage;
-    Field(p, "records", update.records);
-    Field(p, "input_bytes", update.input_bytes);
-    Field(p, "elapsed_seconds", update.elapsed_seconds);
-    Field(p, "stage", stage);
-    Field(p, "stage_fraction", update.stage_fraction);
-    Field(p, "stage_seconds", update.stage_seconds);
-    update.stage = stage.c_str();  // lives through the call
-    options.progress(update);
-  };
+  const json request = CompressRequest(options, crash_for_test);
+  auto progress = [&](const json& p) { DeliverCompressProgress(options, p); };
   CRAMJET_ASSIGN_OR_RETURN(ChildOutcome outcome, RunChild(request, progress));
   CRAMJET_ASSIGN_OR_RETURN(json result,
                            Reply(outcome, "compress", options.inputs.empty() ? options.output : options.inputs[0]));
@@ -332,20 +354,20 @@ StatusOr<CompressResult> CompressInChildProcess(const CompressOptions& options, 
 }
 
 StatusOr<VerifyResult> VerifyInChildProcess(const VerifyOptions& options, bool crash_for_test) {
-  const json request = {{"stage", "verify"}, {"log_level", static_cast<int>(GetLogLevel())},
-                        {"crash_for_test", crash_for_test}, {"options", VerifyOptionsJson(options)}};
-  CRAMJET_ASSIGN_OR_RETURN(ChildOutcome outcome, RunChild(request, nullptr));
+  CRAMJET_ASSIGN_OR_RETURN(ChildOutcome outcome, RunChild(VerifyRequest(options, crash_for_test), nullptr));
   CRAMJET_ASSIGN_OR_RETURN(json result, Reply(outcome, "verify", options.cram));
   return VerifyResultFromJson(result);
 }
 
 // ---- the child's side ---------------------------------------------------------------------------
 
-int RunStageChild() {
+int RunStageChild(bool detached) {
   // The daemon decides when a stage stops: on SIGTERM it lets running stages finish within its
   // grace period, then exits, and PR_SET_PDEATHSIG ends this process. systemd sends SIGTERM to
-  // every process of the service at once; this one must not die of it mid-stage.
-  for (int sig : {SIGTERM, SIGINT, SIGHUP}) ::signal(sig, SIG_IGN);
+  // every process of the service at once; this one must not die of it mid-stage. A detached
+  // child (a Slurm job) has no daemon above it: Slurm's SIGTERM (scancel, a time limit) ends it.
+  if (!detached)
+    for (int sig : {SIGTERM, SIGINT, SIGHUP}) ::signal(sig, SIG_IGN);
   std::string text;
   char buffer[4096];
   for (;;) {

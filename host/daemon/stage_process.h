@@ -17,6 +17,7 @@
 // that started it (PR_SET_PDEATHSIG), so a SIGKILL of the daemon leaves no stage running.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -26,8 +27,10 @@
 
 namespace cramjet::daemon {
 
-// The flag that makes cramjetd a stage child (main.cc).
+// The flag that makes cramjetd a stage child (main.cc); with kDetachedFlag after it, one that no
+// daemon waits on (a Slurm job, slurm_executor.h): it does not ignore SIGTERM.
 inline constexpr const char* kStageChildFlag = "--stage-child";
+inline constexpr const char* kDetachedFlag = "--detached";
 
 // Runs Compress / Verify in a child process (see above). Errors: the stage's own status; kBadInput
 // naming the signal and the inputs when the child died of one (the same file would do it again:
@@ -41,7 +44,30 @@ inline constexpr const char* kStageChildFlag = "--stage-child";
 
 // The child's side: reads the request on standard input, runs it, writes the lines on standard
 // output. Returns the exit code for main (0 whenever a result or an error line was written).
-int RunStageChild();
+int RunStageChild(bool detached = false);
+
+// ---- pieces the Slurm executor shares with the local child -------------------------------------
+// The request a stage child reads.
+nlohmann::json CompressRequest(const CompressOptions& options, bool crash_for_test);
+nlohmann::json VerifyRequest(const VerifyOptions& options, bool crash_for_test);
+// Hands a compress progress line to options.progress (when set).
+void DeliverCompressProgress(const CompressOptions& options, const nlohmann::json& progress);
+// Takes the complete lines at the front of `pending` (leaving a partial last line there): each
+// progress line to `progress`, the result or error line into `reply`.
+void TakeStageLines(std::string& pending, const std::function<void(const nlohmann::json&)>& progress,
+                    nlohmann::json& reply);
+// How a stage child ended.
+struct StageChildEnd {
+  bool signaled = false;
+  int signal = 0;      // when signaled
+  int exit_code = -1;  // when not
+};
+// The stage's result from the reply line the child wrote (null: none) and how it ended, with
+// the error kinds CompressInChildProcess documents. `process` names the child in messages ("the
+// compress stage's process (pid 12)", "Slurm job 81"); `subject` is the file they start with.
+[[nodiscard]] StatusOr<nlohmann::json> StageChildReply(const nlohmann::json& reply, const StageChildEnd& end,
+                                                       const std::string& stage, const std::string& subject,
+                                                       const std::string& process);
 
 // The wire forms, exposed for tests (every field round-trips; no callback, no backend pointer).
 nlohmann::json CompressOptionsJson(const CompressOptions& o);

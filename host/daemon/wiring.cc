@@ -1,6 +1,7 @@
 // Connects the daemon's stages to the libraries present in this build (host/daemon/CMakeLists.txt
 // defines CRAMJET_DAEMON_HAVE_<STAGE> for each stage library that exists).
 #include "daemon/daemon.h"
+#include "daemon/slurm_executor.h"
 #include "daemon/stage_process.h"
 #if defined(CRAMJET_DAEMON_HAVE_PIPELINE)
 #include "read/read.h"
@@ -56,7 +57,7 @@ StatusOr<StageFunctions> WireStages(const DaemonConfig& config) {
 #if defined(CRAMJET_DAEMON_HAVE_VERIFY)
   // Verify decodes a CRAM on disk, which may have been damaged since it was written: in a child
   // process (stage_process.h), so a file that corrupts htslib's memory fails only its job.
-  f.verify = [crash](const VerifyOptions& o) { return VerifyInChildProcess(o, crash); };
+  f.verify = [crash](const VerifyOptions& o, StageRun&) { return VerifyInChildProcess(o, crash); };
 #endif
 #if defined(CRAMJET_DAEMON_HAVE_BACKEND)
   // The backend every job uses, made once here: `cramjet status` names it, a device that cannot
@@ -80,17 +81,32 @@ StatusOr<StageFunctions> WireStages(const DaemonConfig& config) {
     return format.ok() && *format != InputFormat::kFastq;
   };
 #if defined(CRAMJET_DAEMON_HAVE_BACKEND)
-  f.compress = [backend, crash, decodes_aligned_input](const CompressOptions& o) {
+  f.compress = [backend, crash, decodes_aligned_input](const CompressOptions& o, StageRun&) {
     if (decodes_aligned_input(o)) return CompressInChildProcess(o, crash);
     CompressOptions with = o;
     if (!with.backend) with.backend = backend.get();
     return Compress(with);
   };
 #else
-  f.compress = [crash, decodes_aligned_input](const CompressOptions& o) {
+  f.compress = [crash, decodes_aligned_input](const CompressOptions& o, StageRun&) {
     return decodes_aligned_input(o) ? CompressInChildProcess(o, crash) : Compress(o);
   };
 #endif
+#endif
+#if defined(CRAMJET_DAEMON_HAVE_PIPELINE) && defined(CRAMJET_DAEMON_HAVE_VERIFY)
+  if (config.executor.kind == "slurm") {
+    // Every compress and verify a Slurm job (slurm_executor.h): the nodes run the stage child,
+    // with the CPU backend or whatever [accel] finds there; this machine's backend serves none.
+    auto created_executor = SlurmExecutor::Create(config);
+    if (!created_executor.ok()) return created_executor.status();
+    std::shared_ptr<const SlurmExecutor> slurm = *created_executor;
+    f.compress = [slurm, crash](const CompressOptions& o, StageRun& run) { return slurm->Compress(o, run, crash); };
+    f.verify = [slurm, crash](const VerifyOptions& o, StageRun& run) { return slurm->Verify(o, run, crash); };
+    f.executor = "slurm";
+  }
+#else
+  if (config.executor.kind == "slurm")
+    return Unimplemented("[executor] kind = \"slurm\" needs the compress and verify stages, not in this build");
 #endif
   CRAMJET_ASSIGN_OR_RETURN(f.ship, WireShipStage(config));
   return f;

@@ -123,7 +123,7 @@ TEST_F(ApiServerTest, MethodsOfEachFamilyAnswer) {
   done->stage = Stage::kDone;
   ASSERT_TRUE(journal_->Save(*done).ok());
   EXPECT_EQ(Error(R"({"method": "retry", "params": {"id": 1}})"),
-            "failed_precondition: job 1 is done; only failed or waiting jobs are retried");
+            "failed_precondition: job 1 is done; only failed or waiting jobs, and running ones whose stage waits on a Slurm job, are retried");
   done->state = JobState::kFailed;
   done->stage = Stage::kShip;
   done->attempts = 3;

@@ -46,9 +46,10 @@ TEST_F(DaemonIntegration, StatusJsonAndControlCommands) {
   EXPECT_NE(human.out.find(samples[0].id), std::string::npos) << human.out;
   EXPECT_NE(human.out.find("jobs       0 queued, 1 running, 0 failed"), std::string::npos) << human.out;
   // One kind of value per column: PROGRESS a percentage or "-", the stage's time under ELAPSED.
-  EXPECT_NE(human.out.find("  ID     SAMPLE                   STAGE     PROGRESS      ELAPSED   THROUGHPUT  RUN\n"),
+  EXPECT_NE(human.out.find("  ID     SAMPLE                   STAGE     PROGRESS      ELAPSED   THROUGHPUT  RUN          WHERE\n"),
             std::string::npos)
       << human.out;
+  EXPECT_EQ(running["running"][0]["where"], "local") << running.dump();
 
   // pause: the running job finishes, a new run is taken but does not start.
   auto pause = RunCramjet("pause --json " + sock);
@@ -80,7 +81,7 @@ TEST_F(DaemonIntegration, StatusJsonAndControlCommands) {
   // retry is only for failed jobs; unknown ids say so.
   auto retry = RunCramjet("retry " + sock + " 1");
   EXPECT_EQ(retry.exit_code, 1);
-  EXPECT_EQ(retry.err, "cramjet retry: error: job 1 is done; only failed or waiting jobs are retried\n");
+  EXPECT_EQ(retry.err, "cramjet retry: error: job 1 is done; only failed or waiting jobs, and running ones whose stage waits on a Slurm job, are retried\n");
   auto missing = RunCramjet("job " + sock + " 999");
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_EQ(missing.err, "cramjet job: error: no job 999\n");

@@ -23,7 +23,7 @@ class JobRunnerTest : public ::testing::Test {
     journal_ = std::move(*j);
     config_.max_attempts = 1;
     // compress writes the set and reports QC files: S1's own, and `extra_qc` (may not exist).
-    stages_.compress = [this](const CompressOptions& o) -> StatusOr<CompressResult> {
+    stages_.compress = [this](const CompressOptions& o, StageRun&) -> StatusOr<CompressResult> {
       for (const char* suffix : {"", ".crai", ".md5", ".seqchksum"}) WriteFile(o.output + suffix, "x");
       WriteFile(dir_ / "S1.qc.json", "{\"verdict\": \"pass\"}");
       WriteFile(dir_ / "S1_b.qc.json", "{\"verdict\": \"pass\"}");  // another sample's file in the same folder
@@ -33,7 +33,7 @@ class JobRunnerTest : public ::testing::Test {
       if (!extra_qc_.empty()) r.qc_paths.push_back(extra_qc_);
       return r;
     };
-    stages_.verify = [this](const VerifyOptions& o) -> StatusOr<VerifyResult> {
+    stages_.verify = [this](const VerifyOptions& o, StageRun&) -> StatusOr<VerifyResult> {
       if (undecodable_verifies_ > 0) {
         --undecodable_verifies_;
         return BadInput("'" + o.cram + "': record 1: cannot decode (corrupt or truncated data)");
@@ -201,7 +201,7 @@ TEST_F(JobRunnerTest, ARetriedJobKeepsItsAttemptsAndGetsTheLimitAgain) {
 // The top-level guard: a stage that throws fails that job with the stage's name; the worker
 // lives on and runs the next job.
 TEST_F(JobRunnerTest, AStageThatThrowsFailsItsJobNotTheWorker) {
-  stages_.compress = [](const CompressOptions& o) -> StatusOr<CompressResult> {
+  stages_.compress = [](const CompressOptions& o, StageRun&) -> StatusOr<CompressResult> {
     if (o.sample == "S1") throw std::runtime_error("boom");
     for (const char* suffix : {"", ".crai", ".md5", ".seqchksum"}) WriteFile(o.output + suffix, "x");
     return CompressResult{};
