@@ -375,6 +375,63 @@ TEST_F(DaemonIntegration, ShipsToArchiveThenCleansUpInputs) {
   EXPECT_EQ(job["extra"]["cleanup"], "removed 2 file(s)");
 }
 
+// [archive] encrypt = "crypt4gh": the daemon's ship stage delivers every file of the set as a
+// Crypt4GH file for the archive's key (the same sink code as `cramjet ship`), the manifest lists
+// ciphertext and plaintext checksums, the staged ciphertexts are gone once the copy is verified,
+// and `cramjet accept` with the archive's private key accepts the delivery (and without it, not).
+TEST_F(DaemonIntegration, ShipsACrypt4ghDeliveryThatTheArchiveAcceptsWithItsKey) {
+  Appliance a;
+  fs::create_directories(a.Path("archive"));
+  const std::string pub = a.Path("archive.pub"), sec = a.Path("archive.sec");
+  auto keygen = RunCramjet("crypt4gh-keygen --nocrypt --pk " + ShellQuote(pub) + " --sk " + ShellQuote(sec));
+  ASSERT_EQ(keygen.exit_code, 0) << keygen.err;
+  a.WriteConfig("[archive]\nenabled = true\nurl = \"file://" + a.Path("archive") + "\"\nencrypt = \"crypt4gh\"\n"
+                "crypt4gh_recipients = [\"" + pub + "\"]\n[qc]\non_fail = \"ship\"\n");
+  auto sample = RealSamples()[0];
+  const std::string run_name = "240109_M07001_0016_000000000-AHTEST";
+  a.MakeRun(run_name, {sample}, true, true);
+  a.Start();
+  ASSERT_TRUE(a.Up()) << a.Log();
+  ASSERT_TRUE(WaitFor([&] {
+    json s = a.Status();
+    return s["jobs"].value("done", 0) + s["jobs"].value("failed", 0) == 1;
+  }, 120)) << a.Status().dump(2) << a.Log();
+  json job = a.Call("jobs")["jobs"][0];
+  ASSERT_EQ(job["state"], "done") << job.dump(2);
+  EXPECT_EQ(job["extra"]["ship"], "verified");
+  const std::string delivered = a.Path("archive/" + run_name + "/" + sample.id);
+  EXPECT_TRUE(fs::exists(delivered + "/" + sample.id + ".cram.c4gh")) << a.Log();
+  EXPECT_FALSE(fs::exists(delivered + "/" + sample.id + ".cram")) << "plaintext CRAM in an encrypting archive";
+  const json manifest = json::parse(cramjet::testing::ReadFile(delivered + "/manifest.json"));
+  EXPECT_EQ(manifest["encryption"]["method"], "crypt4gh") << manifest.dump(2);
+  const std::string local = a.Path("out/" + run_name + "/" + sample.id + ".cram");
+  const std::string local_md5 = RunShell("md5sum < " + ShellQuote(local) + " | cut -c1-32").out;
+  bool cram_listed = false;
+  for (const auto& f : manifest["files"])
+    if (f["local_name"] == sample.id + ".cram") {
+      cram_listed = true;
+      EXPECT_EQ(f["plaintext"]["md5"].get<std::string>() + "\n", local_md5) << f.dump();
+      EXPECT_NE(f["md5"], f["plaintext"]["md5"]) << f.dump();
+      EXPECT_TRUE(f["name"].get<std::string>().ends_with(".cram.c4gh")) << f.dump();
+    }
+  EXPECT_TRUE(cram_listed) << manifest.dump(2);
+  // Staged ciphertexts are removed after the verified ship (only their records stay).
+  const std::string staged = a.Path("state/ship/" + job["id"].dump() + "/crypt4gh");
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(staged, ec))
+    EXPECT_NE(e.path().extension(), ".c4gh") << "left staged: " << e.path();
+  const std::string known = a.Path("known.txt");
+  ASSERT_EQ(RunShell("samtools view -H " + ShellQuote(local) + " | grep -o 'M5:[0-9a-f]*' | cut -c4- > " + ShellQuote(known))
+                .exit_code, 0);
+  auto accepted = RunCramjet("accept " + ShellQuote(delivered) + " --known-references " + ShellQuote(known) +
+                             " --crypt4gh-key " + ShellQuote(sec) + " --receipt " + ShellQuote(a.Path("receipt.json")));
+  EXPECT_EQ(accepted.exit_code, 0) << accepted.out << accepted.err;
+  auto without_key = RunCramjet("accept " + ShellQuote(delivered) + " --known-references " + ShellQuote(known) +
+                                " --receipt " + ShellQuote(a.Path("receipt2.json")));
+  EXPECT_NE(without_key.exit_code, 0) << without_key.out;
+  EXPECT_NE(without_key.err.find("--crypt4gh-key"), std::string::npos) << without_key.err;
+}
+
 // A set whose QC verdict is fail is held before it ships ([qc] on_fail = "hold", the default),
 // shown to ops everywhere they look (status, jobs, job, metrics, journal), refused by `retry`,
 // and shipped by `release` with the release in its manifest. Thresholds no real run meets make
