@@ -36,7 +36,7 @@ peer_tools=(
   strace                # kills an index build at an exact system call (interrupted-build test)
   systemd               # systemd-analyze: the installed unit is checked (verify, security score)
   python3 time
-  python3-cryptography python3-nacl   # the second Crypt4GH implementation of tests/ship (crypt4gh_reference.py)
+  python3-cryptography   # the second Crypt4GH implementation of tests/ship (crypt4gh_reference.py)
   snakemake             # the backlog-recompression workflow (workflow/Snakefile) and its test
   slurm-wlm munge       # a one-node Slurm the workflow test starts (tests/workflow/slurm_cluster.sh)
 )

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <fstream>
 #include <set>
@@ -147,8 +148,18 @@ StatusOr<AcceptResult> AcceptDelivery(const AcceptOptions& o) {
   CRAMJET_ASSIGN_OR_RETURN(std::set<std::string> known, KnownReferenceMd5s(o.known_references));
   // The archive's Crypt4GH key, read first: a wrong passphrase is named before anything is fetched.
   std::optional<crypt4gh::Key> key;
+  // Wiped on every return, the error returns of the checks below included.
+  struct KeyWiper {
+    std::optional<crypt4gh::Key>& key;
+    ~KeyWiper() {
+      if (key) crypt4gh::Wipe(*key);
+    }
+  } key_wiper{key};
   if (!o.crypt4gh_key.empty()) {
-    CRAMJET_ASSIGN_OR_RETURN(key, crypt4gh::ReadPrivateKeyFile(o.crypt4gh_key));
+    StatusOr<crypt4gh::Key> read = crypt4gh::ReadPrivateKeyFile(o.crypt4gh_key);
+    if (!read.ok()) return read.status();
+    key = *read;
+    crypt4gh::Wipe(*read);
   }
   CRAMJET_ASSIGN_OR_RETURN(Delivery delivery, Delivery::Open(o));
   CRAMJET_ASSIGN_OR_RETURN(StagingFolder staging, StagingFolder::Create(o.staging_dir));
@@ -213,17 +224,32 @@ StatusOr<AcceptResult> AcceptDelivery(const AcceptOptions& o) {
   };
   CRAMJET_ASSIGN_OR_RETURN(const std::string cram_base, plain_base(*cram));
   std::string staged_cram;
+  std::map<std::string, std::string> taken;  // staging path -> the manifest name that takes it
+  taken.emplace(manifest_path, "manifest.json");
   for (const auto& f : m.files) {
     CRAMJET_ASSIGN_OR_RETURN(const std::string base, plain_base(f));
     const std::string staged_name = f.role == "seqchksum" ? cram_base + ".seqchksum"
                                     : f.role == "md5"     ? cram_base + ".md5"
                                                           : base;
     const std::string staged = staging.path() + "/" + staged_name;
-    if (std::filesystem::exists(std::filesystem::symlink_status(staged)))
-      return BadInput(where + "two files would take the name '" + staged_name + "'");
     const std::string what = f.name + " (" + f.role + ")";
     // The object as delivered (the ciphertext when encrypted): there, its size, its MD5.
     const std::string fetched = f.encrypted ? staged + ".c4gh" : staged;
+    // Both names this file takes in the staging folder (an encrypted X.c4gh.c4gh is fetched as
+    // X.c4gh.c4gh and decrypted to X.c4gh, the name a plain X.c4gh would have), against every
+    // name an earlier file took: a clash is the delivery's, named as such, not a later IoError.
+    for (const std::string* name : {&staged, &fetched}) {
+      const auto earlier = taken.find(*name);
+      if (earlier != taken.end())
+        return BadInput(where + earlier->second + " and " + f.name + " would both take the name '" +
+                        BaseName(*name) + "' in the staging folder");
+    }
+    for (const std::string* name : {&staged, &fetched}) {
+      if (std::filesystem::exists(std::filesystem::symlink_status(*name)))
+        return BadInput(where + "two files would take the name '" + BaseName(*name) + "'");
+    }
+    taken.emplace(staged, f.name);
+    taken.emplace(fetched, f.name);
     CRAMJET_RETURN_IF_ERROR(delivery.Fetch(BaseName(f.name), fetched, what, f.size));
     CRAMJET_ASSIGN_OR_RETURN(uint64_t size, FileSize(fetched));
     if (size != f.size)

@@ -76,6 +76,7 @@ Status SetCrypt4ghRecipients(SinkConfig& config, const std::vector<std::string>&
   e.crypt4gh = true;
   for (const std::string& path : public_key_files) {
     CRAMJET_ASSIGN_OR_RETURN(crypt4gh::Key key, crypt4gh::ReadPublicKeyFile(path));
+    CRAMJET_RETURN_IF_ERROR(crypt4gh::CheckUsablePublicKey(key, path));
     if (std::find(e.recipients.begin(), e.recipients.end(), key) != e.recipients.end())
       return InvalidArgument("'" + path + "': the same recipient public key is given twice");
     e.recipients.push_back(key);

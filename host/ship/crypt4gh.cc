@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -27,7 +28,14 @@ constexpr std::string_view kPrivateEnd = "-----END CRYPT4GH PRIVATE KEY-----";
 constexpr size_t kSaltBytes = 16;
 // A header packet larger than this is not one any writer makes (ours: 108 bytes).
 constexpr uint32_t kMaxPacketBytes = 1u << 20;
-constexpr uint32_t kMaxPackets = 65536;
+// A delivery has one packet per recipient (a handful); a crafted header of thousands would make
+// accept read and try each one.
+constexpr uint32_t kMaxPackets = 1024;
+// Each segment is tried against every session key that opened: more than a few would let a
+// crafted file multiply accept's decryption work.
+constexpr size_t kMaxSessionKeys = 16;
+// Key files are a few hundred bytes; anything near this is not a key.
+constexpr size_t kMaxKeyFileBytes = 64 * 1024;
 
 void PutU32(std::string& out, uint32_t v) {
   for (int i = 0; i < 4; ++i) out += static_cast<char>((v >> (8 * i)) & 0xff);
@@ -84,6 +92,60 @@ struct Secret {
   const uint8_t* data() const { return bytes.data(); }
 };
 
+// Wipes a container of secret bytes (a string, a vector, an array) on every return path, error
+// returns included: the buffer itself outlives nothing, but freed heap memory is not cleared.
+template <typename Container>
+class WipeOnExit {
+ public:
+  explicit WipeOnExit(Container& c) : c_(c) {}
+  ~WipeOnExit() {
+    if (!c_.empty()) sodium_memzero(c_.data(), c_.size() * sizeof(c_[0]));
+  }
+  WipeOnExit(const WipeOnExit&) = delete;
+  WipeOnExit& operator=(const WipeOnExit&) = delete;
+
+ private:
+  Container& c_;
+};
+
+// The same for a raw buffer (the segment buffers, which hold plaintext).
+class WipeBytes {
+ public:
+  WipeBytes(uint8_t* p, size_t n) : p_(p), n_(n) {}
+  ~WipeBytes() { sodium_memzero(p_, n_); }
+  WipeBytes(const WipeBytes&) = delete;
+  WipeBytes& operator=(const WipeBytes&) = delete;
+
+ private:
+  uint8_t* p_;
+  size_t n_;
+};
+
+// A key file's text: a regular file (not a FIFO or a device, which could block or never end,
+// and whose stat size says nothing), at most kMaxKeyFileBytes read. O_NONBLOCK so that opening
+// a FIFO does not wait for a writer before fstat can refuse it.
+StatusOr<std::string> ReadKeyFile(const std::string& path, const char* what) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+  if (fd.get() < 0) return IoErrorFromErrno("opening '" + path + "'", errno);
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return IoErrorFromErrno("stat '" + path + "'", errno);
+  if (!S_ISREG(st.st_mode))
+    return BadInput("'" + path + "': not a Crypt4GH " + what + " (not a regular file)");
+  std::string text(kMaxKeyFileBytes + 1, '\0');
+  auto got = ReadFull(fd.get(), reinterpret_cast<uint8_t*>(text.data()), text.size(), path);
+  if (!got.ok()) {
+    sodium_memzero(text.data(), text.size());
+    return got.status();
+  }
+  if (*got > kMaxKeyFileBytes) {
+    sodium_memzero(text.data(), text.size());
+    return BadInput("'" + path + "': not a Crypt4GH " + what + " (more than " + std::to_string(kMaxKeyFileBytes) +
+                    " bytes)");
+  }
+  text.resize(*got);
+  return text;
+}
+
 // The base64 body between an armour's BEGIN and END lines.
 StatusOr<std::string> Unarmour(std::string_view text, std::string_view begin, std::string_view end,
                                const std::string& source, const char* what) {
@@ -103,14 +165,21 @@ StatusOr<std::string> Unarmour(std::string_view text, std::string_view begin, st
   if (lines.size() < 2 || lines.back() != end)
     return BadInput("'" + source + "': not a Crypt4GH " + what + " (no line '" + std::string(end) + "' at its end)");
   std::string b64;
+  // A private key's body: wiped (reserved once, so no reallocation leaves a copy behind).
+  size_t body_size = 0;
+  for (size_t i = 1; i + 1 < lines.size(); ++i) body_size += lines[i].size();
+  b64.reserve(body_size);
+  WipeOnExit wipe_b64(b64);
   for (size_t i = 1; i + 1 < lines.size(); ++i) b64 += lines[i];
   std::string bin(b64.size(), '\0');
   size_t bin_len = 0;
   const char* b64_end = nullptr;
   if (sodium_base642bin(reinterpret_cast<unsigned char*>(bin.data()), bin.size(), b64.data(), b64.size(), nullptr,
                         &bin_len, &b64_end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
-      b64_end != b64.data() + b64.size())
+      b64_end != b64.data() + b64.size()) {
+    sodium_memzero(bin.data(), bin.size());
     return BadInput("'" + source + "': not a Crypt4GH " + what + " (its body is not base64)");
+  }
   bin.resize(bin_len);
   return bin;
 }
@@ -145,17 +214,28 @@ Status ScryptKey(std::string_view passphrase, std::string_view salt, uint8_t* ou
   return Status::Ok();
 }
 
-// Writes a new file atomically with `mode`; refuses an existing one.
+// Writes a new file whole with `mode`; refuses an existing one. Committed with link(), not
+// rename(): link fails with EEXIST when the name appeared meanwhile, so an existing key is never
+// replaced, even by a race between a check and the commit.
 Status WriteNewFile(const std::string& path, std::string_view contents, mode_t mode) {
+  const std::string exists = "'" + path + "' exists: a key is never overwritten";
   struct stat st;
-  if (::lstat(path.c_str(), &st) == 0) return InvalidArgument("'" + path + "' exists: a key is never overwritten");
+  if (::lstat(path.c_str(), &st) == 0) return InvalidArgument(exists);
+  // The temporary is AtomicOutput's (removed on every error path, and by name when a crash
+  // leaves it); its Commit is not used, as rename would replace.
   CRAMJET_ASSIGN_OR_RETURN(AtomicOutput out, AtomicOutput::Create(path));
   UniqueFd fd(::open(out.temp_path().c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
   if (fd.get() < 0) return IoErrorFromErrno("creating '" + out.temp_path() + "'", errno);
   if (::fchmod(fd.get(), mode) != 0) return IoErrorFromErrno("chmod '" + out.temp_path() + "'", errno);
   CRAMJET_RETURN_IF_ERROR(WriteAll(fd.get(), contents, "writing '" + out.temp_path() + "'"));
+  if (::fsync(fd.get()) != 0) return IoErrorFromErrno("fsync '" + out.temp_path() + "'", errno);
   if (::close(fd.release()) != 0) return IoErrorFromErrno("closing '" + out.temp_path() + "'", errno);
-  return out.Commit();
+  if (::link(out.temp_path().c_str(), path.c_str()) != 0) {
+    if (errno == EEXIST) return InvalidArgument(exists);
+    return IoErrorFromErrno("linking '" + out.temp_path() + "' to '" + path + "'", errno);
+  }
+  out.Abandon();  // unlinks the temporary name; the key stays under `path`
+  return FsyncPath(DirName(path), true);
 }
 
 }  // namespace
@@ -166,13 +246,18 @@ Status Init() {
   return Status::Ok();
 }
 
+void Wipe(Key& key) { sodium_memzero(key.data(), key.size()); }
+
 Key PublicKeyOf(const Key& secret) {
+  // Init is idempotent and cannot fail in practice; the header promises every function calls it.
+  (void)Init();
   Key pk{};
   crypto_scalarmult_base(pk.data(), secret.data());
   return pk;
 }
 
 std::string KeyBase64(const Key& key) {
+  (void)Init();
   char out[sodium_base64_ENCODED_LEN(kKeyBytes, sodium_base64_VARIANT_ORIGINAL)];
   sodium_bin2base64(out, sizeof out, key.data(), key.size(), sodium_base64_VARIANT_ORIGINAL);
   return out;
@@ -189,11 +274,21 @@ StatusOr<Key> ParsePublicKey(std::string_view text, const std::string& source) {
   return k;
 }
 
+Status CheckUsablePublicKey(const Key& public_key, const std::string& source) {
+  CRAMJET_RETURN_IF_ERROR(Init());
+  // A low-order point gives the all-zero shared secret with every secret key, so every packet
+  // for it would be sealed with a key anyone can compute. crypto_scalarmult refuses exactly
+  // those (all-zero output); a throwaway secret is enough to ask.
+  Secret<kKeyBytes> throwaway, shared;
+  randombytes_buf(throwaway.data(), kKeyBytes);
+  if (crypto_scalarmult(shared.data(), throwaway.data(), public_key.data()) != 0)
+    return BadInput("'" + source + "': the Crypt4GH public key " + KeyBase64(public_key) +
+                    " is a low-order X25519 point (every shared secret with it is zero): not a usable recipient");
+  return Status::Ok();
+}
+
 StatusOr<Key> ReadPublicKeyFile(const std::string& path) {
-  CRAMJET_RETURN_IF_ERROR(CheckReadableFile(path));
-  CRAMJET_ASSIGN_OR_RETURN(uint64_t size, FileSize(path));
-  if (size > 64 * 1024) return BadInput("'" + path + "': not a Crypt4GH public key (" + std::to_string(size) + " bytes)");
-  CRAMJET_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(path));
+  CRAMJET_ASSIGN_OR_RETURN(std::string text, ReadKeyFile(path, "public key"));
   return ParsePublicKey(text, path);
 }
 
@@ -201,6 +296,7 @@ StatusOr<Key> ParsePrivateKey(std::string_view text, const std::string& source,
                               const std::optional<std::string>& passphrase) {
   CRAMJET_RETURN_IF_ERROR(Init());
   CRAMJET_ASSIGN_OR_RETURN(std::string bin, Unarmour(text, kPrivateBegin, kPrivateEnd, source, "private key"));
+  WipeOnExit wipe_bin(bin);  // holds the key itself with kdf "none"
   auto bad = [&](const std::string& why) { return BadInput("'" + source + "': not a Crypt4GH private key (" + why + ")"); };
   if (bin.compare(0, kKeyMagic.size(), kKeyMagic) != 0) return bad("no c4gh-v1 magic");
   StringReader r(std::string_view(bin).substr(kKeyMagic.size()));
@@ -218,12 +314,12 @@ StatusOr<Key> ParsePrivateKey(std::string_view text, const std::string& source,
   const auto cipher = r.Next();
   const auto blob = r.Next();
   if (!cipher || !blob) return bad("truncated");
-  Key key{};
+  Secret<kKeyBytes> key;  // this copy wiped; the caller's is the caller's to wipe
   if (*kdf == "none") {
     if (*cipher != "none") return bad("kdf none with cipher '" + PrintableExcerpt(*cipher, 40) + "'");
     if (blob->size() != kKeyBytes) return bad(std::to_string(blob->size()) + " key bytes, expected 32");
     std::memcpy(key.data(), blob->data(), kKeyBytes);
-    return key;
+    return key.bytes;
   }
   if (*cipher != "chacha20_poly1305") return bad("unknown cipher '" + PrintableExcerpt(*cipher, 40) + "'");
   if (blob->size() != kNonceBytes + kKeyBytes + kMacBytes) return bad("encrypted key of " + std::to_string(blob->size()) + " bytes");
@@ -238,19 +334,17 @@ StatusOr<Key> ParsePrivateKey(std::string_view text, const std::string& source,
       n != kKeyBytes)
     return BadInput("'" + source + "': the passphrase in " + std::string(kPassphraseVariable) +
                     " does not open this key (a wrong passphrase, or a damaged key)");
-  return key;
+  return key.bytes;
 }
 
 StatusOr<Key> ReadPrivateKeyFile(const std::string& path) {
-  CRAMJET_RETURN_IF_ERROR(CheckReadableFile(path));
-  CRAMJET_ASSIGN_OR_RETURN(uint64_t size, FileSize(path));
-  if (size > 64 * 1024) return BadInput("'" + path + "': not a Crypt4GH private key (" + std::to_string(size) + " bytes)");
-  CRAMJET_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(path));
+  CRAMJET_ASSIGN_OR_RETURN(std::string text, ReadKeyFile(path, "private key"));
+  WipeOnExit wipe_text(text);
   const char* env = std::getenv(kPassphraseVariable);
   std::optional<std::string> passphrase;
   if (env) passphrase = env;
   auto key = ParsePrivateKey(text, path, passphrase);
-  sodium_memzero(text.data(), text.size());
+  if (passphrase) sodium_memzero(passphrase->data(), passphrase->size());
   return key;
 }
 
@@ -309,11 +403,18 @@ Status GenerateKeyPair(const std::string& public_path, const std::string& privat
   Status written = WriteNewFile(private_path, *sk_text, 0600);
   sodium_memzero(sk_text->data(), sk_text->size());
   CRAMJET_RETURN_IF_ERROR(written);
-  return WriteNewFile(public_path, EncodePublicKey(pk), 0644);
+  Status public_written = WriteNewFile(public_path, EncodePublicKey(pk), 0644);
+  if (!public_written.ok()) {
+    // A private key without its public key is of no use and would block the next try.
+    ::unlink(private_path.c_str());
+    (void)FsyncPath(DirName(private_path), true);
+  }
+  return public_written;
 }
 
 StatusOr<Digests> EncryptFile(const std::string& plain_path, const std::string& cipher_path,
-                              const std::vector<Key>& recipients, const FixedInputs* fixed) {
+                              const std::vector<Key>& recipients, const FixedInputs* fixed,
+                              const std::function<bool()>& stop) {
   CRAMJET_RETURN_IF_ERROR(Init());
   if (recipients.empty()) return InvalidArgument("Crypt4GH: no recipient public keys");
   if (recipients.size() > kMaxPackets) return InvalidArgument("Crypt4GH: too many recipients");
@@ -370,7 +471,11 @@ StatusOr<Digests> EncryptFile(const std::string& plain_path, const std::string& 
 
   std::unique_ptr<uint8_t[]> plain(new uint8_t[kSegmentBytes]);
   std::unique_ptr<uint8_t[]> sealed(new uint8_t[kCipherSegmentBytes]);
+  WipeBytes wipe_plain(plain.get(), kSegmentBytes);
   for (uint64_t segment = 0;; ++segment) {
+    // Once per segment (64 KiB): a 100 GB CRAM is stoppable within milliseconds. The temporary
+    // is removed by `out` on this return.
+    if (stop && stop()) return Aborted("encrypting '" + plain_path + "': stopped on request");
     CRAMJET_ASSIGN_OR_RETURN(size_t got, ReadFull(in.get(), plain.get(), kSegmentBytes, plain_path));
     if (got == 0) break;
     plain_md5.Update(plain.get(), got);
@@ -390,7 +495,6 @@ StatusOr<Digests> EncryptFile(const std::string& plain_path, const std::string& 
     ++d.segments;
     if (got < kSegmentBytes) break;
   }
-  sodium_memzero(plain.get(), kSegmentBytes);
   if (::close(fd.release()) != 0) return IoErrorFromErrno("closing '" + out.temp_path() + "'", errno);
   CRAMJET_RETURN_IF_ERROR(out.Commit());
   d.plain_md5 = plain_md5.Hex();
@@ -423,6 +527,8 @@ StatusOr<Digests> DecryptFile(const std::string& cipher_path, const std::string&
 
   Key my_pk = PublicKeyOf(secret);
   std::vector<Key> session_keys;
+  session_keys.reserve(kMaxSessionKeys);  // never reallocated: no unwiped copy left behind
+  WipeOnExit wipe_session_keys(session_keys);
   std::vector<uint8_t> packet;
   for (uint32_t i = 0; i < packets; ++i) {
     uint8_t len_bytes[4];
@@ -448,6 +554,7 @@ StatusOr<Digests> DecryptFile(const std::string& cipher_path, const std::string&
     Secret<kKeyBytes> rx, tx;
     if (crypto_kx_client_session_keys(rx.data(), tx.data(), my_pk.data(), secret.data(), writer_pk) != 0) continue;
     std::vector<uint8_t> opened(sealed_len - kMacBytes);
+    WipeOnExit wipe_opened(opened);
     unsigned long long opened_len = 0;
     if (crypto_aead_chacha20poly1305_ietf_decrypt(opened.data(), &opened_len, nullptr, sealed, sealed_len, nullptr, 0,
                                                   nonce, rx.data()) != 0)
@@ -462,10 +569,14 @@ StatusOr<Digests> DecryptFile(const std::string& cipher_path, const std::string&
     const uint32_t data_method = GetU32(opened.data() + 4);
     if (data_method != kDataMethodChaCha20Poly1305)
       return BadInput(what + ": data encryption method " + std::to_string(data_method) + " is not chacha20_ietf_poly1305");
-    Key k;
+    Secret<kKeyBytes> k;
     std::memcpy(k.data(), opened.data() + 8, kKeyBytes);
-    sodium_memzero(opened.data(), opened.size());
-    session_keys.push_back(k);
+    // The same key in two packets (one file for two of our keys, or a crafted repeat) is one key.
+    if (std::find(session_keys.begin(), session_keys.end(), k.bytes) != session_keys.end()) continue;
+    if (session_keys.size() == kMaxSessionKeys)
+      return BadInput(what + ": more than " + std::to_string(kMaxSessionKeys) +
+                      " header packets open with the key, each with its own data key: refused (a writer makes one)");
+    session_keys.push_back(k.bytes);
   }
   if (session_keys.empty())
     return FailedPrecondition(what + ": no header packet could be decrypted with the key " + key_name + " (public key " +
@@ -484,6 +595,8 @@ StatusOr<Digests> DecryptFile(const std::string& cipher_path, const std::string&
 
   std::unique_ptr<uint8_t[]> sealed(new uint8_t[kCipherSegmentBytes]);
   std::unique_ptr<uint8_t[]> plain(new uint8_t[kSegmentBytes]);
+  WipeBytes wipe_plain(plain.get(), kSegmentBytes);
+  size_t last_key = 0;
   for (uint64_t segment = 1;; ++segment) {
     CRAMJET_ASSIGN_OR_RETURN(size_t n, ReadFull(in.get(), sealed.get(), kCipherSegmentBytes, cipher_path));
     if (n == 0) break;
@@ -493,10 +606,14 @@ StatusOr<Digests> DecryptFile(const std::string& cipher_path, const std::string&
       return DataLoss(what + ": segment " + std::to_string(segment) + " is truncated (" + std::to_string(n) + " bytes)");
     unsigned long long plain_len = 0;
     bool opened = false;
-    for (const Key& k : session_keys) {
+    // The key that opened the last segment first: every segment of a file has the same one.
+    for (size_t t = 0; t < session_keys.size(); ++t) {
+      const size_t k = (last_key + t) % session_keys.size();
       if (crypto_aead_chacha20poly1305_ietf_decrypt(plain.get(), &plain_len, nullptr, sealed.get() + kNonceBytes,
-                                                    n - kNonceBytes, nullptr, 0, sealed.get(), k.data()) == 0) {
+                                                    n - kNonceBytes, nullptr, 0, sealed.get(),
+                                                    session_keys[k].data()) == 0) {
         opened = true;
+        last_key = k;
         break;
       }
     }
@@ -512,7 +629,6 @@ StatusOr<Digests> DecryptFile(const std::string& cipher_path, const std::string&
     ++d.segments;
     if (n < kCipherSegmentBytes) break;  // the short last segment (ReadFull stops short only at the end)
   }
-  for (Key& k : session_keys) sodium_memzero(k.data(), k.size());
   if (::close(out.release()) != 0) return IoErrorFromErrno("closing '" + plain_path + "'", errno);
   keep = true;
   d.plain_md5 = plain_md5.Hex();

@@ -51,6 +51,13 @@ using Nonce = std::array<uint8_t, kNonceBytes>;
 // libsodium's one-time set-up; Internal when it fails. Every function below calls it.
 [[nodiscard]] Status Init();
 
+// OK, or BadInput naming `source` for a low-order X25519 point (the all-zero shared secret with
+// every key: what is sealed for it anyone can open). For recipient keys, when a config is read.
+[[nodiscard]] Status CheckUsablePublicKey(const Key& public_key, const std::string& source);
+
+// Overwrites a secret key with zeros (sodium_memzero: not optimised away).
+void Wipe(Key& key);
+
 // The X25519 public key of a secret key.
 Key PublicKeyOf(const Key& secret);
 // Standard base64 (with padding) of a key: the body of a public key file, and how the manifest
@@ -75,8 +82,9 @@ std::string KeyBase64(const Key& key);
 std::string EncodePublicKey(const Key& public_key);
 // Empty passphrase: kdf "none" (an unprotected key); else scrypt with a random salt.
 [[nodiscard]] StatusOr<std::string> EncodePrivateKey(const Key& secret, std::string_view passphrase);
-// A new key pair: the public key written 0644, the private key 0600, each atomically; neither
-// may exist already (a key is never overwritten).
+// A new key pair: the public key written 0644, the private key 0600, each whole under its name
+// (link() from a temporary, so an existing file is never replaced); neither may exist already
+// (a key is never overwritten). When the public key cannot be written the private key is removed.
 [[nodiscard]] Status GenerateKeyPair(const std::string& public_path, const std::string& private_path,
                                      std::string_view passphrase);
 
@@ -99,15 +107,18 @@ struct FixedInputs {
 
 // Encrypts `plain_path` for `recipients` (at least one) to `cipher_path`, written atomically
 // (temporary name, fsync, rename) and fsync'd. Digests of both sides, taken while streaming.
+// `stop`, when given, is asked before each segment: true gives kAborted, the temporary removed.
 [[nodiscard]] StatusOr<Digests> EncryptFile(const std::string& plain_path, const std::string& cipher_path,
                                             const std::vector<Key>& recipients,
-                                            const FixedInputs* fixed_for_tests = nullptr);
+                                            const FixedInputs* fixed_for_tests = nullptr,
+                                            const std::function<bool()>& stop = nullptr);
 
 // Decrypts `cipher_path` with `secret` to a new file `plain_path`, at most `max_plain_bytes`.
 // Errors name `what` (the file as the caller knows it): kFailedPrecondition when no header
 // packet opens with the key (named by `key_name` and its public key); kDataLoss for a segment that fails authentication ("segment N",
 // counted from 1), a truncated file or more plaintext than the limit; kBadInput for something
-// that is not Crypt4GH v1 or uses what this reader does not (an edit list, another data method).
+// that is not Crypt4GH v1 or uses what this reader does not (an edit list, another data method),
+// more than 1024 header packets, or more than 16 distinct data keys that open with `secret`.
 // Header packets of other methods are skipped.
 [[nodiscard]] StatusOr<Digests> DecryptFile(const std::string& cipher_path, const std::string& plain_path,
                                             const Key& secret, const std::string& key_name,

@@ -31,6 +31,23 @@ constexpr const char* kManifestName = "manifest.json";
 
 bool Retryable(const Status& s) { return s.code() == StatusCode::kUnavailable; }
 
+// The wait before attempt `attempt` + 1 (full jitter, capped exponential); kAborted when the
+// request's stop flag is raised before or during it.
+Status WaitBeforeRetry(const SinkConfig& config, const ShipRequest& request, int attempt, const Status& last,
+                       std::mt19937_64& rng) {
+  if (request.stop && request.stop->load()) return Aborted("ship: stopped on request: " + last.message());
+  double cap = std::min(config.retry.max_backoff_s, config.retry.base_backoff_s * std::pow(2.0, attempt - 1));
+  double delay = std::uniform_real_distribution<double>(0.0, cap)(rng);  // full jitter
+  CJ_LOG(kWarning) << "ship: attempt " << attempt << " of " << config.retry.max_attempts << " failed ("
+                   << last.message() << "); retrying in " << static_cast<int>(delay * 1000) << " ms";
+  auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(delay);
+  while (std::chrono::steady_clock::now() < until) {
+    if (request.stop && request.stop->load()) return Aborted("ship: stopped on request: " + last.message());
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return Status::Ok();
+}
+
 // One exclusive lock per job folder, so the daemon and a hand-run `cramjet ship` never upload the
 // same job at once. Released when the process dies.
 class JobLock {
@@ -185,7 +202,8 @@ std::optional<StagedRecord> LoadStagedRecord(const std::string& path) {
 // Makes (or finds) the ciphertext of `f`, filling its object size, MD5 and upload path.
 // `verify_remote` proves an object already shipped from a ciphertext since removed.
 Status StageEncrypted(const SinkConfig& config, const std::string& stage_dir, ShippedFile& f,
-                      const std::function<Status(const LocalFile&, const std::string&)>& verify_remote) {
+                      const std::function<Status(const LocalFile&, const std::string&)>& verify_remote,
+                      const std::function<bool()>& stop) {
   const std::string body = stage_dir + "/" + BaseName(f.local_path) + ".c4gh";
   const std::string record_path = body + ".json";
   const std::vector<std::string> recipients = RecipientNames(config);
@@ -215,7 +233,8 @@ Status StageEncrypted(const SinkConfig& config, const std::string& stage_dir, Sh
                        << "); encrypting " << f.local_path << " again";
     }
   }
-  CRAMJET_ASSIGN_OR_RETURN(crypt4gh::Digests d, crypt4gh::EncryptFile(f.local_path, body, config.encryption.recipients));
+  CRAMJET_ASSIGN_OR_RETURN(crypt4gh::Digests d, crypt4gh::EncryptFile(f.local_path, body, config.encryption.recipients,
+                                                                               nullptr, stop));
   if (d.plain_size != f.plain_size || d.plain_md5 != f.plain_md5)
     return DataLoss("'" + f.local_path + "' changed while it was being encrypted; nothing shipped");
   nlohmann::json j = {{"plain_size", d.plain_size}, {"plain_md5", d.plain_md5}, {"cipher_size", d.cipher_size},
@@ -358,26 +377,41 @@ StatusOr<ShipResult> ShipSample(const SinkConfig& config, const ShipRequest& req
     if (state.enabled()) {
       stage_dir = request.state_dir + "/crypt4gh";
       CRAMJET_RETURN_IF_ERROR(MakeDirs(stage_dir));
+      // A ship killed while encrypting leaves a CRAM-sized temporary here; under the job lock no
+      // other ship of this job runs, and only a dead process's temporaries are removed.
+      for (const std::string& removed : RemoveStaleTemporaries(stage_dir, [](std::string_view) { return true; })) {
+        CJ_LOG(kInfo) << "ship: removed '" << removed << "', left by an interrupted encryption";
+      }
     } else {
       CRAMJET_RETURN_IF_ERROR(temporary_stage.Create());
       stage_dir = temporary_stage.path();
     }
     // An object whose staged ciphertext was removed after a verified ship is proven by reading
     // it back whole (file, WebDAV) or by its stored MD5 and ETag (S3).
+    // A transient failure (kUnavailable) is retried under the same policy as the uploads, so an
+    // archive briefly down while staging does not end the ship after one try.
     std::unique_ptr<Sink> readback;
+    std::mt19937_64 verify_rng(std::random_device{}());
     auto verify_remote = [&](const LocalFile& file, const std::string& name) -> Status {
       if (!readback) {
         SinkConfig c = config;
         if (c.kind != SinkKind::kS3) c.verify_readback = true;
         CRAMJET_ASSIGN_OR_RETURN(readback, internal::MakeSink(c));
       }
-      return readback->Verify(file, name);
+      const int attempts = std::max(1, config.retry.max_attempts);
+      for (int attempt = 1;; ++attempt) {
+        Status there = readback->Verify(file, name);
+        if (!Retryable(there) || attempt >= attempts) return there;
+        CRAMJET_RETURN_IF_ERROR(WaitBeforeRetry(config, request, attempt, there, verify_rng));
+      }
     };
+    auto stop = [&request] { return request.stop && request.stop->load(); };
     for (auto& f : result.files) {
       f.encrypted = true;
       f.plain_size = f.size;
       f.plain_md5 = f.md5;
-      CRAMJET_RETURN_IF_ERROR(StageEncrypted(config, stage_dir, f, verify_remote).WithContext("'" + f.local_path + "'"));
+      CRAMJET_RETURN_IF_ERROR(
+          StageEncrypted(config, stage_dir, f, verify_remote, stop).WithContext("'" + f.local_path + "'"));
     }
   }
 
@@ -440,15 +474,7 @@ StatusOr<ShipResult> ShipSample(const SinkConfig& config, const ShipRequest& req
     if (!Retryable(last)) return last;
     if (request.stop && request.stop->load()) return Aborted("ship: stopped on request: " + last.message());
     if (attempt == config.retry.max_attempts) break;
-    double cap = std::min(config.retry.max_backoff_s, config.retry.base_backoff_s * std::pow(2.0, attempt - 1));
-    double delay = std::uniform_real_distribution<double>(0.0, cap)(rng);  // full jitter
-    CJ_LOG(kWarning) << "ship: attempt " << attempt << " of " << config.retry.max_attempts << " failed ("
-                     << last.message() << "); retrying in " << static_cast<int>(delay * 1000) << " ms";
-    auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(delay);
-    while (std::chrono::steady_clock::now() < until) {
-      if (request.stop && request.stop->load()) return Aborted("ship: stopped on request: " + last.message());
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
+    CRAMJET_RETURN_IF_ERROR(WaitBeforeRetry(config, request, attempt, last, rng));
   }
   return Unavailable("gave up after " + std::to_string(result.attempts) + " attempts: " + last.message());
 }

@@ -328,6 +328,20 @@ TEST_F(CliAccept, ACrypt4ghDeliveryIsShippedOnceAndAcceptedOnlyWithTheArchivesKe
   Expect(Accept(cut, "--known-references known.txt --crypt4gh-key archive.sec"), 3,
          "R1/S1/S1.cram.c4gh (cram): segment " + std::to_string(segments) +
              " fails authentication (damaged or truncated ciphertext)");
+
+  // Objects X.c4gh and X.c4gh.c4gh: the second decrypts to the name the first is fetched
+  // under. Named as the delivery's clash, before anything of the second is fetched.
+  const std::string clash = copy("c4gh-clash");
+  EditManifest(clash, "c=[f for f in m['files'] if f['role']=='index'][0]; d=dict(c); d['name']=c['name']+'.c4gh'; "
+                      "m['files'].append(d)");
+  const json edited = json::parse(ReadFile(clash + "/manifest.json"));
+  std::string crai;
+  for (const auto& f : edited["files"])
+    if (f["role"] == "index" && crai.empty()) crai = f["name"];
+  ASSERT_FALSE(crai.empty());
+  Expect(Accept(clash, "--known-references known.txt --crypt4gh-key archive.sec"), 1,
+         "file://" + clash + "/manifest.json: " + crai + " and " + crai + ".c4gh would both take the name '" +
+             crai.substr(crai.rfind('/') + 1) + "' in the staging folder");
 }
 
 }  // namespace

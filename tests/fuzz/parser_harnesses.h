@@ -65,7 +65,9 @@ inline Outcome Seqchksum(std::string_view data) { return Of(ReadChecksums::FromT
 inline Outcome Md5File(std::string_view data) { return Of(ParseMd5File(data, "x.cram.md5")); }
 
 // The [archive] table as `cramjet ship --config` reads it: TOML first (its own parse errors are
-// the refusals its callers report), then the sink's keys.
+// the refusals its callers report), then the sink's keys. With encrypt = "crypt4gh" the input
+// names key files that are opened; that cannot hang: a key file must be a regular file (opened
+// O_NONBLOCK, so a FIFO does not wait for a writer, then refused by fstat) and at most 64 KiB are read.
 inline Outcome SinkConfig(std::string_view data) {
   toml::table table;
   try {

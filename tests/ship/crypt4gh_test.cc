@@ -7,9 +7,16 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
+
+#include <sodium.h>
 
 #include "common/common.h"
 #include "common/test_util.h"
@@ -292,6 +299,222 @@ TEST(Crypt4ghKeys, GeneratedPythonMadeProtectedAndGarbageKeys) {
   };
   for (const auto& [text, message] : bad_private)
     EXPECT_EQ(crypt4gh::ParsePrivateKey(text, "x.sec", std::nullopt).status().message(), message);
+}
+
+std::string LE32(uint32_t v) {
+  std::string s;
+  for (int i = 0; i < 4; ++i) s += static_cast<char>((v >> (8 * i)) & 0xff);
+  return s;
+}
+std::string Bytes(const uint8_t* p, size_t n) { return std::string(reinterpret_cast<const char*>(p), n); }
+
+// One X25519 header packet for `recipient_pk` carrying `payload`, sealed as the specification
+// says (a fresh writer key), made here with libsodium directly so the payload can be anything.
+std::string Packet(const Key& recipient_pk, const std::string& payload) {
+  EXPECT_EQ(sodium_init() < 0, false);
+  uint8_t wpk[32], wsk[32], rx[32], tx[32], nonce[12];
+  crypto_kx_keypair(wpk, wsk);
+  EXPECT_EQ(crypto_kx_server_session_keys(rx, tx, wpk, wsk, recipient_pk.data()), 0);
+  randombytes_buf(nonce, sizeof nonce);
+  std::string sealed(payload.size() + 16, '\0');
+  unsigned long long n = 0;
+  crypto_aead_chacha20poly1305_ietf_encrypt(reinterpret_cast<uint8_t*>(sealed.data()), &n,
+                                            reinterpret_cast<const uint8_t*>(payload.data()), payload.size(), nullptr,
+                                            0, nullptr, nonce, tx);
+  const std::string body = LE32(0) + Bytes(wpk, 32) + Bytes(nonce, 12) + sealed;
+  return LE32(static_cast<uint32_t>(4 + body.size())) + body;
+}
+std::string DataKeyPayload(const Key& session, uint32_t method = 0) { return LE32(0) + LE32(method) + Bytes(session.data(), 32); }
+std::string Header(const std::vector<std::string>& packets, uint32_t version = 1) {
+  std::string h = "crypt4gh" + LE32(version) + LE32(static_cast<uint32_t>(packets.size()));
+  for (const auto& p : packets) h += p;
+  return h;
+}
+// One segment of `plain` sealed with `session`.
+std::string Segment(const Key& session, const std::string& plain) {
+  uint8_t nonce[12];
+  randombytes_buf(nonce, sizeof nonce);
+  std::string sealed(plain.size() + 16, '\0');
+  unsigned long long n = 0;
+  crypto_aead_chacha20poly1305_ietf_encrypt(reinterpret_cast<uint8_t*>(sealed.data()), &n,
+                                            reinterpret_cast<const uint8_t*>(plain.data()), plain.size(), nullptr, 0,
+                                            nullptr, nonce, session.data());
+  return Bytes(nonce, 12) + sealed;
+}
+
+TEST(Crypt4gh, ManyOpeningHeaderPacketsAreRefusedAndRepeatedKeysCountOnce) {
+  TempDir dir;
+  const Key sk = KeyFrom(51);
+  const Key pk = crypt4gh::PublicKeyOf(sk);
+  const std::string plain = RandomBytes(70000, 9);
+  std::vector<Key> sessions;
+  for (unsigned i = 0; i < 17; ++i) sessions.push_back(KeyFrom(100 + i));
+  // The data is sealed with the last session key: every other key is tried and fails first.
+  const std::string data = Segment(sessions.back(), plain.substr(0, 65536)) + Segment(sessions.back(), plain.substr(65536));
+  std::vector<std::string> packets;
+  for (const Key& k : sessions) packets.push_back(Packet(pk, DataKeyPayload(k)));
+
+  // 17 distinct data keys that open: refused, naming the file.
+  WriteFile(dir / "many.c4gh", Header(packets) + data);
+  auto many = crypt4gh::DecryptFile(dir / "many.c4gh", dir / "out", sk, "'k'", plain.size(), "S1.cram.c4gh");
+  ASSERT_FALSE(many.ok());
+  EXPECT_EQ(many.status().code(), StatusCode::kBadInput);
+  EXPECT_EQ(many.status().message(), "S1.cram.c4gh: more than 16 header packets open with the key, each with its own "
+                                     "data key: refused (a writer makes one)");
+  EXPECT_FALSE(testing::PathExists(dir / "out"));
+
+  // 16 distinct keys: read, every segment with the one that works.
+  std::vector<std::string> sixteen(packets.end() - 16, packets.end());
+  WriteFile(dir / "sixteen.c4gh", Header(sixteen) + data);
+  auto ok = crypt4gh::DecryptFile(dir / "sixteen.c4gh", dir / "out16", sk, "'k'", plain.size(), "f");
+  ASSERT_TRUE(ok.ok()) << ok.status().message();
+  EXPECT_EQ(ReadFile(dir / "out16"), plain);
+
+  // The same key in 40 packets (each sealed anew) is one key.
+  std::vector<std::string> repeated;
+  for (int i = 0; i < 40; ++i) repeated.push_back(Packet(pk, DataKeyPayload(sessions.back())));
+  WriteFile(dir / "repeated.c4gh", Header(repeated) + data);
+  auto rep = crypt4gh::DecryptFile(dir / "repeated.c4gh", dir / "outr", sk, "'k'", plain.size(), "f");
+  ASSERT_TRUE(rep.ok()) << rep.status().message();
+  EXPECT_EQ(ReadFile(dir / "outr"), plain);
+}
+
+TEST(Crypt4gh, HostileHeadersAreRefusedWithExactCodesAndMessages) {
+  TempDir dir;
+  const Key sk = KeyFrom(61);
+  const Key pk = crypt4gh::PublicKeyOf(sk);
+  const Key session = KeyFrom(62);
+  const std::string good_packet = Packet(pk, DataKeyPayload(session));
+  const std::string data = Segment(session, "hello");
+  struct Case {
+    const char* name;
+    std::string bytes;
+    StatusCode code;
+    std::string message;
+  };
+  std::string too_long = "crypt4gh" + LE32(1) + LE32(1) + LE32((1u << 20) + 1);
+  const Case cases[] = {
+      {"no packets", Header({}) + data, StatusCode::kBadInput, "f: a Crypt4GH header without header packets"},
+      {"1025 packets", "crypt4gh" + LE32(1) + LE32(1025) + good_packet, StatusCode::kBadInput, "f: 1025 header packets"},
+      {"version 2", Header({good_packet}, 2) + data, StatusCode::kBadInput,
+       "f: Crypt4GH version 2, this reader takes version 1"},
+      {"length 7", "crypt4gh" + LE32(1) + LE32(1) + LE32(7) + "abc", StatusCode::kBadInput,
+       "f: header packet 1 has length 7"},
+      {"length 1 MiB + 1", too_long, StatusCode::kBadInput, "f: header packet 1 has length 1048577"},
+      {"edit list", Header({Packet(pk, LE32(1) + LE32(1) + std::string(8, '\0')), good_packet}) + data,
+       StatusCode::kBadInput, "f: header packet 1 is a data edit list, which cramjet does not apply"},
+      {"data method 1", Header({Packet(pk, DataKeyPayload(session, 1))}) + data, StatusCode::kBadInput,
+       "f: data encryption method 1 is not chacha20_ietf_poly1305"},
+      {"empty segment", Header({good_packet}) + Segment(session, ""), StatusCode::kDataLoss,
+       "f: segment 1 is truncated (28 bytes)"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    WriteFile(dir / "h.c4gh", c.bytes);
+    auto r = crypt4gh::DecryptFile(dir / "h.c4gh", dir / "out", sk, "'k'", 1000, "f");
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), c.code);
+    EXPECT_EQ(r.status().message(), c.message);
+    EXPECT_FALSE(testing::PathExists(dir / "out"));
+  }
+  // The good header with the same data opens (the cases above differ from it in one thing each).
+  WriteFile(dir / "h.c4gh", Header({good_packet}) + data);
+  auto r = crypt4gh::DecryptFile(dir / "h.c4gh", dir / "out", sk, "'k'", 1000, "f");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(ReadFile(dir / "out"), "hello");
+}
+
+TEST(Crypt4gh, NoncesAreDistinctWithinAFileAndWriterKeysAndNoncesDifferBetweenFiles) {
+  TempDir dir;
+  const std::vector<Key> recipients = {crypt4gh::PublicKeyOf(KeyFrom(71)), crypt4gh::PublicKeyOf(KeyFrom(72)),
+                                       crypt4gh::PublicKeyOf(KeyFrom(73))};
+  WriteFile(dir / "plain", RandomBytes(5 * 65536 + 3, 10));
+  auto nonces_of = [&](const std::string& c, std::string* writer_pk, std::string* first_segment_nonce) {
+    std::vector<std::string> nonces;
+    size_t pos = 16;
+    for (int p = 0; p < 3; ++p) {
+      *writer_pk = c.substr(pos + 8, 32);
+      nonces.push_back(c.substr(pos + 40, 12));
+      pos += U32(c, pos);
+    }
+    *first_segment_nonce = c.substr(pos, 12);
+    for (; pos < c.size(); pos += 65536 + 28) nonces.push_back(c.substr(pos, 12));
+    return nonces;
+  };
+  ASSERT_TRUE(crypt4gh::EncryptFile(dir / "plain", dir / "a.c4gh", recipients).ok());
+  ASSERT_TRUE(crypt4gh::EncryptFile(dir / "plain", dir / "b.c4gh", recipients).ok());
+  std::string pk_a, pk_b, first_a, first_b;
+  const auto a = nonces_of(ReadFile(dir / "a.c4gh"), &pk_a, &first_a);
+  const auto b = nonces_of(ReadFile(dir / "b.c4gh"), &pk_b, &first_b);
+  ASSERT_EQ(a.size(), 3u + 6u);  // three header packets, six segments
+  EXPECT_EQ(std::set<std::string>(a.begin(), a.end()).size(), a.size()) << "a nonce repeats within one file";
+  EXPECT_EQ(std::set<std::string>(b.begin(), b.end()).size(), b.size()) << "a nonce repeats within one file";
+  EXPECT_NE(pk_a, pk_b) << "the writer key is not ephemeral";
+  EXPECT_NE(first_a, first_b);
+}
+
+TEST(Crypt4gh, EncryptionStopsOnRequestAndLeavesNoTemporary) {
+  TempDir dir;
+  WriteFile(dir / "plain", RandomBytes(4 * 65536, 11));
+  ASSERT_EQ(::mkdir((dir / "out").c_str(), 0755), 0);
+  int asked = 0;
+  auto r = crypt4gh::EncryptFile(dir / "plain", dir / "out/f.c4gh", {crypt4gh::PublicKeyOf(KeyFrom(81))}, nullptr,
+                            [&] { return ++asked == 3; });
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kAborted);
+  EXPECT_EQ(r.status().message(), "encrypting '" + (dir / "plain") + "': stopped on request");
+  EXPECT_EQ(asked, 3);  // asked once per segment: stopped before the third
+  EXPECT_EQ(RunShell("ls -A " + ShellQuote(dir / "out")).out, "");
+}
+
+TEST(Crypt4ghKeys, KeyFilesThatAreNotRegularFilesAndLowOrderKeysAreRefused) {
+  TempDir dir;
+  auto pub = crypt4gh::ReadPublicKeyFile("/dev/zero");
+  EXPECT_EQ(pub.status().code(), StatusCode::kBadInput);
+  EXPECT_EQ(pub.status().message(), "'/dev/zero': not a Crypt4GH public key (not a regular file)");
+  auto sec = crypt4gh::ReadPrivateKeyFile("/dev/zero");
+  EXPECT_EQ(sec.status().code(), StatusCode::kBadInput);
+  EXPECT_EQ(sec.status().message(), "'/dev/zero': not a Crypt4GH private key (not a regular file)");
+  // A FIFO with no writer: refused at once, not waited on.
+  ASSERT_EQ(::mkfifo((dir / "fifo").c_str(), 0600), 0);
+  EXPECT_EQ(crypt4gh::ReadPrivateKeyFile(dir / "fifo").status().message(),
+            "'" + (dir / "fifo") + "': not a Crypt4GH private key (not a regular file)");
+  // A regular file over the limit.
+  WriteFile(dir / "big.pub", std::string(64 * 1024 + 1, 'A'));
+  EXPECT_EQ(crypt4gh::ReadPublicKeyFile(dir / "big.pub").status().message(),
+            "'" + (dir / "big.pub") + "': not a Crypt4GH public key (more than 65536 bytes)");
+
+  // The all-zero public key (a low-order point) and the order-8 point 1; a real key passes.
+  const Key zero{};
+  EXPECT_EQ(crypt4gh::CheckUsablePublicKey(zero, "z.pub").message(),
+            "'z.pub': the Crypt4GH public key " + crypt4gh::KeyBase64(zero) +
+                " is a low-order X25519 point (every shared secret with it is zero): not a usable recipient");
+  Key one{};
+  one[0] = 1;
+  EXPECT_EQ(crypt4gh::CheckUsablePublicKey(one, "one.pub").code(), StatusCode::kBadInput);
+  EXPECT_TRUE(crypt4gh::CheckUsablePublicKey(crypt4gh::PublicKeyOf(KeyFrom(91)), "k.pub").ok());
+}
+
+TEST(Crypt4ghKeys, KeygenNeverReplacesAKeyAndLeavesNoPrivateKeyWithoutItsPublicKey) {
+  TempDir dir;
+  // An existing public key: refused, and no private key written.
+  WriteFile(dir / "x.pub", "existing\n");
+  EXPECT_EQ(crypt4gh::GenerateKeyPair(dir / "x.pub", dir / "x.sec", "").message(),
+            "'" + (dir / "x.pub") + "' exists: a key is never overwritten");
+  EXPECT_FALSE(testing::PathExists(dir / "x.sec"));
+  EXPECT_EQ(ReadFile(dir / "x.pub"), "existing\n");
+  // The public key cannot be written (its folder is missing) after the private key was: the
+  // private key is removed again, and no temporary is left.
+  auto r = crypt4gh::GenerateKeyPair(dir / "missing/y.pub", dir / "y.sec", "");
+  EXPECT_FALSE(r.ok());
+  EXPECT_FALSE(testing::PathExists(dir / "y.sec"));
+  EXPECT_EQ(RunShell("ls -A " + ShellQuote(dir.path())).out, "x.pub\n");
+  // A dangling symlink under the private key's name is an existing name too (never followed).
+  ASSERT_EQ(::symlink((dir / "elsewhere").c_str(), (dir / "z.sec").c_str()), 0);
+  EXPECT_EQ(crypt4gh::GenerateKeyPair(dir / "z.pub", dir / "z.sec", "").message(),
+            "'" + (dir / "z.sec") + "' exists: a key is never overwritten");
+  EXPECT_FALSE(testing::PathExists(dir / "elsewhere"));
+  EXPECT_FALSE(testing::PathExists(dir / "z.pub"));
 }
 
 }  // namespace

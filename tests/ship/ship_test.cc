@@ -1,5 +1,6 @@
 // Ship stage: configuration, object names, manifest, the file:// sink and the CLI's usage errors.
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/test_util.h"
+#include "ship/crypt4gh.h"
 #include "ship/ship.h"
 #include "ship_servers.h"
 
@@ -544,6 +546,73 @@ TEST_F(FileSinkTest, CliShipsFromSidecarsAndReportsUsageErrors) {
   EXPECT_EQ(bad_cfg.err, "cramjet ship: error: '" + (dir_ / "bad.toml") + "': line 3: [archive] retries: unknown key\n");
   auto missing = RunCramjet("ship --to file:///tmp " + ShellQuote(dir_ / "nope.cram"));
   EXPECT_EQ(missing.exit_code, 1);
+}
+
+// ---- Crypt4GH in the configuration and the staging folder ------------------------------------------
+TEST(ShipConfig, Crypt4ghRecipientsAreReadFromTheConfigFilesFolderAndChecked) {
+  TempDir dir;
+  ::mkdir((dir / "etc").c_str(), 0755);
+  ASSERT_TRUE(crypt4gh::GenerateKeyPair(dir / "etc/a.pub", dir / "a.sec", "").ok());
+  ASSERT_TRUE(crypt4gh::GenerateKeyPair(dir / "etc/b.pub", dir / "b.sec", "").ok());
+  const std::string source = dir / "etc/cramjetd.toml";
+  // Relative paths: from the configuration file's folder.
+  auto ok = ship::ParseSinkConfig(
+      ParseToml("url = \"file:///x\"\nencrypt = \"crypt4gh\"\ncrypt4gh_recipients = [\"a.pub\", \"b.pub\"]\n"), source);
+  ASSERT_TRUE(ok.ok()) << ok.status().message();
+  EXPECT_TRUE(ok->encryption.crypt4gh);
+  EXPECT_EQ(ok->encryption.recipient_files, (std::vector<std::string>{dir / "etc/a.pub", dir / "etc/b.pub"}));
+  ASSERT_EQ(ok->encryption.recipients.size(), 2u);
+  EXPECT_EQ(ok->encryption.recipients[0], *crypt4gh::ReadPublicKeyFile(dir / "etc/a.pub"));
+  // The same key twice (here under two names).
+  ASSERT_EQ(::symlink((dir / "etc/a.pub").c_str(), (dir / "etc/a-again.pub").c_str()), 0);
+  auto twice = ship::ParseSinkConfig(
+      ParseToml("url = \"file:///x\"\nencrypt = \"crypt4gh\"\ncrypt4gh_recipients = [\"a.pub\", \"a-again.pub\"]\n"),
+      source);
+  EXPECT_EQ(twice.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(twice.status().message(), "'" + source + "': line 3: [archive] crypt4gh_recipients: '" + (dir / "etc/a-again.pub") +
+                                          "': the same recipient public key is given twice");
+  // Recipients without encrypt, encrypt without recipients.
+  auto no_encrypt = ship::ParseSinkConfig(ParseToml("url = \"file:///x\"\ncrypt4gh_recipients = [\"a.pub\"]\n"), source);
+  EXPECT_EQ(no_encrypt.status().message(),
+            "'" + source + "': line 2: [archive] crypt4gh_recipients: given without encrypt = \"crypt4gh\"");
+  auto no_recipients = ship::ParseSinkConfig(ParseToml("url = \"file:///x\"\nencrypt = \"crypt4gh\"\n"), source);
+  EXPECT_EQ(no_recipients.status().message(),
+            "'" + source + "': line 1: [archive] crypt4gh_recipients: encrypt = \"crypt4gh\" needs at least one public key file");
+  // An all-zero public key (a low-order point): refused when the configuration is read.
+  WriteFile(dir / "etc/zero.pub", crypt4gh::EncodePublicKey(crypt4gh::Key{}));
+  auto zero = ship::ParseSinkConfig(
+      ParseToml("url = \"file:///x\"\nencrypt = \"crypt4gh\"\ncrypt4gh_recipients = [\"zero.pub\"]\n"), source);
+  EXPECT_EQ(zero.status().message(), "'" + source + "': line 3: [archive] crypt4gh_recipients: '" + (dir / "etc/zero.pub") +
+                                         "': the Crypt4GH public key " + crypt4gh::KeyBase64(crypt4gh::Key{}) +
+                                         " is a low-order X25519 point (every shared secret with it is zero): not a "
+                                         "usable recipient");
+  // /dev/zero as a recipient key: refused, not read forever.
+  auto dev = ship::ParseSinkConfig(
+      ParseToml("url = \"file:///x\"\nencrypt = \"crypt4gh\"\ncrypt4gh_recipients = [\"/dev/zero\"]\n"), source);
+  EXPECT_EQ(dev.status().message(), "'" + source + "': line 3: [archive] crypt4gh_recipients: '/dev/zero': not a Crypt4GH public "
+                                        "key (not a regular file)");
+}
+
+TEST_F(FileSinkTest, AnEncryptedShipRemovesTemporariesOfDeadProcessesOnly) {
+  auto req = MakeSampleSet(dir_.path(), "S9");
+  REQUIRE_SAMPLE(req);
+  ASSERT_TRUE(crypt4gh::GenerateKeyPair(dir_ / "r.pub", dir_ / "r.sec", "").ok());
+  ASSERT_TRUE(ship::SetCrypt4ghRecipients(config_, {dir_ / "r.pub"}).ok());
+  const std::string stage = req.state_dir + "/crypt4gh";
+  std::filesystem::create_directories(stage);
+  // The pid of a child already reaped: no such process any more.
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  ASSERT_GT(child, 0);
+  ASSERT_EQ(::waitpid(child, nullptr, 0), child);
+  const std::string dead = stage + "/.S9.cram.c4gh.tmp." + std::to_string(child) + ".0123abcd";
+  const std::string live = stage + "/.S9.cram.c4gh.tmp." + std::to_string(::getppid()) + ".0123abcd";
+  WriteFile(dead, "half a ciphertext");
+  WriteFile(live, "another process's ciphertext");
+  auto result = ship::ShipSample(config_, req);
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  EXPECT_FALSE(testing::PathExists(dead));
+  EXPECT_TRUE(testing::PathExists(live));
 }
 
 }  // namespace
