@@ -155,7 +155,7 @@ void ApiServer::RegisterJobMethods() {
     if (job.state == JobState::kRunning && !job.executor_job_id.empty()) {
       // Its stage waits on a Slurm job (stuck pending behind a drained partition, on a node an
       // operator distrusts): the worker cancels that Slurm job and submits the stage again.
-      ctx_.RequestCancel(id);
+      ctx_.RequestCancel(id, job.executor_job_id);
       ctx_.journal.AddEvent(id, StageName(job.stage), "retry requested by operator: Slurm job " +
                             job.executor_job_id + " is cancelled and the stage submitted again").IgnoreError();
       json reply = JobJson(job);

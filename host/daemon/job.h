@@ -93,7 +93,9 @@ struct StageRun {
   std::function<Status()> commit;             // saves *job in the journal (synchronous=FULL)
   std::function<bool()> stopping;             // the daemon is shutting down: leave it running
   std::function<bool()> draining;             // drain: a Slurm job not started yet is cancelled
-  std::function<bool()> cancel_requested;     // `cramjet retry` of this running job
+  // `cramjet retry` of this running job, asked for the Slurm job it waits on (a request made for
+  // an earlier Slurm job of the job is not this one's).
+  std::function<bool(const std::string& slurm_job_id)> cancel_requested;
   std::function<void(const std::string&)> where;  // for `cramjet status`: "slurm job 12 on n1 (RUNNING)"
 };
 
@@ -101,6 +103,9 @@ struct StageFunctions {
   std::function<StatusOr<CompressResult>(const CompressOptions&, StageRun&)> compress;
   std::function<StatusOr<VerifyResult>(const VerifyOptions&, StageRun&)> verify;
   std::string executor = "local";  // [executor] kind chosen at start
+  // Called after the journal has committed a compress or verify done (the Slurm executor removes
+  // the stage's run folders then, not before: a kill in between re-reads the result from them).
+  std::function<void(const Job&, Stage)> stage_committed;
   // Empty: no archive; the ship stage records "skipped". Must be idempotent and return ok only
   // after the remote copy is verified.
   std::function<Status(const ShipJob&)> ship;

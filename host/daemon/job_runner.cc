@@ -132,6 +132,7 @@ void JobRunner::WorkerLoop(int index) {
         break;
       }
       if (!claimed->has_value()) break;
+      ctx_.ClearCancelRequest((*claimed)->id);  // one made before this run is not for it
       ++running_jobs_;
       RunJob(std::move(**claimed));
       --running_jobs_;
@@ -230,6 +231,8 @@ void JobRunner::RunJob(Job job) {
       break;
     }
     ctx_.journal.AddEvent(job.id, stage_name, "done in " + std::to_string(seconds).substr(0, 6) + " s").IgnoreError();
+    if ((stage == Stage::kCompress || stage == Stage::kVerify) && ctx_.stages()->stage_committed)
+      ctx_.stages()->stage_committed(job, stage);
     if (job.stage == Stage::kDone) {
       CJ_LOG(kInfo) << "job " << job.id << " (" << job.sample << ") done: " << job.records << " records, "
                     << job.input_bytes << " -> " << job.output_bytes << " bytes";
@@ -322,7 +325,7 @@ StageRun JobRunner::MakeStageRun(Job& job) {
   run.stopping = [this] { return ctx_.stopping.load(); };
   run.draining = [this] { return ctx_.draining.load(); };
   const int64_t id = job.id;
-  run.cancel_requested = [this, id] { return ctx_.CancelRequested(id); };
+  run.cancel_requested = [this, id](const std::string& slurm_job_id) { return ctx_.CancelRequested(id, slurm_job_id); };
   run.where = [this, id](const std::string& where) {
     std::lock_guard<std::mutex> lock(mu_);
     if (auto it = live_.find(id); it != live_.end()) it->second.where = where;
@@ -348,7 +351,10 @@ Status JobRunner::StageCompress(Job& job) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   const bool attached = HasExecutorRecord(job, Stage::kCompress);
-  if (!attached) RemoveStageTemporaries(dir, job.sample);
+  // On Slurm the writers of temporaries run on other nodes, whose pids this machine's process
+  // table cannot judge (and the prefix match would reach sample S1_b's live ones from S1): the
+  // node's compress removes its own dead runs' temporaries by their exact names instead.
+  if (!attached && stages->executor == "local") RemoveStageTemporaries(dir, job.sample);
   // A kill after Compress renamed its outputs but before the journal moved on leaves a complete
   // set: adopt it (the verify stage proves it) instead of compressing a second time. (A Slurm job
   // being followed reports its own result instead.)
@@ -413,7 +419,8 @@ Status JobRunner::StageVerify(Job& job) {
   const std::shared_ptr<const DaemonConfig> config = ctx_.config();  // this call's snapshot
   const DaemonConfig& c = *config;
   const std::shared_ptr<const StageFunctions> stages = ctx_.stages();
-  if (!HasExecutorRecord(job, Stage::kVerify)) RemoveStageTemporaries(DirName(job.output), job.sample);
+  if (!HasExecutorRecord(job, Stage::kVerify) && stages->executor == "local")
+    RemoveStageTemporaries(DirName(job.output), job.sample);
   if (!stages->verify) return Unimplemented("the verify stage is not in this build");
   VerifyOptions v;
   v.cram = job.output;

@@ -64,6 +64,28 @@ void ReportCannotStart(bool notify_systemd, const Status& why) {
   if (notify_systemd) sd_notify(0, ("STATUS=cannot start: " + why.message()).c_str());
 }
 
+namespace {
+// A daemon started with another executor than the one that submitted a job's Slurm job would run
+// that stage here while the Slurm job may still write the same outputs, and could never cancel
+// it: refused, naming the jobs. (Failed jobs count too: `cramjet retry` re-attaches them.)
+Status CheckNoSlurmJobsLeft(Journal& journal, const std::string& executor) {
+  if (executor == "slurm") return Status::Ok();
+  std::string waiting;
+  for (JobState state : {JobState::kQueued, JobState::kFailed, JobState::kHeld}) {
+    CRAMJET_ASSIGN_OR_RETURN(std::vector<Job> jobs, journal.ListJobs(state, 0));
+    for (const Job& j : jobs)
+      if (j.extra.contains("executor") && j.extra["executor"].is_object())
+        waiting += (waiting.empty() ? "" : ", ") + std::to_string(j.id) +
+                   (j.executor_job_id.empty() ? "" : " (Slurm job " + j.executor_job_id + ")");
+  }
+  if (waiting.empty()) return Status::Ok();
+  return FailedPrecondition("[executor] kind = \"" + executor + "\", but job(s) " + waiting +
+                            " wait on Slurm jobs submitted under kind = \"slurm\": run cramjetd with kind = \"slurm\" "
+                            "until they are done (`cramjet drain` cancels those not started and exits once the others "
+                            "have finished), then change it");
+}
+}  // namespace
+
 StatusOr<std::unique_ptr<Server>> Server::Open(DaemonOptions options) {
   auto impl = std::make_unique<Impl>(std::move(options));
   Impl& m = *impl;
@@ -96,6 +118,7 @@ StatusOr<std::unique_ptr<Server>> Server::Open(DaemonOptions options) {
     return FailedPrecondition("another cramjetd holds '" + lock_path + "' (one daemon per state folder)");
   CRAMJET_ASSIGN_OR_RETURN(m.journal, Journal::Open(c.state_dir + "/journal.sqlite"));
   CRAMJET_RETURN_IF_ERROR(m.journal->RequeueRunning());
+  CRAMJET_RETURN_IF_ERROR(CheckNoSlurmJobsLeft(*m.journal, m.options.stages.executor));
   CRAMJET_ASSIGN_OR_RETURN(std::string paused, m.journal->GetSetting("paused"));
   std::filesystem::create_directories(c.state_dir + "/ship", ec);
   int pipe_fds[2];

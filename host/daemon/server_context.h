@@ -13,7 +13,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <set>
+#include <map>
 #include <string>
 
 #include "daemon/config.h"
@@ -74,13 +74,16 @@ class DaemonContext {
 
   // `cramjet retry` of a running job whose stage waits on a Slurm job: the worker running it
   // cancels that Slurm job and submits the stage again (job_runner.cc, slurm_executor.h).
-  void RequestCancel(int64_t job_id) {
+  // The request names the Slurm job the operator saw: one that lingers after that Slurm job
+  // ended never cancels the job's next one.
+  void RequestCancel(int64_t job_id, const std::string& slurm_job_id) {
     std::lock_guard<std::mutex> lock(mu_);
-    cancel_requests_.insert(job_id);
+    cancel_requests_[job_id] = slurm_job_id;
   }
-  bool CancelRequested(int64_t job_id) const {
+  bool CancelRequested(int64_t job_id, const std::string& slurm_job_id) const {
     std::lock_guard<std::mutex> lock(mu_);
-    return cancel_requests_.count(job_id) > 0;
+    auto it = cancel_requests_.find(job_id);
+    return it != cancel_requests_.end() && it->second == slurm_job_id;
   }
   void ClearCancelRequest(int64_t job_id) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -108,7 +111,7 @@ class DaemonContext {
   std::shared_ptr<const StageFunctions> stages_;
   std::string last_error_;
   double last_error_at_ = 0;
-  std::set<int64_t> cancel_requests_;
+  std::map<int64_t, std::string> cancel_requests_;  // job id -> the Slurm job id to cancel
 };
 
 }  // namespace cramjet::daemon

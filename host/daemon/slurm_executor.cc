@@ -1,6 +1,7 @@
 // The Slurm executor (slurm_executor.h).
 #include "daemon/slurm_executor.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -33,19 +34,33 @@ namespace {
 
 // How long one sbatch / squeue / scancel may take before the daemon gives up on it.
 constexpr int kToolTimeoutS = 60;
-// Polls in a row that may see the Slurm job ended before its exit file appears (a shared
-// filesystem's attribute cache) before the job counts as ended without a result.
-constexpr int kEndedWithoutExitPolls = 3;
+// After Slurm reports the job ended, how long its exit file may take to become visible before
+// the job counts as ended without a result: a job that COMPLETED wrote it, and a shared
+// filesystem's attribute cache can hide it for a minute; any other end waits a few polls.
+constexpr int kCompletedExitGraceS = 120;
+constexpr int kEndedPolls = 3;
+
+// Whether the run's exit file is there, asked of the folder's listing: readdir revalidates a
+// network filesystem's cached view of the folder, which a stat of a name it believes absent may
+// not.
+bool ExitFileVisible(const std::string& dir) {
+  if (dir.empty()) return false;
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return false;
+  bool found = false;
+  while (dirent* e = ::readdir(d))
+    if (std::strcmp(e->d_name, "exit") == 0) {
+      found = true;
+      break;
+    }
+  ::closedir(d);
+  return found;
+}
 
 std::string Quoted(const std::string& w) {
   std::string out = "'";
   for (char c : w) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return out + "'";
-}
-
-bool Exists(const std::string& p) {
-  struct stat st;
-  return ::stat(p.c_str(), &st) == 0;
 }
 
 std::string Trim(std::string s) {
@@ -93,7 +108,8 @@ std::string EndedWithoutResult(const std::string& id, const SlurmJobState& s) {
 
 // ---- commands -----------------------------------------------------------------------------------
 
-StatusOr<ToolOutput> RunTool(const std::vector<std::string>& argv, int timeout_s) {
+StatusOr<ToolOutput> RunTool(const std::vector<std::string>& argv, int timeout_s,
+                              const std::vector<std::string>* environment) {
   if (argv.empty()) return InvalidArgument("RunTool: no command");
   int out_pipe[2], err_pipe[2];
   if (::pipe2(out_pipe, O_CLOEXEC) != 0) return Unavailable(std::string("pipe: ") + std::strerror(errno));
@@ -110,15 +126,24 @@ StatusOr<ToolOutput> RunTool(const std::vector<std::string>& argv, int timeout_s
   sigset_t none;
   sigemptyset(&none);
   posix_spawnattr_setsigmask(&attr, &none);  // the daemon's threads block its signals
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+  // A group of its own, so that a timeout ends a site wrapper's children too (they hold the pipes).
+  posix_spawnattr_setpgroup(&attr, 0);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP);
   std::vector<char*> args;
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  std::vector<char*> env;
+  if (environment) {
+    for (const std::string& e : *environment) env.push_back(const_cast<char*>(e.c_str()));
+    env.push_back(nullptr);
+  }
   pid_t pid = 0;
-  const int rc = ::posix_spawnp(&pid, args[0], &actions, &attr, args.data(), environ);
+  const int rc = ::posix_spawnp(&pid, args[0], &actions, &attr, args.data(), environment ? env.data() : environ);
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
-  if (rc != 0) return NotFound("cannot run '" + argv[0] + "': " + std::strerror(rc));
+  // Unavailable, not a permanent error: a missing tool is caught at start (Create), so what fails
+  // here is passing (EAGAIN, ENOMEM) and the job's attempt is retried.
+  if (rc != 0) return Unavailable("cannot run '" + argv[0] + "': " + std::strerror(rc));
   out_write.reset();
   err_write.reset();
   ToolOutput result;
@@ -135,7 +160,10 @@ StatusOr<ToolOutput> RunTool(const std::vector<std::string>& argv, int timeout_s
     }
     const int n = ::poll(fds, 2, static_cast<int>(left.count()));
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) break;
+    if (n < 0) {
+      timed_out = true;  // cannot follow it any more: end it rather than wait on it unread
+      break;
+    }
     for (int i = 0; i < 2; ++i) {
       if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
       char buffer[4096];
@@ -149,7 +177,7 @@ StatusOr<ToolOutput> RunTool(const std::vector<std::string>& argv, int timeout_s
       if (sinks[i]->size() < (1u << 20)) sinks[i]->append(buffer, static_cast<size_t>(got));
     }
   }
-  if (timed_out) ::kill(pid, SIGKILL);
+  if (timed_out) ::kill(-pid, SIGKILL);
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
@@ -176,7 +204,11 @@ SlurmJobState ParseSlurmStateLine(const std::string& line) {
   if (a != std::string::npos) {
     const size_t b = text.find('|', a + 1);
     s.node = Trim(text.substr(a + 1, b == std::string::npos ? std::string::npos : b - a - 1));
-    if (b != std::string::npos) s.reason = Trim(text.substr(b + 1));
+    if (b != std::string::npos) {
+      const size_t c = text.find('|', b + 1);
+      s.reason = Trim(text.substr(b + 1, c == std::string::npos ? std::string::npos : c - b - 1));
+      if (c != std::string::npos) s.name = Trim(text.substr(c + 1));
+    }
   }
   return s;
 }
@@ -207,6 +239,18 @@ StatusOr<std::shared_ptr<const SlurmExecutor>> SlurmExecutor::Create(const Daemo
   }
   if (::access(e->cramjetd_.c_str(), X_OK) != 0)
     return FailedPrecondition("[executor] cramjetd: '" + e->cramjetd_ + "' is not an executable");
+  // What Slurm's commands (and, through sbatch's default --export=ALL, the jobs) see of this
+  // daemon's environment: what they and htslib need, never the archive's credentials
+  // (CRAMJET_ARCHIVE_*, AWS_*, C4GH_PASSPHRASE), which would otherwise sit in slurmctld's state and
+  // every job's environment.
+  for (char** v = environ; *v; ++v) {
+    const std::string_view entry(*v);
+    const std::string_view name = entry.substr(0, entry.find('='));
+    static constexpr std::string_view kKept[] = {"PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "LC_CTYPE",
+                                                 "TZ", "TMPDIR", "REF_PATH", "REF_CACHE", "HTS_PATH"};
+    if (name.starts_with("SLURM_") || std::find(std::begin(kKept), std::end(kKept), name) != std::end(kKept))
+      e->environment_.emplace_back(entry);
+  }
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
   e->host_ = host;
@@ -215,7 +259,7 @@ StatusOr<std::shared_ptr<const SlurmExecutor>> SlurmExecutor::Create(const Daemo
   // The tools answer now, or the daemon does not start: a missing Slurm client is a setup error,
   // not a reason to fail every job later.
   for (const char* tool : {"sbatch", "squeue"}) {
-    auto version = RunTool({e->Tool(tool), "--version"}, kToolTimeoutS);
+    auto version = RunTool({e->Tool(tool), "--version"}, kToolTimeoutS, &e->environment_);
     if (!version.ok() || version->exit_code != 0)
       return FailedPrecondition(std::string("[executor] kind = \"slurm\": '") + e->Tool(tool) + " --version' failed (" +
                                 (version.ok() ? FirstLine(version->err + version->out) : version.status().message()) +
@@ -224,31 +268,58 @@ StatusOr<std::shared_ptr<const SlurmExecutor>> SlurmExecutor::Create(const Daemo
   return std::shared_ptr<const SlurmExecutor>(e);
 }
 
-StatusOr<SlurmJobState> SlurmExecutor::Query(const std::string& id) const {
-  CRAMJET_ASSIGN_OR_RETURN(ToolOutput q,
-                           RunTool({Tool("squeue"), "-h", "-j", id, "--states=all", "-o", "%T|%N|%r"}, kToolTimeoutS));
-  if (q.exit_code == 0 && !Trim(q.out).empty()) return ParseSlurmStateLine(q.out);
-  const bool forgotten = (q.exit_code == 0 && Trim(q.out).empty()) || q.err.find("Invalid job id") != std::string::npos;
-  if (!forgotten) return Unavailable("squeue -j " + id + ": " + FirstLine(q.err + q.out));
-  // squeue forgets a job MinJobAge (300 s) after it ends; accounting, where the site has it,
-  // remembers how it ended.
-  auto acct = RunTool({Tool("sacct"), "-n", "-X", "-P", "-j", id, "-o", "State,NodeList"}, kToolTimeoutS);
-  if (acct.ok() && acct->exit_code == 0 && !Trim(acct->out).empty()) return ParseSlurmStateLine(acct->out);
-  return SlurmJobState{};
+StatusOr<SlurmJobState> SlurmExecutor::Query(const std::string& id, const std::string& name) const {
+  CRAMJET_ASSIGN_OR_RETURN(ToolOutput q, RunTool({Tool("squeue"), "-h", "-j", id, "--states=all", "-o", "%T|%N|%r|%j"},
+                                                 kToolTimeoutS, &environment_));
+  SlurmJobState state;
+  if (q.exit_code == 0 && !Trim(q.out).empty()) {
+    state = ParseSlurmStateLine(q.out);
+  } else {
+    const bool forgotten = (q.exit_code == 0 && Trim(q.out).empty()) || q.err.find("Invalid job id") != std::string::npos;
+    if (!forgotten) return Unavailable("squeue -j " + id + ": " + FirstLine(q.err + q.out));
+    // squeue forgets a job MinJobAge (300 s) after it ends; accounting, where the site has it,
+    // remembers how it ended.
+    auto acct = RunTool({Tool("sacct"), "-n", "-X", "-P", "-j", id, "-o", "State,NodeList,JobName"}, kToolTimeoutS,
+                        &environment_);
+    if (!acct.ok() || acct->exit_code != 0 || Trim(acct->out).empty()) return SlurmJobState{};
+    const SlurmJobState a = ParseSlurmStateLine(acct->out);  // State|NodeList|JobName
+    state = a;
+    state.reason.clear();
+    state.name = a.reason;
+  }
+  // The id alone is not ours to trust: after a cluster rebuild or an id wrap it names someone
+  // else's job, which must be neither followed nor cancelled.
+  if (!name.empty() && !state.name.empty() && state.name != name) return SlurmJobState{};
+  return state;
 }
 
 StatusOr<std::string> SlurmExecutor::FindByName(const std::string& name) const {
-  CRAMJET_ASSIGN_OR_RETURN(ToolOutput q,
-                           RunTool({Tool("squeue"), "-h", "--name=" + name, "--states=all", "-o", "%i"}, kToolTimeoutS));
+  CRAMJET_ASSIGN_OR_RETURN(ToolOutput q, RunTool({Tool("squeue"), "-h", "--name=" + name, "--states=all", "-o", "%i"},
+                                                 kToolTimeoutS, &environment_));
   if (q.exit_code != 0) return Unavailable("squeue --name=" + name + ": " + FirstLine(q.err + q.out));
   return FirstLine(q.out);
 }
 
-void SlurmExecutor::Cancel(const std::string& id) const {
-  auto c = RunTool({Tool("scancel"), id}, kToolTimeoutS);
-  if (!c.ok() || c->exit_code != 0) {
-    CJ_LOG(kWarning) << "scancel " << id << " failed: " << (c.ok() ? FirstLine(c->err + c->out) : c.status().message());
-  }
+Status SlurmExecutor::Cancel(const std::string& id, bool pending_only) const {
+  std::vector<std::string> argv = {Tool("scancel")};
+  if (pending_only) argv.push_back("--state=PENDING");
+  argv.push_back(id);
+  CRAMJET_ASSIGN_OR_RETURN(ToolOutput c, RunTool(argv, kToolTimeoutS, &environment_));
+  if (c.exit_code != 0) return Unavailable("scancel " + id + ": " + FirstLine(c.err + c.out));
+  return Status::Ok();
+}
+
+void SlurmExecutor::StageCommitted(const Job& job, Stage stage) const {
+  // A failed run's folder is kept while the job may still need its log (the error names it);
+  // once the stage's success is in the journal, its folders (this run's and the earlier failed
+  // runs') go. Not before: a daemon killed between the two re-reads the result from the folder.
+  std::error_code ec;
+  const fs::path job_dir = fs::path(work_dir_) / ("job-" + std::to_string(job.id));
+  std::vector<fs::path> runs;
+  for (const auto& entry : fs::directory_iterator(job_dir, ec))
+    if (entry.path().filename().string().rfind(std::string(StageName(stage)) + "-", 0) == 0) runs.push_back(entry.path());
+  for (const fs::path& p : runs) fs::remove_all(p, ec);
+  fs::remove(job_dir, ec);  // only when empty
 }
 
 StatusOr<std::string> SlurmExecutor::Submit(const std::string& dir, const std::string& name, int cpus) const {
@@ -263,7 +334,7 @@ StatusOr<std::string> SlurmExecutor::Submit(const std::string& dir, const std::s
   if (!config_.time_limit.empty()) argv.push_back("--time=" + config_.time_limit);
   argv.insert(argv.end(), config_.sbatch_args.begin(), config_.sbatch_args.end());
   argv.push_back(dir + "/run.sh");
-  CRAMJET_ASSIGN_OR_RETURN(ToolOutput s, RunTool(argv, kToolTimeoutS));
+  CRAMJET_ASSIGN_OR_RETURN(ToolOutput s, RunTool(argv, kToolTimeoutS, &environment_));
   // --parsable: "<id>" or "<id>;<cluster>".
   const std::string id = FirstLine(s.out).substr(0, FirstLine(s.out).find(';'));
   if (s.exit_code != 0 || id.empty() || !ParseDecimal(id))
@@ -280,11 +351,12 @@ StatusOr<json> SlurmExecutor::Run(Stage stage, const json& request, const std::s
   if (record) {
     id = record->value("slurm_job_id", "");
     if (id.empty()) {
-      // Killed between writing the record and learning sbatch's answer: Slurm may have the job.
+      // Killed between writing the record and learning sbatch's answer, or sbatch failed without
+      // saying whether it queued the job: Slurm may have it under its unique name.
       auto found = FindByName(record->value("name", ""));
       if (!found.ok()) return found.status();
       id = *found;
-      if (id.empty() && !Exists(record->value("dir", "") + "/exit")) {
+      if (id.empty() && !ExitFileVisible(record->value("dir", ""))) {
         job.extra.erase("executor");  // never reached Slurm: submit now
         record = nullptr;
       }
@@ -307,6 +379,8 @@ StatusOr<json> SlurmExecutor::Run(Stage stage, const json& request, const std::s
     fs::create_directories(dir, ec);
     if (ec) return IoError("[executor] work_dir: cannot make '" + dir + "': " + ec.message());
     CRAMJET_RETURN_IF_ERROR(WriteFileAtomically(dir + "/request.json", request.dump() + "\n"));
+    // The script's own exit status is the child's, so that Slurm's state (FAILED, COMPLETED)
+    // says how the stage ended too.
     const std::string script = "#!/bin/sh\n"
                                "# cramjetd job " + std::to_string(job.id) + " (sample " + job.sample + "): its " +
                                stage_name + " stage, run " + std::to_string(n) + ". Written by cramjetd\n"
@@ -315,7 +389,8 @@ StatusOr<json> SlurmExecutor::Run(Stage stage, const json& request, const std::s
                                Quoted(cramjetd_) + " " + kStageChildFlag + " " + kDetachedFlag +
                                " <request.json >reply.jsonl\n"
                                "code=$?\n"
-                               "echo \"$code\" >exit.part && mv exit.part exit\n";
+                               "echo \"$code\" >exit.part && mv exit.part exit\n"
+                               "exit \"$code\"\n";
     CRAMJET_RETURN_IF_ERROR(WriteFileAtomically(dir + "/run.sh", script));
     if (::chmod((dir + "/run.sh").c_str(), 0755) != 0)
       return IoError("chmod '" + dir + "/run.sh': " + std::strerror(errno));
@@ -325,12 +400,9 @@ StatusOr<json> SlurmExecutor::Run(Stage stage, const json& request, const std::s
     job.executor = "slurm";
     job.executor_job_id.clear();
     CRAMJET_RETURN_IF_ERROR(run.commit());  // the intent first: a kill during sbatch finds it by name
-    auto submitted = Submit(dir, name, cpus);
-    if (!submitted.ok()) {
-      job.extra.erase("executor");
-      return submitted.status();
-    }
-    id = *submitted;
+    // A failed sbatch keeps the record (id unknown): sbatch may have queued the job before it
+    // failed (a timeout, "Socket timed out"), and the next attempt looks for it by name.
+    CRAMJET_ASSIGN_OR_RETURN(id, Submit(dir, name, cpus));
     record = RecordFor(job, stage);
     (*record)["slurm_job_id"] = id;
     job.executor_job_id = id;
@@ -339,6 +411,7 @@ StatusOr<json> SlurmExecutor::Run(Stage stage, const json& request, const std::s
                   << " submitted (" << cpus << " CPUs)";
   }
   const std::string dir = record->value("dir", "");
+  const std::string name = record->value("name", "");
   if (run.where) run.where("slurm job " + id);
   // Wait for the exit file, following Slurm's view of the job and the child's progress lines.
   std::string pending, seen_state;
@@ -356,20 +429,29 @@ StatusOr<json> SlurmExecutor::Run(Stage stage, const json& request, const std::s
       TakeStageLines(pending, progress, reply);
     }
   };
+  // Marks the record before a cancel is sent, so that a daemon killed right after it re-attaches
+  // to a CANCELLED job knowing it was its own doing (no attempt counted).
+  auto mark_cancel = [&](const char* why) {
+    (*record)["cancelled_by"] = why;
+    run.commit().IgnoreError();
+  };
   SlurmJobState last;
-  int ended_polls = 0;
+  bool cancel_sent = false;  // scancel answered: asked once, then followed until Slurm reports the end
+  double ended_since = -1;  // monotonic seconds when Slurm was first seen to report the end; -1: not yet
   for (;;) {
     read_reply();
-    if (Exists(dir + "/exit")) break;
-    if (run.cancel_requested && run.cancel_requested()) {
-      Cancel(id);
-      job.extra.erase("executor");
-      job.executor_job_id.clear();
-      return Aborted("Slurm job " + id + " cancelled for an operator's retry; the stage is submitted again");
-    }
+    if (ExitFileVisible(dir)) break;
     if (run.stopping && run.stopping())
       return Aborted("cramjetd is stopping; Slurm job " + id + " keeps running and is re-attached at the next start");
-    auto state = Query(id);
+    if (!cancel_sent && run.cancel_requested && run.cancel_requested(id)) {
+      if (!record->contains("cancelled_by")) mark_cancel("retry");
+      if (Status c = Cancel(id, false); c.ok()) {
+        cancel_sent = true;
+      } else {
+        CJ_LOG(kWarning) << "job " << job.id << ": " << c.message() << "; trying again at the next poll";
+      }
+    }
+    auto state = Query(id, name);
     if (!state.ok()) {
       CJ_LOG(kWarning) << "job " << job.id << ": cannot ask Slurm about job " << id << " (" << state.status().message()
                        << "); asking again";
@@ -380,67 +462,78 @@ StatusOr<json> SlurmExecutor::Run(Stage stage, const json& request, const std::s
         seen_state = now;
         (*record)["state"] = last.state;
         (*record)["node"] = last.node;
+        // A drain's cancel that came too late (the job had started): it runs to its end and
+        // counts as any other run.
+        if (last.state == "RUNNING" && record->value("cancelled_by", "") == "drain") record->erase("cancelled_by");
         if (run.where) run.where(WhereText(id, last));
         run.commit().IgnoreError();  // for `cramjet jobs` while the daemon is down; not needed to resume
       }
-      if (last.state == "PENDING" && run.draining && run.draining()) {
-        Cancel(id);
-        job.extra.erase("executor");
-        job.executor_job_id.clear();
-        return Aborted("drain: Slurm job " + id + " had not started and was cancelled; the job waits in the queue");
+      if (!cancel_sent && last.state == "PENDING" && run.draining && run.draining()) {
+        // Only while it waits: scancel --state=PENDING leaves a job that started meanwhile alone,
+        // and drain waits for that one like any running job.
+        if (!record->contains("cancelled_by")) mark_cancel("drain");
+        if (Status c = Cancel(id, true); c.ok()) {
+          cancel_sent = true;
+        } else {
+          CJ_LOG(kWarning) << "job " << job.id << ": " << c.message() << "; trying again at the next poll";
+        }
       }
-      ended_polls = last.Ended() ? ended_polls + 1 : 0;
-      if (ended_polls > kEndedWithoutExitPolls) break;
+      if (!last.Ended()) {
+        ended_since = -1;
+      } else {
+        const double now_time = MonotonicSeconds();
+        if (ended_since < 0) ended_since = now_time;
+        // How long the exit file may take to show after Slurm saw the job end: a shared
+        // filesystem's attribute cache can hide a new file for a minute. A job that ended
+        // COMPLETED wrote it (run.sh's last act before its exit); one cancelled or lost with
+        // its node, almost certainly not.
+        const double grace = last.state == "COMPLETED" ? kCompletedExitGraceS : kEndedPolls * config_.poll_interval_s;
+        if (now_time - ended_since >= grace) break;
+      }
     }
-    // Sleeps a poll interval, waking for a stop or a cancel.
+    // Sleeps a poll interval, waking for a stop or a cancel request.
     const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(config_.poll_interval_s);
     while (std::chrono::steady_clock::now() < until && !(run.stopping && run.stopping()) &&
-           !(run.cancel_requested && run.cancel_requested()) && !Exists(dir + "/exit"))
+           !(!cancel_sent && run.cancel_requested && run.cancel_requested(id)))
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   read_reply();
+  const std::string cancelled_by = record->value("cancelled_by", "");
   job.extra.erase("executor");
   job.executor_job_id.clear();
-  StatusOr<json> result = Unavailable("'" + subject + "': " + EndedWithoutResult(id, last) + "; its log: " + dir +
-                                      "/slurm.log");
-  if (Exists(dir + "/exit")) {
-    auto text = ReadSmallFile(dir + "/exit");
-    const std::optional<int> code = text.ok() ? ParseDecimalInt(Trim(*text)) : std::nullopt;
-    if (!code) return DataLoss("'" + dir + "/exit': not an exit status");
-    StageChildEnd end;
-    end.signaled = *code > 128 && *code < 128 + 65;
-    end.signal = end.signaled ? *code - 128 : 0;
-    end.exit_code = *code;
-    const bool killed_by_slurm = end.signaled && (end.signal == SIGTERM || end.signal == SIGKILL ||
-                                                  end.signal == SIGINT || end.signal == SIGHUP);
-    if (killed_by_slurm && reply.is_null()) {
-      // Slurm ends a job's processes with SIGTERM, then SIGKILL: scancel, a node set down, the
-      // time limit, preemption. Not a shutdown of this daemon (a local child's SIGTERM is one):
-      // a failed attempt, with the reason Slurm gives once it has recorded the end.
-      for (int i = 0; i < 10 && !(run.stopping && run.stopping()); ++i) {
-        if (auto state = Query(id); state.ok()) last = *state;
-        if (last.Ended()) break;
-        std::this_thread::sleep_for(std::chrono::milliseconds(500));
-      }
-      result = Unavailable("'" + subject + "': " + EndedWithoutResult(id, last) + " (its process got signal " +
-                           std::to_string(end.signal) + "); its log: " + dir + "/slurm.log");
-    } else {
-      const std::string node = last.node.empty() ? "" : " on " + last.node;
-      result = StageChildReply(reply, end, stage_name, subject, "Slurm job " + id + node);
+  if (!ExitFileVisible(dir)) {
+    if (cancelled_by == "retry")
+      return Aborted("Slurm job " + id + " cancelled for an operator's retry; the stage is submitted again");
+    if (cancelled_by == "drain")
+      return Aborted("drain: Slurm job " + id + " had not started and was cancelled; the job waits in the queue");
+    return Unavailable("'" + subject + "': " + EndedWithoutResult(id, last) + "; its log: " + dir + "/slurm.log");
+  }
+  auto text = ReadSmallFile(dir + "/exit");
+  const std::optional<int> code = text.ok() ? ParseDecimalInt(Trim(*text)) : std::nullopt;
+  if (!code) return DataLoss("'" + dir + "/exit': not an exit status");
+  StageChildEnd end;
+  end.signaled = *code > 128 && *code < 128 + 65;
+  end.signal = end.signaled ? *code - 128 : 0;
+  end.exit_code = *code;
+  const bool killed_by_slurm = end.signaled && (end.signal == SIGTERM || end.signal == SIGKILL ||
+                                                end.signal == SIGINT || end.signal == SIGHUP);
+  if (killed_by_slurm && reply.is_null()) {
+    // Slurm ends a job's processes with SIGTERM, then SIGKILL: scancel, a node set down, the
+    // time limit, preemption. Not a shutdown of this daemon (a local child's SIGTERM is one):
+    // a failed attempt, with the reason Slurm gives once it has recorded the end; or none at all
+    // when this daemon cancelled it.
+    if (cancelled_by == "retry")
+      return Aborted("Slurm job " + id + " cancelled for an operator's retry; the stage is submitted again");
+    for (int i = 0; i < 10 && !(run.stopping && run.stopping()); ++i) {
+      if (auto state = Query(id, name); state.ok()) last = *state;
+      if (last.Ended()) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
     }
+    return Unavailable("'" + subject + "': " + EndedWithoutResult(id, last) + " (its process got signal " +
+                       std::to_string(end.signal) + "); its log: " + dir + "/slurm.log");
   }
-  if (result.ok()) {
-    // A failed run's folder is kept while the job may still need its log (the error names it);
-    // once the stage has succeeded, this run's and the earlier failed runs' of this stage go.
-    std::error_code ec;
-    const fs::path job_dir = fs::path(dir).parent_path();
-    std::vector<fs::path> runs;
-    for (const auto& entry : fs::directory_iterator(job_dir, ec))
-      if (entry.path().filename().string().rfind(stage_name + "-", 0) == 0) runs.push_back(entry.path());
-    for (const fs::path& p : runs) fs::remove_all(p, ec);
-    fs::remove(job_dir, ec);  // only when empty
-  }
-  return result;
+  const std::string node = last.node.empty() ? "" : " on " + last.node;
+  return StageChildReply(reply, end, stage_name, subject, "Slurm job " + id + node);
 }
 
 StatusOr<CompressResult> SlurmExecutor::Compress(const CompressOptions& options, StageRun& run,
@@ -448,6 +541,9 @@ StatusOr<CompressResult> SlurmExecutor::Compress(const CompressOptions& options,
   const int cpus = config_.cpus_per_job > 0 ? config_.cpus_per_job : std::max(1, options.threads);
   CompressOptions o = options;
   o.threads = cpus;
+  // Half of the Slurm job's memory sorts, as locally half of memory_per_job_mb does: the rest
+  // holds the index, decoder and QC within the job's --mem.
+  if (config_.memory_mb > 0) o.memory_bytes = config_.memory_mb * (1ull << 20) / 2;
   auto progress = [&](const json& p) { DeliverCompressProgress(options, p); };
   CRAMJET_ASSIGN_OR_RETURN(json result, Run(Stage::kCompress, CompressRequest(o, crash_for_test),
                                             o.inputs.empty() ? o.output : o.inputs[0], cpus, run, progress));

@@ -45,7 +45,10 @@ struct ToolOutput {
 };
 // Runs `argv` (argv[0] a path, or a name looked up in PATH) without a shell, its standard input
 // empty; kills it after `timeout_s`. Errors only when it could not be started or timed out.
-[[nodiscard]] StatusOr<ToolOutput> RunTool(const std::vector<std::string>& argv, int timeout_s);
+// `environment` (null: this process's) is the tool's whole environment. It runs in a process
+// group of its own, all of which a timeout kills.
+[[nodiscard]] StatusOr<ToolOutput> RunTool(const std::vector<std::string>& argv, int timeout_s,
+                                           const std::vector<std::string>* environment = nullptr);
 
 // A Slurm job as squeue (or sacct, once squeue has forgotten it) sees it.
 struct SlurmJobState {
@@ -53,9 +56,10 @@ struct SlurmJobState {
   std::string state;   // PENDING, RUNNING, COMPLETING, COMPLETED, CANCELLED, NODE_FAIL, ...
   std::string node;    // node list; empty while pending
   std::string reason;  // squeue's %r (PartitionDown, Priority, ...)
+  std::string name;    // the job's name (%j), when asked for
   bool Ended() const;  // a state a Slurm job never leaves
 };
-// Parses one line of `squeue -h -o %T|%N|%r` or `sacct -n -X -P -o State,NodeList`.
+// Parses one line of `squeue -h -o %T|%N|%r|%j` (the last fields may be missing).
 SlurmJobState ParseSlurmStateLine(const std::string& line);
 
 class SlurmExecutor {
@@ -69,7 +73,10 @@ class SlurmExecutor {
   [[nodiscard]] StatusOr<VerifyResult> Verify(const VerifyOptions& options, StageRun& run, bool crash_for_test) const;
 
   // The state of Slurm job `id` now; an error when Slurm could not be asked (slurmctld down).
-  [[nodiscard]] StatusOr<SlurmJobState> Query(const std::string& id) const;
+  // A job of another name than `name` (when given) is not ours: reported as unknown.
+  [[nodiscard]] StatusOr<SlurmJobState> Query(const std::string& id, const std::string& name = "") const;
+  // After the journal has committed `stage` done for `job`: removes that stage's run folders.
+  void StageCommitted(const Job& job, Stage stage) const;
 
  private:
   SlurmExecutor() = default;
@@ -81,11 +88,13 @@ class SlurmExecutor {
   [[nodiscard]] StatusOr<std::string> Submit(const std::string& dir, const std::string& name, int cpus) const;
   // The id of the Slurm job named `name`, "" when Slurm has none.
   [[nodiscard]] StatusOr<std::string> FindByName(const std::string& name) const;
-  void Cancel(const std::string& id) const;
+  // scancel (--state=PENDING when `pending_only`); an error when scancel failed.
+  [[nodiscard]] Status Cancel(const std::string& id, bool pending_only) const;
   std::string Tool(const char* name) const;
 
   ExecutorConfig config_;
   std::string work_dir_, cramjetd_, host_;
+  std::vector<std::string> environment_;  // what Slurm's commands run with (Create says what)
   uint64_t memory_per_job_mb_ = 0;
 };
 

@@ -102,6 +102,7 @@ StatusOr<StageFunctions> WireStages(const DaemonConfig& config) {
     std::shared_ptr<const SlurmExecutor> slurm = *created_executor;
     f.compress = [slurm, crash](const CompressOptions& o, StageRun& run) { return slurm->Compress(o, run, crash); };
     f.verify = [slurm, crash](const VerifyOptions& o, StageRun& run) { return slurm->Verify(o, run, crash); };
+    f.stage_committed = [slurm](const Job& job, Stage stage) { slurm->StageCommitted(job, stage); };
     f.executor = "slurm";
   }
 #else

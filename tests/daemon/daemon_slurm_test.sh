@@ -27,7 +27,7 @@ source "$root/tests/workflow/slurm_cluster.sh"
 w=$(mktemp -d)
 daemon_pid=""
 stop_daemon() { [ -n "$daemon_pid" ] && kill -9 "$daemon_pid" 2>/dev/null; wait "$daemon_pid" 2>/dev/null; daemon_pid=""; }
-trap 'stop_daemon; scancel --name=__none__ >/dev/null 2>&1; slurm_stop; rm -rf "$w"' EXIT
+trap 'stop_daemon; slurm_stop; rm -rf "$w"' EXIT
 fail() {
   echo "FAIL: $*"
   echo "--- cramjetd log (last 60 lines)"; tail -60 "$w/daemon.log" 2>/dev/null; cp "$w/daemon.log" /tmp/daemon-slurm-failed.log 2>/dev/null
@@ -114,16 +114,22 @@ scontrol update PartitionName=test State=DOWN || fail "scontrol update"
 start_daemon
 mv drop-staging/Ec1 drop-staging/Ec2.bam drop-staging/Ec3 drop/
 wait_for 60 pending_count 3 || fail "three compress jobs did not reach Slurm"
-status=$("$cramjet" status --socket "$w/api.sock")
+# The daemon commits each id after sbatch answers and the state after its next squeue: waited for.
+status_shows_three_pending() {
+  status=$("$cramjet" status --socket "$w/api.sock")
+  [ "$(echo "$status" | grep -c 'slurm job [0-9]* (PENDING: PartitionDown)')" -eq 3 ]
+}
+wait_for 30 status_shows_three_pending || fail "status does not show the three pending Slurm jobs: $status"
 echo "$status" | grep -q '^executor   slurm' || fail "status does not name the executor: $status"
-[ "$(echo "$status" | grep -c 'slurm job [0-9]* (PENDING: PartitionDown)')" -eq 3 ] ||
-  fail "status does not show the three pending Slurm jobs: $status"
-journal_ids=$(sql "SELECT executor_job_id FROM jobs WHERE executor='slurm' AND executor_job_id<>'' ORDER BY id" | sort)
-[ "$journal_ids" = "$(squeue -h -t PENDING -o '%i' | sort)" ] || fail "the journal's Slurm ids ($journal_ids) are not squeue's"
+journal_has_squeues_ids() {
+  journal_ids=$(sql "SELECT executor_job_id FROM jobs WHERE executor='slurm' AND executor_job_id<>'' ORDER BY id" | sort)
+  [ "$journal_ids" = "$(squeue -h -t PENDING -o '%i' | sort)" ]
+}
+wait_for 30 journal_has_squeues_ids || fail "the journal's Slurm ids ($journal_ids) are not squeue's"
 job1=$(sql "SELECT id FROM jobs WHERE sample='Ec1'")
 slurm1=$(sql "SELECT executor_job_id FROM jobs WHERE sample='Ec1'")
-"$cramjet" job "$job1" --socket "$w/api.sock" | grep -q "runs on    slurm job $slurm1 (PENDING, compress)" ||
-  fail "cramjet job does not say where it runs: $("$cramjet" job "$job1" --socket "$w/api.sock")"
+job_says_pending() { "$cramjet" job "$job1" --socket "$w/api.sock" | grep -q "runs on    slurm job $slurm1 (PENDING, compress)"; }
+wait_for 30 job_says_pending || fail "cramjet job does not say where it runs: $("$cramjet" job "$job1" --socket "$w/api.sock")"
 scancel "$slurm1" || fail "scancel"
 wait_for 30 resubmitted Ec1 "$slurm1" ||
   fail "the scancelled job was not submitted again"
@@ -144,12 +150,30 @@ wait_for 60 running_count 1 || fail "no Slurm job started running"
 running=$(squeue -h -t RUNNING -o '%i' | sort)
 before=$(submitted)
 kill -9 "$daemon_pid"; wait "$daemon_pid" 2>/dev/null; daemon_pid=""
+attached=""  # "<job id>:<stage>" of each Slurm job running at the kill
 for id in $running; do
-  [ -n "$(sql "SELECT id FROM jobs WHERE executor_job_id='$id'")" ] || fail "running Slurm job $id is not in the journal"
+  jid=$(sql "SELECT id FROM jobs WHERE executor_job_id='$id'")
+  [ -n "$jid" ] || fail "running Slurm job $id is not in the journal"
+  attached="$attached $jid:$(sql "SELECT json_extract(extra, '\$.executor.stage') FROM jobs WHERE id=$jid")"
 done
+# A daemon started with the local executor now would run those stages here while the Slurm jobs
+# write the same outputs: refused, naming the jobs.
+sed 's/^kind = "slurm"/kind = "local"/' cramjetd.toml >cramjetd-local.toml
+if local_err=$(timeout 60 "$cramjetd" --config cramjetd-local.toml 2>&1); then fail "cramjetd started with kind = local"; fi
+echo "$local_err" | grep -q 'but job(s) .* wait on Slurm jobs submitted under kind = "slurm"' ||
+  fail "the local executor's refusal does not say why: $local_err"
+restart_line=$(wc -l <daemon.log)
 start_daemon
 for id in $running; do
   wait_for 30 grep -q "re-attached to Slurm job $id\$" daemon.log || fail "not re-attached to Slurm job $id"
+done
+# Those Slurm jobs finish, and none of their stages was submitted a second time.
+none_running() { for id in $running; do squeue -h -t PENDING,RUNNING -o '%i' | grep -qx "$id" && return 1; done; return 0; }
+wait_for 120 none_running || fail "the re-attached Slurm jobs did not finish"
+sleep 2
+for js in $attached; do
+  tail -n +"$restart_line" daemon.log | grep -q "^<6>job ${js%%:*} ([^)]*) ${js#*:}: Slurm job [0-9]* submitted" &&
+    fail "job ${js%%:*}'s ${js#*:} was submitted again after the restart instead of re-attached"
 done
 
 # ---- 3. a node failure under a running job -----------------------------------------------------

@@ -7,6 +7,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -57,7 +58,12 @@ class SlurmExecutorTest : public ::testing::Test {
                     "case \"$*\" in *--name=*) cat " + (root_ / "by_name").string() + " 2>/dev/null; exit 0;; esac\n"
                     "if [ -f " + (root_ / "squeue_state").string() + " ]; then cat " + (root_ / "squeue_state").string() +
                     "; else echo 'RUNNING|fake1|None'; fi\n");
-    WriteExecutable(bin_ / "scancel", "#!/bin/sh\necho \"scancel $*\" >>" + log + "\n");
+    // scancel: logs; the job is then CANCELLED (with --state=PENDING only while it is PENDING).
+    const std::string state_file = (root_ / "squeue_state").string();
+    WriteExecutable(bin_ / "scancel",
+                    "#!/bin/sh\necho \"scancel $*\" >>" + log + "\n"
+                    "case \"$1\" in --state=PENDING) grep -q '^PENDING' " + state_file + " 2>/dev/null || exit 0;; esac\n"
+                    "echo 'CANCELLED|fake1|None' >" + state_file + "\n");
     // sacct: no accounting on this "cluster".
     WriteExecutable(bin_ / "sacct", "#!/bin/sh\necho 'sacct: error: Slurm accounting storage is disabled' >&2\nexit 1\n");
     // The stage child the "nodes" run: answers a verify request with a result line.
@@ -175,12 +181,70 @@ TEST_F(SlurmExecutorTest, ASlurmJobIsRecordedBeforeSbatchThenByIdAndItsFolderGoe
             std::string::npos)
       << calls;
   EXPECT_EQ(where_, "slurm job 4242 on fake1 (RUNNING)");
-  // Done: the record and id are cleared (the runner's save makes that durable), the folder gone.
+  // Done: the record and id are cleared (the runner's save makes that durable); the folder stays
+  // until the journal has the stage done (a kill before that re-reads the result from it).
   EXPECT_FALSE(job_.extra.contains("executor"));
   EXPECT_EQ(job_.executor, "slurm");
   EXPECT_EQ(job_.executor_job_id, "");
+  EXPECT_TRUE(fs::exists(root_ / "slurm/job-12/verify-1/exit"));
+  executor_->StageCommitted(job_, Stage::kVerify);
   EXPECT_FALSE(fs::exists(root_ / "slurm/job-12"));
   EXPECT_EQ(job_.extra["slurm_runs"], 1);
+  // Slurm's commands get no archive credentials from the daemon's environment.
+  EXPECT_EQ(Calls().find("AWS_"), std::string::npos);
+}
+
+TEST_F(SlurmExecutorTest, SlurmsCommandsAndJobsNeverSeeTheArchivesCredentials) {
+  WriteExecutable(bin_ / "sbatch",
+                  "#!/bin/sh\n[ \"$1\" = --version ] && exit 0\nenv >" + (root_ / "sbatch.env").string() +
+                  "\necho 1\n");
+  ::setenv("AWS_SECRET_ACCESS_KEY", "s3cr3t", 1);
+  ::setenv("C4GH_PASSPHRASE", "s3cr3t", 1);
+  auto e = SlurmExecutor::Create(config_);
+  ::unsetenv("AWS_SECRET_ACCESS_KEY");
+  ::unsetenv("C4GH_PASSPHRASE");
+  ASSERT_TRUE(e.ok()) << e.status().message();
+  stopping_ = true;  // submit, then leave
+  auto r = (*e)->Verify(verify_, run_, false);
+  EXPECT_EQ(r.status().code(), StatusCode::kAborted) << r.status().message();
+  const std::string env = Read(root_ / "sbatch.env");
+  EXPECT_NE(env.find("PATH="), std::string::npos) << env;
+  EXPECT_EQ(env.find("s3cr3t"), std::string::npos) << env;
+}
+
+TEST_F(SlurmExecutorTest, AnOperatorsRetryCancelsTheSlurmJobItNamedAndNoOther) {
+  WriteExecutable(root_ / "fake-cramjetd", "#!/bin/sh\nexec sleep 8\n");
+  run_.cancel_requested = [](const std::string& slurm_id) { return slurm_id == "4242"; };
+  auto r = executor_->Verify(verify_, run_, false);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kAborted);  // requeued, no attempt counted
+  EXPECT_EQ(r.status().message(), "Slurm job 4242 cancelled for an operator's retry; the stage is submitted again");
+  EXPECT_NE(Calls().find("scancel 4242"), std::string::npos) << Calls();
+  // Marked before the scancel, for a daemon killed right after it.
+  ASSERT_FALSE(commits_.empty());
+  EXPECT_EQ(commits_.back()["cancelled_by"], "retry") << commits_.back().dump();
+  EXPECT_FALSE(job_.extra.contains("executor"));
+  // A request left over for that Slurm job does not touch the next one.
+  ::unlink((root_ / "squeue_state").c_str());
+  WriteExecutable(root_ / "fake-cramjetd", "#!/bin/sh\ncat >/dev/null\nsleep 1.5\n"
+                                           "echo '{\"result\": {\"equal\": true, \"records\": 7}}'\n");
+  run_.cancel_requested = [](const std::string& slurm_id) { return slurm_id == "999"; };
+  r = executor_->Verify(verify_, run_, false);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+}
+
+TEST_F(SlurmExecutorTest, ADrainCancelsASlurmJobThatHasNotStarted) {
+  WriteExecutable(root_ / "fake-cramjetd", "#!/bin/sh\nexec sleep 8\n");
+  WriteFile(root_ / "squeue_state", "PENDING||Priority\n");
+  run_.draining = [] { return true; };
+  std::vector<std::string> wheres;
+  run_.where = [&](const std::string& w) { wheres.push_back(w); };
+  auto r = executor_->Verify(verify_, run_, false);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kAborted);
+  EXPECT_EQ(r.status().message(), "drain: Slurm job 4242 had not started and was cancelled; the job waits in the queue");
+  EXPECT_NE(Calls().find("scancel --state=PENDING 4242"), std::string::npos) << Calls();
+  EXPECT_NE(std::find(wheres.begin(), wheres.end(), "slurm job 4242 (PENDING: Priority)"), wheres.end());
 }
 
 TEST_F(SlurmExecutorTest, ADaemonKilledBetweenSbatchAndTheCommitFindsItsJobByNameAndSubmitsNothing) {
@@ -207,6 +271,8 @@ TEST_F(SlurmExecutorTest, AStageThatSucceedsRemovesTheFoldersOfItsEarlierFailedR
   job_.extra["slurm_runs"] = 2;
   auto r = executor_->Verify(verify_, run_, false);
   ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_TRUE(fs::exists(failed));  // until the journal has the stage done
+  executor_->StageCommitted(job_, Stage::kVerify);
   EXPECT_FALSE(fs::exists(failed));
   EXPECT_FALSE(fs::exists(root_ / "slurm/job-12/verify-3"));
   EXPECT_TRUE(fs::exists(other)) << "another stage's failed run is that stage's to remove";
@@ -291,14 +357,23 @@ TEST_F(SlurmExecutorTest, AStoppingDaemonLeavesTheSlurmJobRunningAndKeepsItsReco
   EXPECT_EQ(Calls().find("scancel"), std::string::npos) << Calls();
 }
 
-TEST_F(SlurmExecutorTest, ARefusedSubmissionIsUnavailableAndLeavesNoRecord) {
+TEST_F(SlurmExecutorTest, AFailedSubmissionKeepsItsRecordAndTheNextAttemptLooksForItByName) {
   WriteFile(root_ / "sbatch_refuses", "");
   auto r = executor_->Verify(verify_, run_, false);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
   EXPECT_EQ(r.status().message(),
             "sbatch refused the job: sbatch: error: Batch job submission failed: Invalid partition name specified");
-  EXPECT_FALSE(job_.extra.contains("executor"));
+  // sbatch may have queued it before failing (a timeout): the record stays, without an id.
+  ASSERT_TRUE(job_.extra.contains("executor"));
+  EXPECT_EQ(job_.extra["executor"]["slurm_job_id"], "");
+  const std::string name = job_.extra["executor"]["name"];
+  // Next attempt: Slurm has no job of that name, so it is submitted afresh (run 2).
+  ::unlink((root_ / "sbatch_refuses").c_str());
+  r = executor_->Verify(verify_, run_, false);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_NE(Calls().find("squeue -h --name=" + name), std::string::npos) << Calls();
+  EXPECT_NE(Calls().find("-12-verify-2 "), std::string::npos) << Calls();
 }
 
 TEST(SlurmExecutorCreate, NamesAMissingSlurmClient) {
