@@ -416,6 +416,10 @@ std::string SystemdDropin(const DaemonConfig& c) {
 
 int DaemonConfig::Concurrency() const {
   if (executor.kind == "slurm") return std::max(1, max_jobs);  // the cluster's scheduler shares its nodes
+  return LocalConcurrency();
+}
+
+int DaemonConfig::LocalConcurrency() const {
   int cpus = cpu_budget > 0 ? cpu_budget : std::max(1u, std::thread::hardware_concurrency());
   int n = std::min(max_jobs, std::max(1, cpus / std::max(1, threads_per_job)));
   if (memory_budget_mb > 0 && memory_per_job_mb > 0)

@@ -99,6 +99,10 @@ struct DaemonConfig {
   // Jobs that may run at once: max_jobs limited by the CPU and memory budgets (of this machine:
   // with the Slurm executor the cluster's scheduler limits them, and max_jobs alone counts).
   int Concurrency() const;
+  // Jobs that may be in a stage this machine runs itself at once (with the Slurm executor: qc,
+  // ship, cleanup; locally every stage): max_jobs limited by this machine's CPU and memory
+  // budgets. Equal to Concurrency() for the local executor.
+  int LocalConcurrency() const;
 };
 
 // The systemd drop-in that fits the unit (dist/cramjetd.service, ProtectSystem=strict) to this

@@ -118,6 +118,24 @@ bool JobRunner::SleepInterruptible(int ms) {
   return true;
 }
 
+bool JobRunner::AcquireLocalSlot(int limit) {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (local_slots_in_use_ >= std::max(1, limit)) {
+    if (ctx_.stopping) return false;
+    local_slot_cv_.wait_for(lock, std::chrono::milliseconds(100));
+  }
+  ++local_slots_in_use_;
+  return true;
+}
+
+void JobRunner::ReleaseLocalSlot() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    --local_slots_in_use_;
+  }
+  local_slot_cv_.notify_one();
+}
+
 void JobRunner::WorkerLoop(int index) {
   while (true) {
     {
@@ -175,7 +193,15 @@ void JobRunner::RunJob(Job job) {
       p.stage_started = t0;
       p.total_input_bytes = job.input_bytes;
     }
+    // With compress and verify on Slurm, the stages left here share LocalConcurrency slots.
+    const bool needs_local_slot = ctx_.stages()->executor != "local" && stage != Stage::kCompress &&
+                                  stage != Stage::kVerify;
+    if (needs_local_slot && !AcquireLocalSlot(c.LocalConcurrency())) {
+      requeue();
+      break;
+    }
     const Status s = RunStage(job);
+    if (needs_local_slot) ReleaseLocalSlot();
     const double seconds = MonotonicSeconds() - t0;
     RecordStage(stage, seconds, s);
     ctx_.ClearCancelRequest(job.id);

@@ -73,6 +73,12 @@ class JobRunner {
   bool ApplyQcVerdict(Job& job);
   // Sleeps `ms`; false when the daemon began stopping meanwhile.
   bool SleepInterruptible(int ms);
+  // A slot for a stage this machine runs itself while compress and verify run on Slurm
+  // (LocalConcurrency of them): hundreds of jobs on the cluster must not mean hundreds of
+  // uploads or Crypt4GH encryptions at once on the appliance. false when the daemon began
+  // stopping while it waited.
+  bool AcquireLocalSlot(int limit);
+  void ReleaseLocalSlot();
   // Removes the job's outputs and sends it back to compress; the DataLoss it returns counts as
   // an attempt.
   [[nodiscard]] Status RemoveSetToCompressAgain(Job& job, const std::string& why);
@@ -92,6 +98,8 @@ class JobRunner {
   std::map<int64_t, LiveProgress> live_;
   std::map<Stage, StageCounters> stage_counters_;
   uint64_t jobs_completed_total_ = 0, jobs_failed_total_ = 0, bytes_in_total_ = 0, bytes_out_total_ = 0;
+  int local_slots_in_use_ = 0;
+  std::condition_variable local_slot_cv_;
 };
 
 }  // namespace cramjet::daemon

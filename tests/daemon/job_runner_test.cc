@@ -227,5 +227,41 @@ TEST_F(JobRunnerTest, AStageThatThrowsFailsItsJobNotTheWorker) {
   EXPECT_EQ(s2->state, JobState::kDone) << s2->last_error;
 }
 
+// With compress and verify on Slurm ([executor] kind = "slurm"), max_jobs jobs are in flight, but
+// the stages the appliance runs itself (qc, ship, cleanup) share LocalConcurrency() slots: here
+// 4 workers, 1 local slot, and no two ships at once.
+TEST_F(JobRunnerTest, WithTheSlurmExecutorTheStagesRunHereShareTheLocalSlots) {
+  ASSERT_TRUE(journal_->AddJobs({DropJob("S2"), DropJob("S3"), DropJob("S4")}, "").ok());
+  config_.executor.kind = "slurm";
+  config_.max_jobs = 4;
+  config_.cpu_budget = 1;
+  config_.threads_per_job = 1;
+  ASSERT_EQ(config_.LocalConcurrency(), 1);
+  stages_.executor = "slurm";
+  std::atomic<int> in_ship{0}, most_at_once{0}, shipped{0};
+  stages_.compress = [](const CompressOptions& o, StageRun&) -> StatusOr<CompressResult> {
+    for (const char* suffix : {"", ".crai", ".md5", ".seqchksum"}) WriteFile(o.output + suffix, "x");
+    return CompressResult{};
+  };
+  stages_.ship = [&](const ShipJob&) -> Status {
+    const int now = ++in_ship;
+    for (int seen = most_at_once; now > seen && !most_at_once.compare_exchange_weak(seen, now);) {
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    --in_ship;
+    ++shipped;
+    return Status::Ok();
+  };
+  Publish();
+  JobRunner runner(*context_);
+  runner.Start(4);
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (shipped < 4 && std::chrono::steady_clock::now() < give_up) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  context_->stopping = true;
+  runner.Join();
+  EXPECT_EQ(shipped, 4);
+  EXPECT_EQ(most_at_once, 1);
+}
+
 }  // namespace
 }  // namespace cramjet::daemon
