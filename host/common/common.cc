@@ -363,19 +363,11 @@ Status CheckReadableFile(const std::string& path) {
   return Status::Ok();
 }
 
-static std::string DigestHex(hts_md5_context* ctx) {
-  unsigned char digest[16];
-  hts_md5_final(digest, ctx);
-  char hex[33];
-  hts_md5_hex(hex, digest);
-  return std::string(hex, 32);
-}
-
 StatusOr<std::string> FileMd5Hex(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return IoErrorFromErrno("opening '" + path + "' for MD5", errno);
-  hts_md5_context* ctx = hts_md5_init();
-  if (!ctx) {
+  Md5 md5;
+  if (!md5.ok()) {
     ::close(fd);
     return Internal("cannot allocate MD5 context");
   }
@@ -386,24 +378,19 @@ StatusOr<std::string> FileMd5Hex(const std::string& path) {
       if (errno == EINTR) continue;
       int err = errno;
       ::close(fd);
-      hts_md5_destroy(ctx);
       return IoErrorFromErrno("reading '" + path + "' for MD5", err);
     }
     if (n == 0) break;
-    hts_md5_update(ctx, buf.data(), static_cast<unsigned long>(n));
+    md5.Update(buf.data(), static_cast<size_t>(n));
   }
   ::close(fd);
-  std::string hex = DigestHex(ctx);
-  hts_md5_destroy(ctx);
-  return hex;
+  return md5.Hex();
 }
 
 std::string Md5Hex(std::string_view data) {
-  hts_md5_context* ctx = hts_md5_init();
-  hts_md5_update(ctx, data.data(), static_cast<unsigned long>(data.size()));
-  std::string hex = DigestHex(ctx);
-  hts_md5_destroy(ctx);
-  return hex;
+  Md5 md5;
+  md5.Update(data.data(), data.size());
+  return md5.Hex();
 }
 
 ThreadPoolPtr MakeThreadPool(int threads) {

@@ -108,6 +108,33 @@ std::vector<std::string> RemoveStaleTemporaries(const std::string& dir,
 [[nodiscard]] StatusOr<std::string> ReadSmallFile(const std::string& path);
 // fsync of an existing file or folder by path.
 [[nodiscard]] Status FsyncPath(const std::string& path, bool is_directory);
+// MD5 of data given in pieces, as a file streams past (htslib's MD5). ok() is false when htslib
+// could not allocate its context; Hex() finishes the digest, once.
+class Md5 {
+ public:
+  Md5() : ctx_(hts_md5_init()) {}
+  ~Md5() {
+    if (ctx_) hts_md5_destroy(ctx_);
+  }
+  Md5(const Md5&) = delete;
+  Md5& operator=(const Md5&) = delete;
+  bool ok() const { return ctx_ != nullptr; }
+  void Update(const void* data, size_t n) {
+    if (n) hts_md5_update(ctx_, data, static_cast<unsigned long>(n));
+  }
+  // Lower-case hex.
+  std::string Hex() {
+    unsigned char digest[16];
+    char hex[33];
+    hts_md5_final(digest, ctx_);
+    hts_md5_hex(hex, digest);
+    return std::string(hex, 32);
+  }
+
+ private:
+  hts_md5_context* ctx_;
+};
+
 // Lower-case hex MD5 of a whole file.
 [[nodiscard]] StatusOr<std::string> FileMd5Hex(const std::string& path);
 // Lower-case hex of an MD5 digest of `data`.

@@ -139,26 +139,6 @@ class FastaStream {
   }
 };
 
-class Md5 {
- public:
-  Md5() : ctx_(hts_md5_init()) {}
-  ~Md5() { if (ctx_) hts_md5_destroy(ctx_); }
-  Md5(const Md5&) = delete;
-  Md5& operator=(const Md5&) = delete;
-  bool ok() const { return ctx_ != nullptr; }
-  void Update(const char* data, size_t n) { if (n) hts_md5_update(ctx_, data, n); }
-  std::string Hex() {
-    unsigned char digest[16];
-    char hex[33];
-    hts_md5_final(digest, ctx_);
-    hts_md5_hex(hex, digest);
-    return std::string(hex, 32);
-  }
-
- private:
-  hts_md5_context* ctx_;
-};
-
 struct ScannedContig {
   std::string name;
   uint64_t line = 0;

@@ -45,29 +45,6 @@ uint32_t GetU32(const uint8_t* p) {
          static_cast<uint32_t>(p[3]) << 24;
 }
 
-// Streaming MD5 (htslib's), released on every path.
-class Md5 {
- public:
-  Md5() : ctx_(hts_md5_init()) {}
-  ~Md5() {
-    if (ctx_) hts_md5_destroy(ctx_);
-  }
-  Md5(const Md5&) = delete;
-  Md5& operator=(const Md5&) = delete;
-  bool ok() const { return ctx_ != nullptr; }
-  void Update(const void* data, size_t n) { hts_md5_update(ctx_, data, static_cast<unsigned long>(n)); }
-  std::string Hex() {
-    unsigned char digest[16];
-    char hex[33];
-    hts_md5_final(digest, ctx_);
-    hts_md5_hex(hex, digest);
-    return std::string(hex, 32);
-  }
-
- private:
-  hts_md5_context* ctx_;
-};
-
 // Reads up to `n` bytes (fewer only at the end of the file).
 StatusOr<size_t> ReadFull(int fd, uint8_t* buf, size_t n, const std::string& path) {
   size_t got = 0;

@@ -357,10 +357,7 @@ TEST_F(DaemonIntegration, ShipsToArchiveThenCleansUpInputs) {
   ASSERT_TRUE(fs::exists(r1));
   a.Start();
   ASSERT_TRUE(a.Up()) << a.Log();
-  ASSERT_TRUE(WaitFor([&] {
-    json s = a.Status();
-    return s["jobs"].value("done", 0) + s["jobs"].value("failed", 0) == 1;
-  }, 120)) << a.Status().dump(2) << a.Log();
+  ASSERT_TRUE(a.JobsEnded(1)) << a.Status().dump(2) << a.Log();
   json job = a.Call("jobs")["jobs"][0];
   ASSERT_EQ(job["state"], "done") << job.dump(2);
   EXPECT_TRUE(job["shipped"].get<bool>()) << job.dump(2);
@@ -392,10 +389,7 @@ TEST_F(DaemonIntegration, ShipsACrypt4ghDeliveryThatTheArchiveAcceptsWithItsKey)
   a.MakeRun(run_name, {sample}, true, true);
   a.Start();
   ASSERT_TRUE(a.Up()) << a.Log();
-  ASSERT_TRUE(WaitFor([&] {
-    json s = a.Status();
-    return s["jobs"].value("done", 0) + s["jobs"].value("failed", 0) == 1;
-  }, 120)) << a.Status().dump(2) << a.Log();
+  ASSERT_TRUE(a.JobsEnded(1)) << a.Status().dump(2) << a.Log();
   json job = a.Call("jobs")["jobs"][0];
   ASSERT_EQ(job["state"], "done") << job.dump(2);
   EXPECT_EQ(job["extra"]["ship"], "verified");

@@ -94,6 +94,12 @@ class SlurmExecutorTest : public ::testing::Test {
     verify_.threads = 2;
   }
   std::string Calls() { return Read(root_ / "calls.log"); }
+  // The job's record of its verify as a daemon killed while following Slurm job `slurm_id` left
+  // it ("": killed before sbatch answered).
+  void RecordVerifyRun(const std::string& dir, const std::string& slurm_id) {
+    job_.extra["executor"] = {{"kind", "slurm"}, {"stage", "verify"}, {"run", 1}, {"dir", dir},
+                              {"name", "cramjet-h-12-verify-1"}, {"slurm_job_id", slurm_id}};
+  }
   // A Slurm job folder as a finished run leaves it.
   std::string FinishedRun(const std::string& exit_code, const std::string& reply) {
     const fs::path d = root_ / "slurm" / "job-12" / "verify-1";
@@ -249,8 +255,7 @@ TEST_F(SlurmExecutorTest, ADrainCancelsASlurmJobThatHasNotStarted) {
 
 TEST_F(SlurmExecutorTest, ADaemonKilledBetweenSbatchAndTheCommitFindsItsJobByNameAndSubmitsNothing) {
   const std::string d = FinishedRun("0", "{\"progress\": {\"records\": 3}}\n{\"result\": {\"equal\": true, \"records\": 9}}\n");
-  job_.extra["executor"] = {{"kind", "slurm"}, {"stage", "verify"}, {"run", 1}, {"dir", d},
-                            {"name", "cramjet-h-12-verify-1"}, {"slurm_job_id", ""}};
+  RecordVerifyRun(d, "");
   WriteFile(root_ / "by_name", "5151\n");
   WriteFile(root_ / "squeue_state", "COMPLETED|fake1|None\n");
   auto r = executor_->Verify(verify_, run_, false);
@@ -279,9 +284,7 @@ TEST_F(SlurmExecutorTest, AStageThatSucceedsRemovesTheFoldersOfItsEarlierFailedR
 }
 
 TEST_F(SlurmExecutorTest, ARecordSlurmNeverGotIsSubmittedAfresh) {
-  job_.extra["executor"] = {{"kind", "slurm"}, {"stage", "verify"}, {"run", 1},
-                            {"dir", (root_ / "slurm/job-12/verify-1").string()}, {"name", "cramjet-h-12-verify-1"},
-                            {"slurm_job_id", ""}};
+  RecordVerifyRun((root_ / "slurm/job-12/verify-1").string(), "");
   job_.extra["slurm_runs"] = 1;
   auto r = executor_->Verify(verify_, run_, false);
   ASSERT_TRUE(r.ok()) << r.status().message();
@@ -291,8 +294,7 @@ TEST_F(SlurmExecutorTest, ARecordSlurmNeverGotIsSubmittedAfresh) {
 
 TEST_F(SlurmExecutorTest, AJobThatEndedWhileTheDaemonWasDownIsReadFromItsFolder) {
   const std::string d = FinishedRun("0", "{\"result\": {\"equal\": false, \"records\": 5, \"verdict\": \"differ\"}}\n");
-  job_.extra["executor"] = {{"kind", "slurm"}, {"stage", "verify"}, {"run", 1}, {"dir", d},
-                            {"name", "cramjet-h-12-verify-1"}, {"slurm_job_id", "77"}};
+  RecordVerifyRun(d, "77");
   WriteFile(root_ / "squeue_state", "");  // squeue has forgotten it
   auto r = executor_->Verify(verify_, run_, false);
   ASSERT_TRUE(r.ok()) << r.status().message();
@@ -322,8 +324,7 @@ TEST_F(SlurmExecutorTest, ASlurmJobThatEndsWithoutAResultIsUnavailableAndKeepsIt
 
 TEST_F(SlurmExecutorTest, AStageChildKilledByASignalFailsTheJobAsLocally) {
   const std::string d = FinishedRun("139", "");
-  job_.extra["executor"] = {{"kind", "slurm"}, {"stage", "verify"}, {"run", 1}, {"dir", d},
-                            {"name", "cramjet-h-12-verify-1"}, {"slurm_job_id", "88"}};
+  RecordVerifyRun(d, "88");
   auto r = executor_->Verify(verify_, run_, false);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kBadInput);
@@ -335,8 +336,7 @@ TEST_F(SlurmExecutorTest, AStageChildEndedBySlurmsSigtermIsAFailedAttemptWithSlu
   // A node set down: Slurm sends SIGTERM, run.sh records 143. Not a shutdown (kAborted, no
   // attempt) as a local child's SIGTERM is, but a failed attempt saying why.
   const std::string d = FinishedRun("143", "");
-  job_.extra["executor"] = {{"kind", "slurm"}, {"stage", "verify"}, {"run", 1}, {"dir", d},
-                            {"name", "cramjet-h-12-verify-1"}, {"slurm_job_id", "89"}};
+  RecordVerifyRun(d, "89");
   WriteFile(root_ / "squeue_state", "NODE_FAIL|fake1|NodeDown\n");
   auto r = executor_->Verify(verify_, run_, false);
   ASSERT_FALSE(r.ok());
